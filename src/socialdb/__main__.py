@@ -1,0 +1,3 @@
+from socialdb.cli import main
+
+main()

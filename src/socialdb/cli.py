@@ -1,0 +1,193 @@
+"""`socialdb`: a thin shell over the library. Parses arguments, calls, formats output.
+
+Exit codes: 0 success, 1 failure, 2 usage error, 130 / 143 interrupted by SIGINT / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from types import FrameType
+from typing import Annotated, NoReturn, TypeVar
+
+import psycopg
+import typer
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from rich.console import Console
+from rich.table import Table
+
+from socialdb import embedded, runner
+from socialdb import seed as seeding
+from socialdb.durations import parse_duration
+from socialdb.errors import Interrupted, SocialdbError, Terminated, UsageError
+from socialdb.settings import embedded_dir, mask_url, resolve_target, scrub
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="The Social Selling database and its migrations.")
+migrate_app = typer.Typer(no_args_is_help=True, help="Apply, roll back and inspect migrations.")
+db_app = typer.Typer(no_args_is_help=True, help="The database socialdb talks to.")
+app.add_typer(migrate_app, name="migrate")
+app.add_typer(db_app, name="db")
+
+T = TypeVar("T")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="PostgreSQL URL; default $DATABASE_URL, else the embedded server."),
+]
+Directory = Annotated[
+    Path | None, typer.Option("--dir", help="Folder of migrations (default: the packaged ones).", file_okay=False)
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="Per-statement lock wait, e.g. 1s, 500ms.")]
+StatementTimeout = Annotated[str, typer.Option("--statement-timeout", help="Per-statement time limit, or off.")]
+LockRetries = Annotated[int, typer.Option("--lock-retries", min=1, help="Attempts when a lock is not available.")]
+LockWait = Annotated[str, typer.Option("--lock-wait", help="How long to wait for another runner's lock.")]
+
+
+def _say(message: str) -> None:
+    typer.echo(message)
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _call(action: Callable[[], T], debug: bool, url: str | None = None) -> T:
+    """Run a library call; turn its errors into one line on stderr and an exit code."""
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return action()
+    except Interrupted as exc:
+        _fail(str(exc), 128 + exc.signal_number)
+    except Exception as exc:
+        if debug or os.environ.get("SOCIALDB_DEBUG"):
+            raise
+        code = 2 if isinstance(exc, UsageError) else 1
+        if isinstance(exc, SocialdbError):
+            _fail(scrub(str(exc), url), code)
+        if isinstance(exc, psycopg.Error):
+            _fail(scrub(str(exc).strip().splitlines()[0], url), 1)
+        raise
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def _url(database_url: str | None, debug: bool) -> str:
+    target = _call(lambda: resolve_target(database_url), debug)
+    if target is not None:
+        return target.url
+    return _call(lambda: embedded.start(embedded_dir()), debug)
+
+
+def _options(lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str) -> runner.RunOptions:
+    try:
+        return runner.RunOptions(
+            lock_timeout_ms=parse_duration(lock_timeout),
+            statement_timeout_ms=parse_duration(statement_timeout),
+            lock_retries=lock_retries,
+            lock_wait_s=parse_duration(lock_wait) / 1000,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+@migrate_app.command("up")
+def migrate_up(
+    database_url: DatabaseUrl = None,
+    directory: Directory = None,
+    lock_timeout: LockTimeout = "1s",
+    statement_timeout: StatementTimeout = "off",
+    lock_retries: LockRetries = 10,
+    lock_wait: LockWait = "60s",
+    debug: Debug = False,
+) -> None:
+    """Apply every pending migration, each in its own transaction."""
+    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait)
+    url = _url(database_url, debug)
+    done = _call(lambda: runner.up(url, directory, options, _say), debug, url)
+    _say(f"{len(done)} migration(s) applied")
+
+
+@migrate_app.command("down")
+def migrate_down(
+    steps: Annotated[int, typer.Argument(help="How many migrations to roll back.", min=1)] = 1,
+    database_url: DatabaseUrl = None,
+    directory: Directory = None,
+    lock_timeout: LockTimeout = "1s",
+    statement_timeout: StatementTimeout = "off",
+    lock_retries: LockRetries = 10,
+    lock_wait: LockWait = "60s",
+    debug: Debug = False,
+) -> None:
+    """Roll back the last N applied migrations, newest first."""
+    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait)
+    url = _url(database_url, debug)
+    done = _call(lambda: runner.down(url, steps, directory, options, _say), debug, url)
+    _say(f"{len(done)} migration(s) rolled back")
+
+
+@migrate_app.command("status")
+def migrate_status(database_url: DatabaseUrl = None, directory: Directory = None, debug: Debug = False) -> None:
+    """Every migration with its state: applied, pending, changed, missing or failed."""
+    url = _url(database_url, debug)
+    rows = _call(lambda: runner.status(url, directory), debug, url)
+    table = Table("version", "name", "applied at (UTC)", "duration", "state")
+    for row in rows:
+        applied = f"{row.executed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if row.executed_at else ""
+        duration = f"{row.execution_ms} ms" if row.execution_ms is not None else ""
+        table.add_row(f"{row.version:03d}", row.name, applied, duration, row.state)
+    Console(width=120).print(table)
+
+
+@app.command("seed")
+def seed_command(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Load the development seed data (a demo seller and 20 products). Idempotent."""
+    url = _url(database_url, debug)
+    result = _call(lambda: seeding.seed(url), debug, url)
+    _say(f"seeded: {result.users_created} user(s) and {result.products_created} product(s) created")
+
+
+@db_app.command("url")
+def db_url(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """The database URL socialdb would use, password masked."""
+    _say(mask_url(_url(database_url, debug)))
+
+
+@db_app.command("stop")
+def db_stop(debug: Debug = False) -> None:
+    """Stop the embedded PostgreSQL (its data stays in ./.socialdb)."""
+    stopped = _call(lambda: embedded.stop(embedded_dir()), debug)
+    _say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@app.command("psql")
+def psql(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Open psql on the database (the password travels in PGPASSWORD, not on the command line)."""
+    url = _url(database_url, debug)
+    executable = shutil.which("psql") or embedded.psql_path()
+    if executable is None:
+        _fail("psql not found: install PostgreSQL's client (e.g. apt install postgresql-client)", 1)
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = dict(os.environ, **({"PGPASSWORD": str(password)} if password else {}))
+    os.execve(executable, [executable, make_conninfo(**params)], env)
+
+
+def main() -> None:
+    app(prog_name="socialdb")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

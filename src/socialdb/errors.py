@@ -1,0 +1,106 @@
+"""The package's exceptions: one root, one subclass per failure a user can act on.
+
+Every message is one line, names the file, line or value at fault, and never
+contains a password (URLs are masked before they reach an exception).
+"""
+
+from __future__ import annotations
+
+
+class SocialdbError(Exception):
+    """Root of every error socialdb raises on purpose."""
+
+
+class MigrationFileError(SocialdbError):
+    """A migration file (or folder) that cannot be parsed: name, encoding, directive."""
+
+    def __init__(self, path: str, message: str, line: int | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.reason = message
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class HistoryError(SocialdbError):
+    """The history table disagrees with the files on disk."""
+
+
+class ChecksumMismatchError(HistoryError):
+    """An applied migration's file changed after it was applied."""
+
+
+class MissingMigrationError(HistoryError):
+    """An applied migration's file is no longer on disk."""
+
+
+class FailedMigrationError(HistoryError):
+    """A non-transactional migration failed midway and waits for `migrate resolve`."""
+
+
+class NoRollbackError(SocialdbError):
+    """`down` was asked for a migration that has no `-- ROLLBACK` section."""
+
+
+class MigrationFailed(SocialdbError):
+    """PostgreSQL rejected a statement of a migration; nothing of it was kept."""
+
+    def __init__(
+        self,
+        path: str,
+        line: int | None,
+        message: str,
+        sqlstate: str | None = None,
+        applied_partially: bool = False,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.pg_message = message
+        self.sqlstate = sqlstate
+        self.applied_partially = applied_partially
+        where = f"{path}:{line}" if line is not None else path
+        super().__init__(f"{where}: {message}")
+
+
+class LockNotAvailableError(SocialdbError):
+    """A migration could not get a table lock within its lock_timeout, after every retry."""
+
+
+class RunnerLockTimeout(SocialdbError):
+    """Another runner held the migration lock longer than --lock-wait."""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by the CLI's SIGTERM handler; psycopg cancels the running query as for Ctrl-C."""
+
+    def __init__(self, signal_number: int) -> None:
+        self.signal_number = signal_number
+        super().__init__(f"signal {signal_number}")
+
+
+class Interrupted(SocialdbError):
+    """SIGINT or SIGTERM arrived; the current migration was rolled back."""
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        self.signal_number = signal_number
+        super().__init__(message)
+
+
+class DatabaseUrlError(SocialdbError):
+    """A database URL that cannot be parsed (its password is masked in the message)."""
+
+
+class ConnectError(SocialdbError):
+    """The database server could not be reached or refused the connection."""
+
+
+class EmbeddedServerError(SocialdbError):
+    """The embedded PostgreSQL could not be started or stopped."""
+
+
+class SeedRefusedError(SocialdbError):
+    """Seed data must never be loaded into production."""
+
+
+class UsageError(SocialdbError):
+    """A request that makes no sense (bad version, bad duration); exit code 2."""

@@ -1,0 +1,83 @@
+"""The history table `migrations`: which migration ran, when, for how long, with which checksum."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+
+import psycopg
+from psycopg.rows import TupleRow
+
+from socialdb.files import Migration
+
+# Every connection of the runner is autocommit: `conn.transaction()` then means BEGIN ... COMMIT,
+# never a savepoint inside a transaction left open by an earlier read.
+Conn = psycopg.Connection[TupleRow]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    version: int
+    name: str
+    file: str
+    checksum: str
+    executed_at: datetime
+    execution_ms: int
+    state: str  # "applied" or "failed"
+    failed_statement: str | None
+    error: str | None
+
+
+def exists(conn: Conn) -> bool:
+    row = conn.execute("SELECT to_regclass('migrations') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def ensure_table(conn: Conn) -> None:
+    """Create the table if missing. Call under the runner's lock, outside any other transaction."""
+    if exists(conn):
+        return
+    ddl = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
+    with conn.transaction():
+        conn.execute(ddl.encode())
+
+
+def read(conn: Conn) -> list[HistoryRow]:
+    """Every row, in version order; empty when the table does not exist yet."""
+    if not exists(conn):
+        return []
+    rows = conn.execute(
+        "SELECT version, name, file, checksum, executed_at, execution_ms, state, failed_statement, error"
+        " FROM migrations ORDER BY version"
+    ).fetchall()
+    return [HistoryRow(*row) for row in rows]
+
+
+def record_applied(conn: Conn, migration: Migration, execution_ms: int) -> None:
+    """Insert (or turn a failed row into) an applied row; call inside the migration's transaction."""
+    conn.execute(
+        "INSERT INTO migrations (version, name, file, checksum, execution_ms, state)"
+        " VALUES (%s, %s, %s, %s, %s, 'applied')"
+        " ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file,"
+        " checksum = EXCLUDED.checksum, execution_ms = EXCLUDED.execution_ms, state = 'applied',"
+        " executed_at = now(), failed_statement = NULL, error = NULL",
+        (migration.version, migration.name, migration.filename, migration.checksum, execution_ms),
+    )
+
+
+def record_failed(conn: Conn, migration: Migration, execution_ms: int, statement: str, error: str) -> None:
+    """Mark a non-transactional migration as failed midway, with the statement at fault."""
+    conn.execute(
+        "INSERT INTO migrations (version, name, file, checksum, execution_ms, state, failed_statement, error)"
+        " VALUES (%s, %s, %s, %s, %s, 'failed', %s, %s)"
+        " ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum,"
+        " execution_ms = EXCLUDED.execution_ms, state = 'failed', executed_at = now(),"
+        " failed_statement = EXCLUDED.failed_statement, error = EXCLUDED.error",
+        (migration.version, migration.name, migration.filename, migration.checksum, execution_ms, statement, error),
+    )
+
+
+def remove(conn: Conn, version: int) -> None:
+    """Delete a migration's row; call inside the transaction of its rollback."""
+    conn.execute("DELETE FROM migrations WHERE version = %s", (version,))

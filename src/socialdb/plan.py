@@ -1,0 +1,97 @@
+"""What to run: the files on disk compared with the history table. Pure, no database code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from socialdb.errors import (
+    ChecksumMismatchError,
+    FailedMigrationError,
+    MissingMigrationError,
+    NoRollbackError,
+    UsageError,
+)
+from socialdb.files import Migration
+from socialdb.history import HistoryRow
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    version: int
+    name: str
+    file: str
+    state: str  # applied, pending, changed, missing, failed
+    executed_at: datetime | None = None
+    execution_ms: int | None = None
+    detail: str | None = None
+
+
+def status(files: list[Migration], history: list[HistoryRow]) -> list[StatusRow]:
+    by_version = {m.version: m for m in files}
+    rows = [_status_of_applied(row, by_version.get(row.version)) for row in history]
+    applied = {row.version for row in history}
+    rows += [StatusRow(m.version, m.name, m.filename, "pending") for m in files if m.version not in applied]
+    return sorted(rows, key=lambda r: r.version)
+
+
+def _status_of_applied(row: HistoryRow, migration: Migration | None) -> StatusRow:
+    if row.state == "failed":
+        state, detail = "failed", row.error
+    elif migration is None:
+        state, detail = "missing", None
+    elif migration.checksum != row.checksum or migration.filename != row.file:
+        state, detail = "changed", None
+    else:
+        state, detail = "applied", None
+    return StatusRow(row.version, row.name, row.file, state, row.executed_at, row.execution_ms, detail)
+
+
+def check(files: list[Migration], history: list[HistoryRow]) -> None:
+    """Refuse to run when history and files disagree; the message names the file and what to do."""
+    for row in status(files, history):
+        if row.state == "missing":
+            raise MissingMigrationError(
+                f"{row.file}: applied on {row.executed_at:%Y-%m-%d %H:%M} but the file is missing; restore it"
+            )
+        if row.state == "changed":
+            raise ChecksumMismatchError(
+                f"{row.file}: changed since it was applied on {row.executed_at:%Y-%m-%d %H:%M};"
+                " restore the original and put the change in a new migration"
+            )
+        if row.state == "failed":
+            raise FailedMigrationError(
+                f"{row.file}: failed midway ({row.detail}); fix it, then run"
+                f" `socialdb migrate resolve {row.version} --retry` or `--mark-applied`"
+            )
+
+
+def pending(files: list[Migration], history: list[HistoryRow]) -> list[Migration]:
+    """Migrations to apply, in version order; refuses one older than the newest applied."""
+    check(files, history)
+    applied = {row.version for row in history}
+    newest = max(applied, default=None)
+    todo = [m for m in files if m.version not in applied]
+    for migration in todo:
+        if newest is not None and migration.version < newest:
+            raise UsageError(
+                f"{migration.filename} is pending but version {newest} is already applied;"
+                " give it a version above the newest applied one"
+            )
+    return todo
+
+
+def rollbacks(files: list[Migration], history: list[HistoryRow], steps: int) -> list[Migration]:
+    """The last `steps` applied migrations, newest first; refuses before anything runs."""
+    if steps < 1:
+        raise UsageError(f"cannot roll back {steps} migrations: give a number of at least 1")
+    check(files, history)
+    applied = sorted((row.version for row in history), reverse=True)
+    if steps > len(applied):
+        raise UsageError(f"cannot roll back {steps} migrations: only {len(applied)} applied")
+    by_version = {m.version: m for m in files}
+    chosen = [by_version[version] for version in applied[:steps]]
+    for migration in chosen:
+        if migration.down is None:
+            raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
+    return chosen

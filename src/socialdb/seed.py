@@ -1,0 +1,61 @@
+"""Development seed data: a demo seller with 20 products. Idempotent; refused in production."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import psycopg
+from argon2 import PasswordHasher
+
+from socialdb.connection import connect
+from socialdb.errors import SeedRefusedError, SocialdbError
+from socialdb.settings import is_production
+
+DEMO_EMAIL = "demo@socialselling.com"
+DEMO_PASSWORD = "Demo123!"  # documented in the README: dev data only
+PRODUCT_COUNT = 20
+
+# ON CONFLICT repeats the partial unique index's expression and predicate, or PostgreSQL cannot use it.
+_USER = """
+INSERT INTO users (email, password_hash, name, email_verified)
+VALUES (%s, %s, 'Demo User', true)
+ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING
+"""
+
+# Deterministic ids (md5 of a fixed text) make a rerun a no-op instead of 20 more rows.
+_PRODUCTS = """
+INSERT INTO products (id, user_id, name, description, price, currency, category, is_available)
+SELECT md5('socialdb-demo-product-' || n)::uuid,
+       u.id,
+       'Product ' || n,
+       'Description for product ' || n,
+       50 + (n * 37) %% 450 + 0.90,
+       'BRL',
+       (ARRAY['Electronics', 'Fashion', 'Beauty', 'Food'])[1 + n %% 4],
+       true
+FROM users AS u, generate_series(1, %s) AS n
+WHERE lower(u.email) = lower(%s) AND u.deleted_at IS NULL
+ON CONFLICT (id) DO NOTHING
+"""
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    users_created: int
+    products_created: int
+
+
+def seed(url: str, environ: Mapping[str, str] | None = None) -> SeedResult:
+    """Load the dev seed into the migrated database at `url`, in one transaction."""
+    if is_production(environ):
+        raise SeedRefusedError("refusing to load dev seed data: SOCIALDB_ENV=production")
+    password_hash = PasswordHasher().hash(DEMO_PASSWORD)  # argon2id with the library's defaults
+    with connect(url, purpose="seed") as conn:
+        try:
+            with conn.transaction():
+                users = conn.execute(_USER, (DEMO_EMAIL, password_hash)).rowcount
+                products = conn.execute(_PRODUCTS, (PRODUCT_COUNT, DEMO_EMAIL)).rowcount
+        except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidColumnReference) as exc:
+            raise SocialdbError(f"cannot seed: the schema is not migrated ({exc.diag.message_primary}); run `socialdb migrate up` first") from None
+    return SeedResult(users, products)

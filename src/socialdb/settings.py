@@ -1,0 +1,89 @@
+"""Where the database is, and how to show its URL without its password.
+
+Order: `--database-url`, else `DATABASE_URL`, else the embedded server.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from socialdb.errors import DatabaseUrlError
+
+MASK = "***"
+EMBEDDED_DIR = Path(".socialdb")
+# userinfo in a URI: scheme://user:password@
+_URI_PASSWORD = re.compile(r"(?P<head>^[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*:)(?P<pw>[^@/?#]*)(?=@)")
+_PARAM_PASSWORD = re.compile(r"(?P<head>(?:^|[\s?&])password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DatabaseTarget:
+    url: str
+    source: str  # "--database-url", "DATABASE_URL" or "embedded"
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***."""
+    masked = _URI_PASSWORD.sub(lambda m: m.group("head") + (MASK if m.group("pw") else ""), url)
+    return _PARAM_PASSWORD.sub(lambda m: m.group("head") + MASK, masked)
+
+
+def password_of(url: str) -> str | None:
+    try:
+        value = conninfo_to_dict(url).get("password")
+    except psycopg.Error:
+        match = _URI_PASSWORD.search(url) or _PARAM_PASSWORD.search(url)
+        value = match.group("pw") if match else None
+    return str(value) if value else None
+
+
+def scrub(text: str, url: str | None) -> str:
+    """Remove the URL's password from any text (e.g. a driver's error message)."""
+    if url is None:
+        return text
+    secret = password_of(url)
+    if secret:
+        text = text.replace(secret, MASK)
+    return text.replace(url, mask_url(url))
+
+
+def validate_url(url: str) -> None:
+    """Raise DatabaseUrlError, password masked, when libpq cannot parse `url`."""
+    if not url.strip():
+        raise DatabaseUrlError("empty database URL")
+    try:
+        conninfo_to_dict(url)
+    except psycopg.Error as exc:
+        reason = scrub(str(exc).strip().splitlines()[0], url)
+        raise DatabaseUrlError(f"invalid database URL {mask_url(url)}: {reason}") from None
+
+
+def resolve_target(explicit: str | None, environ: Mapping[str, str] | None = None) -> DatabaseTarget | None:
+    """The configured database, or None when the embedded server should be used."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        validate_url(explicit)
+        return DatabaseTarget(explicit, "--database-url")
+    from_env = env.get("DATABASE_URL", "")
+    if from_env:
+        validate_url(from_env)
+        return DatabaseTarget(from_env, "DATABASE_URL")
+    return None
+
+
+def embedded_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The embedded server's data folder: `./.socialdb`, or SOCIALDB_HOME."""
+    env = os.environ if environ is None else environ
+    return Path(env.get("SOCIALDB_HOME") or EMBEDDED_DIR).resolve()
+
+
+def is_production(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get("SOCIALDB_ENV", "").strip().lower() == "production"

@@ -1,0 +1,16 @@
+-- socialdb's history table: one row per applied (or failed) migration.
+-- Created by the runner under its lock before the first migration; never by a migration.
+CREATE TABLE IF NOT EXISTS migrations (
+  id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  version integer NOT NULL UNIQUE,
+  name text NOT NULL,
+  file text NOT NULL,
+  checksum text NOT NULL,
+  executed_at timestamptz NOT NULL DEFAULT now(),
+  execution_ms integer NOT NULL CHECK (execution_ms >= 0),
+  state text NOT NULL DEFAULT 'applied' CHECK (state IN ('applied', 'failed')),
+  failed_statement text,
+  error text,
+  CHECK ((state = 'failed') = (error IS NOT NULL))
+);
+COMMENT ON TABLE migrations IS 'socialdb migration history; managed by `socialdb migrate`, do not edit by hand';
