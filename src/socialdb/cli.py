@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import sys
 from collections.abc import Callable
 from datetime import UTC
 from pathlib import Path
@@ -24,7 +23,7 @@ from rich.table import Table
 from socialdb import embedded, runner
 from socialdb import seed as seeding
 from socialdb.durations import parse_duration
-from socialdb.errors import Interrupted, SocialdbError, Terminated, UsageError
+from socialdb.errors import DatabaseUrlError, Interrupted, SocialdbError, Terminated, UsageError
 from socialdb.settings import embedded_dir, mask_url, resolve_target, scrub
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The Social Selling database and its migrations.")
@@ -68,7 +67,7 @@ def _call(action: Callable[[], T], debug: bool, url: str | None = None) -> T:
     except Exception as exc:
         if debug or os.environ.get("SOCIALDB_DEBUG"):
             raise
-        code = 2 if isinstance(exc, UsageError) else 1
+        code = 2 if isinstance(exc, (UsageError, DatabaseUrlError)) else 1
         if isinstance(exc, SocialdbError):
             _fail(scrub(str(exc), url), code)
         if isinstance(exc, psycopg.Error):
@@ -182,7 +181,7 @@ def psql(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
     params = conninfo_to_dict(url)
     password = params.pop("password", None)
     env = dict(os.environ, **({"PGPASSWORD": str(password)} if password else {}))
-    os.execve(executable, [executable, make_conninfo(**params)], env)
+    os.execve(executable, [executable, make_conninfo("", **params)], env)
 
 
 def main() -> None:
@@ -190,4 +189,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,6 +6,7 @@ on a Unix socket only, so it never collides with a server on port 5432.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import warnings
@@ -71,10 +72,8 @@ def _create_database(admin_url: str, database: str) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if exists is None:
-            try:
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):  # another process created it first
                 conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
-            except psycopg.errors.DuplicateDatabase:
-                pass  # another process created it first
 
 
 def _ignore_in_git(home: Path) -> None:

@@ -121,9 +121,13 @@ def _find_marker(filename: str, lines: list[str]) -> int | None:
         if not _LOOSE_MARKER.match(stripped):
             continue
         if stripped != ROLLBACK_MARKER:
-            raise MigrationFileError(filename, f"malformed rollback marker {stripped!r}: write exactly '{ROLLBACK_MARKER}'", index + 1)
+            raise MigrationFileError(
+                filename, f"malformed rollback marker {stripped!r}: write exactly '{ROLLBACK_MARKER}'", index + 1
+            )
         if found is not None:
-            raise MigrationFileError(filename, f"second '{ROLLBACK_MARKER}' marker (the first is on line {found + 1})", index + 1)
+            raise MigrationFileError(
+                filename, f"second '{ROLLBACK_MARKER}' marker (the first is on line {found + 1})", index + 1
+            )
         found = index
     return found
 
@@ -143,13 +147,17 @@ def _parse_directives(filename: str, lines: list[str]) -> Directives:
                 in_header = False
             continue
         if not in_header:
-            raise MigrationFileError(filename, "socialdb directive after the first SQL statement: move it to the header", number)
+            raise MigrationFileError(
+                filename, "socialdb directive after the first SQL statement: move it to the header", number
+            )
         for token in match.group(1).split():
             key, sep, value = token.partition("=")
             if not sep or not value:
                 raise MigrationFileError(filename, f"malformed directive {token!r}: expected key=value", number)
             if key not in _DIRECTIVE_KEYS:
-                raise MigrationFileError(filename, f"unknown directive {key!r} (known: {', '.join(_DIRECTIVE_KEYS)})", number)
+                raise MigrationFileError(
+                    filename, f"unknown directive {key!r} (known: {', '.join(_DIRECTIVE_KEYS)})", number
+                )
             if key in values:
                 raise MigrationFileError(filename, f"directive {key!r} given twice", number)
             values[key] = value
@@ -177,4 +185,8 @@ def _directives_from(filename: str, values: dict[str, str]) -> Directives:
 def _refuse_directives(filename: str, lines: list[str], first_line: int) -> None:
     for offset, line in enumerate(lines):
         if _DIRECTIVE.match(line.strip()):
-            raise MigrationFileError(filename, "socialdb directives belong in the file's header, not the ROLLBACK section", first_line + offset)
+            raise MigrationFileError(
+                filename,
+                "socialdb directives belong in the file's header, not the ROLLBACK section",
+                first_line + offset,
+            )

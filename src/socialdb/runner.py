@@ -59,7 +59,10 @@ def up(
     opts = options or RunOptions()
     migrations = load_migrations(directory or default_directory())
     prepared = {m.version: _prepare(m, "up") for m in migrations}  # syntax errors before any change
-    with advisory_lock(url, opts.lock_wait_s, report) as lock_conn, connect(url, autocommit=True, purpose="migrate") as conn:
+    with (
+        advisory_lock(url, opts.lock_wait_s, report) as lock_conn,
+        connect(url, autocommit=True, purpose="migrate") as conn,
+    ):
         history.ensure_table(conn)
         todo = plan.pending(migrations, history.read(conn))
         if not todo:
@@ -77,7 +80,10 @@ def down(
     """Roll back the last `steps` applied migrations, newest first."""
     opts = options or RunOptions()
     migrations = load_migrations(directory or default_directory())
-    with advisory_lock(url, opts.lock_wait_s, report) as lock_conn, connect(url, autocommit=True, purpose="migrate") as conn:
+    with (
+        advisory_lock(url, opts.lock_wait_s, report) as lock_conn,
+        connect(url, autocommit=True, purpose="migrate") as conn,
+    ):
         chosen = plan.rollbacks(migrations, history.read(conn), steps)
         prepared = [(m, _prepare(m, "down")) for m in chosen]  # all parsed before any runs
         return [_run(conn, lock_conn, m, "down", stmts, opts, report) for m, stmts in prepared]
@@ -170,7 +176,9 @@ def _run_statementwise(
                 ms = int((time.monotonic() - started) * 1000)
                 with conn.transaction():
                     history.record_failed(conn, migration, ms, statement.sql, str(exc))
-                raise MigrationFailed(exc.path, exc.line, exc.pg_message, exc.sqlstate, applied_partially=True) from None
+                raise MigrationFailed(
+                    exc.path, exc.line, exc.pg_message, exc.sqlstate, applied_partially=True
+                ) from None
         with conn.transaction():
             _record(conn, migration, direction, int((time.monotonic() - started) * 1000))
     finally:

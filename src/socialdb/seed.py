@@ -57,5 +57,7 @@ def seed(url: str, environ: Mapping[str, str] | None = None) -> SeedResult:
                 users = conn.execute(_USER, (DEMO_EMAIL, password_hash)).rowcount
                 products = conn.execute(_PRODUCTS, (PRODUCT_COUNT, DEMO_EMAIL)).rowcount
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidColumnReference) as exc:
-            raise SocialdbError(f"cannot seed: the schema is not migrated ({exc.diag.message_primary}); run `socialdb migrate up` first") from None
+            raise SocialdbError(
+                f"cannot seed: the schema is not migrated ({exc.diag.message_primary}); run `socialdb migrate up` first"
+            ) from None
     return SeedResult(users, products)

@@ -48,10 +48,9 @@ def scrub(text: str, url: str | None) -> str:
     """Remove the URL's password from any text (e.g. a driver's error message)."""
     if url is None:
         return text
+    text = text.replace(url, mask_url(url))
     secret = password_of(url)
-    if secret:
-        text = text.replace(secret, MASK)
-    return text.replace(url, mask_url(url))
+    return text.replace(secret, MASK) if secret else text
 
 
 def validate_url(url: str) -> None:
@@ -59,10 +58,15 @@ def validate_url(url: str) -> None:
     if not url.strip():
         raise DatabaseUrlError("empty database URL")
     try:
-        conninfo_to_dict(url)
+        params = conninfo_to_dict(url)
     except psycopg.Error as exc:
         reason = scrub(str(exc).strip().splitlines()[0], url)
         raise DatabaseUrlError(f"invalid database URL {mask_url(url)}: {reason}") from None
+    for port in str(params.get("port") or "5432").split(","):
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise DatabaseUrlError(
+                f"invalid database URL {mask_url(url)}: port {port!r} is not a number from 1 to 65535"
+            )
 
 
 def resolve_target(explicit: str | None, environ: Mapping[str, str] | None = None) -> DatabaseTarget | None:

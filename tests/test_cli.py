@@ -1,0 +1,126 @@
+"""The CLI, in-process (Typer's runner): exit codes and output."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from socialdb import runner as library
+from socialdb.cli import app
+
+cli = CliRunner()
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args), env={"DATABASE_URL": "", "SOCIALDB_DEBUG": "", **(env or {})})
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_up_prints_each_migration_with_its_duration(empty_db_url: str) -> None:
+    code, out, err = run("migrate", "up", "--database-url", empty_db_url)
+    assert (code, err) == (0, "")
+    applied = [line for line in out.splitlines() if line.startswith("applied ")]
+    assert len(applied) == 13
+    assert applied[0].startswith("applied 001-create-users-table.sql in ") and applied[0].endswith(" ms")
+    assert out.splitlines()[-1] == "13 migration(s) applied"
+
+
+def test_status_table(db_url: str) -> None:
+    code, out, _ = run("migrate", "status", "--database-url", db_url)
+    assert code == 0
+    rows = [line for line in out.splitlines() if line.rstrip(" │").endswith("applied")]
+    assert len(rows) == 13 and "013" in rows[-1] and "performance-indexes" in rows[-1]
+
+
+def test_down_defaults_to_one(db_url: str) -> None:
+    code, out, _ = run("migrate", "down", "--database-url", db_url)
+    assert code == 0 and "rolled back 013-performance-indexes.sql" in out
+    code, out, _ = run("migrate", "status", "--database-url", db_url)
+    assert "pending" in [line.split("│")[-2].strip() for line in out.splitlines() if "013" in line]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("frobnicate",), ("migrate", "sideways"), ("migrate", "down", "0"), ("migrate", "up", "--lock-timeout", "soon")],
+)
+def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
+    code, _, _ = run(*args)
+    assert code == 2
+
+
+def test_rolling_back_more_than_applied_is_a_usage_error(db_url: str) -> None:
+    code, _, err = run("migrate", "down", "14", "--database-url", db_url)
+    assert code == 2 and "only 13 applied" in err
+
+
+def test_malformed_url_is_masked(tmp_path: Path) -> None:
+    code, out, err = run("migrate", "up", "--database-url", "postgresql://app:hunter2@db:notaport/x")
+    assert code == 2
+    assert "hunter2" not in out + err
+    assert (
+        err.strip()
+        == "error: invalid database URL postgresql://app:***@db:notaport/x: port 'notaport' is not a number from 1 to 65535"
+    )
+
+
+def test_unreachable_url_is_one_masked_line() -> None:
+    code, out, err = run("migrate", "status", env={"DATABASE_URL": "postgresql://app:hunter2@127.0.0.1:1/x"})
+    assert code == 1
+    assert "hunter2" not in out + err
+    assert err.startswith("error: cannot connect to postgresql://app:***@127.0.0.1:1/x:")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_failed_migration_is_one_line_without_traceback(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(library.default_directory(), folder)
+    (folder / "014-broken.sql").write_text("CREATE TABLE a (id int);\nSELECT 1/0;\n")
+    code, _, err = run("migrate", "up", "--database-url", db_url, "--dir", str(folder))
+    assert code == 1
+    assert err.strip().splitlines() == ["error: 014-broken.sql:2: division by zero (SQLSTATE 22012)"]
+    result = cli.invoke(app, ["migrate", "up", "--database-url", db_url, "--dir", str(folder), "--debug"])
+    assert result.exit_code == 1 and isinstance(result.exception, Exception)
+    assert type(result.exception).__name__ == "MigrationFailed"
+
+
+def test_edited_migration_names_the_file(db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    shutil.copytree(library.default_directory(), folder)
+    path = folder / "002-create-client-accounts.sql"
+    path.write_text(path.read_text() + "\n-- a harmless comment is still an edit\n")
+    code, _, err = run("migrate", "up", "--database-url", db_url, "--dir", str(folder))
+    assert code == 1 and err.startswith("error: 002-create-client-accounts.sql: changed since it was applied")
+
+
+def test_seed_twice_gives_twenty_products_and_a_real_hash(db_url: str) -> None:
+    from argon2 import PasswordHasher
+
+    assert run("seed", "--database-url", db_url)[0] == 0
+    code, out, _ = run("seed", "--database-url", db_url)
+    assert code == 0 and "0 product(s) created" in out
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM products").fetchone() == (20,)
+        row = conn.execute("SELECT password_hash FROM users WHERE email = 'demo@socialselling.com'").fetchone()
+    assert row is not None and row[0].startswith("$argon2id$")
+    assert PasswordHasher().verify(row[0], "Demo123!")
+
+
+def test_seed_refuses_production(db_url: str) -> None:
+    code, _, err = run("seed", "--database-url", db_url, env={"SOCIALDB_ENV": "production"})
+    assert code == 1 and "SOCIALDB_ENV=production" in err
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+def test_seed_on_an_unmigrated_database_says_what_to_do(empty_db_url: str) -> None:
+    code, _, err = run("seed", "--database-url", empty_db_url)
+    assert code == 1 and "run `socialdb migrate up` first" in err
+
+
+def test_db_url_masks_the_password() -> None:
+    code, out, _ = run("db", "url", "--database-url", "postgresql://app:hunter2@db.internal:6432/social")
+    assert (code, out.strip()) == (0, "postgresql://app:***@db.internal:6432/social")

@@ -1,0 +1,108 @@
+"""BE-002's ten-step testing procedure, as CLI calls plus SQL checks."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from socialdb.cli import app
+
+EXPECTED_INDEXES = {
+    "idx_users_email",
+    "idx_users_created_at",
+    "idx_users_subscription_tier",
+    "idx_refresh_tokens_user_id",
+    "idx_refresh_tokens_expires_at",
+    "idx_refresh_tokens_token_hash",
+    "idx_client_accounts_platform_account",
+    "idx_client_accounts_user_id",
+    "idx_client_accounts_status",
+    "idx_client_accounts_last_sync",
+    "idx_oauth_tokens_client_account",
+    "idx_oauth_tokens_user_id",
+    "idx_oauth_tokens_expires_at",
+    "idx_products_user_id",
+    "idx_products_category",
+    "idx_products_is_available",
+    "idx_products_tags",
+    "idx_products_name_search",
+    "idx_product_links_client_account",
+    "idx_product_links_instagram_media",
+    "idx_conversations_platform",
+    "idx_conversations_status",
+    "idx_conversations_last_message",
+    "idx_messages_sent_at",
+    "idx_message_products_product",
+    "idx_analytics_client_account",
+    "idx_analytics_event_type",
+    "idx_analytics_category",
+    "idx_analytics_occurred_at",
+    "idx_analytics_entity",
+    "idx_analytics_daily_unique",
+    "idx_analytics_daily_date",
+    "idx_instagram_media_client_account",
+    "idx_instagram_media_timestamp",
+    "idx_notifications_user_id",
+    "idx_notifications_is_read",
+    "idx_notifications_created_at",
+    # 013
+    "idx_client_accounts_user_platform",
+    "idx_messages_conversation_sent",
+    "idx_products_user_available",
+    "idx_analytics_user_date_category",
+    "idx_product_links_product_clicks",
+    "idx_conversations_active",
+    "idx_products_description_search",
+    "idx_messages_content_search",
+}
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), env={"DATABASE_URL": ""})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def test_the_spec_procedure(empty_db_url: str) -> None:
+    url = ["--database-url", empty_db_url]
+    # 1. Run all migrations
+    assert "13 migration(s) applied" in invoke("migrate", "up", *url)
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        # 2. All 12 tables listed (plus the history table)
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+        assert len(tables - {"migrations"}) == 12
+        # 3. All indexes created, and every one valid
+        rows = conn.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE c.relnamespace = 'public'::regnamespace AND c.relname LIKE 'idx_%'"
+        ).fetchall()
+        assert {name for name, _ in rows} == EXPECTED_INDEXES
+        assert all(valid for _, valid in rows)
+        # 4. Foreign key violation
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            conn.execute(
+                "INSERT INTO client_accounts (user_id, platform, platform_account_id, username)"
+                " VALUES ('00000000-0000-0000-0000-000000000000', 'instagram', '123', 'test')"
+            )
+        # 5. created_at = updated_at on insert
+        conn.execute("INSERT INTO users (email, password_hash, name) VALUES ('test@example.com', 'hash', 'Test')")
+        created, updated = conn.execute(
+            "SELECT created_at, updated_at FROM users WHERE email = 'test@example.com'"
+        ).fetchone()  # type: ignore[misc]
+        assert created == updated
+        # 6. updated_at > created_at after an update
+        conn.execute("UPDATE users SET name = 'Updated' WHERE email = 'test@example.com'")
+        created, updated = conn.execute(
+            "SELECT created_at, updated_at FROM users WHERE email = 'test@example.com'"
+        ).fetchone()  # type: ignore[misc]
+        assert updated > created
+    # 7. Roll back the last migration
+    assert "rolled back 013-performance-indexes.sql" in invoke("migrate", "down", "1", *url)
+    # 8. Re-run migrations
+    assert "applied 013-performance-indexes.sql" in invoke("migrate", "up", *url)
+    # 9. Load seed data (the spec's psql -f of a file in the migrations folder is `socialdb seed`)
+    invoke("seed", *url)
+    # 10. 20 products
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM products").fetchone() == (20,)

@@ -1,0 +1,52 @@
+"""socialdb as separate processes: concurrent runs, psql, the embedded default."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+
+
+def socialdb(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "DATABASE_URL": "", **(env or {})}
+    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
+        [sys.executable, "-m", "socialdb", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        **kwargs,
+    )
+
+
+def test_two_concurrent_ups_apply_each_migration_once(empty_db_url: str) -> None:
+    procs = [socialdb("migrate", "up", "--database-url", empty_db_url) for _ in range(2)]
+    results = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], results
+    applied = [line.split()[1] for out, _ in results for line in out.splitlines() if line.startswith("applied ")]
+    assert sorted(applied) == sorted(set(applied)) and len(applied) == 13
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*), count(DISTINCT version) FROM migrations").fetchone() == (13, 13)
+
+
+def test_psql_opens_the_database(db_url: str) -> None:
+    proc = socialdb("psql", "--database-url", db_url, stdin=subprocess.PIPE)
+    out, err = proc.communicate("SELECT count(*) AS n FROM migrations;\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert " 13" in out
+
+
+def test_embedded_server_is_the_default_and_stops(tmp_path: Path) -> None:
+    env = {"SOCIALDB_HOME": str(tmp_path / "home")}
+    proc = socialdb("db", "url", env=env)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert out.strip().startswith("postgresql://postgres:@/socialdb?host=")
+    assert (tmp_path / "home" / ".gitignore").read_text() == "*\n"
+    stop = socialdb("db", "stop", env=env)
+    assert stop.communicate(timeout=120)[0].strip() == "embedded PostgreSQL stopped"
+    again = socialdb("db", "stop", env=env)
+    assert again.communicate(timeout=120)[0].strip() == "embedded PostgreSQL was not running"
