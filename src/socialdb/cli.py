@@ -46,6 +46,9 @@ LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="Per-statement 
 StatementTimeout = Annotated[str, typer.Option("--statement-timeout", help="Per-statement time limit, or off.")]
 LockRetries = Annotated[int, typer.Option("--lock-retries", min=1, help="Attempts when a lock is not available.")]
 LockWait = Annotated[str, typer.Option("--lock-wait", help="How long to wait for another runner's lock.")]
+LockMode = Annotated[
+    str, typer.Option("--lock-mode", help="advisory (session lock) or table (lease row; for PgBouncer).")
+]
 
 
 def _say(message: str) -> None:
@@ -90,13 +93,18 @@ def _url(database_url: str | None, debug: bool) -> str:
     return _call(lambda: embedded.start(embedded_dir()), debug)
 
 
-def _options(lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str) -> runner.RunOptions:
+def _options(
+    lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str, lock_mode: str
+) -> runner.RunOptions:
+    if lock_mode not in ("advisory", "table"):
+        raise typer.BadParameter(f"--lock-mode {lock_mode!r}: use advisory or table")
     try:
         return runner.RunOptions(
             lock_timeout_ms=parse_duration(lock_timeout),
             statement_timeout_ms=parse_duration(statement_timeout),
             lock_retries=lock_retries,
             lock_wait_s=parse_duration(lock_wait) / 1000,
+            lock_mode=lock_mode,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
@@ -110,10 +118,11 @@ def migrate_up(
     statement_timeout: StatementTimeout = "off",
     lock_retries: LockRetries = 10,
     lock_wait: LockWait = "60s",
+    lock_mode: LockMode = "advisory",
     debug: Debug = False,
 ) -> None:
     """Apply every pending migration, each in its own transaction."""
-    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait)
+    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait, lock_mode)
     url = _url(database_url, debug)
     done = _call(lambda: runner.up(url, directory, options, _say), debug, url)
     _say(f"{len(done)} migration(s) applied")
@@ -128,13 +137,37 @@ def migrate_down(
     statement_timeout: StatementTimeout = "off",
     lock_retries: LockRetries = 10,
     lock_wait: LockWait = "60s",
+    lock_mode: LockMode = "advisory",
     debug: Debug = False,
 ) -> None:
     """Roll back the last N applied migrations, newest first."""
-    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait)
+    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait, lock_mode)
     url = _url(database_url, debug)
     done = _call(lambda: runner.down(url, steps, directory, options, _say), debug, url)
     _say(f"{len(done)} migration(s) rolled back")
+
+
+@migrate_app.command("resolve")
+def migrate_resolve(
+    version: Annotated[int, typer.Argument(help="Version of the failed migration.")],
+    retry: Annotated[bool, typer.Option("--retry", help="Run it again from its first statement.")] = False,
+    mark_applied: Annotated[bool, typer.Option("--mark-applied", help="Record it as applied (done by hand).")] = False,
+    database_url: DatabaseUrl = None,
+    directory: Directory = None,
+    lock_timeout: LockTimeout = "1s",
+    statement_timeout: StatementTimeout = "off",
+    lock_retries: LockRetries = 10,
+    lock_wait: LockWait = "60s",
+    lock_mode: LockMode = "advisory",
+    debug: Debug = False,
+) -> None:
+    """Settle a non-transactional migration that failed midway."""
+    if retry == mark_applied:
+        raise typer.BadParameter("give exactly one of --retry and --mark-applied")
+    options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait, lock_mode)
+    url = _url(database_url, debug)
+    action = "retry" if retry else "mark-applied"
+    _call(lambda: runner.resolve(url, version, action, directory, options, _say), debug, url)
 
 
 @migrate_app.command("status")

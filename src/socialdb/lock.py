@@ -1,27 +1,41 @@
-"""The runner's lock: one migration run per database at a time.
+"""The runner's lock: one migration run per database at a time. Two modes.
 
-A PostgreSQL session advisory lock, key LOCK_KEY (the ASCII bytes of "socialdb"
-as a signed bigint), taken on a connection of its own that is autocommit and so
-never inside an open transaction: CREATE INDEX CONCURRENTLY waits for every open
-transaction, and would wait forever on one that holds its own runner's lock.
-The lock goes when the session goes, so a killed runner never leaves it behind.
+advisory (default): a PostgreSQL session advisory lock, key LOCK_KEY (the ASCII
+bytes of "socialdb" as a signed bigint, 8317697869298574434), taken on a
+connection of its own that is autocommit, so never inside an open transaction:
+CREATE INDEX CONCURRENTLY waits for every open transaction, and would wait
+forever on one holding its own runner's lock. The lock goes with the session,
+so a killed runner never leaves it behind.
+
+table: a lease row in `migrations_lock` with an owner and an expiry, renewed
+while the run lasts and taken over only once expired. For PgBouncer in
+transaction-pooling mode, where a session lock would stay on whichever server
+connection took it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import socket
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import psycopg
+
 from socialdb.connection import connect
-from socialdb.errors import RunnerLockTimeout
+from socialdb.errors import RunnerLockTimeout, SocialdbError
 from socialdb.history import Conn
 
-LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)  # 8317697869298574434
+LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
 POLL_S = 0.5
+LEASE_S = 30  # a lease not renewed for this long is free to take
 
 # pg_locks splits a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1.
-_HOLDER = """
+_ADVISORY_HOLDER = """
 SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'),
        coalesce(host(a.client_addr), a.client_hostname, 'local socket'),
        to_char(a.backend_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"')
@@ -30,47 +44,122 @@ WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
   AND l.classid = %s::oid AND l.objid = %s::oid
   AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
+_LEASE_TABLE = """
+CREATE TABLE IF NOT EXISTS migrations_lock (
+  id boolean PRIMARY KEY DEFAULT true CHECK (id),
+  owner text NOT NULL,
+  acquired_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL
+)
+"""
+_TAKE_LEASE = """
+INSERT INTO migrations_lock (owner, acquired_at, expires_at)
+VALUES (%(owner)s, now(), now() + make_interval(secs => %(ttl)s))
+ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, acquired_at = now(), expires_at = EXCLUDED.expires_at
+WHERE migrations_lock.expires_at < now()
+RETURNING owner
+"""
+_RENEW_LEASE = """
+UPDATE migrations_lock SET expires_at = now() + make_interval(secs => %(ttl)s) WHERE owner = %(owner)s
+"""
+_LEASE_HOLDER = """
+SELECT owner, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
+       to_char(expires_at AT TIME ZONE 'UTC', 'HH24:MI:SS "UTC"')
+FROM migrations_lock
+"""
 
 
-def holder(conn: Conn) -> str:
-    """Who holds the lock, as one phrase for messages."""
+def advisory_holder(conn: Conn) -> str:
     key = LOCK_KEY & 0xFFFFFFFFFFFFFFFF
-    row = conn.execute(_HOLDER, (key >> 32, key & 0xFFFFFFFF)).fetchone()
+    row = conn.execute(_ADVISORY_HOLDER, (key >> 32, key & 0xFFFFFFFF)).fetchone()
     if row is None:
         return "a session that just released it"
     pid, app, host, since = row
     return f"pid {pid} ({app}) from {host}, connected since {since}"
 
 
+def lease_holder(conn: Conn) -> str:
+    row = conn.execute(_LEASE_HOLDER).fetchone()
+    if row is None:
+        return "a runner that just released it"
+    owner, since, expires = row
+    return f"{owner}, since {since}, lease until {expires}"
+
+
 @contextmanager
-def advisory_lock(url: str, wait_s: float, report: Callable[[str], None]) -> Iterator[Conn]:
-    """Hold the migration lock for the block; poll up to `wait_s`, then raise RunnerLockTimeout."""
+def migration_lock(url: str, mode: str, wait_s: float, report: Callable[[str], None]) -> Iterator[Conn]:
+    """Hold the migration lock for the block; yields the lock's own (autocommit) connection."""
     conn = connect(url, autocommit=True, purpose="migrate lock")
     try:
-        _acquire(conn, wait_s, report)
-        try:
-            yield conn
-        finally:
-            if not conn.closed:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+        if mode == "advisory":
+            with _advisory(conn, wait_s, report):
+                yield conn
+        elif mode == "table":
+            with _lease(conn, wait_s, report):
+                yield conn
+        else:
+            raise SocialdbError(f"unknown lock mode {mode!r}: use advisory or table")
     finally:
         conn.close()
 
 
-def _acquire(conn: Conn, wait_s: float, report: Callable[[str], None]) -> None:
+@contextmanager
+def _advisory(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator[None]:
+    def take() -> bool:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
+        return bool(row and row[0])
+
+    _poll(take, lambda: advisory_holder(conn), wait_s, report)
+    try:
+        yield
+    finally:
+        if not conn.closed:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+
+@contextmanager
+def _lease(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator[None]:
+    owner = f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
+    _create_lease_table(conn)
+    params = {"owner": owner, "ttl": LEASE_S}
+    _poll(lambda: conn.execute(_TAKE_LEASE, params).fetchone() is not None, lambda: lease_holder(conn), wait_s, report)
+    stop = threading.Event()
+    renewer = threading.Thread(target=_renew, args=(conn, params, stop), name="socialdb-lease", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        if not conn.closed:
+            conn.execute("DELETE FROM migrations_lock WHERE owner = %(owner)s", params)
+
+
+def _renew(conn: Conn, params: dict[str, object], stop: threading.Event) -> None:
+    while not stop.wait(LEASE_S / 3):
+        try:
+            conn.execute(_RENEW_LEASE, params)
+        except psycopg.Error:
+            return  # the run's own statements will fail on a dead connection
+
+
+def _create_lease_table(conn: Conn) -> None:
+    # Another runner may create it at the same moment: that is fine.
+    with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+        conn.execute(_LEASE_TABLE)
+
+
+def _poll(take: Callable[[], bool], who: Callable[[], str], wait_s: float, report: Callable[[str], None]) -> None:
     deadline = time.monotonic() + wait_s
     announced = False
-    while True:
-        row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
-        if row is not None and row[0]:
-            return
-        who = holder(conn)
+    while not take():
+        holder = who()
         if time.monotonic() >= deadline:
             raise RunnerLockTimeout(
-                f"another socialdb run holds the migration lock: {who}; gave up after {wait_s:g}s"
+                f"another socialdb run holds the migration lock: {holder}; gave up after {wait_s:g}s"
                 " (wait for it to finish, raise --lock-wait, or end that session if it is stuck)"
             )
         if not announced:
-            report(f"waiting for the migration lock, held by {who}")
+            report(f"waiting for the migration lock, held by {holder}")
             announced = True
         time.sleep(POLL_S)

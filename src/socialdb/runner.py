@@ -1,44 +1,35 @@
 """Apply and roll back migrations: the library behind `socialdb migrate`.
 
-Each transactional migration runs in one transaction together with its history
-row, under the run's lock; see docs/runner.md for the whole story.
+Everything happens under the migration lock (lock.py), on an autocommit
+connection of its own, one migration at a time (execution.py); docs/runner.md
+tells the whole story.
 """
 
 from __future__ import annotations
 
-import random
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import psycopg
-
-from socialdb import history, plan
+from socialdb import execution, history, plan
 from socialdb.connection import connect
-from socialdb.errors import LockNotAvailableError, MigrationFailed, MigrationFileError
+from socialdb.errors import Interrupted, MigrationFileError, UsageError
+from socialdb.execution import RunOptions
 from socialdb.files import Migration, load_migrations
 from socialdb.history import Conn
-from socialdb.lock import advisory_lock
+from socialdb.lock import migration_lock
 from socialdb.statements import Statement, split
-from socialdb.watch import BlockerWatch
 
 Report = Callable[[str], None]
+__all__ = ["Outcome", "RunOptions", "default_directory", "down", "resolve", "status", "up"]
 
 
 def _silent(_: str) -> None:
     pass
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    lock_timeout_ms: int = 1000
-    statement_timeout_ms: int = 0  # 0: off
-    lock_retries: int = 10  # attempts at a migration that cannot get its locks
-    retry_base_s: float = 0.5  # backoff: base * 2^(attempt-1), capped, with jitter
-    retry_cap_s: float = 10.0
-    lock_wait_s: float = 60.0  # how long to wait for another runner's lock
 
 
 @dataclass(frozen=True)
@@ -58,16 +49,13 @@ def up(
     """Apply every pending migration in version order; returns what was applied."""
     opts = options or RunOptions()
     migrations = load_migrations(directory or default_directory())
-    prepared = {m.version: _prepare(m, "up") for m in migrations}  # syntax errors before any change
-    with (
-        advisory_lock(url, opts.lock_wait_s, report) as lock_conn,
-        connect(url, autocommit=True, purpose="migrate") as conn,
-    ):
+    prepared = {m.version: prepare(m, "up") for m in migrations}  # syntax errors before any change
+    with _session(url, opts, report) as (conn, monitor):
         history.ensure_table(conn)
         todo = plan.pending(migrations, history.read(conn))
         if not todo:
             report("nothing to apply: the database is up to date")
-        return [_run(conn, lock_conn, m, "up", prepared[m.version], opts, report) for m in todo]
+        return _run_all(conn, monitor, [(m, prepared[m.version]) for m in todo], "up", opts, report)
 
 
 def down(
@@ -80,13 +68,10 @@ def down(
     """Roll back the last `steps` applied migrations, newest first."""
     opts = options or RunOptions()
     migrations = load_migrations(directory or default_directory())
-    with (
-        advisory_lock(url, opts.lock_wait_s, report) as lock_conn,
-        connect(url, autocommit=True, purpose="migrate") as conn,
-    ):
+    with _session(url, opts, report) as (conn, monitor):
         chosen = plan.rollbacks(migrations, history.read(conn), steps)
-        prepared = [(m, _prepare(m, "down")) for m in chosen]  # all parsed before any runs
-        return [_run(conn, lock_conn, m, "down", stmts, opts, report) for m, stmts in prepared]
+        prepared = [(m, prepare(m, "down")) for m in chosen]  # all parsed before any runs
+        return _run_all(conn, monitor, prepared, "down", opts, report)
 
 
 def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
@@ -96,7 +81,36 @@ def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
         return plan.status(migrations, history.read(conn))
 
 
-def _prepare(migration: Migration, direction: str) -> list[Statement]:
+def resolve(
+    url: str,
+    version: int,
+    action: str,
+    directory: Path | None = None,
+    options: RunOptions | None = None,
+    report: Report = _silent,
+) -> Outcome | None:
+    """Settle a failed non-transactional migration: `retry` runs it again, `mark-applied` records it as done."""
+    opts = options or RunOptions()
+    by_version = {m.version: m for m in load_migrations(directory or default_directory())}
+    with _session(url, opts, report) as (conn, monitor):
+        rows = {row.version: row for row in history.read(conn)}
+        if version not in rows or rows[version].state != "failed":
+            raise UsageError(f"migration {version} is not in the failed state; nothing to resolve")
+        migration = by_version.get(version)
+        if migration is None:
+            raise UsageError(f"migration {version} failed but its file {rows[version].file} is missing")
+        if action == "mark-applied":
+            with conn.transaction():
+                history.record_applied(conn, migration, rows[version].execution_ms)
+            report(f"marked {migration.filename} as applied")
+            return None
+        if action != "retry":
+            raise UsageError(f"unknown resolve action {action!r}: use retry or mark-applied")
+        return _run_all(conn, monitor, [(migration, prepare(migration, "up"))], "up", opts, report)[0]
+
+
+def prepare(migration: Migration, direction: str) -> list[Statement]:
+    """Split one part of a migration into statements, refusing what cannot run as configured."""
     text = migration.up if direction == "up" else migration.down
     first_line = migration.up_line if direction == "up" else (migration.down_line or 1)
     statements = split(text or "", migration.filename, first_line)
@@ -112,143 +126,61 @@ def _prepare(migration: Migration, direction: str) -> list[Statement]:
     return statements
 
 
-def _run(
+@contextmanager
+def _session(url: str, opts: RunOptions, report: Report) -> Iterator[tuple[Conn, Conn]]:
+    """The migration lock and a work connection; both autocommit, both closed at the end."""
+    with (
+        migration_lock(url, opts.lock_mode, opts.lock_wait_s, report) as monitor,
+        connect(url, autocommit=True, purpose="migrate") as conn,
+    ):
+        yield conn, monitor
+
+
+def _run_all(
     conn: Conn,
-    lock_conn: Conn,
+    monitor: Conn,
+    items: list[tuple[Migration, list[Statement]]],
+    direction: str,
+    opts: RunOptions,
+    report: Report,
+) -> list[Outcome]:
+    done: list[Outcome] = []
+    current: Migration | None = None
+    try:
+        for migration, statements in items:
+            current = migration
+            done.append(_run_one(conn, monitor, migration, direction, statements, opts, report))
+        return done
+    except KeyboardInterrupt as exc:
+        number = int(getattr(exc, "signal_number", signal.SIGINT))
+        raise Interrupted(_interrupted(direction, done, current, number), number) from None
+
+
+def _run_one(
+    conn: Conn,
+    monitor: Conn,
     migration: Migration,
     direction: str,
     statements: list[Statement],
     opts: RunOptions,
     report: Report,
 ) -> Outcome:
-    verb = "applying" if direction == "up" else "rolling back"
-    report(f"{verb} {migration.filename}")
+    report(f"{'applying' if direction == 'up' else 'rolling back'} {migration.filename}")
     started = time.monotonic()
-    if migration.directives.transaction:
-        _run_transactional(conn, lock_conn, migration, direction, statements, opts, report)
-    else:
-        _run_statementwise(conn, lock_conn, migration, direction, statements, opts, report)
+    execution.run(conn, monitor, migration, direction, statements, opts, report)
     ms = int((time.monotonic() - started) * 1000)
     report(f"{'applied' if direction == 'up' else 'rolled back'} {migration.filename} in {ms} ms")
     return Outcome(migration, direction, ms)
 
 
-def _run_transactional(
-    conn: Conn,
-    lock_conn: Conn,
-    migration: Migration,
-    direction: str,
-    statements: list[Statement],
-    opts: RunOptions,
-    report: Report,
-) -> None:
-    for attempt in range(1, opts.lock_retries + 1):
-        started = time.monotonic()
-        watch = BlockerWatch(lock_conn, conn.info.backend_pid, _lock_timeout(migration, opts))
-        try:
-            with watch, conn.transaction():
-                _set_timeouts(conn, migration, opts, local=True)
-                for statement in statements:
-                    _execute(conn, migration, statement)
-                _record(conn, migration, direction, int((time.monotonic() - started) * 1000))
-            return
-        except psycopg.errors.LockNotAvailable:
-            _retry_or_give_up(migration, attempt, opts, watch.blockers, report, "nothing of it was applied")
-
-
-def _run_statementwise(
-    conn: Conn,
-    lock_conn: Conn,
-    migration: Migration,
-    direction: str,
-    statements: list[Statement],
-    opts: RunOptions,
-    report: Report,
-) -> None:
-    """transaction=off: each statement commits on its own; a failure is recorded, not hidden."""
-    started = time.monotonic()
-    try:
-        _set_timeouts(conn, migration, opts, local=False)
-        for statement in statements:
-            try:
-                _execute_with_retries(conn, lock_conn, migration, statement, opts, report)
-            except MigrationFailed as exc:
-                ms = int((time.monotonic() - started) * 1000)
-                with conn.transaction():
-                    history.record_failed(conn, migration, ms, statement.sql, str(exc))
-                raise MigrationFailed(
-                    exc.path, exc.line, exc.pg_message, exc.sqlstate, applied_partially=True
-                ) from None
-        with conn.transaction():
-            _record(conn, migration, direction, int((time.monotonic() - started) * 1000))
-    finally:
-        if not conn.closed:
-            conn.execute("RESET lock_timeout")
-            conn.execute("RESET statement_timeout")
-
-
-def _execute_with_retries(
-    conn: Conn, lock_conn: Conn, migration: Migration, statement: Statement, opts: RunOptions, report: Report
-) -> None:
-    for attempt in range(1, opts.lock_retries + 1):
-        watch = BlockerWatch(lock_conn, conn.info.backend_pid, _lock_timeout(migration, opts))
-        try:
-            with watch:
-                _execute(conn, migration, statement)
-            return
-        except psycopg.errors.LockNotAvailable:
-            try:
-                _retry_or_give_up(migration, attempt, opts, watch.blockers, report, "this statement was not applied")
-            except LockNotAvailableError as exc:
-                raise MigrationFailed(migration.filename, statement.line, str(exc), "55P03") from None
-
-
-def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
-    try:
-        conn.execute(statement.sql.encode())
-    except psycopg.errors.LockNotAvailable:
-        raise
-    except psycopg.Error as exc:
-        position = exc.diag.statement_position
-        line = statement.line_of(int(position) if position else None)
-        message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-        sqlstate = exc.sqlstate
-        raise MigrationFailed(migration.filename, line, f"{message} (SQLSTATE {sqlstate})", sqlstate) from None
-
-
-def _record(conn: Conn, migration: Migration, direction: str, ms: int) -> None:
-    if direction == "up":
-        history.record_applied(conn, migration, ms)
+def _interrupted(direction: str, done: list[Outcome], current: Migration | None, number: int) -> str:
+    name = signal.Signals(number).name
+    verb = "applied" if direction == "up" else "rolled back"
+    finished = ", ".join(o.migration.filename for o in done) or "none"
+    if current is None or any(o.migration is current for o in done):
+        return f"interrupted by {name}; {verb} before it: {finished}"
+    if current.directives.transaction:
+        fate = f"{current.filename} was rolled back, nothing of it {verb}"
     else:
-        history.remove(conn, migration.version)
-
-
-def _lock_timeout(migration: Migration, opts: RunOptions) -> int:
-    value = migration.directives.lock_timeout_ms
-    return opts.lock_timeout_ms if value is None else value
-
-
-def _set_timeouts(conn: Conn, migration: Migration, opts: RunOptions, *, local: bool) -> None:
-    statement_ms = migration.directives.statement_timeout_ms
-    statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
-    conn.execute(
-        "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s)",
-        (f"{_lock_timeout(migration, opts)}ms", local, f"{statement_ms}ms", local),
-    )
-
-
-def _retry_or_give_up(
-    migration: Migration, attempt: int, opts: RunOptions, blockers: list[str], report: Report, consequence: str
-) -> None:
-    waiting_on = "; ".join(blockers) if blockers else "a session that released its lock before it could be named"
-    if attempt >= opts.lock_retries:
-        raise LockNotAvailableError(
-            f"{migration.filename}: could not get its locks within lock_timeout after {attempt} attempts;"
-            f" {consequence}. Blocked by: {waiting_on}"
-        )
-    delay = min(opts.retry_base_s * 2 ** (attempt - 1), opts.retry_cap_s) * random.uniform(0.5, 1.0)
-    report(
-        f"{migration.filename}: lock not available (attempt {attempt}/{opts.lock_retries}),"
-        f" blocked by {waiting_on}; retrying in {delay:.1f}s"
-    )
-    time.sleep(delay)
+        fate = f"{current.filename} stopped midway and is recorded as failed (see `socialdb migrate status`)"
+    return f"interrupted by {name}: {fate}; {verb} before it: {finished}"

@@ -33,6 +33,8 @@ class Statement:
     sql: str
     line: int  # line of the file where the statement starts
     needs_no_transaction: bool  # e.g. CREATE INDEX CONCURRENTLY, VACUUM
+    # For CREATE INDEX CONCURRENTLY: the index it builds, (schema or None, name).
+    concurrent_index: tuple[str | None, str] | None = None
 
     def line_of(self, position: int | None) -> int:
         """The file line of a 1-based character position inside this statement (PostgreSQL's errposition)."""
@@ -54,8 +56,15 @@ def split(sql: str, filename: str, first_line: int) -> list[Statement]:
     for piece, raw in zip(slices, trees, strict=True):
         text = sql[piece]
         line = first_line + sql.count("\n", 0, piece.start)
-        statements.append(Statement(text, line, _needs_no_transaction(raw.stmt)))
+        statements.append(Statement(text, line, _needs_no_transaction(raw.stmt), _concurrent_index(raw.stmt)))
     return statements
+
+
+def _concurrent_index(node: Node | None) -> tuple[str | None, str] | None:
+    if isinstance(node, IndexStmt) and node.concurrent and node.idxname:
+        schema = node.relation.schemaname if node.relation is not None else None
+        return (schema or None, node.idxname)
+    return None
 
 
 def _needs_no_transaction(node: Node | None) -> bool:

@@ -1,0 +1,222 @@
+"""Running one migration's statements: in a transaction, or one by one, with timeouts and retries.
+
+Transactional: every statement and the history row commit together, or nothing
+does; a lock timeout rolls the whole attempt back and retries it with backoff.
+Non-transactional (`transaction=off`): each statement commits on its own; a
+failure is recorded in the history as `failed`, with the statement at fault.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from socialdb import history
+from socialdb.errors import LockNotAvailableError, MigrationFailed
+from socialdb.files import Migration
+from socialdb.history import Conn
+from socialdb.statements import Statement
+from socialdb.watch import BlockerWatch
+
+Report = Callable[[str], None]
+# How often the server checks, during a long statement, that the runner is still there:
+# a runner killed with -9 then gets its statement cancelled and its transaction rolled back.
+CLIENT_CHECK_MS = 1000
+
+_INVALID_INDEXES = """
+SELECT c.oid::regclass::text FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+WHERE NOT i.indisvalid AND c.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)
+ORDER BY 1
+"""
+_INDEX_IS_INVALID = """
+SELECT NOT i.indisvalid FROM pg_index i
+WHERE i.indexrelid = to_regclass(CASE WHEN %(schema)s::text IS NULL THEN quote_ident(%(name)s)
+                                      ELSE quote_ident(%(schema)s) || '.' || quote_ident(%(name)s) END)
+"""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    lock_timeout_ms: int = 1000
+    statement_timeout_ms: int = 0  # 0: off
+    lock_retries: int = 10  # attempts at a migration (or statement) that cannot get its locks
+    retry_base_s: float = 0.5  # backoff: base * 2^(attempt-1), capped, times a jitter in [0.5, 1]
+    retry_cap_s: float = 10.0
+    lock_wait_s: float = 60.0  # how long to wait for another runner's lock
+    lock_mode: str = "advisory"  # or "table" (a lease row; works through PgBouncer transaction pooling)
+
+
+def run(
+    conn: Conn,
+    monitor: Conn,
+    migration: Migration,
+    direction: str,
+    statements: list[Statement],
+    opts: RunOptions,
+    report: Report,
+) -> None:
+    """Run `statements` (the up or down part of `migration`) and update the history with them."""
+    if migration.directives.transaction:
+        _run_transactional(conn, monitor, migration, direction, statements, opts, report)
+    else:
+        _run_statementwise(conn, monitor, migration, direction, statements, opts, report)
+
+
+def invalid_indexes(conn: Conn) -> list[str]:
+    return [row[0] for row in conn.execute(_INVALID_INDEXES).fetchall()]
+
+
+def _run_transactional(
+    conn: Conn,
+    monitor: Conn,
+    migration: Migration,
+    direction: str,
+    statements: list[Statement],
+    opts: RunOptions,
+    report: Report,
+) -> None:
+    for attempt in range(1, opts.lock_retries + 1):
+        started = time.monotonic()
+        watch = BlockerWatch(monitor, conn.info.backend_pid, lock_timeout_of(migration, opts))
+        try:
+            with watch, conn.transaction():
+                _set_timeouts(conn, migration, opts, local=True)
+                for statement in statements:
+                    _execute(conn, migration, statement)
+                _record(conn, migration, direction, _ms_since(started))
+            return
+        except psycopg.errors.LockNotAvailable:
+            _retry_or_give_up(migration, attempt, opts, watch.blockers, report, "nothing of it was applied")
+
+
+def _run_statementwise(
+    conn: Conn,
+    monitor: Conn,
+    migration: Migration,
+    direction: str,
+    statements: list[Statement],
+    opts: RunOptions,
+    report: Report,
+) -> None:
+    started = time.monotonic()
+    try:
+        _set_timeouts(conn, migration, opts, local=False)
+        for statement in statements:
+            try:
+                _drop_invalid_leftover(conn, statement, report)
+                _execute_with_retries(conn, monitor, migration, statement, opts, report)
+            except MigrationFailed as exc:
+                raise _record_failure(conn, migration, statement, exc, _ms_since(started)) from None
+            except KeyboardInterrupt:
+                interrupted = MigrationFailed(migration.filename, statement.line, "interrupted by a signal")
+                _record_failure(conn, migration, statement, interrupted, _ms_since(started))
+                raise
+        with conn.transaction():
+            _record(conn, migration, direction, _ms_since(started))
+    finally:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            conn.execute("RESET lock_timeout; RESET statement_timeout; RESET client_connection_check_interval")
+
+
+def _record_failure(
+    conn: Conn, migration: Migration, statement: Statement, exc: MigrationFailed, ms: int
+) -> MigrationFailed:
+    """Record the failed state and return the error to raise, naming any invalid index left behind."""
+    with conn.transaction():
+        history.record_failed(conn, migration, ms, statement.sql, str(exc))
+    message = exc.pg_message + "; the statements before it were committed"
+    leftovers = invalid_indexes(conn)
+    if leftovers:
+        message += f"; invalid indexes left behind: {', '.join(leftovers)}"
+    message += f" (fix, then `socialdb migrate resolve {migration.version} --retry` or `--mark-applied`)"
+    return MigrationFailed(exc.path, exc.line, message, exc.sqlstate, applied_partially=True)
+
+
+def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Report) -> None:
+    """A failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which IF NOT EXISTS would accept."""
+    if statement.concurrent_index is None:
+        return
+    schema, name = statement.concurrent_index
+    row = conn.execute(_INDEX_IS_INVALID, {"schema": schema, "name": name}).fetchone()
+    if row is None or not row[0]:
+        return
+    report(f"dropping invalid index {name} left by an earlier failed build, to build it again")
+    target = sql.Identifier(schema, name) if schema else sql.Identifier(name)
+    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(target))
+
+
+def _execute_with_retries(
+    conn: Conn, monitor: Conn, migration: Migration, statement: Statement, opts: RunOptions, report: Report
+) -> None:
+    for attempt in range(1, opts.lock_retries + 1):
+        watch = BlockerWatch(monitor, conn.info.backend_pid, lock_timeout_of(migration, opts))
+        try:
+            with watch:
+                _execute(conn, migration, statement)
+            return
+        except psycopg.errors.LockNotAvailable:
+            try:
+                _retry_or_give_up(migration, attempt, opts, watch.blockers, report, "this statement was not applied")
+            except LockNotAvailableError as exc:
+                raise MigrationFailed(migration.filename, statement.line, str(exc), "55P03") from None
+            _drop_invalid_leftover(conn, statement, report)
+
+
+def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
+    try:
+        conn.execute(statement.sql.encode())
+    except psycopg.errors.LockNotAvailable:
+        raise
+    except psycopg.Error as exc:
+        position = exc.diag.statement_position
+        line = statement.line_of(int(position) if position else None)
+        message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
+        raise MigrationFailed(migration.filename, line, f"{message} (SQLSTATE {exc.sqlstate})", exc.sqlstate) from None
+
+
+def _record(conn: Conn, migration: Migration, direction: str, ms: int) -> None:
+    if direction == "up":
+        history.record_applied(conn, migration, ms)
+    else:
+        history.remove(conn, migration.version)
+
+
+def lock_timeout_of(migration: Migration, opts: RunOptions) -> int:
+    value = migration.directives.lock_timeout_ms
+    return opts.lock_timeout_ms if value is None else value
+
+
+def _set_timeouts(conn: Conn, migration: Migration, opts: RunOptions, *, local: bool) -> None:
+    statement_ms = migration.directives.statement_timeout_ms
+    statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
+    conn.execute(
+        "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
+        " set_config('client_connection_check_interval', %s, %s)",
+        (f"{lock_timeout_of(migration, opts)}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local),
+    )
+
+
+def _retry_or_give_up(
+    migration: Migration, attempt: int, opts: RunOptions, blockers: list[str], report: Report, consequence: str
+) -> None:
+    waiting_on = "; ".join(blockers) if blockers else "a session that released its lock before it could be named"
+    if attempt >= opts.lock_retries:
+        raise LockNotAvailableError(
+            f"{migration.filename}: could not get its locks within lock_timeout after {attempt} attempts;"
+            f" {consequence}. Blocked by: {waiting_on}"
+        )
+    delay = min(opts.retry_base_s * 2 ** (attempt - 1), opts.retry_cap_s) * random.uniform(0.5, 1.0)
+    report(
+        f"{migration.filename}: lock not available (attempt {attempt}/{opts.lock_retries}),"
+        f" blocked by {waiting_on}; retrying in {delay:.1f}s"
+    )
+    time.sleep(delay)
+
+
+def _ms_since(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
