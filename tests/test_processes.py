@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import psycopg
 
-
-def socialdb(*args: str, env: dict[str, str] | None = None, **kwargs: object) -> subprocess.Popen[str]:
-    full_env = {**os.environ, "DATABASE_URL": "", **(env or {})}
-    return subprocess.Popen(  # type: ignore[call-overload,no-any-return]
-        [sys.executable, "-m", "socialdb", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=full_env,
-        **kwargs,
-    )
+from tests.helpers import socialdb
 
 
 def test_two_concurrent_ups_apply_each_migration_once(empty_db_url: str) -> None:

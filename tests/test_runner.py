@@ -17,18 +17,7 @@ from socialdb.errors import (
     NoRollbackError,
 )
 from tests.catalog import snapshot
-
-
-def history(url: str) -> list[tuple[int, str]]:
-    with psycopg.connect(url) as conn:
-        if conn.execute("SELECT to_regclass('migrations')").fetchone() == (None,):
-            return []
-        return [(v, s) for v, s in conn.execute("SELECT version, state FROM migrations ORDER BY version").fetchall()]
-
-
-def tables(url: str) -> set[str]:
-    with psycopg.connect(url) as conn:
-        return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()}
+from tests.helpers import history, tables
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ def connect(url: str, *, autocommit: bool = False, purpose: str = "") -> psycopg
             autocommit=autocommit,
             application_name=name,
             connect_timeout=CONNECT_TIMEOUT_S,
+            # No server-side prepared statements: PgBouncer in transaction mode cannot route them.
+            prepare_threshold=None,
         )
     except psycopg.Error as exc:
         lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]

@@ -1,0 +1,64 @@
+"""Small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+
+def write_migrations(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def socialdb(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
+    """`python -m socialdb ARGS` as a separate process, output captured."""
+    full_env = {**os.environ, "DATABASE_URL": "", "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.Popen(
+        [sys.executable, "-m", "socialdb", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+        **kwargs,
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def tables(url: str) -> set[str]:
+    with psycopg.connect(url) as conn:
+        return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+
+
+def history(url: str) -> list[tuple[int, str]]:
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('migrations')").fetchone() == (None,):
+            return []
+        return [(v, s) for v, s in conn.execute("SELECT version, state FROM migrations ORDER BY version")]
+
+
+def sessions_running(url: str, fragment: str) -> int:
+    """Backends (other than this one) whose current query contains `fragment`."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active'"
+            " AND query LIKE '%%' || %s || '%%'",
+            (fragment,),
+        ).fetchone()
+    return int(row[0]) if row else 0

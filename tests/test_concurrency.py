@@ -1,0 +1,150 @@
+"""Concurrent runners: the advisory lock, the table lease, and PgBouncer in transaction mode."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from typer.testing import CliRunner
+
+from socialdb import runner
+from socialdb.cli import app
+from socialdb.errors import RunnerLockTimeout
+from socialdb.execution import RunOptions
+from socialdb.lock import LOCK_KEY
+from tests.helpers import history, socialdb, wait_for
+
+
+def assert_each_applied_once(url: str, results: list[tuple[int, str, str]]) -> None:
+    codes = [code for code, _, _ in results]
+    assert codes == [0] * len(results), [err for _, _, err in results]
+    applied = [line.split()[1] for _, out, _ in results for line in out.splitlines() if line.startswith("applied ")]
+    assert sorted(applied) == sorted(set(applied)) and len(applied) == 13
+    assert history(url) == [(v, "applied") for v in range(1, 14)]
+
+
+@pytest.mark.parametrize("mode", ["advisory", "table"])
+def test_eight_runners_at_once_apply_each_migration_once(empty_db_url: str, mode: str) -> None:
+    procs = [
+        socialdb("migrate", "up", "--database-url", empty_db_url, "--lock-wait", "120s", "--lock-mode", mode)
+        for _ in range(8)
+    ]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    assert_each_applied_once(empty_db_url, results)
+
+
+def test_second_runner_names_the_holder_and_gives_up(empty_db_url: str) -> None:
+    with psycopg.connect(empty_db_url, autocommit=True, application_name="deploy-42") as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+        lines: list[str] = []
+        with pytest.raises(RunnerLockTimeout) as caught:
+            runner.up(empty_db_url, options=RunOptions(lock_wait_s=1), report=lines.append)
+        pid = holder.info.backend_pid
+        assert f"held by pid {pid} (deploy-42) from local socket, connected since" in lines[0]
+        assert f"another socialdb run holds the migration lock: pid {pid} (deploy-42)" in str(caught.value)
+        assert "gave up after 1s" in str(caught.value)
+        result = CliRunner().invoke(app, ["migrate", "up", "--database-url", empty_db_url, "--lock-wait", "1s"])
+        assert result.exit_code == 1 and "deploy-42" in result.stderr
+    assert history(empty_db_url) == []
+
+
+def test_runner_waits_for_the_lock_then_proceeds(empty_db_url: str) -> None:
+    holder = psycopg.connect(empty_db_url, autocommit=True, application_name="deploy-41")
+    holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
+    proc = socialdb("migrate", "up", "--database-url", empty_db_url, "--lock-wait", "60s")
+
+    def runner_is_polling() -> bool:
+        row = holder.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'socialdb migrate lock'")
+        return row.fetchone() == (1,)
+
+    wait_for(runner_is_polling, 60, "the second runner to poll")
+    time.sleep(1)
+    assert proc.poll() is None and history(empty_db_url) == []
+    holder.close()
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0
+    assert out.splitlines()[0].startswith("waiting for the migration lock, held by pid")
+    assert history(empty_db_url)[-1] == (13, "applied")
+
+
+def test_table_lease_is_respected_until_it_expires(empty_db_url: str) -> None:
+    runner.up(empty_db_url, options=RunOptions(lock_mode="table"))  # creates migrations_lock
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO migrations_lock (owner, acquired_at, expires_at)"
+            " VALUES ('ci-runner-7 pid 99', now(), now() + interval '1 hour')"
+        )
+        with pytest.raises(RunnerLockTimeout, match="ci-runner-7 pid 99, since .* lease until"):
+            runner.down(empty_db_url, 1, options=RunOptions(lock_mode="table", lock_wait_s=1))
+        conn.execute("UPDATE migrations_lock SET expires_at = now() - interval '1 second'")  # the owner died
+        done = runner.down(empty_db_url, 1, options=RunOptions(lock_mode="table", lock_wait_s=5))
+        assert [o.migration.version for o in done] == [13]
+        assert conn.execute("SELECT count(*) FROM migrations_lock").fetchone() == (0,)  # released
+
+
+# --- PgBouncer in transaction-pooling mode ---------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def pgbouncer(server_url: str) -> Iterator[str]:
+    """A real PgBouncer in transaction mode in front of the test server; yields its URL."""
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    if not os.path.exists(binary):
+        pytest.skip("pgbouncer is not installed (Debian package pgbouncer; .ci/run installs it)")
+    params = conninfo_to_dict(server_url)
+    host, port = str(params.get("host") or "localhost"), str(params.get("port") or 5432)
+    work = Path(tempfile.mkdtemp(prefix="socialdb-pgbouncer-"))
+    listen = _free_port()
+    (work / "pgbouncer.ini").write_text(
+        f"[databases]\n* = host={host} port={port} user={params.get('user', 'postgres')}\n"
+        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {listen}\nauth_type = any\n"
+        "pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = 10\nunix_socket_dir =\n"
+        f"logfile = {work}/pgbouncer.log\n"
+    )
+    command = [binary, str(work / "pgbouncer.ini")]
+    if os.geteuid() == 0:  # pgbouncer will not run as root: run it as the server's own user
+        owner = pwd.getpwuid(os.stat(host).st_uid).pw_name if host.startswith("/") else "postgres"
+        shutil.chown(work, owner)
+        command = ["runuser", "-u", owner, "--", *command]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = make_conninfo("", host="127.0.0.1", port=listen, user="postgres", dbname="postgres")
+
+    def ready() -> bool:
+        try:
+            psycopg.connect(url, connect_timeout=1).close()
+            return True
+        except psycopg.OperationalError:
+            return False
+
+    wait_for(ready, 20, "pgbouncer")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+    shutil.rmtree(work, ignore_errors=True)
+
+
+def test_eight_runners_through_pgbouncer_in_table_mode(empty_db_url: str, pgbouncer: str) -> None:
+    name = str(conninfo_to_dict(empty_db_url)["dbname"])
+    through = make_conninfo(pgbouncer, dbname=name)
+    procs = [
+        socialdb("migrate", "up", "--database-url", through, "--lock-wait", "120s", "--lock-mode", "table")
+        for _ in range(8)
+    ]
+    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    assert_each_applied_once(empty_db_url, results)

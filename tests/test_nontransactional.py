@@ -1,0 +1,148 @@
+"""transaction=off migrations: statement by statement, failed state, resolve, invalid indexes."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from socialdb import runner
+from socialdb.cli import app
+from socialdb.errors import FailedMigrationError, MigrationFailed, UsageError
+from socialdb.execution import RunOptions
+from tests.helpers import history, wait_for, write_migrations
+
+TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n"
+INDEXES = """-- socialdb: transaction=off
+CREATE INDEX CONCURRENTLY IF NOT EXISTS t_b ON t (b);
+
+CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS t_a_unique ON t (a);
+-- ROLLBACK
+DROP INDEX CONCURRENTLY IF EXISTS t_a_unique;
+DROP INDEX CONCURRENTLY IF EXISTS t_b;
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return write_migrations(tmp_path / "m", {"001-table.sql": TABLE, "002-indexes.sql": INDEXES})
+
+
+def indexes(url: str) -> dict[str, bool]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+            " WHERE i.indrelid = 't'::regclass"
+        ).fetchall()
+    return dict(rows)
+
+
+def fail_midway(url: str, folder: Path) -> MigrationFailed:
+    with pytest.raises(MigrationFailed) as caught:
+        runner.up(url, folder)
+    return caught.value
+
+
+def test_failure_midway_is_recorded_with_the_statement_and_invalid_index(empty_db_url: str, folder: Path) -> None:
+    error = fail_midway(empty_db_url, folder)
+    assert str(error).startswith('002-indexes.sql:4: could not create unique index "t_a_unique"')
+    assert "invalid indexes left behind: t_a_unique" in str(error)
+    assert "socialdb migrate resolve 2 --retry" in str(error)
+    assert error.applied_partially
+    assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": False}
+    assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
+    with psycopg.connect(empty_db_url) as conn:
+        row = conn.execute("SELECT failed_statement, error FROM migrations WHERE version = 2").fetchone()
+    assert row is not None and row[0].startswith("CREATE UNIQUE INDEX CONCURRENTLY") and "t_a_unique" in row[1]
+    rows = runner.status(empty_db_url, folder)
+    assert [r.state for r in rows] == ["applied", "failed"]
+
+
+def test_up_refuses_until_resolved(empty_db_url: str, folder: Path) -> None:
+    fail_midway(empty_db_url, folder)
+    (folder / "003-more.sql").write_text("CREATE TABLE more (id int);\n")
+    with pytest.raises(FailedMigrationError, match="^002-indexes.sql: failed midway"):
+        runner.up(empty_db_url, folder)
+    assert history(empty_db_url)[-1] == (2, "failed")
+
+
+def test_resolve_retry_drops_the_invalid_index_and_finishes(empty_db_url: str, folder: Path) -> None:
+    fail_midway(empty_db_url, folder)
+    with psycopg.connect(empty_db_url) as conn:
+        conn.execute("DELETE FROM t WHERE b = 2")  # the fix: no more duplicates
+    lines: list[str] = []
+    outcome = runner.resolve(empty_db_url, 2, "retry", folder, report=lines.append)
+    assert outcome is not None and outcome.migration.version == 2
+    assert "dropping invalid index t_a_unique left by an earlier failed build, to build it again" in lines
+    assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": True}
+    assert history(empty_db_url) == [(1, "applied"), (2, "applied")]
+
+
+def test_resolve_mark_applied(empty_db_url: str, folder: Path) -> None:
+    fail_midway(empty_db_url, folder)
+    result = CliRunner().invoke(
+        app, ["migrate", "resolve", "2", "--mark-applied", "--database-url", empty_db_url, "--dir", str(folder)]
+    )
+    assert result.exit_code == 0 and "marked 002-indexes.sql as applied" in result.stdout
+    assert [r.state for r in runner.status(empty_db_url, folder)] == ["applied", "applied"]
+
+
+def test_resolve_refuses_a_migration_that_did_not_fail(empty_db_url: str, folder: Path) -> None:
+    (folder / "002-indexes.sql").unlink()
+    runner.up(empty_db_url, folder)
+    with pytest.raises(UsageError, match="not in the failed state"):
+        runner.resolve(empty_db_url, 1, "retry", folder)
+    result = CliRunner().invoke(app, ["migrate", "resolve", "1", "--database-url", empty_db_url])
+    assert result.exit_code == 2
+
+
+def test_rollback_of_a_nontransactional_migration(empty_db_url: str, folder: Path) -> None:
+    (folder / "001-table.sql").write_text("CREATE TABLE t (a int, b int);\n")
+    runner.up(empty_db_url, folder)
+    assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": True}
+    runner.down(empty_db_url, 1, folder)
+    assert indexes(empty_db_url) == {}
+    assert history(empty_db_url) == [(1, "applied")]
+
+
+def test_013_builds_concurrently_under_the_runner_lock(db_url: str) -> None:
+    # CREATE INDEX CONCURRENTLY waits for every open transaction; if the runner held its
+    # lock inside one, 013 would wait on its own runner until the statement timeout.
+    runner.down(db_url, 1)
+    done = runner.up(db_url, options=RunOptions(statement_timeout_ms=20_000))
+    assert [o.migration.version for o in done] == [13]
+    with psycopg.connect(db_url) as conn:
+        invalid = conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone()
+    assert invalid == (0,)
+
+
+def test_013_survives_a_long_transaction_elsewhere(db_url: str, tmp_path: Path) -> None:
+    # A concurrent build first waits for every transaction writing to its table. With that
+    # wait bounded by lock_timeout, a timed-out build leaves an INVALID index, which the
+    # runner drops before retrying, instead of skipping it through IF NOT EXISTS.
+    runner.down(db_url, 1)
+    folder = tmp_path / "m"
+    shutil.copytree(runner.default_directory(), folder)
+    path = folder / "013-performance-indexes.sql"
+    path.write_text(path.read_text().replace("lock_timeout=30s", "lock_timeout=200ms"))
+    writer = psycopg.connect(db_url)
+    writer.execute("UPDATE messages SET is_read = true WHERE false")  # holds ROW EXCLUSIVE on messages
+    lines: list[str] = []
+    options = RunOptions(lock_retries=50, retry_base_s=0.05, retry_cap_s=0.1)
+    worker = threading.Thread(target=runner.up, args=(db_url, folder, options, lines.append))
+    worker.start()
+    wait_for(lambda: any("lock not available" in line for line in lines), what="a retry")
+    writer.commit()
+    worker.join(timeout=60)
+    writer.close()
+    assert (
+        "dropping invalid index idx_messages_conversation_sent left by an earlier failed build, to build it again"
+        in lines
+    )
+    assert history(db_url)[-1] == (13, "applied")
+    with psycopg.connect(db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
