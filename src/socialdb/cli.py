@@ -5,6 +5,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 130 / 143 interrupted by SIGINT
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -20,10 +21,11 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.table import Table
 
-from socialdb import embedded, runner
+from socialdb import embedded, lint, runner
 from socialdb import seed as seeding
 from socialdb.durations import parse_duration
 from socialdb.errors import DatabaseUrlError, Interrupted, SocialdbError, Terminated, UsageError
+from socialdb.files import new_migration
 from socialdb.settings import embedded_dir, mask_url, resolve_target, scrub
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The Social Selling database and its migrations.")
@@ -181,6 +183,43 @@ def migrate_status(database_url: DatabaseUrl = None, directory: Directory = None
         duration = f"{row.execution_ms} ms" if row.execution_ms is not None else ""
         table.add_row(f"{row.version:03d}", row.name, applied, duration, row.state)
     Console(width=120).print(table)
+
+
+@migrate_app.command("new")
+def migrate_new(
+    name: Annotated[str, typer.Argument(help="Lower-case name, e.g. add-product-weight.")],
+    directory: Directory = None,
+    debug: Debug = False,
+) -> None:
+    """Create the next migration file from a template."""
+    path = _call(lambda: new_migration(directory or runner.default_directory(), name), debug)
+    _say(str(path))
+
+
+@app.command("lint")
+def lint_command(
+    files: Annotated[list[Path] | None, typer.Argument(help="Migration files or folders (default: --dir).")] = None,
+    directory: Directory = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Waiver file (default: lint-waivers.toml beside the migrations).")
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="text or json.")] = "text",
+    debug: Debug = False,
+) -> None:
+    """Lint migrations with Squawk; exit 1 on any finding that is not waived."""
+    if output not in ("text", "json"):
+        raise typer.BadParameter(f"--format {output!r}: use text or json")
+    paths = files or [directory or runner.default_directory()]
+    findings = _call(lambda: lint.lint_paths(paths, config), debug)
+    open_findings = [f for f in findings if f.waived_by is None]
+    if output == "json":
+        _say(json.dumps([f.__dict__ for f in findings], indent=2))
+    else:
+        for f in open_findings:
+            _say(f"{f.file}:{f.line}: {f.rule} ({f.part}): {f.message}" + (f" {f.help}" if f.help else ""))
+        _say(f"{len(open_findings)} finding(s), {len(findings) - len(open_findings)} waived")
+    if open_findings:
+        raise typer.Exit(1)
 
 
 @app.command("seed")

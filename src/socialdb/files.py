@@ -114,6 +114,30 @@ def load_migrations(directory: Path) -> list[Migration]:
     return sorted(migrations, key=lambda m: m.version)
 
 
+NEW_TEMPLATE = """\
+-- {filename}: say what this migration changes and why.
+-- Runs in one transaction with lock_timeout 1s and retries (docs/runner.md). For
+-- CREATE INDEX CONCURRENTLY, put `-- socialdb: transaction=off` on the first line.
+
+SELECT 'replace this statement with the change' AS todo;
+
+-- ROLLBACK
+SELECT 'replace this statement with what undoes it' AS todo;
+"""
+
+
+def new_migration(directory: Path, name: str) -> Path:
+    """Create the next `NNN-name.sql` in `directory` from a template that parses and lints clean."""
+    existing = load_migrations(directory) if directory.exists() else []
+    version = max((m.version for m in existing), default=0) + 1
+    filename = f"{version:03d}-{name}.sql"
+    parse_filename(filename)  # refuses a bad name before anything is written
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / filename
+    path.write_text(NEW_TEMPLATE.format(filename=filename), encoding="utf-8")
+    return path
+
+
 def _find_marker(filename: str, lines: list[str]) -> int | None:
     found: int | None = None
     for index, line in enumerate(lines):
