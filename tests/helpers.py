@@ -62,3 +62,14 @@ def sessions_running(url: str, fragment: str) -> int:
             (fragment,),
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+def _latest() -> int:
+    from socialdb.files import load_migrations
+    from socialdb.runner import default_directory
+
+    return max(m.version for m in load_migrations(default_directory()))
+
+
+LATEST = _latest()  # the newest packaged migration; every one from 1 to it exists
+NEXT = f"{LATEST + 1:03d}"  # the version of a test's extra migration

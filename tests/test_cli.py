@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from socialdb import runner as library
 from socialdb.cli import app
+from tests.helpers import LATEST, NEXT
 
 cli = CliRunner()
 
@@ -24,23 +25,23 @@ def test_up_prints_each_migration_with_its_duration(empty_db_url: str) -> None:
     code, out, err = run("migrate", "up", "--database-url", empty_db_url)
     assert (code, err) == (0, "")
     applied = [line for line in out.splitlines() if line.startswith("applied ")]
-    assert len(applied) == 13
+    assert len(applied) == LATEST
     assert applied[0].startswith("applied 001-create-users-table.sql in ") and applied[0].endswith(" ms")
-    assert out.splitlines()[-1] == "13 migration(s) applied"
+    assert out.splitlines()[-1] == f"{LATEST} migration(s) applied"
 
 
 def test_status_table(db_url: str) -> None:
     code, out, _ = run("migrate", "status", "--database-url", db_url)
     assert code == 0
     rows = [line for line in out.splitlines() if line.rstrip(" │").endswith("applied")]
-    assert len(rows) == 13 and "013" in rows[-1] and "performance-indexes" in rows[-1]
+    assert len(rows) == LATEST and f"{LATEST:03d}" in rows[-1]
 
 
 def test_down_defaults_to_one(db_url: str) -> None:
     code, out, _ = run("migrate", "down", "--database-url", db_url)
-    assert code == 0 and "rolled back 013-performance-indexes.sql" in out
+    assert code == 0 and f"rolled back {LATEST:03d}-" in out
     code, out, _ = run("migrate", "status", "--database-url", db_url)
-    assert "pending" in [line.split("│")[-2].strip() for line in out.splitlines() if "013" in line]
+    assert "pending" in [line.split("│")[-2].strip() for line in out.splitlines() if f"{LATEST:03d}" in line]
 
 
 @pytest.mark.parametrize(
@@ -53,8 +54,8 @@ def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
 
 
 def test_rolling_back_more_than_applied_is_a_usage_error(db_url: str) -> None:
-    code, _, err = run("migrate", "down", "14", "--database-url", db_url)
-    assert code == 2 and "only 13 applied" in err
+    code, _, err = run("migrate", "down", str(LATEST + 1), "--database-url", db_url)
+    assert code == 2 and f"only {LATEST} applied" in err
 
 
 def test_malformed_url_is_masked(tmp_path: Path) -> None:
@@ -78,10 +79,10 @@ def test_unreachable_url_is_one_masked_line() -> None:
 def test_failed_migration_is_one_line_without_traceback(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(library.default_directory(), folder)
-    (folder / "014-broken.sql").write_text("CREATE TABLE a (id int);\nSELECT 1/0;\n")
+    (folder / f"{NEXT}-broken.sql").write_text("CREATE TABLE a (id int);\nSELECT 1/0;\n")
     code, _, err = run("migrate", "up", "--database-url", db_url, "--dir", str(folder))
     assert code == 1
-    assert err.strip().splitlines() == ["error: 014-broken.sql:2: division by zero (SQLSTATE 22012)"]
+    assert err.strip().splitlines() == [f"error: {NEXT}-broken.sql:2: division by zero (SQLSTATE 22012)"]
     result = cli.invoke(app, ["migrate", "up", "--database-url", db_url, "--dir", str(folder), "--debug"])
     assert result.exit_code == 1 and isinstance(result.exception, Exception)
     assert type(result.exception).__name__ == "MigrationFailed"

@@ -22,15 +22,15 @@ from socialdb.cli import app
 from socialdb.errors import RunnerLockTimeout
 from socialdb.execution import RunOptions
 from socialdb.lock import LOCK_KEY
-from tests.helpers import history, socialdb, wait_for
+from tests.helpers import LATEST, history, socialdb, wait_for
 
 
 def assert_each_applied_once(url: str, results: list[tuple[int, str, str]]) -> None:
     codes = [code for code, _, _ in results]
     assert codes == [0] * len(results), [err for _, _, err in results]
     applied = [line.split()[1] for _, out, _ in results for line in out.splitlines() if line.startswith("applied ")]
-    assert sorted(applied) == sorted(set(applied)) and len(applied) == 13
-    assert history(url) == [(v, "applied") for v in range(1, 14)]
+    assert sorted(applied) == sorted(set(applied)) and len(applied) == LATEST
+    assert history(url) == [(v, "applied") for v in range(1, LATEST + 1)]
 
 
 @pytest.mark.parametrize("mode", ["advisory", "table"])
@@ -74,7 +74,7 @@ def test_runner_waits_for_the_lock_then_proceeds(empty_db_url: str) -> None:
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0
     assert out.splitlines()[0].startswith("waiting for the migration lock, held by pid")
-    assert history(empty_db_url)[-1] == (13, "applied")
+    assert history(empty_db_url)[-1] == (LATEST, "applied")
 
 
 def test_table_lease_is_respected_until_it_expires(empty_db_url: str) -> None:
@@ -88,7 +88,7 @@ def test_table_lease_is_respected_until_it_expires(empty_db_url: str) -> None:
             runner.down(empty_db_url, 1, options=RunOptions(lock_mode="table", lock_wait_s=1))
         conn.execute("UPDATE migrations_lock SET expires_at = now() - interval '1 second'")  # the owner died
         done = runner.down(empty_db_url, 1, options=RunOptions(lock_mode="table", lock_wait_s=5))
-        assert [o.migration.version for o in done] == [13]
+        assert [o.migration.version for o in done] == [LATEST]
         assert conn.execute("SELECT count(*) FROM migrations_lock").fetchone() == (0,)  # released
 
 

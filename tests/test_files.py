@@ -113,6 +113,7 @@ def test_packaged_migrations_parse_and_all_roll_back() -> None:
     from socialdb.runner import default_directory
 
     migrations = load_migrations(default_directory())
-    assert [m.version for m in migrations] == list(range(1, 14))
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    assert len(migrations) >= 19
     assert all(m.down is not None for m in migrations)
-    assert [m.version for m in migrations if not m.directives.transaction] == [13]
+    assert [m.version for m in migrations if not m.directives.transaction][:2] == [13, 15]

@@ -12,7 +12,7 @@ import pytest
 from socialdb import runner
 from socialdb.errors import LockNotAvailableError, MigrationFailed
 from socialdb.execution import RunOptions
-from tests.helpers import history, wait_for
+from tests.helpers import LATEST, NEXT, history, wait_for
 
 ALTER = "ALTER TABLE products ADD COLUMN note text;\n-- ROLLBACK\nALTER TABLE products DROP COLUMN note;\n"
 FAST = RunOptions(lock_timeout_ms=200, lock_retries=4, retry_base_s=0.05, retry_cap_s=0.2)
@@ -22,7 +22,7 @@ FAST = RunOptions(lock_timeout_ms=200, lock_retries=4, retry_base_s=0.05, retry_
 def folder(tmp_path: Path) -> Path:
     target = tmp_path / "m"
     shutil.copytree(runner.default_directory(), target)
-    (target / "014-add-note.sql").write_text(ALTER)
+    (target / f"{NEXT}-add-note.sql").write_text(ALTER)
     return target
 
 
@@ -54,7 +54,7 @@ def test_retries_until_the_blocking_session_commits(db_url: str, folder: Path, b
     assert has_note(db_url)
     retry = next(line for line in lines if "lock not available" in line)
     assert f"pid {blocker.info.backend_pid} (blocker-test, idle in transaction): SELECT count(*) FROM products" in retry
-    assert "014-add-note.sql: lock not available (attempt 1/30)" in retry
+    assert f"{NEXT}-add-note.sql: lock not available (attempt 1/30)" in retry
     blocker.close()
 
 
@@ -65,14 +65,14 @@ def test_gives_up_after_its_attempts_and_applies_nothing(
     with pytest.raises(LockNotAvailableError) as caught:
         runner.up(db_url, folder, FAST, lines.append)
     message = str(caught.value)
-    assert message.startswith("014-add-note.sql: could not get its locks within lock_timeout after 4 attempts;")
+    assert message.startswith(f"{NEXT}-add-note.sql: could not get its locks within lock_timeout after 4 attempts;")
     assert "nothing of it was applied" in message
     assert (
         f"pid {blocker.info.backend_pid} (blocker-test, idle in transaction): SELECT count(*) FROM products" in message
     )
     assert len([line for line in lines if "lock not available" in line]) == 3
     assert not has_note(db_url)
-    assert history(db_url)[-1] == (13, "applied")
+    assert history(db_url)[-1] == (LATEST, "applied")
     blocker.close()
 
 
@@ -112,7 +112,7 @@ def test_per_migration_directive_overrides_the_run_setting(
 ) -> None:  # type: ignore[type-arg]
     # The run allows 30 s of lock wait but only 2 s per statement: if the file's 100ms were
     # ignored, the statement timeout would fire first, with another error.
-    (folder / "014-add-note.sql").write_text("-- socialdb: lock_timeout=100ms\n" + ALTER)
+    (folder / f"{NEXT}-add-note.sql").write_text("-- socialdb: lock_timeout=100ms\n" + ALTER)
     options = RunOptions(lock_timeout_ms=30_000, statement_timeout_ms=2000, lock_retries=1)
     with pytest.raises(LockNotAvailableError, match="after 1 attempts"):
         runner.up(db_url, folder, options)
@@ -120,7 +120,7 @@ def test_per_migration_directive_overrides_the_run_setting(
 
 
 def test_statement_timeout_cancels_a_slow_migration(db_url: str, folder: Path) -> None:
-    (folder / "014-add-note.sql").write_text("CREATE TABLE slow (id int);\nSELECT pg_sleep(5);\n")
-    with pytest.raises(MigrationFailed, match=r"^014-add-note.sql:2: canceling statement due to statement timeout"):
+    (folder / f"{NEXT}-add-note.sql").write_text("CREATE TABLE slow (id int);\nSELECT pg_sleep(5);\n")
+    with pytest.raises(MigrationFailed, match=rf"^{NEXT}-add-note.sql:2: canceling statement due to statement timeout"):
         runner.up(db_url, folder, RunOptions(statement_timeout_ms=200))
-    assert history(db_url)[-1] == (13, "applied")
+    assert history(db_url)[-1] == (LATEST, "applied")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from tests.helpers import socialdb
+from tests.helpers import LATEST, socialdb
 
 
 def test_two_concurrent_ups_apply_each_migration_once(empty_db_url: str) -> None:
@@ -15,16 +15,16 @@ def test_two_concurrent_ups_apply_each_migration_once(empty_db_url: str) -> None
     results = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], results
     applied = [line.split()[1] for out, _ in results for line in out.splitlines() if line.startswith("applied ")]
-    assert sorted(applied) == sorted(set(applied)) and len(applied) == 13
+    assert sorted(applied) == sorted(set(applied)) and len(applied) == LATEST
     with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT count(*), count(DISTINCT version) FROM migrations").fetchone() == (13, 13)
+        assert conn.execute("SELECT count(*), count(DISTINCT version) FROM migrations").fetchone() == (LATEST, LATEST)
 
 
 def test_psql_opens_the_database(db_url: str) -> None:
     proc = socialdb("psql", "--database-url", db_url, stdin=subprocess.PIPE)
     out, err = proc.communicate("SELECT count(*) AS n FROM migrations;\n", timeout=60)
     assert proc.returncode == 0, err
-    assert " 13" in out
+    assert f" {LATEST}" in out
 
 
 def test_embedded_server_is_the_default_and_stops(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from socialdb.errors import (
     NoRollbackError,
 )
 from tests.catalog import snapshot
-from tests.helpers import history, tables
+from tests.helpers import LATEST, NEXT, history, tables
 
 
 @pytest.fixture
@@ -28,12 +28,12 @@ def migrations_dir(tmp_path: Path) -> Path:
     return target
 
 
-def test_up_applies_all_thirteen_in_order_and_records_them(empty_db_url: str) -> None:
+def test_up_applies_every_migration_in_order_and_records_them(empty_db_url: str) -> None:
     lines: list[str] = []
     done = runner.up(empty_db_url, report=lines.append)
-    assert [o.migration.version for o in done] == list(range(1, 14))
+    assert [o.migration.version for o in done] == list(range(1, LATEST + 1))
     assert [line.split()[1] for line in lines if line.startswith("applied")] == [o.migration.filename for o in done]
-    assert history(empty_db_url) == [(v, "applied") for v in range(1, 14)]
+    assert history(empty_db_url) == [(v, "applied") for v in range(1, LATEST + 1)]
     with psycopg.connect(empty_db_url) as conn:
         checksums = conn.execute("SELECT file, checksum, execution_ms FROM migrations ORDER BY version").fetchall()
     assert checksums[0][0] == "001-create-users-table.sql" and len(checksums[0][1]) == 64
@@ -42,26 +42,26 @@ def test_up_applies_all_thirteen_in_order_and_records_them(empty_db_url: str) ->
 
 
 def test_status_shows_every_migration(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / "014-add-x.sql").write_text("CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABLE x;\n")
+    (migrations_dir / f"{NEXT}-add-x.sql").write_text("CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABLE x;\n")
     rows = runner.status(db_url, migrations_dir)
-    assert [(r.version, r.state) for r in rows][-2:] == [(13, "applied"), (14, "pending")]
+    assert [(r.version, r.state) for r in rows][-2:] == [(LATEST, "applied"), (LATEST + 1, "pending")]
     assert rows[0].executed_at is not None and rows[0].execution_ms is not None
 
 
 def test_down_one_then_up_round_trips_the_schema(db_url: str) -> None:
     before = snapshot(db_url)
     done = runner.down(db_url, 1)
-    assert [o.migration.version for o in done] == [13]
+    assert [o.migration.version for o in done] == [LATEST]
     assert snapshot(db_url) != before
-    assert history(db_url)[-1] == (12, "applied")
+    assert history(db_url)[-1] == (LATEST - 1, "applied")
     runner.up(db_url)
     assert snapshot(db_url) == before
 
 
 def test_down_all_then_up_round_trips_the_schema(db_url: str) -> None:
     before = snapshot(db_url)
-    done = runner.down(db_url, 13)
-    assert [o.migration.version for o in done] == list(range(13, 0, -1))
+    done = runner.down(db_url, LATEST)
+    assert [o.migration.version for o in done] == list(range(LATEST, 0, -1))
     assert tables(db_url) == {"migrations"}
     assert history(db_url) == []
     runner.up(db_url)
@@ -69,43 +69,43 @@ def test_down_all_then_up_round_trips_the_schema(db_url: str) -> None:
 
 
 def test_syntax_error_applies_nothing_and_names_file_and_line(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / "014-broken.sql").write_text(
+    (migrations_dir / f"{NEXT}-broken.sql").write_text(
         "CREATE TABLE ok_table (id int);\n\nALTER TABLE products ADD COLUMN x int;\nCREATE TABEL nope (id int);\n"
     )
     with pytest.raises(MigrationFileError) as caught:
         runner.up(db_url, migrations_dir)
-    assert str(caught.value).startswith("014-broken.sql:4: syntax error")
+    assert str(caught.value).startswith(f"{NEXT}-broken.sql:4: syntax error")
     assert "ok_table" not in tables(db_url)
-    assert len(history(db_url)) == 13
+    assert len(history(db_url)) == LATEST
 
 
 def test_runtime_error_rolls_back_the_whole_migration(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / "014-bad.sql").write_text(
+    (migrations_dir / f"{NEXT}-bad.sql").write_text(
         "CREATE TABLE ok_table (id int);\nINSERT INTO ok_table VALUES (1);\n\nSELECT no_such_column\n  FROM products;\n"
     )
-    (migrations_dir / "015-later.sql").write_text("CREATE TABLE later (id int);\n")
+    (migrations_dir / f"{LATEST + 2:03d}-later.sql").write_text("CREATE TABLE later (id int);\n")
     with pytest.raises(MigrationFailed) as caught:
         runner.up(db_url, migrations_dir)
-    assert str(caught.value).startswith('014-bad.sql:4: column "no_such_column" does not exist (SQLSTATE 42703)')
+    assert str(caught.value).startswith(f'{NEXT}-bad.sql:4: column "no_such_column" does not exist (SQLSTATE 42703)')
     assert {"ok_table", "later"} & tables(db_url) == set()
-    assert len(history(db_url)) == 13
+    assert len(history(db_url)) == LATEST
 
 
 def test_error_in_the_rollback_section_names_its_line(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / "014-x.sql").write_text(
+    (migrations_dir / f"{NEXT}-x.sql").write_text(
         "CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABLE x;\nDROP TABLE nope;\n"
     )
     runner.up(db_url, migrations_dir)
-    with pytest.raises(MigrationFailed, match=r"^014-x.sql:4: table \"nope\" does not exist"):
+    with pytest.raises(MigrationFailed, match=rf"^{NEXT}-x.sql:4: table \"nope\" does not exist"):
         runner.down(db_url, 1, migrations_dir)
     assert "x" in tables(db_url)
-    assert history(db_url)[-1] == (14, "applied")
+    assert history(db_url)[-1] == (LATEST + 1, "applied")
 
 
 def test_edited_applied_migration_is_refused(db_url: str, migrations_dir: Path) -> None:
     path = migrations_dir / "004-create-products.sql"
     path.write_text(path.read_text().replace("CREATE INDEX idx_products_category", "CREATE INDEX idx_products_cat"))
-    (migrations_dir / "014-x.sql").write_text("CREATE TABLE x (id int);\n")
+    (migrations_dir / f"{NEXT}-x.sql").write_text("CREATE TABLE x (id int);\n")
     with pytest.raises(ChecksumMismatchError, match="^004-create-products.sql: changed since it was applied"):
         runner.up(db_url, migrations_dir)
     with pytest.raises(ChecksumMismatchError):
@@ -127,26 +127,28 @@ def test_missing_applied_migration_is_refused(db_url: str, migrations_dir: Path)
 
 
 def test_down_refuses_a_migration_without_rollback_before_changing_anything(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / "014-one-way.sql").write_text("CREATE TABLE one_way (id int);\n")
-    (migrations_dir / "015-two-way.sql").write_text(
+    (migrations_dir / f"{NEXT}-one-way.sql").write_text("CREATE TABLE one_way (id int);\n")
+    (migrations_dir / f"{LATEST + 2:03d}-two-way.sql").write_text(
         "CREATE TABLE two_way (id int);\n-- ROLLBACK\nDROP TABLE two_way;\n"
     )
     runner.up(db_url, migrations_dir)
-    with pytest.raises(NoRollbackError, match="014-one-way.sql"):
+    with pytest.raises(NoRollbackError, match=f"{NEXT}-one-way.sql"):
         runner.down(db_url, 2, migrations_dir)
-    assert {"one_way", "two_way"} <= tables(db_url)  # 015 was not rolled back either
-    assert len(history(db_url)) == 15
+    assert {"one_way", "two_way"} <= tables(db_url)  # the newest was not rolled back either
+    assert len(history(db_url)) == LATEST + 2
 
 
 def test_concurrently_in_a_transactional_migration_is_refused(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / "014-idx.sql").write_text("CREATE TABLE t (a int);\n\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n")
-    with pytest.raises(MigrationFileError, match=r"^014-idx.sql:3: .*'-- socialdb: transaction=off'"):
+    (migrations_dir / f"{NEXT}-idx.sql").write_text(
+        "CREATE TABLE t (a int);\n\nCREATE INDEX CONCURRENTLY t_a ON t (a);\n"
+    )
+    with pytest.raises(MigrationFileError, match=rf"^{NEXT}-idx.sql:3: .*'-- socialdb: transaction=off'"):
         runner.up(db_url, migrations_dir)
     assert "t" not in tables(db_url)
 
 
 def test_the_spec_runner_bug_is_gone(db_url: str, migrations_dir: Path) -> None:
     # The spec's runner executed the whole file on `up`, ROLLBACK section included.
-    (migrations_dir / "014-x.sql").write_text("CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABLE x;\n")
+    (migrations_dir / f"{NEXT}-x.sql").write_text("CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABLE x;\n")
     runner.up(db_url, migrations_dir)
     assert "x" in tables(db_url)
