@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.helpers import LATEST, socialdb
 
@@ -20,8 +22,9 @@ def test_two_concurrent_ups_apply_each_migration_once(empty_db_url: str) -> None
         assert conn.execute("SELECT count(*), count(DISTINCT version) FROM migrations").fetchone() == (LATEST, LATEST)
 
 
-def test_psql_opens_the_database(db_url: str) -> None:
-    proc = socialdb("psql", "--database-url", db_url, stdin=subprocess.PIPE)
+@pytest.mark.parametrize("path", [os.environ.get("PATH", ""), ""], ids=["machine-psql", "embedded-psql"])
+def test_psql_opens_the_database(db_url: str, path: str) -> None:
+    proc = socialdb("psql", "--database-url", db_url, stdin=subprocess.PIPE, env={"PATH": path})
     out, err = proc.communicate("SELECT count(*) AS n FROM migrations;\n", timeout=60)
     assert proc.returncode == 0, err
     assert f" {LATEST}" in out

@@ -21,7 +21,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.table import Table
 
-from socialdb import embedded, lint, runner
+from socialdb import embedded, lint, runner, tokens
 from socialdb import seed as seeding
 from socialdb.durations import parse_duration
 from socialdb.errors import DatabaseUrlError, Interrupted, SocialdbError, Terminated, UsageError
@@ -31,8 +31,10 @@ from socialdb.settings import embedded_dir, mask_url, resolve_target, scrub
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="The Social Selling database and its migrations.")
 migrate_app = typer.Typer(no_args_is_help=True, help="Apply, roll back and inspect migrations.")
 db_app = typer.Typer(no_args_is_help=True, help="The database socialdb talks to.")
+tokens_app = typer.Typer(no_args_is_help=True, help="Encrypted OAuth tokens.")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
+app.add_typer(tokens_app, name="tokens")
 
 T = TypeVar("T")
 
@@ -228,6 +230,19 @@ def seed_command(database_url: DatabaseUrl = None, debug: Debug = False) -> None
     url = _url(database_url, debug)
     result = _call(lambda: seeding.seed(url), debug, url)
     _say(f"seeded: {result.users_created} user(s) and {result.products_created} product(s) created")
+
+
+@tokens_app.command("rotate")
+def tokens_rotate(
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per transaction.")] = 500,
+    database_url: DatabaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Re-encrypt every OAuth token under the current key (the first of SOCIALDB_TOKEN_KEYS). Rerunnable."""
+    cipher = _call(tokens.TokenCipher.from_env, debug)
+    url = _url(database_url, debug)
+    done = _call(lambda: tokens.rotate(url, cipher, batch_size, _say), debug, url)
+    _say(f"{done} token(s) re-encrypted; every token is under key {cipher.current!r}")
 
 
 @db_app.command("url")

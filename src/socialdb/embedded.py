@@ -64,7 +64,7 @@ def stop(home: Path) -> bool:
 
 def psql_path() -> str | None:
     """The psql shipped with the embedded server, if any."""
-    candidate = Path(_package().POSTGRES_BIN_PATH) / "psql"
+    candidate = Path(str(_package().__file__)).parent / "pginstall" / "bin" / "psql"
     return str(candidate) if candidate.exists() else None
 
 
