@@ -27,7 +27,6 @@ EXPECTED_INDEXES = {
     "idx_products_category",
     "idx_products_is_available",
     "idx_products_tags",
-    "idx_products_name_search",
     "idx_product_links_client_account",
     "idx_product_links_instagram_media",
     "idx_conversations_platform",
@@ -54,8 +53,10 @@ EXPECTED_INDEXES = {
     "idx_analytics_user_date_category",
     "idx_product_links_product_clicks",
     "idx_conversations_active",
-    "idx_products_description_search",
     "idx_messages_content_search",
+    # 021 (replacing the spec's idx_products_name_search and idx_products_description_search)
+    "idx_products_search",
+    "idx_analytics_daily_user_date",
     # 015: targets of the composite tenant keys
     "client_accounts_id_user_id_key",
     "products_id_user_id_key",

@@ -216,7 +216,8 @@ def test_objects_belong_to_the_owner_role(two_sellers: str) -> None:
             " WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'm', 'v')"
         ).fetchall()
         functions = admin.execute(
-            "SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc WHERE pronamespace = 'public'::regnamespace"
+            "SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc p WHERE pronamespace = 'public'::regnamespace"
+            " AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"  # extensions' own
         ).fetchall()
     assert owners == [("socialdb_owner",)] and functions == [("socialdb_owner",)]
 

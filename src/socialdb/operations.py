@@ -1,0 +1,243 @@
+"""The platform's hot paths: plain functions over psycopg, bound parameters only.
+
+Every function expects a connection inside a transaction acting for one seller (see
+socialdb.tenant.seller): under the application role, row-level security confines it to
+that seller's rows, and `user_id` columns default to that seller. The caller commits.
+docs/performance.md measures each of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+Conn = psycopg.Connection[Any]
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """One message as a webhook delivers it."""
+
+    client_account_id: UUID
+    platform_conversation_id: str
+    participant_platform_id: str
+    platform_message_id: str
+    sender_type: str  # "customer" or "user"
+    sent_at: datetime
+    content: str | None = None
+    message_type: str = "text"
+    participant_username: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    user_id: UUID
+    client_account_id: UUID | None
+    event_type: str
+    event_category: str
+    occurred_at: datetime
+    value: Decimal | None = None
+    entity_type: str | None = None
+    entity_id: UUID | None = None
+
+
+# One round trip: the conversation is upserted (a new username is kept), the message
+# inserted unless it is a redelivery. DO UPDATE, not DO NOTHING: it returns the id of a
+# conversation that another webhook created after this statement's snapshot, where a
+# SELECT would see nothing.
+_INGEST_ONE = """
+WITH conversation AS (
+  INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+  VALUES (%(account)s, %(conversation)s, %(participant)s, %(username)s)
+  ON CONFLICT (client_account_id, platform_conversation_id)
+  DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, conversations.participant_username)
+  RETURNING id
+)
+INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+SELECT conversation.id, %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s
+FROM conversation
+ON CONFLICT (platform_message_id) DO NOTHING
+RETURNING id
+"""
+
+_INGEST_CONVERSATIONS = """
+INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+SELECT DISTINCT ON (account, conversation) account, conversation, participant, username
+FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::text[], %(usernames)s::text[])
+  AS i (account, conversation, participant, username)
+ORDER BY account, conversation
+ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
+"""
+
+_INGEST_MESSAGES = """
+INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+SELECT c.id, i.message, i.sender, i.type, i.content, i.sent_at
+FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(messages)s::text[], %(senders)s::text[],
+            %(types)s::text[], %(contents)s::text[], %(sent_ats)s::timestamptz[])
+  AS i (account, conversation, message, sender, type, content, sent_at)
+JOIN conversations AS c ON c.client_account_id = i.account AND c.platform_conversation_id = i.conversation
+ON CONFLICT (platform_message_id) DO NOTHING
+"""
+
+_INBOX_FIRST = """
+SELECT id, platform_conversation_id, participant_username, last_message_at, unread_count
+FROM conversations
+WHERE client_account_id = %(account)s AND status = 'open'
+ORDER BY last_message_at DESC NULLS LAST, id DESC
+LIMIT %(limit)s
+"""
+
+# Keyset: the next page starts strictly after the last row seen, in (last_message_at, id) order.
+_INBOX_NEXT = """
+SELECT id, platform_conversation_id, participant_username, last_message_at, unread_count
+FROM conversations
+WHERE client_account_id = %(account)s AND status = 'open'
+  AND (last_message_at, id) < (%(after_at)s, %(after_id)s)
+ORDER BY last_message_at DESC NULLS LAST, id DESC
+LIMIT %(limit)s
+"""
+
+_MESSAGES_FIRST = """
+SELECT id, sender_type, message_type, content, sent_at, is_read
+FROM messages
+WHERE conversation_id = %(conversation)s
+ORDER BY sent_at DESC, id DESC
+LIMIT %(limit)s
+"""
+
+_MESSAGES_NEXT = """
+SELECT id, sender_type, message_type, content, sent_at, is_read
+FROM messages
+WHERE conversation_id = %(conversation)s AND (sent_at, id) < (%(after_at)s, %(after_id)s)
+ORDER BY sent_at DESC, id DESC
+LIMIT %(limit)s
+"""
+
+# Only the customer's unread messages count; the trigger brings unread_count back to 0.
+_MARK_READ = """
+UPDATE messages SET is_read = true, read_at = now()
+WHERE conversation_id = %(conversation)s AND sender_type = 'customer' AND NOT is_read
+"""
+
+# A SECURITY DEFINER function (migration 020): under RLS, `@@` could not use the index.
+_SEARCH = "SELECT id, name, price, rank FROM search_seller_products(%(query)s, %(limit)s)"
+
+_DASHBOARD = """
+SELECT date, event_category, sum(event_count)::bigint, sum(total_value)
+FROM seller_daily_summary
+WHERE user_id = %(user)s AND date BETWEEN %(first)s AND %(last)s
+GROUP BY date, event_category
+ORDER BY date, event_category
+"""
+
+
+def ingest_message(conn: Conn, message: IncomingMessage) -> bool:
+    """Store one webhook message; False when it is a redelivery already stored."""
+    params = {
+        "account": message.client_account_id,
+        "conversation": message.platform_conversation_id,
+        "participant": message.participant_platform_id,
+        "username": message.participant_username,
+        "message": message.platform_message_id,
+        "sender": message.sender_type,
+        "type": message.message_type,
+        "content": message.content,
+        "sent_at": message.sent_at,
+    }
+    return conn.execute(_INGEST_ONE, params).fetchone() is not None
+
+
+def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:
+    """Store many messages (backfills) with the same semantics; returns how many were new."""
+    columns = {
+        "accounts": [m.client_account_id for m in messages],
+        "conversations": [m.platform_conversation_id for m in messages],
+        "participants": [m.participant_platform_id for m in messages],
+        "usernames": [m.participant_username for m in messages],
+        "messages": [m.platform_message_id for m in messages],
+        "senders": [m.sender_type for m in messages],
+        "types": [m.message_type for m in messages],
+        "contents": [m.content for m in messages],
+        "sent_ats": [m.sent_at for m in messages],
+    }
+    conn.execute(_INGEST_CONVERSATIONS, columns)
+    return conn.execute(_INGEST_MESSAGES, columns).rowcount
+
+
+def inbox_page(
+    conn: Conn, client_account_id: UUID, limit: int = 20, after: tuple[datetime, UUID] | None = None
+) -> list[tuple[Any, ...]]:
+    """Open conversations of an account, most recent first; pass the last row's (last_message_at, id) as `after`."""
+    if after is None:
+        return conn.execute(_INBOX_FIRST, {"account": client_account_id, "limit": limit}).fetchall()
+    params = {"account": client_account_id, "limit": limit, "after_at": after[0], "after_id": after[1]}
+    return conn.execute(_INBOX_NEXT, params).fetchall()
+
+
+def message_page(
+    conn: Conn, conversation_id: UUID, limit: int = 50, after: tuple[datetime, UUID] | None = None
+) -> list[tuple[Any, ...]]:
+    """Messages of a conversation, newest first; pass the last row's (sent_at, id) as `after`."""
+    if after is None:
+        return conn.execute(_MESSAGES_FIRST, {"conversation": conversation_id, "limit": limit}).fetchall()
+    params = {"conversation": conversation_id, "limit": limit, "after_at": after[0], "after_id": after[1]}
+    return conn.execute(_MESSAGES_NEXT, params).fetchall()
+
+
+def mark_read(conn: Conn, conversation_id: UUID) -> int:
+    """Mark a conversation's unread customer messages read; returns how many changed."""
+    return conn.execute(_MARK_READ, {"conversation": conversation_id}).rowcount
+
+
+def search_products(conn: Conn, query: str, limit: int = 20) -> list[tuple[Any, ...]]:
+    """The current seller's products matching `query` (web-search syntax), best first, accents ignored."""
+    return conn.execute(_SEARCH, {"query": query, "limit": limit}).fetchall()
+
+
+# COPY FROM is refused on a table with row-level security, so events are copied into a
+# temporary table (private to the session, emptied at commit) and moved with one INSERT,
+# which the policies check.
+_EVENTS_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS analytics_events_stage (
+  user_id uuid, client_account_id uuid, event_type text, event_category text,
+  occurred_at timestamptz, value numeric(12, 2), entity_type text, entity_id uuid
+) ON COMMIT DELETE ROWS
+"""
+_EVENTS_COPY = (
+    "COPY analytics_events_stage (user_id, client_account_id, event_type, event_category, occurred_at, value,"
+    " entity_type, entity_id) FROM STDIN"
+)
+_EVENTS_MOVE = """
+INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, occurred_at, value,
+                              entity_type, entity_id)
+SELECT user_id, client_account_id, event_type, event_category, occurred_at, value, entity_type, entity_id
+FROM analytics_events_stage
+"""
+
+
+def record_events(conn: Conn, events: Iterable[Event]) -> int:
+    """Append analytics events in one batch through COPY; returns how many."""
+    conn.execute(_EVENTS_STAGE)
+    with conn.cursor() as cur, cur.copy(_EVENTS_COPY) as copy:
+        for e in events:
+            row = (e.user_id, e.client_account_id, e.event_type, e.event_category, e.occurred_at, e.value)
+            copy.write_row((*row, e.entity_type, e.entity_id))
+    moved = conn.execute(_EVENTS_MOVE).rowcount
+    conn.execute("TRUNCATE analytics_events_stage")  # for callers that batch twice in one transaction
+    return moved
+
+
+def dashboard(conn: Conn, user_id: UUID, first: date, last: date) -> list[tuple[Any, ...]]:
+    """A seller's events per day and category between two dates (inclusive), from the daily summary."""
+    return conn.execute(_DASHBOARD, {"user": user_id, "first": first, "last": last}).fetchall()
+
+
+def refresh_summary(conn: Conn) -> None:
+    """Refresh analytics_daily_summary CONCURRENTLY: readers are never blocked."""
+    conn.execute("SELECT refresh_analytics_daily_summary()")

@@ -1,0 +1,221 @@
+"""The hot paths of socialdb.operations, as the application runs them: app role, one seller."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+
+from socialdb import operations as ops
+from socialdb.operations import Event, IncomingMessage
+from socialdb.tenant import seller
+
+Conn = psycopg.Connection[Any]
+ME = uuid.UUID("aaaaaaaa-0000-4000-8000-00000000000a")
+OTHER = uuid.UUID("bbbbbbbb-0000-4000-8000-00000000000b")
+ACCOUNT = uuid.UUID("aaaaaaaa-0000-4000-8000-0000000000ac")
+OTHER_ACCOUNT = uuid.UUID("bbbbbbbb-0000-4000-8000-0000000000bc")
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def app(db_url: str) -> Iterator[Conn]:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        for user, account in ((ME, ACCOUNT), (OTHER, OTHER_ACCOUNT)):
+            admin.execute(
+                "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'h', 'S')", (user, f"{user}@x.com")
+            )
+            admin.execute(
+                "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
+                " VALUES (%s, %s, 'instagram', %s, 'loja')",
+                (account, user, str(account)),
+            )
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SET ROLE socialdb_app")
+        yield conn
+
+
+def msg(n: int, conversation: str = "c1", sender: str = "customer", at: datetime = T0, **kw: Any) -> IncomingMessage:
+    return IncomingMessage(ACCOUNT, conversation, "cust-" + conversation, f"m{n}", sender, at, content=f"oi {n}", **kw)
+
+
+def unread_and_last(conn: Conn, conversation: str) -> tuple[Any, ...]:
+    row = conn.execute(
+        "SELECT unread_count, last_message_at, participant_username FROM conversations WHERE platform_conversation_id = %s",
+        (conversation,),
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+def test_ingest_message_is_idempotent_and_upserts_the_conversation(app: Conn) -> None:
+    with seller(app, ME):
+        assert ops.ingest_message(app, msg(1, participant_username="ana"))
+        assert not ops.ingest_message(app, msg(1))  # redelivered by the platform
+        assert ops.ingest_message(
+            app, msg(2, sender="user", at=T0 + timedelta(minutes=1), participant_username="ana.s")
+        )
+        assert app.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
+        assert app.execute("SELECT count(*) FROM messages").fetchone() == (2,)
+        assert unread_and_last(app, "c1") == (1, T0 + timedelta(minutes=1), "ana.s")
+
+
+def test_ingest_batch_same_semantics(app: Conn) -> None:
+    with seller(app, ME):
+        ops.ingest_message(app, msg(0, "c0"))
+        batch = [msg(n, f"c{n % 4}", at=T0 + timedelta(seconds=n)) for n in range(40)]
+        assert ops.ingest_batch(app, batch + batch[:5]) == 39  # m0 existed; repeats ignored
+        assert app.execute("SELECT count(*) FROM conversations").fetchone() == (4,)
+        for c in range(4):
+            expected = app.execute(
+                "SELECT count(*) FILTER (WHERE NOT is_read), max(sent_at) FROM messages m"
+                " JOIN conversations c ON c.id = m.conversation_id WHERE platform_conversation_id = %s",
+                (f"c{c}",),
+            ).fetchone()
+            assert unread_and_last(app, f"c{c}")[:2] == expected
+
+
+def test_inbox_pages_with_keyset(app: Conn) -> None:
+    with seller(app, ME):
+        ops.ingest_batch(app, [msg(n, f"c{n}", at=T0 + timedelta(minutes=n % 7)) for n in range(25)])
+        seen: list[Any] = []
+        page = ops.inbox_page(app, ACCOUNT, limit=10)
+        while page:
+            seen += page
+            page = ops.inbox_page(app, ACCOUNT, limit=10, after=(page[-1][3], page[-1][0]))
+    assert len(seen) == 25 and len({row[0] for row in seen}) == 25
+    keys = [(row[3], row[0]) for row in seen]
+    assert keys == sorted(keys, reverse=True)
+
+
+def test_message_pages_with_ties(app: Conn) -> None:
+    with seller(app, ME):
+        ops.ingest_batch(app, [msg(n, at=T0 + timedelta(seconds=n // 3)) for n in range(31)])  # 3 per second
+        seen: list[Any] = []
+        conversation = app.execute("SELECT id FROM conversations").fetchone()[0]  # type: ignore[index]
+        page = ops.message_page(app, conversation, limit=4)
+        while page:
+            seen += page
+            page = ops.message_page(app, conversation, limit=4, after=(page[-1][4], page[-1][0]))
+    assert len(seen) == 31 and len({row[0] for row in seen}) == 31
+    assert [(r[4], r[0]) for r in seen] == sorted(((r[4], r[0]) for r in seen), reverse=True)
+
+
+def test_mark_read(app: Conn) -> None:
+    with seller(app, ME):
+        ops.ingest_batch(app, [msg(n, sender="customer" if n % 2 else "user") for n in range(10)])
+        conversation = app.execute("SELECT id FROM conversations").fetchone()[0]  # type: ignore[index]
+        assert ops.mark_read(app, conversation) == 5
+        assert unread_and_last(app, "c1")[0] == 0
+        assert ops.mark_read(app, conversation) == 0
+
+
+def test_search_is_ranked_accent_insensitive_and_per_seller(app: Conn) -> None:
+    rows = [
+        (ME, "Vestido floral", "Promoção de verão"),
+        (ME, "Promoção: bolsa de couro", "Couro legítimo"),
+        (ME, "Camisa", "Algodão"),
+        (OTHER, "Promoção do outro vendedor", ""),
+    ]
+    for user, name, description in rows:
+        with seller(app, user):
+            app.execute(
+                "INSERT INTO products (name, description, user_id) VALUES (%s, %s, %s)", (name, description, user)
+            )
+    with seller(app, ME):
+        found = ops.search_products(app, "promocao")
+        assert [r[1] for r in found] == ["Promoção: bolsa de couro", "Vestido floral"]  # name outranks description
+        assert [r[1] for r in ops.search_products(app, "algodao")] == ["Camisa"]
+    with seller(app, OTHER):
+        assert [r[1] for r in ops.search_products(app, "promocao")] == ["Promoção do outro vendedor"]
+    assert ops.search_products(app, "promocao") == []  # no seller, no products
+
+
+def test_events_dashboard_and_refresh(app: Conn) -> None:
+    events = [
+        Event(ME, ACCOUNT if n % 2 else None, "sale", "sales", T0 + timedelta(days=n % 3), Decimal("10.50"))
+        for n in range(30)
+    ]
+    with seller(app, ME):
+        assert ops.record_events(app, events) == 30
+    with seller(app, ME):
+        ops.refresh_summary(app)
+    with seller(app, ME):
+        rows = ops.dashboard(app, ME, date(2026, 6, 1), date(2026, 6, 2))
+    assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
+        (date(2026, 6, 1), "sales", 10, Decimal("105.00")),
+        (date(2026, 6, 2), "sales", 10, Decimal("105.00")),
+    ]
+
+
+@pytest.fixture
+def volume(app: Conn, db_url: str) -> Conn:
+    """Enough rows that a wrong plan would show: 20k conversations, 60k messages, 20k products."""
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(
+            """
+            INSERT INTO client_accounts (user_id, platform, platform_account_id, username)
+            SELECT %(other)s, 'whatsapp', 'bulk-' || n, 'bulk' FROM generate_series(1, 50) AS n;
+            INSERT INTO conversations (client_account_id, user_id, platform_conversation_id, participant_platform_id, last_message_at, status)
+            SELECT a.id, a.user_id, 'v' || n, 'p', now() - n * interval '1 minute', CASE WHEN n %% 3 = 0 THEN 'closed' ELSE 'open' END
+            FROM generate_series(1, 20000) AS n
+            JOIN LATERAL (SELECT id, user_id FROM client_accounts
+                          WHERE (n %% 5 = 0) = (id = %(account)s) ORDER BY id OFFSET n %% 50 LIMIT 1) AS a ON true;
+            INSERT INTO messages (conversation_id, user_id, platform_message_id, sender_type, content, sent_at)
+            SELECT c.id, c.user_id, 'vm' || c.platform_conversation_id || '-' || k, 'customer', 'olá', now() - k * interval '1 second'
+            FROM conversations c, generate_series(1, 3) AS k;
+            INSERT INTO products (user_id, name, description)
+            SELECT CASE WHEN n %% 10 = 0 THEN %(me)s ELSE %(other)s END::uuid, 'Produto ' || n,
+                   CASE WHEN n %% 300 = 0 THEN 'bicicleta aro 29' ELSE 'descrição do produto ' || n END
+            FROM generate_series(1, 20000) AS n;
+            INSERT INTO analytics_events (user_id, event_type, event_category, value, occurred_at)
+            SELECT CASE WHEN n %% 10 = 0 THEN %(me)s ELSE %(other)s END::uuid, 'sale', 'sales', 1,
+                   '2026-01-01'::timestamptz + (n %% 365) * interval '1 day'
+            FROM generate_series(1, 50000) AS n;
+            REFRESH MATERIALIZED VIEW analytics_daily_summary;
+            ANALYZE;
+            """.replace("%(other)s", f"'{OTHER}'")
+            .replace("%(me)s", f"'{ME}'")
+            .replace("%(account)s", f"'{ACCOUNT}'")
+            .replace("%%", "%")
+        )
+    return app
+
+
+@pytest.mark.parametrize(
+    ("operation", "index"),
+    [
+        ("inbox", "idx_conversations_active"),
+        ("messages", "idx_messages_conversation_sent"),
+        ("search", "idx_products_search"),
+        ("dashboard", "idx_analytics_daily_user_date"),
+    ],
+)
+def test_reads_use_their_index_at_volume(volume: Conn, operation: str, index: str) -> None:
+    queries = {
+        "inbox": (ops._INBOX_NEXT, {"account": ACCOUNT, "limit": 20, "after_at": datetime.now(UTC), "after_id": ME}),
+        "messages": (ops._MESSAGES_FIRST, {"conversation": ME, "limit": 50}),
+        "search": (_search_body(), {"query": "bicicleta", "limit": 20}),
+        "dashboard": (ops._DASHBOARD, {"user": ME, "first": date(2026, 1, 1), "last": date(2026, 3, 31)}),
+    }
+    query, params = queries[operation]
+    if operation == "search":  # what the SECURITY DEFINER function runs, as its owner
+        volume.execute("SET ROLE socialdb_owner")
+    with seller(volume, ME):
+        plan = "\n".join(r[0] for r in volume.execute(b"EXPLAIN " + query.encode(), params).fetchall())
+    assert index in plan, plan
+
+
+def _search_body() -> str:
+    """The query inside search_seller_products, with psycopg placeholders for its parameters."""
+    from socialdb.files import load_migrations
+    from socialdb.runner import default_directory
+
+    text = next(m for m in load_migrations(default_directory()) if m.version == 20).up
+    body = text.split("AS $$", 2)[2].split("$$;", 1)[0]
+    return body.replace("p_query", "%(query)s").replace("p_limit", "%(limit)s")
