@@ -41,3 +41,10 @@ def test_embedded_server_is_the_default_and_stops(tmp_path: Path) -> None:
     assert stop.communicate(timeout=120)[0].strip() == "embedded PostgreSQL stopped"
     again = socialdb("db", "stop", env=env)
     assert again.communicate(timeout=120)[0].strip() == "embedded PostgreSQL was not running"
+
+
+def test_psql_passes_extra_arguments(db_url: str) -> None:
+    proc = socialdb("psql", "--database-url", db_url, "-tA", "-c", "SELECT count(*) FROM migrations")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert out.strip() == str(LATEST)

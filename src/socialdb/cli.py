@@ -5,11 +5,12 @@ Exit codes: 0 success, 1 failure, 2 usage error, 130 / 143 interrupted by SIGINT
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
 from types import FrameType
@@ -19,6 +20,7 @@ import psycopg
 import typer
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
+from rich.progress import TaskID
 from rich.table import Table
 
 from socialdb import embedded, lint, runner, tokens
@@ -35,6 +37,9 @@ tokens_app = typer.Typer(no_args_is_help=True, help="Encrypted OAuth tokens.")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
 app.add_typer(tokens_app, name="tokens")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmark against the spec's schema (extra: socialdb[bench]).")
+app.add_typer(bench_app, name="bench")
+Scale = Annotated[float, typer.Option("--scale", min=0.001, help="1 = 2M messages, 5M events.")]
 
 T = TypeVar("T")
 
@@ -245,6 +250,57 @@ def tokens_rotate(
     _say(f"{done} token(s) re-encrypted; every token is under key {cipher.current!r}")
 
 
+@bench_app.command("generate")
+def bench_generate(scale: Scale = 1.0, database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Create the two benchmark databases on the server and load the same data into both."""
+    from socialdb.bench import run as bench
+
+    admin = bench.admin_database(_url(database_url, debug))
+    with _progress() as progress:
+        result = _call(lambda: bench.generate_data(admin, scale, _say, progress), debug, admin)
+    for table, rate in result.load_rates.items():
+        _say(f"{table}: {rate:,.0f} rows/s")
+
+
+@bench_app.command("run")
+def bench_run(
+    scale: Scale = 1.0,
+    seconds: Annotated[float, typer.Option("--seconds", help="Time per measured operation.")] = 10.0,
+    output: Annotated[Path, typer.Option("--output", help="Report file (the chart goes beside it).")] = Path(
+        "docs/performance.md"
+    ),
+    database_url: DatabaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Generate the data, measure every operation on both schemas, write the report and chart."""
+    from socialdb.bench import report
+    from socialdb.bench import run as bench
+
+    admin = bench.admin_database(_url(database_url, debug))
+    with _progress() as progress:
+        result = _call(lambda: bench.generate_data(admin, scale, _say, progress), debug, admin)
+    result = _call(lambda: bench.measure(admin, result, seconds, _say), debug, admin)
+    command = f"socialdb bench run --scale {scale:g} --seconds {seconds:g}"
+    report.write(result, command, output, output.with_name("performance.png"))
+    _say(f"wrote {output} and {output.with_name('performance.png')}")
+
+
+@contextlib.contextmanager
+def _progress() -> Iterator[Callable[[str, int, int], None]]:
+    """A Rich progress bar per table, fed by (table, done, total)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def update(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=total)
+            bar.update(tasks[table], completed=done)
+
+        yield update
+
+
 @db_app.command("url")
 def db_url(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
     """The database URL socialdb would use, password masked."""
@@ -258,9 +314,12 @@ def db_stop(debug: Debug = False) -> None:
     _say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 
-@app.command("psql")
-def psql(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Open psql on the database (the password travels in PGPASSWORD, not on the command line)."""
+@app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def psql(ctx: typer.Context, database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Open psql on the database; extra arguments go to psql (e.g. -c 'SELECT 1').
+
+    The password travels in PGPASSWORD, not on the command line.
+    """
     url = _url(database_url, debug)
     executable = shutil.which("psql") or embedded.psql_path()
     if executable is None:
@@ -268,7 +327,7 @@ def psql(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
     params = conninfo_to_dict(url)
     password = params.pop("password", None)
     env = dict(os.environ, **({"PGPASSWORD": str(password)} if password else {}))
-    os.execve(executable, [executable, make_conninfo("", **params)], env)
+    os.execve(executable, [executable, make_conninfo("", **params), *ctx.args], env)
 
 
 def main() -> None:

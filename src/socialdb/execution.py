@@ -51,38 +51,33 @@ class RunOptions:
     lock_mode: str = "advisory"  # or "table" (a lease row; works through PgBouncer transaction pooling)
 
 
-def run(
-    conn: Conn,
-    monitor: Conn,
-    migration: Migration,
-    direction: str,
-    statements: list[Statement],
-    opts: RunOptions,
-    report: Report,
-) -> None:
+@dataclass(frozen=True)
+class Session:
+    """What every migration of a run shares: its connections, its settings, where it reports."""
+
+    conn: Conn  # runs the migrations; autocommit, so transaction() means BEGIN ... COMMIT
+    monitor: Conn  # the lock's connection; also reads who blocks `conn`
+    opts: RunOptions
+    report: Report
+
+
+def run(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
     """Run `statements` (the up or down part of `migration`) and update the history with them."""
     if migration.directives.transaction:
-        _run_transactional(conn, monitor, migration, direction, statements, opts, report)
+        _run_transactional(session, migration, direction, statements)
     else:
-        _run_statementwise(conn, monitor, migration, direction, statements, opts, report)
+        _run_statementwise(session, migration, direction, statements)
 
 
 def invalid_indexes(conn: Conn) -> list[str]:
     return [row[0] for row in conn.execute(_INVALID_INDEXES).fetchall()]
 
 
-def _run_transactional(
-    conn: Conn,
-    monitor: Conn,
-    migration: Migration,
-    direction: str,
-    statements: list[Statement],
-    opts: RunOptions,
-    report: Report,
-) -> None:
+def _run_transactional(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
+    conn, opts = session.conn, session.opts
     for attempt in range(1, opts.lock_retries + 1):
         started = time.monotonic()
-        watch = BlockerWatch(monitor, conn.info.backend_pid, lock_timeout_of(migration, opts))
+        watch = BlockerWatch(session.monitor, conn.info.backend_pid, lock_timeout_of(migration, opts))
         try:
             with watch, conn.transaction():
                 _set_timeouts(conn, migration, opts, local=True)
@@ -91,25 +86,18 @@ def _run_transactional(
                 _record(conn, migration, direction, _ms_since(started))
             return
         except psycopg.errors.LockNotAvailable:
-            _retry_or_give_up(migration, attempt, opts, watch.blockers, report, "nothing of it was applied")
+            _retry_or_give_up(session, migration, attempt, watch.blockers, "nothing of it was applied")
 
 
-def _run_statementwise(
-    conn: Conn,
-    monitor: Conn,
-    migration: Migration,
-    direction: str,
-    statements: list[Statement],
-    opts: RunOptions,
-    report: Report,
-) -> None:
+def _run_statementwise(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
+    conn = session.conn
     started = time.monotonic()
     try:
-        _set_timeouts(conn, migration, opts, local=False)
+        _set_timeouts(conn, migration, session.opts, local=False)
         for statement in statements:
             try:
-                _drop_invalid_leftover(conn, statement, report)
-                _execute_with_retries(conn, monitor, migration, statement, opts, report)
+                _drop_invalid_leftover(conn, statement, session.report)
+                _execute_with_retries(session, migration, statement)
             except MigrationFailed as exc:
                 raise _record_failure(conn, migration, statement, exc, _ms_since(started)) from None
             except KeyboardInterrupt:
@@ -150,21 +138,20 @@ def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Report) -> 
     conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(target))
 
 
-def _execute_with_retries(
-    conn: Conn, monitor: Conn, migration: Migration, statement: Statement, opts: RunOptions, report: Report
-) -> None:
-    for attempt in range(1, opts.lock_retries + 1):
-        watch = BlockerWatch(monitor, conn.info.backend_pid, lock_timeout_of(migration, opts))
+def _execute_with_retries(session: Session, migration: Migration, statement: Statement) -> None:
+    conn = session.conn
+    for attempt in range(1, session.opts.lock_retries + 1):
+        watch = BlockerWatch(session.monitor, conn.info.backend_pid, lock_timeout_of(migration, session.opts))
         try:
             with watch:
                 _execute(conn, migration, statement)
             return
         except psycopg.errors.LockNotAvailable:
             try:
-                _retry_or_give_up(migration, attempt, opts, watch.blockers, report, "this statement was not applied")
+                _retry_or_give_up(session, migration, attempt, watch.blockers, "this statement was not applied")
             except LockNotAvailableError as exc:
                 raise MigrationFailed(migration.filename, statement.line, str(exc), "55P03") from None
-            _drop_invalid_leftover(conn, statement, report)
+            _drop_invalid_leftover(conn, statement, session.report)
 
 
 def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
@@ -202,8 +189,9 @@ def _set_timeouts(conn: Conn, migration: Migration, opts: RunOptions, *, local: 
 
 
 def _retry_or_give_up(
-    migration: Migration, attempt: int, opts: RunOptions, blockers: list[str], report: Report, consequence: str
+    session: Session, migration: Migration, attempt: int, blockers: list[str], consequence: str
 ) -> None:
+    opts = session.opts
     waiting_on = "; ".join(blockers) if blockers else "a session that released its lock before it could be named"
     if attempt >= opts.lock_retries:
         raise LockNotAvailableError(
@@ -211,7 +199,7 @@ def _retry_or_give_up(
             f" {consequence}. Blocked by: {waiting_on}"
         )
     delay = min(opts.retry_base_s * 2 ** (attempt - 1), opts.retry_cap_s) * random.uniform(0.5, 1.0)
-    report(
+    session.report(
         f"{migration.filename}: lock not available (attempt {attempt}/{opts.lock_retries}),"
         f" blocked by {waiting_on}; retrying in {delay:.1f}s"
     )

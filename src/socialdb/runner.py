@@ -18,9 +18,8 @@ from pathlib import Path
 from socialdb import execution, history, plan
 from socialdb.connection import connect
 from socialdb.errors import Interrupted, MigrationFileError, UsageError
-from socialdb.execution import RunOptions
+from socialdb.execution import RunOptions, Session
 from socialdb.files import Migration, load_migrations
-from socialdb.history import Conn
 from socialdb.lock import migration_lock
 from socialdb.statements import Statement, split
 
@@ -50,12 +49,12 @@ def up(
     opts = options or RunOptions()
     migrations = load_migrations(directory or default_directory())
     prepared = {m.version: prepare(m, "up") for m in migrations}  # syntax errors before any change
-    with _session(url, opts, report) as (conn, monitor):
-        history.ensure_table(conn)
-        todo = plan.pending(migrations, history.read(conn))
+    with _session(url, opts, report) as session:
+        history.ensure_table(session.conn)
+        todo = plan.pending(migrations, history.read(session.conn))
         if not todo:
             report("nothing to apply: the database is up to date")
-        return _run_all(conn, monitor, [(m, prepared[m.version]) for m in todo], "up", opts, report)
+        return _run_all(session, [(m, prepared[m.version]) for m in todo], "up")
 
 
 def down(
@@ -68,10 +67,10 @@ def down(
     """Roll back the last `steps` applied migrations, newest first."""
     opts = options or RunOptions()
     migrations = load_migrations(directory or default_directory())
-    with _session(url, opts, report) as (conn, monitor):
-        chosen = plan.rollbacks(migrations, history.read(conn), steps)
+    with _session(url, opts, report) as session:
+        chosen = plan.rollbacks(migrations, history.read(session.conn), steps)
         prepared = [(m, prepare(m, "down")) for m in chosen]  # all parsed before any runs
-        return _run_all(conn, monitor, prepared, "down", opts, report)
+        return _run_all(session, prepared, "down")
 
 
 def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
@@ -92,7 +91,8 @@ def resolve(
     """Settle a failed non-transactional migration: `retry` runs it again, `mark-applied` records it as done."""
     opts = options or RunOptions()
     by_version = {m.version: m for m in load_migrations(directory or default_directory())}
-    with _session(url, opts, report) as (conn, monitor):
+    with _session(url, opts, report) as session:
+        conn = session.conn
         rows = {row.version: row for row in history.read(conn)}
         if version not in rows or rows[version].state != "failed":
             raise UsageError(f"migration {version} is not in the failed state; nothing to resolve")
@@ -106,7 +106,7 @@ def resolve(
             return None
         if action != "retry":
             raise UsageError(f"unknown resolve action {action!r}: use retry or mark-applied")
-        return _run_all(conn, monitor, [(migration, prepare(migration, "up"))], "up", opts, report)[0]
+        return _run_all(session, [(migration, prepare(migration, "up"))], "up")[0]
 
 
 def prepare(migration: Migration, direction: str) -> list[Statement]:
@@ -127,49 +127,34 @@ def prepare(migration: Migration, direction: str) -> list[Statement]:
 
 
 @contextmanager
-def _session(url: str, opts: RunOptions, report: Report) -> Iterator[tuple[Conn, Conn]]:
+def _session(url: str, opts: RunOptions, report: Report) -> Iterator[Session]:
     """The migration lock and a work connection; both autocommit, both closed at the end."""
     with (
         migration_lock(url, opts.lock_mode, opts.lock_wait_s, report) as monitor,
         connect(url, autocommit=True, purpose="migrate") as conn,
     ):
-        yield conn, monitor
+        yield Session(conn, monitor, opts, report)
 
 
-def _run_all(
-    conn: Conn,
-    monitor: Conn,
-    items: list[tuple[Migration, list[Statement]]],
-    direction: str,
-    opts: RunOptions,
-    report: Report,
-) -> list[Outcome]:
+def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], direction: str) -> list[Outcome]:
     done: list[Outcome] = []
     current: Migration | None = None
     try:
         for migration, statements in items:
             current = migration
-            done.append(_run_one(conn, monitor, migration, direction, statements, opts, report))
+            done.append(_run_one(session, migration, direction, statements))
         return done
     except KeyboardInterrupt as exc:
         number = int(getattr(exc, "signal_number", signal.SIGINT))
         raise Interrupted(_interrupted(direction, done, current, number), number) from None
 
 
-def _run_one(
-    conn: Conn,
-    monitor: Conn,
-    migration: Migration,
-    direction: str,
-    statements: list[Statement],
-    opts: RunOptions,
-    report: Report,
-) -> Outcome:
-    report(f"{'applying' if direction == 'up' else 'rolling back'} {migration.filename}")
+def _run_one(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> Outcome:
+    session.report(f"{'applying' if direction == 'up' else 'rolling back'} {migration.filename}")
     started = time.monotonic()
-    execution.run(conn, monitor, migration, direction, statements, opts, report)
+    execution.run(session, migration, direction, statements)
     ms = int((time.monotonic() - started) * 1000)
-    report(f"{'applied' if direction == 'up' else 'rolled back'} {migration.filename} in {ms} ms")
+    session.report(f"{'applied' if direction == 'up' else 'rolled back'} {migration.filename} in {ms} ms")
     return Outcome(migration, direction, ms)
 
 

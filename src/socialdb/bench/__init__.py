@@ -1,0 +1,1 @@
+"""The benchmark: `socialdb bench generate` and `socialdb bench run` (optional extra `bench`)."""

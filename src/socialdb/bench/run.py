@@ -1,0 +1,158 @@
+"""`socialdb bench`: build both schemas on one server, load the same data, measure, report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from socialdb import runner
+from socialdb.bench import generate, workload
+from socialdb.bench.workload import Measure
+from socialdb.embedded import psql_path
+from socialdb.errors import SocialdbError
+from socialdb.files import load_migrations
+from socialdb.statements import split
+
+OURS, SPEC = "socialdb_bench_ours", "socialdb_bench_spec"
+Report = Callable[[str], None]
+
+
+@dataclass
+class Run:
+    scale: float
+    server: str = ""
+    load_rates: dict[str, float] = field(default_factory=dict)
+    measures: list[Measure] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def url_for(admin_url: str, database: str) -> str:
+    return make_conninfo(admin_url, dbname=database)
+
+
+def generate_data(admin_url: str, scale: float, report: Report, progress: Callable[[str, int, int], None]) -> Run:
+    """Recreate both databases, migrate them, load the same data into both."""
+    run = Run(scale)
+    for name in (OURS, SPEC):
+        _recreate(admin_url, name)
+    runner.up(url_for(admin_url, OURS))
+    run.notes["spec skipped"] = _apply_spec_schema(url_for(admin_url, SPEC))
+    report(f"loading scale {scale:g} into {OURS} and {SPEC}")
+    with psycopg.connect(url_for(admin_url, OURS)) as ours, psycopg.connect(url_for(admin_url, SPEC)) as spec:
+        run.load_rates = generate.load(ours, spec, scale, progress)
+    for name in (OURS, SPEC):
+        with psycopg.connect(url_for(admin_url, name), autocommit=True) as conn:
+            conn.execute("REFRESH MATERIALIZED VIEW analytics_daily_summary")
+            conn.execute("VACUUM (ANALYZE)")
+    return run
+
+
+def measure(admin_url: str, run: Run, seconds: float, report: Report) -> Run:
+    ours, spec = url_for(admin_url, OURS), url_for(admin_url, SPEC)
+    with psycopg.connect(ours) as conn:
+        run.server = str(conn.execute("SELECT version()").fetchone()[0]).split(" on ")[0]  # type: ignore[index]
+    s = workload.sample(ours)
+    batch = max(int(5000 * min(run.scale, 1)), 50)
+    for schema, url in (("spec", spec), ("socialdb", ours)):
+        report(f"measuring the {schema} schema")
+        run.measures += workload.reads(url, schema, s, seconds)
+        run.measures.append(workload.webhook_ingest(url, schema, s, seconds, 1, f"w1-{schema}"))
+        run.measures.append(workload.webhook_ingest(url, schema, s, seconds, 8, f"w8-{schema}"))
+        run.measures.append(workload.batch_ingest(url, schema, s, 10, batch, f"b-{schema}"))
+        run.measures.append(workload.record_events(url, schema, s, 10, batch))
+        refreshed, slowest_read = workload.refresh(url, schema, s)
+        run.measures.append(refreshed)
+        run.notes[f"slowest summary read during refresh ({schema})"] = f"{slowest_read:.1f} ms"
+    run.measures += time_migrate(admin_url, report)
+    return run
+
+
+def time_migrate(admin_url: str, report: Report) -> list[Measure]:
+    """`socialdb migrate up` on an empty database against `psql -1 -f` of the same up-SQL (the floor)."""
+    report("timing migrate up against psql -1 -f")
+    target = "socialdb_bench_migrate"
+    _recreate(admin_url, target)
+    t0 = time.perf_counter()
+    runner.up(url_for(admin_url, target))
+    ours_s = time.perf_counter() - t0
+    _recreate(admin_url, target)
+    # CONCURRENTLY cannot run in psql's single transaction; on an empty database it changes nothing.
+    history = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
+    ups = [re.sub(r"\bCONCURRENTLY\b", "", m.up) for m in load_migrations(runner.default_directory())]
+    text = "\n".join([history, *ups])
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
+        handle.write(text)
+    psql = psql_path() or "psql"
+    t0 = time.perf_counter()
+    command = [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", handle.name, url_for(admin_url, target)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    floor_s = time.perf_counter() - t0
+    if done.returncode:
+        raise SocialdbError(f"psql -1 -f of the concatenated migrations failed: {done.stderr.strip()}")
+    os.unlink(handle.name)
+    _drop(admin_url, target)
+    return [
+        Measure("migrate up, empty database", "psql -1 -f (floor)", 1, 1, floor_s, [floor_s * 1000]),
+        Measure("migrate up, empty database", "socialdb", 1, 1, ours_s, [ours_s * 1000]),
+    ]
+
+
+def _apply_spec_schema(url: str) -> str:
+    """The spec's 13 files as written; CREATE EXTENSION of one the server lacks is skipped (and reported)."""
+    skipped: list[str] = []
+    folder = resources.files("socialdb").joinpath("bench/spec_schema")
+    with psycopg.connect(url, autocommit=True) as conn:
+        available = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions")}
+        for path in sorted(Path(str(folder)).glob("*.sql")):
+            for statement in split(path.read_text(encoding="utf-8"), path.name, 1):
+                match = re.match(r'CREATE EXTENSION IF NOT EXISTS "([^"]+)"', statement.sql)
+                if match and match.group(1) not in available:
+                    skipped.append(match.group(1))
+                    continue
+                conn.execute(statement.sql.encode())
+    return ", ".join(skipped) or "none"
+
+
+def _recreate(admin_url: str, name: str) -> None:
+    _drop(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _drop(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+        mem_kb = int(re.findall(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())[0])
+        memory = f"{mem_kb / 1024 / 1024:.0f} GiB"
+    except (OSError, IndexError):
+        memory = "unknown memory"
+    return f"{cpu}, {os.cpu_count()} cores, {memory}, {platform.system()} {platform.release()}"
+
+
+def admin_database(url: str) -> str:
+    """The URL's server with its maintenance database, for CREATE / DROP DATABASE."""
+    params: dict[str, Any] = conninfo_to_dict(url)
+    params["dbname"] = "postgres"
+    return make_conninfo("", **params)

@@ -1,0 +1,301 @@
+"""The measured operations, on the spec's schema and on ours, with the same data.
+
+Ours runs as production does: the application role, a seller set per transaction.
+The spec's schema has no roles or policies: it runs as the connecting user.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from socialdb import operations as ops
+from socialdb.bench.generate import CUSTOMER_SAYS, ITEMS, QUALITIES, START
+
+Conn = psycopg.Connection[Any]
+
+# The spec's schema has neither search_seller_products nor seller_daily_summary: these are
+# the queries a developer would write against it (its search is not accent-insensitive).
+SPEC_SEARCH = """
+SELECT p.id, p.name, p.price, ts_rank(to_tsvector('portuguese', p.name), q) AS rank
+FROM products AS p, websearch_to_tsquery('portuguese', %(query)s) AS q
+WHERE p.user_id = %(user)s AND p.deleted_at IS NULL
+  AND (to_tsvector('portuguese', p.name) @@ q OR to_tsvector('portuguese', p.description) @@ q)
+ORDER BY rank DESC, p.id
+LIMIT 20
+"""
+SPEC_DASHBOARD = """
+SELECT date, event_category, sum(event_count)::bigint, sum(total_value)
+FROM analytics_daily_summary
+WHERE user_id = %(user)s AND date BETWEEN %(first)s AND %(last)s
+GROUP BY date, event_category
+ORDER BY date, event_category
+"""
+SPEC_EVENTS_COPY = (
+    "COPY analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at) FROM STDIN"
+)
+
+
+@dataclass(frozen=True)
+class Measure:
+    operation: str
+    schema: str  # "spec" or "socialdb"
+    calls: int
+    rows: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        if not self.latencies_ms:
+            return 0.0
+        if len(self.latencies_ms) == 1:
+            return self.latencies_ms[0]
+        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[int(p) - 1]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """Ids drawn from the data (the same in both databases), skewed as the traffic is."""
+
+    conversations: list[tuple[UUID, UUID, UUID]]  # (conversation, its account, its seller)
+    sellers: list[UUID]
+
+
+def sample(url: str, n: int = 2000, seed: int = 7) -> Sample:
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT setseed(%s)", (1 / seed,))
+        rows = conn.execute(
+            "SELECT c.id, c.client_account_id, c.user_id"
+            " FROM messages m JOIN conversations c ON c.id = m.conversation_id ORDER BY random() LIMIT %s",
+            (n,),
+        ).fetchall()
+    return Sample([(a, b, c) for a, b, c in rows], [row[2] for row in rows])
+
+
+class Session:
+    """One connection acting for a seller per transaction (ours) or plainly (spec)."""
+
+    def __init__(self, url: str, schema: str) -> None:
+        self.schema = schema
+        self.conn: Conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+        if schema == "socialdb":
+            self.conn.execute("SET ROLE socialdb_app")
+
+    def run(self, seller: UUID, action: Callable[[Conn], Any]) -> Any:
+        with self.conn.transaction():
+            if self.schema == "socialdb":
+                self.conn.execute("SELECT set_config('app.user_id', %s, true)", (str(seller),))
+            return action(self.conn)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+Step = Callable[[random.Random], tuple[UUID, Callable[[Conn], Any]]]
+
+
+def timed(operation: str, session: Session, seconds: float, step: Step, seed: int = 11) -> Measure:
+    """Call `step`'s action in a transaction for `seconds`; one row per call."""
+    rng = random.Random(seed)
+    latencies: list[float] = []
+    total_rows = 0
+    started = time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        seller, action = step(rng)
+        t0 = time.perf_counter()
+        session.run(seller, action)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        total_rows += 1
+    return Measure(operation, session.schema, len(latencies), total_rows, time.perf_counter() - started, latencies)
+
+
+def reads(url: str, schema: str, s: Sample, seconds: float) -> list[Measure]:
+    session = Session(url, schema)
+    ours = schema == "socialdb"
+    words = ITEMS + QUALITIES
+
+    def inbox(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+        _, account, seller = rng.choice(s.conversations)
+        return seller, lambda c: ops.inbox_page(c, account)
+
+    def messages(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+        conversation, _, seller = rng.choice(s.conversations)
+        return seller, lambda c: ops.message_page(c, conversation)
+
+    def search(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+        seller, word = rng.choice(s.sellers), rng.choice(words).split()[-1]
+        if ours:
+            return seller, lambda c: ops.search_products(c, word)
+        return seller, lambda c: c.execute(SPEC_SEARCH, {"user": seller, "query": word}).fetchall()
+
+    def dashboard(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+        seller = rng.choice(s.sellers)
+        first = (START + timedelta(days=rng.randrange(270))).date()
+        last = first + timedelta(days=89)
+        if ours:
+            return seller, lambda c: ops.dashboard(c, seller, first, last)
+        params = {"user": seller, "first": first, "last": last}
+        return seller, lambda c: c.execute(SPEC_DASHBOARD, params).fetchall()
+
+    def mark_read(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+        conversation, _, seller = rng.choice(s.conversations)
+        return seller, lambda c: ops.mark_read(c, conversation)
+
+    try:
+        return [
+            timed("inbox page", session, seconds, inbox),
+            timed("message page", session, seconds, messages),
+            timed("product search", session, seconds, search),
+            timed("dashboard, 90 days", session, seconds, dashboard),
+            timed("mark conversation read", session, seconds, mark_read),
+        ]
+    finally:
+        session.close()
+
+
+def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections: int, tag: str) -> Measure:
+    """One message per transaction; each connection writes to its own conversations."""
+    by_worker: list[list[tuple[UUID, UUID, UUID]]] = [[] for _ in range(connections)]
+    seen: set[UUID] = set()
+    for item in s.conversations:
+        if item[0] not in seen:
+            seen.add(item[0])
+            by_worker[len(seen) % connections].append(item)
+    platform_ids = _platform_conversation_ids(url, [c for c, _, _ in s.conversations])
+    results: list[Measure] = []
+    lock = threading.Lock()
+
+    def worker(index: int) -> None:
+        session = Session(url, schema)
+        mine = by_worker[index]
+        counter = iter(range(10**9))
+
+        def step(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+            conversation, account, seller = rng.choice(mine)
+            message = ops.IncomingMessage(
+                account, platform_ids[conversation], "cliente", f"{tag}-{index}-{next(counter)}", "customer",
+                datetime.now(UTC), rng.choice(CUSTOMER_SAYS),
+            )  # fmt: skip
+            return seller, lambda c: ops.ingest_message(c, message)
+
+        measure = timed("webhook ingest", session, seconds, step, seed=index)
+        session.close()
+        with lock:
+            results.append(measure)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    latencies = [ms for m in results for ms in m.latencies_ms]
+    name = f"webhook ingest, {connections} connection{'s' if connections > 1 else ''}"
+    return Measure(name, schema, len(latencies), len(latencies), elapsed, latencies)
+
+
+def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag: str) -> Measure:
+    """The same batches on both schemas: `size` messages over the sampled conversations of one seller each."""
+    session = Session(url, schema)
+    platform_ids = _platform_conversation_ids(url, [c for c, _, _ in s.conversations])
+    rng = random.Random(5)
+    latencies: list[float] = []
+    rows = 0
+    started = time.perf_counter()
+    for b in range(batches):
+        seller = rng.choice(s.sellers)
+        theirs = [item for item in s.conversations if item[2] == seller]
+        batch = [
+            ops.IncomingMessage(account, platform_ids[conversation], "cliente", f"{tag}-b{b}-{n}",
+                                "customer" if n % 3 else "user", START + timedelta(seconds=n), "Oi!")
+            for n, (conversation, account, _) in enumerate(rng.choice(theirs) for _ in range(size))
+        ]  # fmt: skip
+        t0 = time.perf_counter()
+        rows += session.run(seller, lambda c, batch=batch: ops.ingest_batch(c, batch))  # type: ignore[misc]
+        latencies.append((time.perf_counter() - t0) * 1000)
+    session.close()
+    return Measure(
+        f"batched ingest, {size:,} per batch", schema, batches, rows, time.perf_counter() - started, latencies
+    )
+
+
+def record_events(url: str, schema: str, s: Sample, batches: int, size: int) -> Measure:
+    session = Session(url, schema)
+    rng = random.Random(9)
+    latencies: list[float] = []
+    started = time.perf_counter()
+    for _ in range(batches):
+        _, account, seller = rng.choice(s.conversations)
+        events = [ops.Event(seller, account, "sale", "sales", datetime.now(UTC), Decimal("49.90")) for _ in range(size)]
+        t0 = time.perf_counter()
+        if schema == "socialdb":
+            session.run(seller, lambda c, events=events: ops.record_events(c, events))  # type: ignore[misc]
+        else:
+            session.run(seller, lambda c, events=events: _spec_copy(c, events))  # type: ignore[misc]
+        latencies.append((time.perf_counter() - t0) * 1000)
+    session.close()
+    name = f"record events (COPY), {size:,} per batch"
+    return Measure(name, schema, batches, batches * size, time.perf_counter() - started, latencies)
+
+
+def refresh(url: str, schema: str, s: Sample) -> tuple[Measure, float]:
+    """Refresh the summary CONCURRENTLY while another session keeps reading it; returns the
+    refresh and the slowest read seen meanwhile (ms)."""
+    stop = threading.Event()
+    slowest = [0.0]
+
+    def reader() -> None:
+        session = Session(url, schema)
+        rng = random.Random(3)
+        query = "SELECT count(*) FROM " + (
+            "seller_daily_summary" if schema == "socialdb" else "analytics_daily_summary WHERE user_id = %(user)s"
+        )
+        while not stop.is_set():
+            seller = rng.choice(s.sellers)
+            params = {"user": seller} if schema == "spec" else None
+            t0 = time.perf_counter()
+            session.run(seller, lambda c, params=params: c.execute(query.encode(), params))  # type: ignore[misc]
+            slowest[0] = max(slowest[0], (time.perf_counter() - t0) * 1000)
+        session.close()
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    with psycopg.connect(url, autocommit=True) as conn:
+        t0 = time.perf_counter()
+        conn.execute("SELECT refresh_analytics_daily_summary()")
+        ms = (time.perf_counter() - t0) * 1000
+    stop.set()
+    thread.join()
+    return Measure("refresh daily summary (CONCURRENTLY)", schema, 1, 1, ms / 1000, [ms]), slowest[0]
+
+
+def _spec_copy(conn: Conn, events: list[ops.Event]) -> int:
+    with conn.cursor() as cur, cur.copy(SPEC_EVENTS_COPY) as copy:
+        for e in events:
+            copy.write_row((e.user_id, e.client_account_id, e.event_type, e.event_category, e.value, e.occurred_at))
+    return len(events)
+
+
+def _platform_conversation_ids(url: str, ids: list[UUID]) -> dict[UUID, str]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT id, platform_conversation_id FROM conversations WHERE id = ANY(%s)", (ids,))
+        return dict(rows.fetchall())
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
