@@ -191,7 +191,9 @@ def volume(app: Conn, db_url: str) -> Conn:
     ("operation", "index"),
     [
         ("inbox", "idx_conversations_active"),
+        ("inbox first page", "idx_conversations_active"),
         ("messages", "idx_messages_conversation_sent"),
+        ("messages next page", "idx_messages_conversation_sent"),
         ("search", "idx_products_search"),
         ("dashboard", "idx_analytics_daily_user_date"),
     ],
@@ -199,7 +201,12 @@ def volume(app: Conn, db_url: str) -> Conn:
 def test_reads_use_their_index_at_volume(volume: Conn, operation: str, index: str) -> None:
     queries = {
         "inbox": (ops._INBOX_NEXT, {"account": ACCOUNT, "limit": 20, "after_at": datetime.now(UTC), "after_id": ME}),
-        "messages": (ops._MESSAGES_FIRST, {"conversation": ME, "limit": 50}),
+        "inbox first page": (ops._INBOX_FIRST, {"account": ACCOUNT, "limit": 20}),
+        "messages": (ops._MESSAGES_FIRST, {"conversation": _busiest(volume), "limit": 50}),
+        "messages next page": (
+            ops._MESSAGES_NEXT,
+            {"conversation": _busiest(volume), "limit": 50, "after_at": datetime.now(UTC), "after_id": ME},
+        ),
         "search": (_search_body(), {"query": "bicicleta", "limit": 20}),
         "dashboard": (ops._DASHBOARD, {"user": ME, "first": date(2026, 1, 1), "last": date(2026, 3, 31)}),
     }
@@ -209,6 +216,14 @@ def test_reads_use_their_index_at_volume(volume: Conn, operation: str, index: st
     with seller(volume, ME):
         plan = "\n".join(r[0] for r in volume.execute(b"EXPLAIN " + query.encode(), params).fetchall())
     assert index in plan, plan
+
+
+def _busiest(conn: Conn) -> Any:
+    """One of the seller's conversations (the volume fixture gives each three messages)."""
+    with seller(conn, ME):
+        row = conn.execute("SELECT id FROM conversations ORDER BY id LIMIT 1").fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _search_body() -> str:

@@ -94,11 +94,14 @@ LIMIT %(limit)s
 """
 
 # Keyset: the next page starts strictly after the last row seen, in (last_message_at, id) order.
+# The scalar `<=` is implied by the row comparison; it is there for the planner, which
+# estimates a row comparison's selectivity poorly and would then sort instead of walking
+# the index.
 _INBOX_NEXT = """
 SELECT id, platform_conversation_id, participant_username, last_message_at, unread_count
 FROM conversations
 WHERE client_account_id = %(account)s AND status = 'open'
-  AND (last_message_at, id) < (%(after_at)s, %(after_id)s)
+  AND last_message_at <= %(after_at)s AND (last_message_at, id) < (%(after_at)s, %(after_id)s)
 ORDER BY last_message_at DESC NULLS LAST, id DESC
 LIMIT %(limit)s
 """
@@ -114,7 +117,8 @@ LIMIT %(limit)s
 _MESSAGES_NEXT = """
 SELECT id, sender_type, message_type, content, sent_at, is_read
 FROM messages
-WHERE conversation_id = %(conversation)s AND (sent_at, id) < (%(after_at)s, %(after_id)s)
+WHERE conversation_id = %(conversation)s
+  AND sent_at <= %(after_at)s AND (sent_at, id) < (%(after_at)s, %(after_id)s)
 ORDER BY sent_at DESC, id DESC
 LIMIT %(limit)s
 """

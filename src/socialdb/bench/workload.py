@@ -91,7 +91,8 @@ class Session:
 
     def __init__(self, url: str, schema: str) -> None:
         self.schema = schema
-        self.conn: Conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+        # Prepared statements after 2 uses, as a long-lived application connection would.
+        self.conn: Conn = psycopg.connect(url, autocommit=True, prepare_threshold=2)
         if schema == "socialdb":
             self.conn.execute("SET ROLE socialdb_app")
 

@@ -31,9 +31,11 @@ CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_product_links_product_clicks
   ON product_links (product_id, clicks DESC);
 
 -- Inbox of an account: open conversations by last_message_at, keyset on (last_message_at, id).
--- status is the predicate, so it is not repeated as a key column.
+-- status is the predicate, so it is not repeated as a key column. NULLS LAST as the inbox
+-- orders (a conversation without messages last): DESC alone means NULLS FIRST, and an
+-- index in another order than the query's makes the planner sort every open conversation.
 CREATE INDEX CONCURRENTLY IF NOT EXISTS idx_conversations_active
-  ON conversations (client_account_id, last_message_at DESC, id DESC)
+  ON conversations (client_account_id, last_message_at DESC NULLS LAST, id DESC)
   WHERE status = 'open';
 
 -- Full-text search.
