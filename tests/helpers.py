@@ -12,6 +12,22 @@ from typing import Any
 
 import psycopg
 
+# The spec's twelve tables; every one but users holds a seller's rows under its user_id.
+TENANT_TABLES = [
+    "refresh_tokens",
+    "client_accounts",
+    "oauth_tokens",
+    "products",
+    "product_links",
+    "conversations",
+    "messages",
+    "message_products",
+    "analytics_events",
+    "instagram_media",
+    "notifications",
+]
+TABLES = {"users", *TENANT_TABLES}
+
 
 def write_migrations(folder: Path, files: dict[str, str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)

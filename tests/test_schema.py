@@ -7,22 +7,9 @@ from typing import Any
 import psycopg
 import pytest
 
-Conn = psycopg.Connection[tuple[Any, ...]]
+from tests.helpers import TABLES
 
-TABLES = {
-    "users",
-    "refresh_tokens",
-    "client_accounts",
-    "oauth_tokens",
-    "products",
-    "product_links",
-    "conversations",
-    "messages",
-    "message_products",
-    "analytics_events",
-    "instagram_media",
-    "notifications",
-}
+Conn = psycopg.Connection[tuple[Any, ...]]
 
 
 def scalar(conn: Conn, query: str, params: tuple[Any, ...] = ()) -> Any:

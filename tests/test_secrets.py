@@ -39,6 +39,7 @@ def commands(tmp_path: Path) -> list[list[str]]:
         ["tokens", "rotate"],
         ["db", "url"],
         ["db", "stop"],
+        ["bench", "generate", "--scale", "0.001"],
         ["migrate", "up", "--dir", str(tmp_path / "missing")],  # an error path
     ]
 

@@ -9,23 +9,10 @@ import pytest
 
 from socialdb import runner
 from socialdb.tenant import seller
-from tests.helpers import LATEST
+from tests.helpers import LATEST, TENANT_TABLES
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 SELLERS = {"a": "aaaaaaaa-0000-4000-8000-000000000001", "b": "bbbbbbbb-0000-4000-8000-000000000002"}
-TENANT_TABLES = [
-    "refresh_tokens",
-    "client_accounts",
-    "oauth_tokens",
-    "products",
-    "product_links",
-    "conversations",
-    "messages",
-    "message_products",
-    "analytics_events",
-    "instagram_media",
-    "notifications",
-]
 
 # One of everything for a seller; {u} is the seller's id, {s} a suffix.
 DATA = """
