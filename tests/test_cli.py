@@ -125,3 +125,13 @@ def test_seed_on_an_unmigrated_database_says_what_to_do(empty_db_url: str) -> No
 def test_db_url_masks_the_password() -> None:
     code, out, _ = run("db", "url", "--database-url", "postgresql://app:hunter2@db.internal:6432/social")
     assert (code, out.strip()) == (0, "postgresql://app:***@db.internal:6432/social")
+
+
+def test_an_unexpected_error_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_: object) -> None:
+        raise ValueError("boom\nsecond line")
+
+    monkeypatch.setattr(library, "status", broken)
+    code, _, err = run("migrate", "status", "--database-url", "postgresql://app:hunter2@db/x")
+    assert code == 1
+    assert err.strip().splitlines() == ["error: unexpected ValueError: boom (rerun with --debug for the traceback)"]

@@ -84,7 +84,8 @@ def _call(action: Callable[[], T], debug: bool, url: str | None = None) -> T:
             _fail(scrub(str(exc), url), code)
         if isinstance(exc, psycopg.Error):
             _fail(scrub(str(exc).strip().splitlines()[0], url), 1)
-        raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _fail(f"unexpected {type(exc).__name__}: {scrub(first, url)} (rerun with --debug for the traceback)", 1)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     finally:

@@ -113,7 +113,8 @@ def _advisory(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Itera
     try:
         yield
     finally:
-        if not conn.closed:
+        # A broken connection has lost the lock already; never hide the run's own error.
+        with contextlib.suppress(psycopg.Error):
             conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
 
 
@@ -131,7 +132,7 @@ def _lease(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator
     finally:
         stop.set()
         renewer.join()
-        if not conn.closed:
+        with contextlib.suppress(psycopg.Error):  # unreleased, it expires after LEASE_S
             conn.execute("DELETE FROM migrations_lock WHERE owner = %(owner)s", params)
 
 
