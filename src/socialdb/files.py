@@ -42,10 +42,6 @@ class Migration:
     down_line: int | None = None
     directives: Directives = field(default_factory=Directives)
 
-    @property
-    def label(self) -> str:
-        return self.filename
-
 
 def normalise(text: str) -> str:
     """Drop a BOM and turn CRLF / CR into LF, so checksums survive editors and git."""

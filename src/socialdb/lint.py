@@ -9,6 +9,7 @@ migrations: per rule, optionally per file and part, each with a one-line reason.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -155,5 +156,5 @@ def _squawk(migration: Migration, part: str, text: str, first_line: int, squawk:
 def _apply(finding: Finding, waivers: list[Waiver]) -> Finding:
     for waiver in waivers:
         if waiver.covers(finding):
-            return Finding(**{**finding.__dict__, "waived_by": waiver.reason})
+            return dataclasses.replace(finding, waived_by=waiver.reason)
     return finding

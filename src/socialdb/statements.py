@@ -75,10 +75,9 @@ def _needs_no_transaction(node: Node | None) -> bool:
         return any(getattr(p, "defname", None) == "concurrently" for p in node.params or ())
     if isinstance(node, AlterTableStmt):
         return any(_detaches_concurrently(cmd) for cmd in node.cmds or ())
-    return isinstance(
-        node,
-        (VacuumStmt, CreatedbStmt, DropdbStmt, CreateTableSpaceStmt, DropTableSpaceStmt, AlterSystemStmt),
-    ) and not (isinstance(node, VacuumStmt) and not node.is_vacuumcmd)
+    if isinstance(node, VacuumStmt):
+        return bool(node.is_vacuumcmd)  # VACUUM, not ANALYZE
+    return isinstance(node, (CreatedbStmt, DropdbStmt, CreateTableSpaceStmt, DropTableSpaceStmt, AlterSystemStmt))
 
 
 def _detaches_concurrently(cmd: Node) -> bool:

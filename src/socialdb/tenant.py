@@ -9,9 +9,6 @@ from uuid import UUID
 
 import psycopg
 
-APP_ROLE = "socialdb_app"
-OWNER_ROLE = "socialdb_owner"
-
 
 @contextmanager
 def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psycopg.Connection[Any]]:

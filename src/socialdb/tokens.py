@@ -79,7 +79,7 @@ class TokenCipher:
     def encrypt(self, token: str, client_account_id: UUID | str) -> str:
         nonce = os.urandom(_NONCE_BYTES)
         sealed = AESGCM(self.keys[self.current]).encrypt(nonce, token.encode(), _aad(client_account_id))
-        return f"{PREFIX}.{self.current}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+        return self.current_prefix + base64.urlsafe_b64encode(nonce + sealed).decode()
 
     def decrypt(self, stored: str, client_account_id: UUID | str) -> str:
         key_id, blob = _split(stored)
@@ -94,8 +94,10 @@ class TokenCipher:
             ) from None
         return plain.decode()
 
-    def is_current(self, stored: str) -> bool:
-        return stored.startswith(f"{PREFIX}.{self.current}.")
+    @property
+    def current_prefix(self) -> str:
+        """How every token under the current key begins."""
+        return f"{PREFIX}.{self.current}."
 
 
 def key_id_of(stored: str) -> str:
@@ -109,7 +111,7 @@ def rotate(url: str, cipher: TokenCipher, batch_size: int = 500, report: Callabl
     Plaintext tokens (from before encryption) are encrypted too. Returns the rows changed.
     """
     done = 0
-    prefix = f"{PREFIX}.{cipher.current}."
+    prefix = cipher.current_prefix
     with connect(url, autocommit=True, purpose="tokens rotate") as conn:
         while True:
             with conn.transaction():

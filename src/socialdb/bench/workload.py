@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -296,7 +296,3 @@ def _platform_conversation_ids(url: str, ids: list[UUID]) -> dict[UUID, str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT id, platform_conversation_id FROM conversations WHERE id = ANY(%s)", (ids,))
         return dict(rows.fetchall())
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
