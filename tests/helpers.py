@@ -27,6 +27,8 @@ TENANT_TABLES = [
     "notifications",
 ]
 TABLES = {"users", *TENANT_TABLES}
+# Derived from analytics_events and kept by refresh_analytics_daily_summary() (migration 023).
+SUMMARY_TABLES = {"analytics_daily_summary", "analytics_daily_rollup", "analytics_summary_changes"}
 
 
 def write_migrations(folder: Path, files: dict[str, str]) -> Path:

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialdb.cli import app
-from tests.helpers import LATEST
+from tests.helpers import LATEST, SUMMARY_TABLES, TABLES
 
 EXPECTED_INDEXES = {
     "idx_users_email",
@@ -48,15 +48,16 @@ EXPECTED_INDEXES = {
     "idx_notifications_created_at",
     # 013
     "idx_client_accounts_user_platform",
-    "idx_messages_conversation_sent",
     "idx_products_user_available",
     "idx_analytics_user_date_category",
     "idx_product_links_product_clicks",
-    "idx_conversations_active",
     "idx_messages_content_search",
     # 021 (replacing the spec's idx_products_name_search and idx_products_description_search)
     "idx_products_search",
     "idx_analytics_daily_user_date",
+    # 024 (replacing 013's idx_conversations_active and idx_messages_conversation_sent)
+    "idx_conversations_inbox",
+    "idx_messages_conversation_page",
     # 015: targets of the composite tenant keys
     "client_accounts_id_user_id_key",
     "products_id_user_id_key",
@@ -76,9 +77,9 @@ def test_the_spec_procedure(empty_db_url: str) -> None:
     # 1. Run all migrations
     assert f"{LATEST} migration(s) applied" in invoke("migrate", "up", *url)
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
-        # 2. All 12 tables listed (plus the history table)
+        # 2. All 12 tables listed (plus the history table and the daily summary's three, 023)
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-        assert len(tables - {"migrations"}) == 12
+        assert tables - {"migrations"} - SUMMARY_TABLES == TABLES
         # 3. All indexes created, and every one valid
         rows = conn.execute(
             "SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"

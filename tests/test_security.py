@@ -43,7 +43,7 @@ def two_sellers(db_url: str) -> str:
     with psycopg.connect(db_url, autocommit=True) as conn:
         for suffix, user_id in SELLERS.items():
             conn.execute(DATA.format(u=user_id, s=suffix).encode())
-        conn.execute("REFRESH MATERIALIZED VIEW analytics_daily_summary")
+        conn.execute("SELECT refresh_analytics_daily_summary()")
     return db_url
 
 
@@ -136,12 +136,12 @@ def test_a_message_cannot_carry_another_seller_than_its_conversation(two_sellers
     [
         (
             "SELECT id FROM conversations WHERE client_account_id = md5('acct-a')::uuid AND status = 'open'"
-            " ORDER BY last_message_at DESC, id DESC LIMIT 20",
-            "idx_conversations_active",
+            " ORDER BY last_message_at DESC NULLS LAST, id DESC LIMIT 20",
+            "idx_conversations_inbox",
         ),
         (
             "SELECT id FROM messages WHERE conversation_id = md5('conv-a')::uuid ORDER BY sent_at DESC, id DESC LIMIT 50",
-            "idx_messages_conversation_sent",
+            "idx_messages_conversation_page",
         ),
         (
             "SELECT id FROM products WHERE user_id = app_user_id() AND is_available AND deleted_at IS NULL"
@@ -157,16 +157,29 @@ def test_seller_reads_keep_their_index_plans_under_rls(app_conn: Conn, query: st
     assert index in plan, plan
 
 
-def test_daily_summary_only_through_the_seller_view(app_conn: Conn, two_sellers: str) -> None:
-    with pytest.raises(psycopg.errors.InsufficientPrivilege), seller(app_conn, SELLERS["a"]):
-        app_conn.execute("SELECT * FROM analytics_daily_summary")
+@pytest.mark.parametrize("relation", ["analytics_daily_summary", "analytics_daily_rollup", "seller_daily_summary"])
+def test_the_summary_shows_only_the_sellers_rows(app_conn: Conn, two_sellers: str, relation: str) -> None:
+    table = relation.replace("seller_daily_summary", "analytics_daily_summary")  # the view's own filter hides all
+    with psycopg.connect(two_sellers) as admin:
+        assert count(admin, f"{table} WHERE user_id = '{SELLERS['b']}'") >= 1
     with seller(app_conn, SELLERS["a"]):
-        rows = app_conn.execute("SELECT DISTINCT user_id::text FROM seller_daily_summary").fetchall()
+        rows = app_conn.execute(f"SELECT DISTINCT user_id::text FROM {relation}").fetchall()  # type: ignore[arg-type]
         assert rows == [(SELLERS["a"],)]
-        app_conn.execute("SELECT refresh_analytics_daily_summary()")  # the app may refresh; it runs as the owner
-    with psycopg.connect(two_sellers) as admin:  # and the refresh saw every seller
-        assert count(admin, "analytics_daily_summary") == 4
-    assert count(app_conn, "seller_daily_summary") == 0  # no seller, no rows
+    assert count(app_conn, relation) == 0  # no seller, no rows
+
+
+def test_the_app_may_refresh_the_summary_for_every_seller(app_conn: Conn, two_sellers: str) -> None:
+    with psycopg.connect(two_sellers, autocommit=True) as admin:
+        admin.execute(
+            "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+            " VALUES (%s, 'login', 'engagement', now()), (%s, 'login', 'engagement', now())",
+            (SELLERS["b"], SELLERS["b"]),
+        )
+    with seller(app_conn, SELLERS["a"]):
+        app_conn.execute("SELECT refresh_analytics_daily_summary()")  # it runs as the owner
+    with psycopg.connect(two_sellers) as admin:  # and the refresh saw seller b's new events
+        assert admin.execute("SELECT sum(event_count) FROM analytics_daily_summary").fetchone() == (6,)
+        assert count(admin, "analytics_summary_changes") == 0
 
 
 def test_sign_in_path_returns_one_users_credentials_only(app_conn: Conn) -> None:
@@ -185,7 +198,10 @@ def test_sign_in_path_returns_one_users_credentials_only(app_conn: Conn) -> None
         "TRUNCATE messages",
         "SELECT * FROM migrations",
         "INSERT INTO migrations (version, name, file, checksum, execution_ms) VALUES (999, 'x', 'x', 'x', 0)",
-        "REFRESH MATERIALIZED VIEW analytics_daily_summary",
+        "DELETE FROM analytics_daily_summary",
+        "INSERT INTO analytics_daily_rollup (user_id, date, event_category, event_count) VALUES (app_user_id(), now(), 'sales', 1)",
+        "SELECT * FROM analytics_summary_changes",
+        "SELECT rebuild_analytics_daily_summary()",
         "CREATE INDEX sneaky ON products (name)",
         "ALTER TABLE messages DISABLE ROW LEVEL SECURITY",
         "DROP POLICY products_seller ON products",

@@ -132,11 +132,12 @@ WHERE conversation_id = %(conversation)s AND sender_type = 'customer' AND NOT is
 # A SECURITY DEFINER function (migration 020): under RLS, `@@` could not use the index.
 _SEARCH = "SELECT id, name, price, rank FROM search_seller_products(%(query)s, %(limit)s)"
 
+# The rollup holds the summary's rows summed per seller, day and category (migration 023):
+# at most 4 rows a day, where the summary has one per account and event type.
 _DASHBOARD = """
-SELECT date, event_category, sum(event_count)::bigint, sum(total_value)
-FROM seller_daily_summary
+SELECT date, event_category, event_count, total_value
+FROM analytics_daily_rollup
 WHERE user_id = %(user)s AND date BETWEEN %(first)s AND %(last)s
-GROUP BY date, event_category
 ORDER BY date, event_category
 """
 
@@ -238,10 +239,12 @@ def record_events(conn: Conn, events: Iterable[Event]) -> int:
 
 
 def dashboard(conn: Conn, user_id: UUID, first: date, last: date) -> list[tuple[Any, ...]]:
-    """A seller's events per day and category between two dates (inclusive), from the daily summary."""
+    """A seller's events per day and category between two dates (inclusive), from the daily
+    summary's per-seller rollup."""
     return conn.execute(_DASHBOARD, {"user": user_id, "first": first, "last": last}).fetchall()
 
 
 def refresh_summary(conn: Conn) -> None:
-    """Refresh analytics_daily_summary CONCURRENTLY: readers are never blocked."""
+    """Bring analytics_daily_summary and its rollup up to date: only the days whose events
+    changed since the last refresh are recomputed, and readers are never blocked."""
     conn.execute("SELECT refresh_analytics_daily_summary()")
