@@ -1,7 +1,7 @@
-"""Where an inbox page's time goes: the seller's round trip, RLS, pipelining (docs/performance.md).
+"""Where a page's time goes (inbox, messages): the seller's round trip, RLS, pipelining (docs/performance.md).
 
 Run after `socialdb bench run` (it reads the two benchmark databases on the embedded server):
-    uv run python bench/probe_inbox.py
+    uv run python bench/probe_pages.py
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -25,19 +26,23 @@ def url(database: str) -> str:
     return f"user=postgres dbname={database} host={HOST}"
 
 
-def probe(database: str, app_role: bool, pipeline: bool, accounts: list[tuple[Any, Any]]) -> str:
+Page = Callable[[psycopg.Connection[Any], Any], object]
+
+
+def probe(database: str, app_role: bool, pipeline: bool, keys: list[tuple[Any, Any]], page: Page) -> str:
+    """N pages, each in its own transaction, over random (key, seller) pairs."""
     conn = psycopg.connect(url(database), autocommit=True)
     if app_role:
         conn.execute("SET ROLE socialdb_app")
     rng = random.Random(1)
     latencies = []
     for _ in range(N):
-        account, seller = rng.choice(accounts)
+        key, seller = rng.choice(keys)
         started = time.perf_counter()
         with conn.pipeline() if pipeline else contextlib.nullcontext(), conn.transaction():
             if app_role:
                 conn.execute("SELECT set_config('app.user_id', %s, true)", (str(seller),))
-            ops.inbox_page(conn, account)
+            page(conn, key)
         latencies.append((time.perf_counter() - started) * 1000)
     conn.close()
     latencies.sort()
@@ -49,10 +54,17 @@ def main() -> None:
         accounts = conn.execute(
             "SELECT client_account_id, user_id FROM conversations WHERE status = 'open' ORDER BY random() LIMIT 500"
         ).fetchall()
-    print("spec schema                        ", probe(SPEC, False, False, accounts))
-    print("ours, superuser (no RLS, no seller)", probe(OURS, False, False, accounts))
-    print("ours, socialdb_app with a seller   ", probe(OURS, True, False, accounts))
-    print("ours, socialdb_app, pipelined      ", probe(OURS, True, True, accounts))
+        conversations = conn.execute("SELECT id, user_id FROM conversations ORDER BY random() LIMIT 500").fetchall()
+    pages: list[tuple[str, list[tuple[Any, Any]], Page]] = [
+        ("inbox page", accounts, ops.inbox_page),
+        ("message page", conversations, ops.message_page),
+    ]
+    for name, keys, page in pages:
+        print(f"{name}:")
+        print("  spec schema                        ", probe(SPEC, False, False, keys, page))
+        print("  ours, superuser (no RLS, no seller)", probe(OURS, False, False, keys, page))
+        print("  ours, socialdb_app with a seller   ", probe(OURS, True, False, keys, page))
+        print("  ours, socialdb_app, pipelined      ", probe(OURS, True, True, keys, page))
 
 
 if __name__ == "__main__":
