@@ -1,0 +1,62 @@
+"""Webhook ingest with the conversation written only when its username changes (docs/performance.md).
+
+The statement in socialdb.operations always writes the conversation row (ON CONFLICT DO
+UPDATE, decision 29). The variant here updates it only when the username changes and
+otherwise reads it back; on the race with a concurrent first message it finds no row,
+and the caller would have to retry. This measures whether that is worth it, interleaved
+with the spec's schema. Run after
+`socialdb bench run` (it writes messages into the benchmark database):
+    uv run python bench/probe_ingest.py
+"""
+
+from __future__ import annotations
+
+from socialdb import operations as ops
+from socialdb.bench import workload
+from socialdb.bench.run import OURS, SPEC
+from socialdb.settings import embedded_dir
+
+HOST = embedded_dir() / "pgdata"
+URL, SPEC_URL = (f"user=postgres dbname={name} host={HOST}" for name in (OURS, SPEC))
+SECONDS = 8.0
+
+WRITE_ONLY_CHANGES = """
+WITH upserted AS (
+  INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+  VALUES (%(account)s, %(conversation)s, %(participant)s, %(username)s)
+  ON CONFLICT (client_account_id, platform_conversation_id)
+  DO UPDATE SET participant_username = EXCLUDED.participant_username
+    WHERE conversations.participant_username
+      IS DISTINCT FROM coalesce(EXCLUDED.participant_username, conversations.participant_username)
+  RETURNING id
+), conversation AS (
+  SELECT id FROM upserted
+  UNION ALL
+  SELECT id FROM conversations
+  WHERE client_account_id = %(account)s AND platform_conversation_id = %(conversation)s
+    AND NOT EXISTS (SELECT FROM upserted)
+)
+INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+SELECT conversation.id, %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s
+FROM conversation
+ON CONFLICT (platform_message_id) DO NOTHING
+RETURNING id
+"""
+
+
+def main() -> None:
+    sample = workload.sample(URL)
+    statements = {"always writes (operations)": ops._INGEST_ONE, "writes only changes": WRITE_ONLY_CHANGES}
+    for round_ in range(2):
+        for connections in (1, 8):  # the spec's schema alongside, for a ratio from the same minutes
+            m = workload.webhook_ingest(SPEC_URL, "spec", sample, SECONDS, connections, f"probe-{round_}-spec")
+            print(f"round {round_}, spec schema, {connections} connection(s): {m.rows / m.seconds:,.0f} messages/s")
+        for name, statement in statements.items():
+            ops._INGEST_ONE = statement  # the probe swaps the statement ingest_message sends
+            for connections in (1, 8):
+                m = workload.webhook_ingest(URL, "socialdb", sample, SECONDS, connections, f"probe-{round_}-{name}")
+                print(f"round {round_}, {name}, {connections} connection(s): {m.rows / m.seconds:,.0f} messages/s")
+
+
+if __name__ == "__main__":
+    main()
