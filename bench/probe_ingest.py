@@ -4,12 +4,15 @@ The statement in socialdb.operations always writes the conversation row (ON CONF
 UPDATE, decision 29). The variant here updates it only when the username changes and
 otherwise reads it back; on the race with a concurrent first message it finds no row,
 and the caller would have to retry. This measures whether that is worth it, interleaved
-with the spec's schema. Run after
+with the spec's schema, and what the statement-level unread trigger costs (it is switched
+off for one line; the counters it keeps are then wrong for that line's messages). Run after
 `socialdb bench run` (it writes messages into the benchmark database):
     uv run python bench/probe_ingest.py
 """
 
 from __future__ import annotations
+
+import psycopg
 
 from socialdb import operations as ops
 from socialdb.bench import workload
@@ -44,18 +47,39 @@ RETURNING id
 """
 
 
+def rate(url: str, schema: str, sample: workload.Sample, connections: int, tag: str) -> str:
+    m = workload.webhook_ingest(url, schema, sample, SECONDS, connections, tag)
+    return f"{m.rows / m.seconds:,.0f} messages/s"
+
+
 def main() -> None:
     sample = workload.sample(URL)
     statements = {"always writes (operations)": ops._INGEST_ONE, "writes only changes": WRITE_ONLY_CHANGES}
     for round_ in range(2):
-        for connections in (1, 8):  # the spec's schema alongside, for a ratio from the same minutes
-            m = workload.webhook_ingest(SPEC_URL, "spec", sample, SECONDS, connections, f"probe-{round_}-spec")
-            print(f"round {round_}, spec schema, {connections} connection(s): {m.rows / m.seconds:,.0f} messages/s")
-        for name, statement in statements.items():
-            ops._INGEST_ONE = statement  # the probe swaps the statement ingest_message sends
-            for connections in (1, 8):
-                m = workload.webhook_ingest(URL, "socialdb", sample, SECONDS, connections, f"probe-{round_}-{name}")
-                print(f"round {round_}, {name}, {connections} connection(s): {m.rows / m.seconds:,.0f} messages/s")
+        for connections in (1, 8):
+            tag = f"probe-{round_}-{connections}"
+            # The spec's schema alongside, for a ratio from the same minutes.
+            print(
+                f"round {round_}, {connections} connection(s), spec schema:",
+                rate(SPEC_URL, "spec", sample, connections, f"{tag}-spec"),
+            )
+            for name, statement in statements.items():
+                ops._INGEST_ONE = statement  # the probe swaps the statement ingest_message sends
+                print(
+                    f"round {round_}, {connections} connection(s), {name}:",
+                    rate(URL, "socialdb", sample, connections, f"{tag}-{name}"),
+                )
+            ops._INGEST_ONE = statements["always writes (operations)"]
+            # What the statement-level unread trigger costs a one-message statement.
+            with psycopg.connect(URL, autocommit=True) as conn:
+                conn.execute("ALTER TABLE messages DISABLE TRIGGER message_increment_unread")
+                try:
+                    print(
+                        f"round {round_}, {connections} connection(s), as shipped, unread trigger off:",
+                        rate(URL, "socialdb", sample, connections, f"{tag}-off"),
+                    )
+                finally:
+                    conn.execute("ALTER TABLE messages ENABLE TRIGGER message_increment_unread")
 
 
 if __name__ == "__main__":

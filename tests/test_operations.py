@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +15,7 @@ import pytest
 from socialdb import operations as ops
 from socialdb.operations import Event, IncomingMessage
 from socialdb.tenant import seller
+from tests.helpers import wait_for
 
 Conn = psycopg.Connection[Any]
 ME = uuid.UUID("aaaaaaaa-0000-4000-8000-00000000000a")
@@ -63,6 +65,38 @@ def test_ingest_message_is_idempotent_and_upserts_the_conversation(app: Conn) ->
         assert app.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
         assert app.execute("SELECT count(*) FROM messages").fetchone() == (2,)
         assert unread_and_last(app, "c1") == (1, T0 + timedelta(minutes=1), "ana.s")
+
+
+def test_a_first_message_racing_another_for_the_same_new_conversation_is_kept(app: Conn, db_url: str) -> None:
+    """Two webhooks open the same conversation at once: the second waits for the first's
+    conversation row, then stores its message in it (decision 29) rather than dropping it."""
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with psycopg.connect(db_url, autocommit=True) as conn:
+                conn.execute("SET ROLE socialdb_app")
+                with seller(conn, ME):
+                    results.append(ops.ingest_message(conn, msg(2, "new", at=T0 + timedelta(seconds=1))))
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    with psycopg.connect(db_url, autocommit=True) as first, psycopg.connect(db_url, autocommit=True) as admin:
+        first.execute("SET ROLE socialdb_app")
+        with seller(first, ME):
+            assert ops.ingest_message(first, msg(1, "new"))
+            thread = threading.Thread(target=second)
+            thread.start()
+            wait_for(
+                lambda: admin.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone() == (1,),
+                what="the second webhook to wait for the first",
+            )
+    thread.join()
+    assert errors == [] and results == [True]
+    with seller(app, ME):
+        assert app.execute("SELECT count(*) FROM messages").fetchone() == (2,)
+        assert unread_and_last(app, "new")[:2] == (2, T0 + timedelta(seconds=1))
 
 
 def test_ingest_batch_same_semantics(app: Conn) -> None:
