@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import psycopg
 
+from socialdb import embedded
 from socialdb import operations as ops
 from socialdb.bench import workload
-from socialdb.bench.run import OURS, SPEC
+from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
 
-HOST = embedded_dir() / "pgdata"
-URL, SPEC_URL = (f"user=postgres dbname={name} host={HOST}" for name in (OURS, SPEC))
 SECONDS = 8.0
 
 WRITE_ONLY_CHANGES = """
@@ -53,7 +52,9 @@ def rate(url: str, schema: str, sample: workload.Sample, connections: int, tag: 
 
 
 def main() -> None:
-    sample = workload.sample(URL)
+    admin_url = embedded.start(embedded_dir())  # the server `socialdb bench run` used
+    ours_url, spec_url = url_for(admin_url, OURS), url_for(admin_url, SPEC)
+    sample = workload.sample(ours_url)
     statements = {"always writes (operations)": ops._INGEST_ONE, "writes only changes": WRITE_ONLY_CHANGES}
     for round_ in range(2):
         for connections in (1, 8):
@@ -61,22 +62,22 @@ def main() -> None:
             # The spec's schema alongside, for a ratio from the same minutes.
             print(
                 f"round {round_}, {connections} connection(s), spec schema:",
-                rate(SPEC_URL, "spec", sample, connections, f"{tag}-spec"),
+                rate(spec_url, "spec", sample, connections, f"{tag}-spec"),
             )
             for name, statement in statements.items():
                 ops._INGEST_ONE = statement  # the probe swaps the statement ingest_message sends
                 print(
                     f"round {round_}, {connections} connection(s), {name}:",
-                    rate(URL, "socialdb", sample, connections, f"{tag}-{name}"),
+                    rate(ours_url, "socialdb", sample, connections, f"{tag}-{name}"),
                 )
             ops._INGEST_ONE = statements["always writes (operations)"]
             # What the statement-level unread trigger costs a one-message statement.
-            with psycopg.connect(URL, autocommit=True) as conn:
+            with psycopg.connect(ours_url, autocommit=True) as conn:
                 conn.execute("ALTER TABLE messages DISABLE TRIGGER message_increment_unread")
                 try:
                     print(
                         f"round {round_}, {connections} connection(s), as shipped, unread trigger off:",
-                        rate(URL, "socialdb", sample, connections, f"{tag}-off"),
+                        rate(ours_url, "socialdb", sample, connections, f"{tag}-off"),
                     )
                 finally:
                     conn.execute("ALTER TABLE messages ENABLE TRIGGER message_increment_unread")

@@ -14,17 +14,18 @@ from typing import Any
 
 import psycopg
 
+from socialdb import embedded
 from socialdb import operations as ops
-from socialdb.bench.run import OURS, SPEC
+from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
 
-HOST = embedded_dir() / "pgdata"
 N = 3000
 WARM_UP = 500  # calls before the measured N, not counted
 
 
 def url(database: str) -> str:
-    return f"user=postgres dbname={database} host={HOST}"
+    """A benchmark database on the embedded server that `socialdb bench run` used."""
+    return url_for(embedded.start(embedded_dir()), database)
 
 
 Page = Callable[[psycopg.Connection[Any], Any], object]

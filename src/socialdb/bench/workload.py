@@ -278,9 +278,10 @@ def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[
     thread = threading.Thread(target=reader)
     thread.start()
     rebuild = every_day and schema == "socialdb"
+    statement = "SELECT rebuild_analytics_daily_summary()" if rebuild else "SELECT refresh_analytics_daily_summary()"
     with psycopg.connect(url, autocommit=True) as conn:
         t0 = time.perf_counter()
-        conn.execute(f"SELECT {'rebuild' if rebuild else 'refresh'}_analytics_daily_summary()".encode())
+        conn.execute(statement)
         ms = (time.perf_counter() - t0) * 1000
     stop.set()
     thread.join()
