@@ -8,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,7 @@ from socialdb import runner
 from socialdb.cli import app
 from socialdb.errors import RunnerLockTimeout
 from socialdb.execution import RunOptions
-from socialdb.lock import LOCK_KEY
+from socialdb.lock import LOCK_KEY, migration_lock
 from tests.helpers import LATEST, history, socialdb, wait_for
 
 
@@ -41,6 +42,31 @@ def test_eight_runners_at_once_apply_each_migration_once(empty_db_url: str, mode
     ]
     results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
     assert_each_applied_once(empty_db_url, results)
+
+
+def test_runners_creating_the_lease_table_at_once_all_get_a_clean_answer(empty_db_url: str) -> None:
+    # CREATE TABLE IF NOT EXISTS races itself ("type ... already exists"); seen in CI
+    # as one runner in eight failing. Each round drops the table and starts eight at once.
+    def enter(barrier: threading.Barrier, outcomes: list[str]) -> None:
+        barrier.wait()
+        try:
+            with migration_lock(empty_db_url, "table", 0, lambda _: None):
+                outcomes.append("held")
+        except RunnerLockTimeout:
+            outcomes.append("busy")
+        except Exception as error:  # the failure under test, reported by its type
+            outcomes.append(f"{type(error).__name__}: {error}")
+
+    for _ in range(25):
+        with psycopg.connect(empty_db_url, autocommit=True) as conn:
+            conn.execute("DROP TABLE IF EXISTS migrations_lock")
+        barrier, outcomes = threading.Barrier(8), []
+        threads = [threading.Thread(target=enter, args=(barrier, outcomes)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert set(outcomes) <= {"held", "busy"} and "held" in outcomes, outcomes
 
 
 def test_second_runner_names_the_holder_and_gives_up(empty_db_url: str) -> None:

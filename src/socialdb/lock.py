@@ -31,6 +31,8 @@ from socialdb.errors import RunnerLockTimeout, SocialdbError
 from socialdb.history import Conn
 
 LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
+# Serialises creating the lease table; its own key, so it never waits on an advisory-mode run.
+_CREATE_KEY = int.from_bytes(b"sdbtable", "big", signed=True)
 POLL_S = 0.5
 LEASE_S = 30  # a lease not renewed for this long is free to take
 
@@ -145,8 +147,12 @@ def _renew(conn: Conn, params: dict[str, object], stop: threading.Event) -> None
 
 
 def _create_lease_table(conn: Conn) -> None:
-    # Another runner may create it at the same moment: that is fine.
-    with contextlib.suppress(psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable):
+    # CREATE TABLE IF NOT EXISTS is not safe against itself: two sessions creating
+    # the table at once can both pass the check, and the loser fails on pg_type's
+    # unique index ("type ... already exists"). A transaction-level advisory lock
+    # makes them take turns and works through PgBouncer's transaction pooling too.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_CREATE_KEY,))
         conn.execute(_LEASE_TABLE)
 
 
