@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -56,12 +56,13 @@ def unread_and_last(conn: Conn, conversation: str) -> tuple[Any, ...]:
 
 
 def test_ingest_message_is_idempotent_and_upserts_the_conversation(app: Conn) -> None:
+    # One statement each, in autocommit: the function sets the seller for itself.
+    assert ops.ingest_message(app, ME, msg(1, participant_username="ana"))
+    assert not ops.ingest_message(app, ME, msg(1))  # redelivered by the platform
+    assert ops.ingest_message(
+        app, ME, msg(2, sender="user", at=T0 + timedelta(minutes=1), participant_username="ana.s")
+    )
     with seller(app, ME):
-        assert ops.ingest_message(app, msg(1, participant_username="ana"))
-        assert not ops.ingest_message(app, msg(1))  # redelivered by the platform
-        assert ops.ingest_message(
-            app, msg(2, sender="user", at=T0 + timedelta(minutes=1), participant_username="ana.s")
-        )
         assert app.execute("SELECT count(*) FROM conversations").fetchone() == (1,)
         assert app.execute("SELECT count(*) FROM messages").fetchone() == (2,)
         assert unread_and_last(app, "c1") == (1, T0 + timedelta(minutes=1), "ana.s")
@@ -77,15 +78,14 @@ def test_a_first_message_racing_another_for_the_same_new_conversation_is_kept(ap
         try:
             with psycopg.connect(db_url, autocommit=True) as conn:
                 conn.execute("SET ROLE socialdb_app")
-                with seller(conn, ME):
-                    results.append(ops.ingest_message(conn, msg(2, "new", at=T0 + timedelta(seconds=1))))
+                results.append(ops.ingest_message(conn, ME, msg(2, "new", at=T0 + timedelta(seconds=1))))
         except BaseException as error:  # reported by the assertion below
             errors.append(error)
 
     with psycopg.connect(db_url, autocommit=True) as first, psycopg.connect(db_url, autocommit=True) as admin:
         first.execute("SET ROLE socialdb_app")
-        with seller(first, ME):
-            assert ops.ingest_message(first, msg(1, "new"))
+        with first.transaction():
+            assert ops.ingest_message(first, ME, msg(1, "new"))
             thread = threading.Thread(target=second)
             thread.start()
             wait_for(
@@ -99,9 +99,34 @@ def test_a_first_message_racing_another_for_the_same_new_conversation_is_kept(ap
         assert unread_and_last(app, "new")[:2] == (2, T0 + timedelta(seconds=1))
 
 
+def test_seller_calls_leave_the_callers_seller_as_it_was(app: Conn) -> None:
+    ops.ingest_message(app, ME, msg(1))
+    with seller(app, OTHER):
+        assert len(ops.inbox_page(app, ME, ACCOUNT)) == 1  # the call acts for the seller it is given
+        assert app.execute("SELECT current_setting('app.user_id')").fetchone() == (str(OTHER),)
+        assert app.execute("SELECT count(*) FROM conversations").fetchone() == (0,)  # still OTHER's view
+    assert app.execute("SELECT current_setting('app.user_id', true)").fetchone() in ((None,), ("",))
+
+
+def test_seller_calls_see_and_write_only_that_sellers_rows(app: Conn) -> None:
+    ops.ingest_message(app, ME, msg(1))
+    with seller(app, ME):
+        conversation = app.execute("SELECT id FROM conversations").fetchone()[0]  # type: ignore[index]
+    assert ops.inbox_page(app, OTHER, ACCOUNT) == [] and ops.message_page(app, OTHER, conversation) == []
+    # Written as OTHER: into ME's conversation the policy refuses the upsert; a new
+    # conversation on ME's account fails the composite foreign key. Nothing is stored.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        ops.ingest_message(app, OTHER, msg(2))
+    with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        ops.ingest_message(app, OTHER, msg(3, "c-new"))
+    with pytest.raises(psycopg.errors.NullValueNotAllowed, match="seller_message_page: the seller is null"):
+        ops.message_page(app, None, conversation)  # type: ignore[arg-type]
+    assert len(ops.message_page(app, ME, conversation)) == 1 and len(ops.inbox_page(app, ME, ACCOUNT)) == 1
+
+
 def test_ingest_batch_same_semantics(app: Conn) -> None:
     with seller(app, ME):
-        ops.ingest_message(app, msg(0, "c0"))
+        ops.ingest_message(app, ME, msg(0, "c0"))
         batch = [msg(n, f"c{n % 4}", at=T0 + timedelta(seconds=n)) for n in range(40)]
         assert ops.ingest_batch(app, batch + batch[:5]) == 39  # m0 existed; repeats ignored
         assert app.execute("SELECT count(*) FROM conversations").fetchone() == (4,)
@@ -117,11 +142,11 @@ def test_ingest_batch_same_semantics(app: Conn) -> None:
 def test_inbox_pages_with_keyset(app: Conn) -> None:
     with seller(app, ME):
         ops.ingest_batch(app, [msg(n, f"c{n}", at=T0 + timedelta(minutes=n % 7)) for n in range(25)])
-        seen: list[Any] = []
-        page = ops.inbox_page(app, ACCOUNT, limit=10)
-        while page:
-            seen += page
-            page = ops.inbox_page(app, ACCOUNT, limit=10, after=(page[-1][3], page[-1][0]))
+    seen: list[Any] = []
+    page = ops.inbox_page(app, ME, ACCOUNT, limit=10)
+    while page:
+        seen += page
+        page = ops.inbox_page(app, ME, ACCOUNT, limit=10, after=(page[-1][3], page[-1][0]))
     assert len(seen) == 25 and len({row[0] for row in seen}) == 25
     keys = [(row[3], row[0]) for row in seen]
     assert keys == sorted(keys, reverse=True)
@@ -130,12 +155,12 @@ def test_inbox_pages_with_keyset(app: Conn) -> None:
 def test_message_pages_with_ties(app: Conn) -> None:
     with seller(app, ME):
         ops.ingest_batch(app, [msg(n, at=T0 + timedelta(seconds=n // 3)) for n in range(31)])  # 3 per second
-        seen: list[Any] = []
         conversation = app.execute("SELECT id FROM conversations").fetchone()[0]  # type: ignore[index]
-        page = ops.message_page(app, conversation, limit=4)
-        while page:
-            seen += page
-            page = ops.message_page(app, conversation, limit=4, after=(page[-1][4], page[-1][0]))
+    seen: list[Any] = []
+    page = ops.message_page(app, ME, conversation, limit=4)
+    while page:
+        seen += page
+        page = ops.message_page(app, ME, conversation, limit=4, after=(page[-1][4], page[-1][0]))
     assert len(seen) == 31 and len({row[0] for row in seen}) == 31
     assert [(r[4], r[0]) for r in seen] == sorted(((r[4], r[0]) for r in seen), reverse=True)
 
@@ -223,24 +248,10 @@ def volume(app: Conn, db_url: str) -> Conn:
 
 @pytest.mark.parametrize(
     ("operation", "index"),
-    [
-        ("inbox", "idx_conversations_inbox"),
-        ("inbox first page", "idx_conversations_inbox"),
-        ("messages", "idx_messages_conversation_page"),
-        ("messages next page", "idx_messages_conversation_page"),
-        ("search", "idx_products_search"),
-        ("dashboard", "analytics_daily_rollup_pkey"),
-    ],
+    [("search", "idx_products_search"), ("dashboard", "analytics_daily_rollup_pkey")],
 )
 def test_reads_use_their_index_at_volume(volume: Conn, operation: str, index: str) -> None:
     queries = {
-        "inbox": (ops._INBOX_NEXT, {"account": ACCOUNT, "limit": 20, "after_at": datetime.now(UTC), "after_id": ME}),
-        "inbox first page": (ops._INBOX_FIRST, {"account": ACCOUNT, "limit": 20}),
-        "messages": (ops._MESSAGES_FIRST, {"conversation": _busiest(volume), "limit": 50}),
-        "messages next page": (
-            ops._MESSAGES_NEXT,
-            {"conversation": _busiest(volume), "limit": 50, "after_at": datetime.now(UTC), "after_id": ME},
-        ),
         "search": (_search_body(), {"query": "bicicleta", "limit": 20}),
         "dashboard": (ops._DASHBOARD, {"user": ME, "first": date(2026, 1, 1), "last": date(2026, 3, 31)}),
     }
@@ -250,8 +261,63 @@ def test_reads_use_their_index_at_volume(volume: Conn, operation: str, index: st
     with seller(volume, ME):
         plan = "\n".join(r[0] for r in volume.execute(b"EXPLAIN " + query.encode(), params).fetchall())
     assert index in plan, plan
-    if operation.startswith(("inbox", "messages")):  # the policy's seller is an index condition, not a filter
-        assert "Filter" not in plan and "user_id = (NULLIF(current_setting('app.user_id'" in plan, plan
+
+
+@pytest.mark.parametrize("plan_cache_mode", ["force_custom_plan", "force_generic_plan"])
+@pytest.mark.parametrize(
+    ("operation", "index"),
+    [
+        ("inbox", "idx_conversations_inbox"),
+        ("inbox next page", "idx_conversations_inbox"),
+        ("messages", "idx_messages_conversation_page"),
+        ("messages next page", "idx_messages_conversation_page"),
+    ],
+)
+def test_page_functions_walk_their_index_at_volume(
+    volume: Conn, operation: str, index: str, plan_cache_mode: str
+) -> None:
+    """The plan PL/pgSQL runs inside seller_inbox_page / seller_message_page, as auto_explain
+    logs it, both as first planned and as the generic plan it may switch to after five calls."""
+    after = (datetime.now(UTC), ME) if operation.endswith("next page") else None
+    conversation = _busiest(volume)
+
+    def call() -> object:
+        if operation.startswith("inbox"):
+            return ops.inbox_page(volume, ME, ACCOUNT, after=after)
+        return ops.message_page(volume, ME, conversation, after=after)
+
+    table = "public.conversations" if operation.startswith("inbox") else "public.messages"
+    plans = [p for p in _nested_plans(volume, call, plan_cache_mode) if f"FROM {table} AS" in p]
+    assert len(plans) == 1, plans
+    assert index in plans[0], plans[0]
+    # The policy's seller is an index condition, not a filter.
+    assert "Filter" not in plans[0] and "user_id = (NULLIF(current_setting('app.user_id'" in plans[0], plans[0]
+
+
+def _nested_plans(conn: Conn, call: Callable[[], object], plan_cache_mode: str) -> list[str]:
+    """The plans of every statement `call` runs, functions' inner ones included (auto_explain)."""
+    plans: list[str] = []
+
+    def collect(diagnostic: psycopg.errors.Diagnostic) -> None:
+        plans.append(diagnostic.message_primary or "")
+
+    conn.execute("RESET ROLE")  # loading auto_explain and its settings need a superuser
+    conn.execute("LOAD 'auto_explain'")
+    for setting, value in (
+        ("auto_explain.log_min_duration", "0"),
+        ("auto_explain.log_nested_statements", "on"),
+        ("client_min_messages", "log"),
+        ("plan_cache_mode", plan_cache_mode),
+    ):
+        conn.execute("SELECT set_config(%s, %s, false)", (setting, value))
+    conn.execute("SET ROLE socialdb_app")
+    conn.add_notice_handler(collect)
+    try:
+        call()
+    finally:
+        conn.remove_notice_handler(collect)
+        conn.execute("RESET client_min_messages")
+    return plans
 
 
 def _busiest(conn: Conn) -> Any:

@@ -1,9 +1,12 @@
 """The platform's hot paths: plain functions over psycopg, bound parameters only.
 
-Every function expects a connection inside a transaction acting for one seller (see
-socialdb.tenant.seller): under the application role, row-level security confines it to
-that seller's rows, and `user_id` columns default to that seller. The caller commits.
-docs/performance.md measures each of them.
+Under the application role, row-level security confines every call to one seller's rows,
+and `user_id` columns default to that seller. The three hottest calls (ingest_message,
+inbox_page, message_page) take the seller as an argument and are one statement each
+(migration 025): run them in autocommit, or inside any transaction, whose seller they
+leave as it was. The others expect a connection inside a transaction acting for one
+seller (see socialdb.tenant.seller); the caller commits. docs/performance.md measures
+each of them.
 """
 
 from __future__ import annotations
@@ -47,24 +50,14 @@ class Event:
     entity_id: UUID | None = None
 
 
-# One round trip: the conversation is upserted (a new username is kept), the message
-# inserted unless it is a redelivery. DO UPDATE, not DO NOTHING: it returns the id of a
-# conversation that another webhook created after this statement's snapshot, where a
-# SELECT would see nothing.
+# The three hottest calls are functions taking the seller (migration 025): one round trip
+# each, with no seller transaction around them.
 _INGEST_ONE = """
-WITH conversation AS (
-  INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
-  VALUES (%(account)s, %(conversation)s, %(participant)s, %(username)s)
-  ON CONFLICT (client_account_id, platform_conversation_id)
-  DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, conversations.participant_username)
-  RETURNING id
-)
-INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
-SELECT conversation.id, %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s
-FROM conversation
-ON CONFLICT (platform_message_id) DO NOTHING
-RETURNING id
+SELECT seller_ingest_message(%(seller)s, %(account)s, %(conversation)s, %(participant)s, %(username)s,
+                             %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s)
 """
+_INBOX = "SELECT * FROM seller_inbox_page(%(seller)s, %(account)s, %(limit)s, %(after_at)s, %(after_id)s)"
+_MESSAGES = "SELECT * FROM seller_message_page(%(seller)s, %(conversation)s, %(limit)s, %(after_at)s, %(after_id)s)"
 
 _INGEST_CONVERSATIONS = """
 INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
@@ -83,44 +76,6 @@ FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(messages)s::text[
   AS i (account, conversation, message, sender, type, content, sent_at)
 JOIN conversations AS c ON c.client_account_id = i.account AND c.platform_conversation_id = i.conversation
 ON CONFLICT (platform_message_id) DO NOTHING
-"""
-
-_INBOX_FIRST = """
-SELECT id, platform_conversation_id, participant_username, last_message_at, unread_count
-FROM conversations
-WHERE client_account_id = %(account)s AND status = 'open'
-ORDER BY last_message_at DESC NULLS LAST, id DESC
-LIMIT %(limit)s
-"""
-
-# Keyset: the next page starts strictly after the last row seen, in (last_message_at, id) order.
-# The scalar `<=` is implied by the row comparison; it is there for the planner, which
-# estimates a row comparison's selectivity poorly and would then sort instead of walking
-# the index.
-_INBOX_NEXT = """
-SELECT id, platform_conversation_id, participant_username, last_message_at, unread_count
-FROM conversations
-WHERE client_account_id = %(account)s AND status = 'open'
-  AND last_message_at <= %(after_at)s AND (last_message_at, id) < (%(after_at)s, %(after_id)s)
-ORDER BY last_message_at DESC NULLS LAST, id DESC
-LIMIT %(limit)s
-"""
-
-_MESSAGES_FIRST = """
-SELECT id, sender_type, message_type, content, sent_at, is_read
-FROM messages
-WHERE conversation_id = %(conversation)s
-ORDER BY sent_at DESC, id DESC
-LIMIT %(limit)s
-"""
-
-_MESSAGES_NEXT = """
-SELECT id, sender_type, message_type, content, sent_at, is_read
-FROM messages
-WHERE conversation_id = %(conversation)s
-  AND sent_at <= %(after_at)s AND (sent_at, id) < (%(after_at)s, %(after_id)s)
-ORDER BY sent_at DESC, id DESC
-LIMIT %(limit)s
 """
 
 # Only the customer's unread messages count; the trigger brings unread_count back to 0.
@@ -142,9 +97,10 @@ ORDER BY date, event_category
 """
 
 
-def ingest_message(conn: Conn, message: IncomingMessage) -> bool:
-    """Store one webhook message; False when it is a redelivery already stored."""
+def ingest_message(conn: Conn, seller: UUID, message: IncomingMessage) -> bool:
+    """Store one webhook message of `seller`'s; False when it is a redelivery already stored."""
     params = {
+        "seller": seller,
         "account": message.client_account_id,
         "conversation": message.platform_conversation_id,
         "participant": message.participant_platform_id,
@@ -155,7 +111,8 @@ def ingest_message(conn: Conn, message: IncomingMessage) -> bool:
         "content": message.content,
         "sent_at": message.sent_at,
     }
-    return conn.execute(_INGEST_ONE, params).fetchone() is not None
+    row = conn.execute(_INGEST_ONE, params).fetchone()
+    return bool(row and row[0])
 
 
 def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:
@@ -176,23 +133,24 @@ def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:
 
 
 def inbox_page(
-    conn: Conn, client_account_id: UUID, limit: int = 20, after: tuple[datetime, UUID] | None = None
+    conn: Conn, seller: UUID, client_account_id: UUID, limit: int = 20, after: tuple[datetime, UUID] | None = None
 ) -> list[tuple[Any, ...]]:
     """Open conversations of an account, most recent first; pass the last row's (last_message_at, id) as `after`."""
-    if after is None:
-        return conn.execute(_INBOX_FIRST, {"account": client_account_id, "limit": limit}).fetchall()
-    params = {"account": client_account_id, "limit": limit, "after_at": after[0], "after_id": after[1]}
-    return conn.execute(_INBOX_NEXT, params).fetchall()
+    params = {"seller": seller, "account": client_account_id, "limit": limit, **_keyset(after)}
+    return conn.execute(_INBOX, params).fetchall()
 
 
 def message_page(
-    conn: Conn, conversation_id: UUID, limit: int = 50, after: tuple[datetime, UUID] | None = None
+    conn: Conn, seller: UUID, conversation_id: UUID, limit: int = 50, after: tuple[datetime, UUID] | None = None
 ) -> list[tuple[Any, ...]]:
     """Messages of a conversation, newest first; pass the last row's (sent_at, id) as `after`."""
-    if after is None:
-        return conn.execute(_MESSAGES_FIRST, {"conversation": conversation_id, "limit": limit}).fetchall()
-    params = {"conversation": conversation_id, "limit": limit, "after_at": after[0], "after_id": after[1]}
-    return conn.execute(_MESSAGES_NEXT, params).fetchall()
+    params = {"seller": seller, "conversation": conversation_id, "limit": limit, **_keyset(after)}
+    return conn.execute(_MESSAGES, params).fetchall()
+
+
+def _keyset(after: tuple[datetime, UUID] | None) -> dict[str, Any]:
+    """The page functions' cursor arguments: both null for the first page."""
+    return {"after_at": after[0] if after else None, "after_id": after[1] if after else None}
 
 
 def mark_read(conn: Conn, conversation_id: UUID) -> int:

@@ -1,7 +1,9 @@
 """The measured operations, on the spec's schema and on ours, with the same data.
 
-Ours runs as production does: the application role, a seller set per transaction.
-The spec's schema has no roles or policies: it runs as the connecting user.
+Ours runs as production does: the application role, a seller set per transaction, or
+passed to the seller_* functions (migration 025) for the calls that are one statement.
+The spec's schema has no roles or policies: it runs as the connecting user, and those
+same calls are one plain statement each, in autocommit too.
 """
 
 from __future__ import annotations
@@ -40,6 +42,37 @@ FROM analytics_daily_summary
 WHERE user_id = %(user)s AND date BETWEEN %(first)s AND %(last)s
 GROUP BY date, event_category
 ORDER BY date, event_category
+"""
+# Ours makes these calls through the functions of migration 025, which take the seller;
+# on the spec's schema they are these plain statements. Both run as one statement in
+# autocommit (see `timed`).
+SPEC_INBOX = """
+SELECT id, platform_conversation_id, participant_username, last_message_at, unread_count
+FROM conversations
+WHERE client_account_id = %(account)s AND status = 'open'
+ORDER BY last_message_at DESC NULLS LAST, id DESC
+LIMIT 20
+"""
+SPEC_MESSAGES = """
+SELECT id, sender_type, message_type, content, sent_at, is_read
+FROM messages
+WHERE conversation_id = %(conversation)s
+ORDER BY sent_at DESC, id DESC
+LIMIT 50
+"""
+SPEC_INGEST = """
+WITH conversation AS (
+  INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+  VALUES (%(account)s, %(conversation)s, %(participant)s, %(username)s)
+  ON CONFLICT (client_account_id, platform_conversation_id)
+  DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, conversations.participant_username)
+  RETURNING id
+)
+INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+SELECT conversation.id, %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s
+FROM conversation
+ON CONFLICT (platform_message_id) DO NOTHING
+RETURNING id
 """
 SPEC_EVENTS_COPY = (
     "COPY analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at) FROM STDIN"
@@ -96,7 +129,10 @@ class Session:
         if schema == "socialdb":
             self.conn.execute("SET ROLE socialdb_app")
 
-    def run(self, seller: UUID, action: Callable[[Conn], Any]) -> Any:
+    def run(self, seller: UUID | None, action: Callable[[Conn], Any]) -> Any:
+        """The action in a transaction for the seller; with no seller, as one statement in autocommit."""
+        if seller is None:
+            return action(self.conn)
         with self.conn.transaction():
             if self.schema == "socialdb":
                 self.conn.execute("SELECT set_config('app.user_id', %s, true)", (str(seller),))
@@ -106,11 +142,13 @@ class Session:
         self.conn.close()
 
 
-Step = Callable[[random.Random], tuple[UUID, Callable[[Conn], Any]]]
+# A step draws one call: the seller to set around it in a transaction, or None for a call
+# that is a single statement on its own (autocommit), as the seller_* functions are.
+Step = Callable[[random.Random], tuple[UUID | None, Callable[[Conn], Any]]]
 
 
 def timed(operation: str, session: Session, seconds: float, step: Step, seed: int = 11) -> Measure:
-    """Call `step`'s action in a transaction for `seconds`; one row per call."""
+    """Call `step`'s actions for `seconds` (each in a seller transaction, or alone); one row per call."""
     rng = random.Random(seed)
     latencies: list[float] = []
     total_rows = 0
@@ -129,21 +167,25 @@ def reads(url: str, schema: str, s: Sample, seconds: float) -> list[Measure]:
     ours = schema == "socialdb"
     words = ITEMS + QUALITIES
 
-    def inbox(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+    def inbox(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
         _, account, seller = rng.choice(s.conversations)
-        return seller, lambda c: ops.inbox_page(c, account)
+        if ours:
+            return None, lambda c: ops.inbox_page(c, seller, account)
+        return None, lambda c: c.execute(SPEC_INBOX, {"account": account}).fetchall()
 
-    def messages(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+    def messages(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
         conversation, _, seller = rng.choice(s.conversations)
-        return seller, lambda c: ops.message_page(c, conversation)
+        if ours:
+            return None, lambda c: ops.message_page(c, seller, conversation)
+        return None, lambda c: c.execute(SPEC_MESSAGES, {"conversation": conversation}).fetchall()
 
-    def search(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+    def search(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
         seller, word = rng.choice(s.sellers), rng.choice(words).split()[-1]
         if ours:
             return seller, lambda c: ops.search_products(c, word)
         return seller, lambda c: c.execute(SPEC_SEARCH, {"user": seller, "query": word}).fetchall()
 
-    def dashboard(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+    def dashboard(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
         seller = rng.choice(s.sellers)
         first = (START + timedelta(days=rng.randrange(270))).date()
         last = first + timedelta(days=89)
@@ -152,7 +194,7 @@ def reads(url: str, schema: str, s: Sample, seconds: float) -> list[Measure]:
         params = {"user": seller, "first": first, "last": last}
         return seller, lambda c: c.execute(SPEC_DASHBOARD, params).fetchall()
 
-    def mark_read(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+    def mark_read(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
         conversation, _, seller = rng.choice(s.conversations)
         return seller, lambda c: ops.mark_read(c, conversation)
 
@@ -185,13 +227,15 @@ def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections
         mine = by_worker[index]
         counter = iter(range(10**9))
 
-        def step(rng: random.Random) -> tuple[UUID, Callable[[Conn], Any]]:
+        def step(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
             conversation, account, seller = rng.choice(mine)
             message = ops.IncomingMessage(
                 account, platform_ids[conversation], "cliente", f"{tag}-{index}-{next(counter)}", "customer",
                 datetime.now(UTC), rng.choice(CUSTOMER_SAYS),
             )  # fmt: skip
-            return seller, lambda c: ops.ingest_message(c, message)
+            if schema == "socialdb":
+                return None, lambda c: ops.ingest_message(c, seller, message)
+            return None, lambda c: _spec_ingest(c, message)
 
         measure = timed("webhook ingest", session, seconds, step, seed=index)
         session.close()
@@ -287,6 +331,15 @@ def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[
     thread.join()
     name = "rebuild daily summary, every day" if every_day else "refresh daily summary after new events"
     return Measure(name, schema, 1, 1, ms / 1000, [ms]), slowest[0]
+
+
+def _spec_ingest(conn: Conn, m: ops.IncomingMessage) -> bool:
+    params = {
+        "account": m.client_account_id, "conversation": m.platform_conversation_id,
+        "participant": m.participant_platform_id, "username": m.participant_username, "message": m.platform_message_id,
+        "sender": m.sender_type, "type": m.message_type, "content": m.content, "sent_at": m.sent_at,
+    }  # fmt: skip
+    return conn.execute(SPEC_INGEST, params).fetchone() is not None
 
 
 def _spec_copy(conn: Conn, events: list[ops.Event]) -> int:
