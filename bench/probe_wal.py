@@ -20,6 +20,7 @@ from typing import Any
 import psycopg
 
 from socialdb import embedded
+from socialdb import operations as ops
 from socialdb.bench import workload
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
@@ -29,10 +30,6 @@ DROPPED_BY_026 = (
     "CREATE INDEX idx_conversations_last_message ON conversations (last_message_at DESC)",
     "CREATE INDEX idx_conversations_status ON conversations (status)",
     "CREATE INDEX idx_messages_sent_at ON messages (sent_at DESC)",
-)
-OURS_INGEST = (
-    "SELECT seller_ingest_message(%(seller)s, %(account)s, %(conversation)s, %(participant)s, %(username)s,"
-    " %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s)"
 )
 
 
@@ -47,7 +44,7 @@ def own_wal(conn: psycopg.Connection[Any]) -> tuple[int, int]:
 
 
 def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) -> str:
-    statement = OURS_INGEST if ours else workload.SPEC_INGEST
+    statement = ops._INGEST_ONE if ours else workload.SPEC_INGEST  # the same statements the bench sends
     with psycopg.connect(url, autocommit=True) as conn:
         if ours:
             conn.execute("SET ROLE socialdb_app")
