@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -50,12 +51,11 @@ def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) 
             conn.execute("SET ROLE socialdb_app")
         before = own_wal(conn)
         for n, (account, conversation, seller) in enumerate(targets):
-            params = {
-                "seller": seller, "account": account, "conversation": conversation, "participant": "cliente",
-                "username": None, "message": f"{tag}-{time.time()}-{n}", "sender": "customer", "type": "text",
-                "content": "Oi, ainda tem?", "sent_at": "now",
-            }  # fmt: skip
-            conn.execute(statement.encode(), params)
+            message = ops.IncomingMessage(
+                account, conversation, "cliente", f"{tag}-{time.time()}-{n}", "customer", datetime.now(UTC),
+                "Oi, ainda tem?",
+            )  # fmt: skip
+            conn.execute(statement.encode(), ops._ingest_params(seller, message))
         after = own_wal(conn)
     records, fpi = after[0] - before[0], after[1] - before[1]
     return f"{records / len(targets):.1f} WAL records per message ({fpi} full-page images in {len(targets)})"

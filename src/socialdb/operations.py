@@ -99,7 +99,13 @@ ORDER BY date, event_category
 
 def ingest_message(conn: Conn, seller: UUID, message: IncomingMessage) -> bool:
     """Store one webhook message of `seller`'s; False when it is a redelivery already stored."""
-    params = {
+    row = conn.execute(_INGEST_ONE, _ingest_params(seller, message)).fetchone()
+    return bool(row and row[0])
+
+
+def _ingest_params(seller: UUID | None, message: IncomingMessage) -> dict[str, Any]:
+    """One message as the ingest statement's parameters (the benchmark's spec statement uses them too)."""
+    return {
         "seller": seller,
         "account": message.client_account_id,
         "conversation": message.platform_conversation_id,
@@ -111,8 +117,6 @@ def ingest_message(conn: Conn, seller: UUID, message: IncomingMessage) -> bool:
         "content": message.content,
         "sent_at": message.sent_at,
     }
-    row = conn.execute(_INGEST_ONE, params).fetchone()
-    return bool(row and row[0])
 
 
 def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:

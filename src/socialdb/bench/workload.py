@@ -334,12 +334,8 @@ def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[
 
 
 def _spec_ingest(conn: Conn, m: ops.IncomingMessage) -> bool:
-    params = {
-        "account": m.client_account_id, "conversation": m.platform_conversation_id,
-        "participant": m.participant_platform_id, "username": m.participant_username, "message": m.platform_message_id,
-        "sender": m.sender_type, "type": m.message_type, "content": m.content, "sent_at": m.sent_at,
-    }  # fmt: skip
-    return conn.execute(SPEC_INGEST, params).fetchone() is not None
+    # The spec's statement has no seller: psycopg leaves that parameter unused.
+    return conn.execute(SPEC_INGEST, ops._ingest_params(None, m)).fetchone() is not None
 
 
 def _spec_copy(conn: Conn, events: list[ops.Event]) -> int:
