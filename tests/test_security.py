@@ -175,15 +175,18 @@ def test_the_summary_shows_only_the_sellers_rows(app_conn: Conn, two_sellers: st
     assert count(app_conn, relation) == 0  # no seller, no rows
 
 
-def test_the_app_may_refresh_the_summary_for_every_seller(app_conn: Conn, two_sellers: str) -> None:
+def test_maintenance_refreshes_the_summary_for_every_seller(two_sellers: str) -> None:
     with psycopg.connect(two_sellers, autocommit=True) as admin:
         admin.execute(
             "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
             " VALUES (%s, 'login', 'engagement', now()), (%s, 'login', 'engagement', now())",
             (SELLERS["b"], SELLERS["b"]),
         )
-    with seller(app_conn, SELLERS["a"]):
-        app_conn.execute("SELECT refresh_analytics_daily_summary()")  # it runs as the owner
+    with psycopg.connect(two_sellers, autocommit=True) as maintenance:
+        maintenance.execute("SET ROLE socialdb_maintenance")
+        maintenance.execute("SELECT refresh_analytics_daily_summary()")  # it runs as the owner
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):  # while maintenance itself reads nothing
+            count(maintenance, "analytics_events")
     with psycopg.connect(two_sellers) as admin:  # and the refresh saw seller b's new events
         assert admin.execute("SELECT sum(event_count) FROM analytics_daily_summary").fetchone() == (6,)
         assert count(admin, "analytics_summary_changes") == 0
@@ -209,6 +212,7 @@ def test_sign_in_path_returns_one_users_credentials_only(app_conn: Conn) -> None
         "INSERT INTO analytics_daily_rollup (user_id, date, event_category, event_count) VALUES (app_user_id(), now(), 'sales', 1)",
         "SELECT * FROM analytics_summary_changes",
         "SELECT rebuild_analytics_daily_summary()",
+        "SELECT refresh_analytics_daily_summary()",
         "CREATE INDEX sneaky ON products (name)",
         "ALTER TABLE messages DISABLE ROW LEVEL SECURITY",
         "DROP POLICY products_seller ON products",

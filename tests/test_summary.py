@@ -164,7 +164,10 @@ def test_a_second_refresh_waits_for_the_first_then_finds_the_rest(sellers: Conn,
         thread.start()
         wait_for(
             lambda: (
-                sellers.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").fetchone()
+                sellers.execute(
+                    "SELECT count(*) FROM pg_locks WHERE relation = 'analytics_summary_changes'::regclass"
+                    " AND mode = 'ShareUpdateExclusiveLock' AND NOT granted"
+                ).fetchone()
                 == (1,)
             ),
             what="the second refresh to wait",

@@ -167,46 +167,34 @@ def search_products(conn: Conn, query: str, limit: int = 20) -> list[tuple[Any, 
     return conn.execute(_SEARCH, {"query": query, "limit": limit}).fetchall()
 
 
-# COPY FROM is refused on a table with row-level security, so events are copied into a
-# temporary table (private to the session, emptied at commit) and moved with one INSERT,
-# which the policies check.
-_EVENTS_STAGE = """
-CREATE TEMP TABLE IF NOT EXISTS analytics_events_stage (
-  user_id uuid, client_account_id uuid, event_type text, event_category text,
-  occurred_at timestamptz, value numeric(12, 2), entity_type text, entity_id uuid
-) ON COMMIT DELETE ROWS
-"""
-_EVENTS_COPY = (
-    "COPY analytics_events_stage (user_id, client_account_id, event_type, event_category, occurred_at, value,"
-    " entity_type, entity_id) FROM STDIN"
-)
-_EVENTS_MOVE = """
+# COPY FROM is refused on a table with row-level security, and the application may not
+# create a temporary table to copy into (migration 027): a batch travels as one array per
+# column and lands with one INSERT, which the policies check.
+_EVENTS_INSERT = """
 INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, occurred_at, value,
                               entity_type, entity_id)
-SELECT user_id, client_account_id, event_type, event_category, occurred_at, value, entity_type, entity_id
-FROM analytics_events_stage
+SELECT * FROM unnest(%(users)s::uuid[], %(accounts)s::uuid[], %(types)s::text[], %(categories)s::text[],
+                     %(times)s::timestamptz[], %(values)s::numeric[], %(entity_types)s::text[], %(entity_ids)s::uuid[])
 """
 
 
 def record_events(conn: Conn, events: Iterable[Event]) -> int:
-    """Append analytics events in one batch through COPY; returns how many."""
-    conn.execute(_EVENTS_STAGE)
-    with conn.cursor() as cur, cur.copy(_EVENTS_COPY) as copy:
-        for e in events:
-            row = (e.user_id, e.client_account_id, e.event_type, e.event_category, e.occurred_at, e.value)
-            copy.write_row((*row, e.entity_type, e.entity_id))
-    moved = conn.execute(_EVENTS_MOVE).rowcount
-    conn.execute("TRUNCATE analytics_events_stage")  # for callers that batch twice in one transaction
-    return moved
+    """Append analytics events in one batch (one statement); returns how many."""
+    batch = list(events)
+    columns = {
+        "users": [e.user_id for e in batch],
+        "accounts": [e.client_account_id for e in batch],
+        "types": [e.event_type for e in batch],
+        "categories": [e.event_category for e in batch],
+        "times": [e.occurred_at for e in batch],
+        "values": [e.value for e in batch],
+        "entity_types": [e.entity_type for e in batch],
+        "entity_ids": [e.entity_id for e in batch],
+    }
+    return conn.execute(_EVENTS_INSERT, columns).rowcount
 
 
 def dashboard(conn: Conn, user_id: UUID, first: date, last: date) -> list[tuple[Any, ...]]:
     """A seller's events per day and category between two dates (inclusive), from the daily
     summary's per-seller rollup."""
     return conn.execute(_DASHBOARD, {"user": user_id, "first": first, "last": last}).fetchall()
-
-
-def refresh_summary(conn: Conn) -> None:
-    """Bring analytics_daily_summary and its rollup up to date: only the days whose events
-    changed since the last refresh are recomputed, and readers are never blocked."""
-    conn.execute("SELECT refresh_analytics_daily_summary()")

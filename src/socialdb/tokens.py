@@ -2,8 +2,11 @@
 
 Keys come from SOCIALDB_TOKEN_KEYS (`id:base64key,id:base64key`, the first is current)
 or from the file named by SOCIALDB_TOKEN_KEYS_FILE (one `id:base64key` per line).
-A stored token is `v1.<key id>.<base64url(nonce || ciphertext)>`; the associated data
-binds it to its client account, so a ciphertext copied into another row fails to decrypt.
+A stored token is `v2.<key id>.<base64url(nonce || ciphertext)>`; the associated data
+binds it to its own row (the token's id), its client account and the key id, so a
+ciphertext copied into another row, even of the same account, fails to decrypt. The
+application chooses a token's id (uuid4) before inserting it. `v1` values (bound to the
+account only) stay readable, and `socialdb tokens rotate` rewrites them as `v2`.
 """
 
 from __future__ import annotations
@@ -19,11 +22,14 @@ from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from psycopg import Connection
+from psycopg.rows import TupleRow
 
 from socialdb.connection import connect
 from socialdb.errors import SocialdbError
 
-PREFIX = "v1"
+PREFIX = "v2"
+_LEGACY = "v1"  # bound to the client account only: read, never written
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _NONCE_BYTES = 12
 
@@ -34,6 +40,26 @@ class TokenKeyError(SocialdbError):
 
 class TokenDecryptError(SocialdbError):
     """A stored token cannot be decrypted: tampered, wrong key, or another row's."""
+
+
+class TokenRotationError(SocialdbError):
+    """`tokens rotate` cannot run as asked, or left tokens that are not under the current key."""
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A token rotation skipped: its id and key id, never its value."""
+
+    token_id: UUID
+    key_id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rotation:
+    reencrypted: int
+    unreadable: tuple[Unreadable, ...]
+    remaining: int  # rows not under the current key after the run: unreadable or locked
 
 
 @dataclass(frozen=True)
@@ -76,21 +102,24 @@ class TokenCipher:
             raise TokenKeyError(f"{source}: no keys")
         return cls(keys, next(iter(keys)))
 
-    def encrypt(self, token: str, client_account_id: UUID | str) -> str:
+    def encrypt(self, token: str, client_account_id: UUID | str, token_id: UUID | str) -> str:
+        """The value to store in the oauth_tokens row `token_id` of that client account."""
         nonce = os.urandom(_NONCE_BYTES)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, token.encode(), _aad(client_account_id))
+        aad = _aad_v2(self.current, client_account_id, token_id)
+        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, token.encode(), aad)
         return self.current_prefix + base64.urlsafe_b64encode(nonce + sealed).decode()
 
-    def decrypt(self, stored: str, client_account_id: UUID | str) -> str:
-        key_id, blob = _split(stored)
+    def decrypt(self, stored: str, client_account_id: UUID | str, token_id: UUID | str) -> str:
+        version, key_id, blob = _split(stored)
         key = self.keys.get(key_id)
         if key is None:
             raise TokenDecryptError(f"token was encrypted with key {key_id!r}, which is not configured")
+        aad = _aad_v1(client_account_id) if version == _LEGACY else _aad_v2(key_id, client_account_id, token_id)
         try:
-            plain = AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], _aad(client_account_id))
+            plain = AESGCM(key).decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], aad)
         except InvalidTag:
             raise TokenDecryptError(
-                f"token under key {key_id!r} failed authentication: tampered, or not this account's"
+                f"token under key {key_id!r} failed authentication: tampered, or not this row's"
             ) from None
         return plain.decode()
 
@@ -101,51 +130,116 @@ class TokenCipher:
 
 
 def key_id_of(stored: str) -> str:
-    return _split(stored)[0]
+    return _split(stored)[1]
 
 
-def rotate(url: str, cipher: TokenCipher, batch_size: int = 500, report: Callable[[str], None] = print) -> int:
-    """Re-encrypt every token not under the current key, in batches of short transactions.
+def is_ciphertext(stored: str) -> bool:
+    """True for a socialdb value (any version), False for a token stored before encryption."""
+    return stored.startswith((f"{PREFIX}.", f"{_LEGACY}."))
 
-    Safe to rerun and to run beside the application: rows are locked with SKIP LOCKED.
-    Plaintext tokens (from before encryption) are encrypted too. Returns the rows changed.
+
+# Under row-level security a role sees only its seller's tokens: rotating as it would leave
+# every other token behind and call it done.
+_SEES_EVERY_ROW = """
+SELECT current_user, NOT row_security_active('public.oauth_tokens')
+       OR pg_has_role(current_user, 'socialdb_owner', 'USAGE')
+"""
+_BATCH = """
+SELECT id, client_account_id, access_token FROM public.oauth_tokens
+WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s AND id > %(after)s
+ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+"""
+_REMAINING = "SELECT count(*) FROM public.oauth_tokens WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s"
+_NO_ID = UUID(int=0)
+
+
+def rotate(url: str, cipher: TokenCipher, batch_size: int = 500, report: Callable[[str], None] = print) -> Rotation:
+    """Re-encrypt every token not under the current key (v2), in batches of short transactions.
+
+    Safe to rerun and to run beside the application: rows are locked with SKIP LOCKED, and a
+    row that cannot be decrypted is reported and skipped. Plaintext tokens (from before
+    encryption) are encrypted too. Raises TokenRotationError when any row is left behind.
     """
-    done = 0
-    prefix = cipher.current_prefix
     with connect(url, autocommit=True, purpose="tokens rotate") as conn:
+        _refuse_partial_view(conn)
+        done, unreadable, after = 0, list[Unreadable](), _NO_ID
         while True:
             with conn.transaction():
-                rows = conn.execute(
-                    "SELECT id, client_account_id, access_token FROM oauth_tokens"
-                    " WHERE left(access_token, length(%s)) <> %s ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED",
-                    (prefix, prefix, batch_size),
-                ).fetchall()
-                for row_id, account_id, stored in rows:
-                    plain = cipher.decrypt(stored, account_id) if stored.startswith(f"{PREFIX}.") else stored
-                    conn.execute(
-                        "UPDATE oauth_tokens SET access_token = %s WHERE id = %s",
-                        (cipher.encrypt(plain, account_id), row_id),
-                    )
-            if not rows:
-                return done
-            done += len(rows)
+                rows = conn.execute(_BATCH, {"prefix": cipher.current_prefix, "after": after, "limit": batch_size})
+                batch = rows.fetchall()
+                for token_id, account_id, stored in batch:
+                    failure = _reencrypt(conn, cipher, token_id, account_id, stored)
+                    if failure is None:
+                        done += 1
+                    else:
+                        unreadable.append(failure)
+            if not batch:
+                break
+            after = batch[-1][0]
             report(f"re-encrypted {done} token(s) under key {cipher.current!r}")
+        row = conn.execute(_REMAINING, {"prefix": cipher.current_prefix}).fetchone()
+    result = Rotation(done, tuple(unreadable), int(row[0]) if row else 0)
+    if result.remaining:
+        raise TokenRotationError(_incomplete(result, cipher.current))
+    return result
 
 
-def _aad(client_account_id: UUID | str) -> bytes:
+def _refuse_partial_view(conn: Connection[TupleRow]) -> None:
+    row = conn.execute(_SEES_EVERY_ROW).fetchone()
+    if row is None or not row[1]:
+        role = row[0] if row else "this role"
+        raise TokenRotationError(
+            f"tokens rotate: role {role} sees only its seller's tokens (row-level security on oauth_tokens);"
+            " run it as socialdb_owner or a member of it"
+        )
+
+
+def _reencrypt(
+    conn: Connection[TupleRow], cipher: TokenCipher, token_id: UUID, account_id: UUID, stored: str
+) -> Unreadable | None:
+    try:
+        plain = cipher.decrypt(stored, account_id, token_id) if is_ciphertext(stored) else stored
+    except TokenDecryptError as exc:
+        key_id = stored.split(".")[1] if stored.count(".") >= 2 else "?"
+        return Unreadable(token_id, key_id, str(exc))
+    conn.execute(
+        "UPDATE public.oauth_tokens SET access_token = %s WHERE id = %s",
+        (cipher.encrypt(plain, account_id, token_id), token_id),
+    )
+    return None
+
+
+def _incomplete(result: Rotation, current: str) -> str:
+    skipped = "; ".join(f"{u.token_id} (key {u.key_id!r})" for u in result.unreadable[:10])
+    more = f" and {len(result.unreadable) - 10} more" if len(result.unreadable) > 10 else ""
+    unreadable = f"; unreadable, skipped: {skipped}{more}" if result.unreadable else ""
+    locked = result.remaining - len(result.unreadable)
+    busy = f"; {locked} changed or locked by another transaction meanwhile: rerun" if locked > 0 else ""
+    return (
+        f"{result.remaining} token(s) are not under key {current!r} after re-encrypting {result.reencrypted}"
+        f"{unreadable}{busy}"
+    )
+
+
+def _aad_v1(client_account_id: UUID | str) -> bytes:
     return b"socialdb:oauth_tokens.access_token:" + UUID(str(client_account_id)).bytes
 
 
-def _split(stored: str) -> tuple[str, bytes]:
+def _aad_v2(key_id: str, client_account_id: UUID | str, token_id: UUID | str) -> bytes:
+    account, row = UUID(str(client_account_id)).bytes, UUID(str(token_id)).bytes
+    return b"socialdb:oauth_tokens.access_token:v2:" + key_id.encode() + b":" + account + row
+
+
+def _split(stored: str) -> tuple[str, str, bytes]:
     version, _, rest = stored.partition(".")
     key_id, _, encoded = rest.partition(".")
     try:
         blob = base64.urlsafe_b64decode(encoded.encode())
     except (binascii.Error, ValueError):
         blob = b""
-    if version != PREFIX or not key_id or len(blob) <= _NONCE_BYTES:
-        raise TokenDecryptError("stored token is not a socialdb v1 ciphertext")
-    return key_id, blob
+    if version not in (PREFIX, _LEGACY) or not key_id or len(blob) <= _NONCE_BYTES:
+        raise TokenDecryptError("stored token is not a socialdb ciphertext (v1 or v2)")
+    return version, key_id, blob
 
 
 def _decode_key(encoded: str, source: str, key_id: str) -> bytes:

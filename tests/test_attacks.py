@@ -1,0 +1,368 @@
+"""The application role as an attacker (issue 10): no way to run as the owner, to outlast a
+seller block, to hold maintenance hostage or to lift a page's limit.
+
+Each test runs as `socialdb_app` (SET ROLE from the test's superuser), on a copy of a
+database the migrations really ran in.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pglast
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg_pool import ConnectionPool
+from typer.testing import CliRunner
+
+from socialdb.cli import app as cli
+from socialdb.tenant import clear_seller, seller
+from tests.test_security import DATA, SELLERS
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+PINNED = "search_path=pg_catalog, public, pg_temp"
+
+# The attack of issue 10: a temporary table shadowing the change list, with a trigger whose
+# function would run as whoever touches the shadow. It logs the role it ran as.
+SHADOW = """
+CREATE TEMP TABLE escape_log (ran_as text);
+GRANT ALL ON escape_log TO PUBLIC;
+CREATE TEMP TABLE analytics_summary_changes (user_id uuid, date date);
+GRANT ALL ON analytics_summary_changes TO PUBLIC;
+CREATE FUNCTION pg_temp.escape() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO pg_temp.escape_log VALUES (current_user);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER on_insert AFTER INSERT ON analytics_summary_changes FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.escape();
+CREATE TRIGGER on_delete AFTER DELETE ON analytics_summary_changes FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.escape();
+"""
+EVENT = "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at) VALUES (%s, 'login', 'engagement', now())"
+
+
+@pytest.fixture
+def loaded(db_url: str) -> str:
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        for suffix, user_id in SELLERS.items():
+            conn.execute(DATA.format(u=user_id, s=suffix).encode())
+    return db_url
+
+
+@pytest.fixture
+def app_conn(loaded: str) -> Iterator[Conn]:
+    with psycopg.connect(loaded, autocommit=True) as conn:
+        conn.execute("SET ROLE socialdb_app")
+        yield conn
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE TEMP TABLE analytics_summary_changes (user_id uuid, date date)",
+        "CREATE FUNCTION pg_temp.f() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+        "SELECT refresh_analytics_daily_summary()",
+        "SELECT rebuild_analytics_daily_summary()",
+        "LOCK TABLE analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE",
+        "LOCK TABLE analytics_daily_summary IN SHARE MODE",
+        "LOCK TABLE analytics_daily_rollup IN ROW EXCLUSIVE MODE",
+    ],
+)
+def test_the_application_cannot_take_the_first_step(app_conn: Conn, statement: str) -> None:
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), app_conn.transaction():
+        app_conn.execute(statement.encode())
+
+
+def test_the_migrations_take_temporary_from_public_where_they_ran(databases: Any, template_name: str) -> None:
+    """Checked on the database the migrations ran in (a copy does not inherit database privileges)."""
+    params = conninfo_to_dict(databases.server_url)
+    params["dbname"] = template_name
+    with psycopg.connect(make_conninfo(**params)) as conn:
+        row = conn.execute(
+            "SELECT has_database_privilege('socialdb_app', current_database(), 'TEMPORARY'),"
+            " has_database_privilege('socialdb_app', current_database(), 'CONNECT'),"
+            " (SELECT count(*) FROM pg_database d, aclexplode(d.datacl) a"
+            "  WHERE d.datname = current_database() AND a.grantee = 0 AND a.privilege_type = 'TEMPORARY')"
+        ).fetchone()
+    assert row == (False, True, 0)
+
+
+@pytest.fixture
+def temp_granted_back(loaded: str) -> str:
+    """A database whose TEMPORARY privilege came back (restored without its ACL, granted by
+    mistake): the definer functions alone must still hold."""
+    name = str(conninfo_to_dict(loaded)["dbname"])
+    with psycopg.connect(loaded, autocommit=True) as admin:
+        admin.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO socialdb_app").format(sql.Identifier(name)))
+    return loaded
+
+
+def test_a_shadow_table_never_reaches_the_owner(temp_granted_back: str) -> None:
+    with psycopg.connect(temp_granted_back, autocommit=True) as conn:
+        conn.execute("SET ROLE socialdb_app")
+        conn.execute(SHADOW.encode())
+        # Route 2: the app writes one of its own events; the change trigger runs as the owner.
+        with seller(conn, SELLERS["a"]):
+            conn.execute(EVENT, (SELLERS["a"],))
+        # Route 1: the refresh, as maintenance would run it, in the session holding the shadow.
+        conn.execute("RESET ROLE")
+        conn.execute("SET ROLE socialdb_maintenance")
+        conn.execute("SELECT refresh_analytics_daily_summary()")
+        conn.execute("SELECT rebuild_analytics_daily_summary()")
+        conn.execute("RESET ROLE")
+        assert conn.execute("SELECT ran_as FROM pg_temp.escape_log").fetchall() == []
+        assert conn.execute("SELECT count(*) FROM pg_temp.analytics_summary_changes").fetchone() == (0,)
+        # The real change list saw the event, and the refresh consumed it.
+        assert conn.execute("SELECT count(*) FROM public.analytics_summary_changes").fetchone() == (0,)
+        summed = conn.execute(
+            "SELECT sum(event_count) FROM analytics_daily_summary WHERE user_id = %s", (SELLERS["a"],)
+        ).fetchone()
+    assert summed == (3,)  # the fixture's two events and the app's one
+
+
+def _definer_functions(conn: Conn) -> list[tuple[str, str, str, list[str] | None, str, bool]]:
+    return conn.execute(  # type: ignore[return-value]
+        "SELECT p.oid::regprocedure::text, l.lanname, p.prosrc, p.proconfig,"
+        " pg_get_functiondef(p.oid), has_function_privilege('public', p.oid, 'EXECUTE')"
+        " FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang"
+        " WHERE p.prosecdef AND p.pronamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace)"
+        " ORDER BY 1"
+    ).fetchall()
+
+
+def test_every_definer_function_is_pinned_private_and_qualified(conn: Conn) -> None:
+    functions = _definer_functions(conn)
+    assert len(functions) >= 6  # the summary's four, sign-in, search: the test reads something
+    public_names = {
+        r[0] for r in conn.execute("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace")
+    }
+    transition = {
+        name
+        for row in conn.execute("SELECT tgoldtable, tgnewtable FROM pg_trigger")
+        for name in row
+        if name is not None
+    }
+    for name, language, body, config, definition, public_may_run in functions:
+        assert [c for c in (config or []) if c.startswith("search_path=")] == [PINNED], name
+        assert not public_may_run, f"{name} is executable by PUBLIC"
+        unqualified = _unqualified_names(language, body, definition, public_names, transition)
+        assert unqualified == set(), f"{name} names {sorted(unqualified)} without a schema"
+
+
+def test_the_catalog_check_catches_an_unpinned_or_unqualified_function(conn: Conn) -> None:
+    """The check above is only worth something if it fails on the kind of function 023 had."""
+    conn.execute(
+        "CREATE FUNCTION public.bad() RETURNS void LANGUAGE plpgsql SECURITY DEFINER"
+        " SET search_path = pg_catalog, public AS $$ BEGIN DELETE FROM analytics_summary_changes;"
+        " PERFORM refresh_analytics_daily_summary(); END $$"
+    )
+    _, language, body, config, definition, _ = next(f for f in _definer_functions(conn) if f[0] == "bad()")
+    assert config == ["search_path=pg_catalog, public"]
+    public_names = {"refresh_analytics_daily_summary"}
+    assert _unqualified_names(language, body, definition, public_names, set()) == {
+        "analytics_summary_changes",
+        "refresh_analytics_daily_summary",
+    }
+
+
+def _unqualified_names(
+    language: str, body: str, definition: str, functions: set[str], transition: set[str]
+) -> set[str]:
+    """Relations, and functions of ours, that a body names without a schema (CTEs and
+    trigger transition tables excepted)."""
+    if language == "sql":
+        queries = [body]
+    else:
+        tree = pglast.parse_plpgsql(definition)
+        queries = [_as_statement(q) for q in _values_of(tree, "query")]
+    found: set[str] = set()
+    for query in queries:
+        parsed = json.loads(pglast.parser.parse_sql_json(query))
+        ctes = set(_values_of(parsed, "ctename"))
+        for node in _dicts(parsed):
+            if "relname" in node and "schemaname" not in node and node["relname"] not in ctes | transition:
+                found.add(node["relname"])
+            if "funcname" in node and len(node["funcname"]) == 1:
+                called = node["funcname"][0]["String"]["sval"]
+                if called in functions:
+                    found.add(called)
+    return found
+
+
+def _as_statement(query: str) -> str:
+    try:
+        pglast.parser.parse_sql_json(query)
+        return query
+    except pglast.parser.ParseError:
+        return f"SELECT {query}"  # a PL/pgSQL expression (IF condition, RETURN value)
+
+
+def _dicts(tree: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(tree, dict):
+        yield tree
+        for value in tree.values():
+            yield from _dicts(value)
+    elif isinstance(tree, list):
+        for item in tree:
+            yield from _dicts(item)
+
+
+def _values_of(tree: Any, key: str) -> list[str]:
+    return [node[key] for node in _dicts(tree) if isinstance(node.get(key), str)]
+
+
+@pytest.mark.parametrize("creator", ["socialdb_owner", None])  # None: the role that runs migrations
+def test_functions_created_later_are_private_by_default(conn: Conn, creator: str | None) -> None:
+    if creator:
+        conn.execute("GRANT CREATE ON SCHEMA public TO socialdb_owner")  # the schema is the database owner's
+        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(creator)))
+    conn.execute("CREATE FUNCTION public.later() RETURNS int LANGUAGE sql AS 'SELECT 1'")
+    conn.execute("RESET ROLE")
+    row = conn.execute(
+        "SELECT has_function_privilege('socialdb_app', 'public.later()', 'EXECUTE'),"
+        " has_function_privilege('public', 'public.later()', 'EXECUTE')"
+    ).fetchone()
+    assert row == (False, False)
+
+
+def test_the_application_cannot_stall_the_refresh(loaded: str) -> None:
+    """Holding the advisory lock the refresh used before 027 no longer blocks it."""
+    with psycopg.connect(loaded) as app, psycopg.connect(loaded, autocommit=True) as maintenance:
+        app.execute("SET ROLE socialdb_app")
+        app.execute("SELECT pg_advisory_xact_lock('public.analytics_summary_changes'::regclass::oid::bigint)")
+        maintenance.execute("SET ROLE socialdb_maintenance")
+        maintenance.execute("SET statement_timeout = '20s'")  # a stall fails the test instead of hanging it
+        maintenance.execute("SELECT refresh_analytics_daily_summary()")
+        app.rollback()
+
+
+def test_refreshes_still_take_turns(loaded: str) -> None:
+    with psycopg.connect(loaded) as first, psycopg.connect(loaded, autocommit=True) as second:
+        first.execute("SET ROLE socialdb_maintenance")
+        first.execute("SELECT refresh_analytics_daily_summary()")  # its transaction stays open
+        second.execute("SET ROLE socialdb_maintenance")
+        second.execute("SET lock_timeout = '200ms'")
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            second.execute("SELECT refresh_analytics_daily_summary()")
+        first.rollback()
+
+
+def _as_login(url: str, member_of: str) -> tuple[str, str]:
+    role = f"{member_of}_login_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(role), sql.Identifier(member_of))
+        )
+    params = conninfo_to_dict(url)
+    params["user"] = role
+    return role, make_conninfo(**params)
+
+
+def _drop_role(url: str, role: str) -> None:
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.mark.parametrize("task", ["refresh", "rebuild"])
+def test_summary_commands_run_as_maintenance_not_as_the_application(loaded: str, task: str) -> None:
+    for member_of, code in (("socialdb_maintenance", 0), ("socialdb_app", 1)):
+        role, url = _as_login(loaded, member_of)
+        try:
+            result = CliRunner().invoke(cli, ["summary", task, "--database-url", url], env={"DATABASE_URL": ""})
+        finally:
+            _drop_role(loaded, role)
+        assert result.exit_code == code, result.output
+        if code:
+            assert result.stderr.strip().splitlines() == [
+                f"error: permission denied for function {task}_analytics_daily_summary"
+            ]
+        else:
+            assert result.stdout.startswith(f"summary {task[:-1]}")  # refreshed, rebuilt
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+MANY = [
+    "INSERT INTO conversations (client_account_id, user_id, platform_conversation_id, participant_platform_id,"
+    " last_message_at) SELECT md5('acct-a')::uuid, %(u)s, 'bulk-' || n, 'p-' || n, now() - n * interval '1 second'"
+    " FROM generate_series(1, 260) n",
+    "INSERT INTO messages (conversation_id, user_id, platform_message_id, sender_type, sent_at)"
+    " SELECT md5('conv-a')::uuid, %(u)s, 'bulk-' || n, 'customer', now() - n * interval '1 second'"
+    " FROM generate_series(1, 260) n",
+    "INSERT INTO products (user_id, name) SELECT %(u)s, 'Vestido ' || n FROM generate_series(1, 260) n",
+]
+CALLS = {
+    "seller_inbox_page": "SELECT count(*) FROM seller_inbox_page(%(u)s, md5('acct-a')::uuid, %(n)s)",
+    "seller_message_page": "SELECT count(*) FROM seller_message_page(%(u)s, md5('conv-a')::uuid, %(n)s)",
+    "search_seller_products": "SELECT count(*) FROM search_seller_products('vestido', %(n)s)",
+}
+
+
+@pytest.fixture
+def many(loaded: str, app_conn: Conn) -> Conn:
+    with psycopg.connect(loaded, autocommit=True) as admin:
+        for statement in MANY:
+            admin.execute(statement.encode(), {"u": SELLERS["a"]})
+    return app_conn
+
+
+@pytest.mark.parametrize("function", CALLS)
+def test_a_limit_is_capped_and_never_null(many: Conn, function: str) -> None:
+    def rows(n: int | None) -> int:
+        with seller(many, SELLERS["a"]):
+            row = many.execute(CALLS[function], {"u": SELLERS["a"], "n": n}).fetchone()
+        return int(row[0]) if row else -1
+
+    assert rows(7) == 7
+    assert rows(2_000_000_000) == 200
+    for bad in (None, 0, -1):
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match=f"{function}: the limit must be at least 1"):
+            rows(bad)
+
+
+# --- the seller scope ---------------------------------------------------------------------------
+
+
+def _acting_for(conn: Conn) -> Any:
+    row = conn.execute("SELECT app_user_id()::text").fetchone()
+    return row[0] if row else None
+
+
+def test_a_nested_seller_block_ends_with_the_block(app_conn: Conn) -> None:
+    with app_conn.transaction():
+        with seller(app_conn, SELLERS["b"]):
+            assert _acting_for(app_conn) == SELLERS["b"]
+        assert _acting_for(app_conn) is None
+        assert app_conn.execute("SELECT count(*) FROM products").fetchone() == (0,)
+        with seller(app_conn, SELLERS["a"]):
+            with seller(app_conn, SELLERS["b"]):
+                assert _acting_for(app_conn) == SELLERS["b"]
+            assert _acting_for(app_conn) == SELLERS["a"]
+            with pytest.raises(ZeroDivisionError), seller(app_conn, SELLERS["b"]):
+                raise ZeroDivisionError  # a failed block's savepoint is rolled back, its seller with it
+            assert _acting_for(app_conn) == SELLERS["a"]
+        assert _acting_for(app_conn) is None
+
+
+@pytest.mark.parametrize(("reset", "next_sees"), [(clear_seller, None), (None, SELLERS["b"])])
+def test_a_pooled_connection_carries_no_seller_to_the_next_request(loaded: str, reset: Any, next_sees: Any) -> None:
+    """With `reset=clear_seller`, nothing of one request's seller reaches the next; without
+    it, a session-wide set_config does (the reason the reset exists)."""
+    role, url = _as_login(loaded, "socialdb_app")
+    try:
+        with ConnectionPool(url, min_size=1, max_size=1, reset=reset, open=True, timeout=10) as pool:
+            with pool.connection(timeout=10) as conn:
+                conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS["b"],))  # a session-wide leak
+                conn.commit()
+                with seller(conn, SELLERS["a"]):
+                    pass
+            with pool.connection(timeout=10) as conn:
+                assert _acting_for(conn) == next_sees  # type: ignore[arg-type]
+                visible = conn.execute("SELECT count(*) FROM oauth_tokens").fetchone()
+                assert visible == ((0,) if next_sees is None else (1,))
+    finally:
+        _drop_role(loaded, role)
