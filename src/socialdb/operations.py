@@ -173,8 +173,8 @@ def search_products(conn: Conn, query: str, limit: int = 20) -> list[tuple[Any, 
 _EVENTS_INSERT = """
 INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, occurred_at, value,
                               entity_type, entity_id)
-SELECT * FROM unnest(%(users)s::uuid[], %(accounts)s::uuid[], %(types)s::text[], %(categories)s::text[],
-                     %(times)s::timestamptz[], %(values)s::numeric[], %(entity_types)s::text[], %(entity_ids)s::uuid[])
+SELECT * FROM unnest(%(users)b::uuid[], %(accounts)b::uuid[], %(types)b::text[], %(categories)b::text[],
+                     %(times)b::timestamptz[], %(values)b::numeric[], %(entity_types)b::text[], %(entity_ids)b::uuid[])
 """
 
 

@@ -291,7 +291,7 @@ def record_events(url: str, schema: str, s: Sample, batches: int, size: int) -> 
         if schema == "socialdb":
             session.run(seller, lambda c, events=events: ops.record_events(c, events))  # type: ignore[misc]
         else:
-            session.run(seller, lambda c, events=events: _spec_copy(c, events))  # type: ignore[misc]
+            session.run(seller, lambda c, events=events: spec_copy_events(c, events))  # type: ignore[misc]
         latencies.append((time.perf_counter() - t0) * 1000)
     session.close()
     name = f"record events (COPY), {size:,} per batch"
@@ -338,7 +338,7 @@ def _spec_ingest(conn: Conn, m: ops.IncomingMessage) -> bool:
     return conn.execute(SPEC_INGEST, ops._ingest_params(None, m)).fetchone() is not None
 
 
-def _spec_copy(conn: Conn, events: list[ops.Event]) -> int:
+def spec_copy_events(conn: Conn, events: list[ops.Event]) -> int:
     with conn.cursor() as cur, cur.copy(SPEC_EVENTS_COPY) as copy:
         for e in events:
             copy.write_row((e.user_id, e.client_account_id, e.event_type, e.event_category, e.value, e.occurred_at))
