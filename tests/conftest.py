@@ -56,6 +56,10 @@ class Databases:
             query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
         with psycopg.connect(self.server_url, autocommit=True) as conn:
             conn.execute(query)
+            if template:
+                # A copy does not inherit the template's database privileges: take TEMPORARY
+                # from PUBLIC as migration 027 did on the template (docs/security.md).
+                conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
         self.created.append(name)
         return with_database(self.server_url, name)
 

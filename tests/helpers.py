@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,17 +39,50 @@ def write_migrations(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def socialdb(*args: str, env: dict[str, str] | None = None, **kwargs: Any) -> subprocess.Popen[str]:
+# Starts socialdb with SIGINT ignored, as a shell starts a background job: exec keeps the disposition.
+_SIGINT_IGNORED = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN);"
+    " os.execv(sys.executable, [sys.executable, '-m', 'socialdb', *sys.argv[1:]])"
+)
+
+
+def socialdb(
+    *args: str, env: dict[str, str] | None = None, sigint_ignored: bool = False, **kwargs: Any
+) -> subprocess.Popen[str]:
     """`python -m socialdb ARGS` as a separate process, output captured."""
-    full_env = {**os.environ, "DATABASE_URL": "", "PYTHONUNBUFFERED": "1", **(env or {})}
+    # DATABASE_URL unset, not empty: an empty one is an error (issue 11).
+    inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    full_env = {**inherited, "PYTHONUNBUFFERED": "1", **(env or {})}
+    start = [sys.executable, "-c", _SIGINT_IGNORED] if sigint_ignored else [sys.executable, "-m", "socialdb"]
     return subprocess.Popen(
-        [sys.executable, "-m", "socialdb", *args],
+        [*start, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=full_env,
         **kwargs,
     )
+
+
+def finish(proc: subprocess.Popen[str], timeout_s: float, stdin: str | None = None) -> tuple[str, str]:
+    """communicate() with a deadline: a process still running then is killed and the test fails, naming it."""
+    try:
+        return proc.communicate(stdin, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        try:
+            out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:  # a child of it holds the pipes; what it said is lost
+            out, err = "", ""
+        raise AssertionError(
+            f"{proc.args!r} still running after {timeout_s:g}s, killed; stdout: {out!r}; stderr: {err!r}"
+        ) from None
+
+
+def join(thread: threading.Thread, timeout_s: float = 60) -> None:
+    """Thread.join with a deadline: a deadlock fails the test instead of hanging the suite."""
+    thread.join(timeout_s)
+    assert not thread.is_alive(), f"thread {thread.name} still running after {timeout_s:g}s"
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "condition") -> None:

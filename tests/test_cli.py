@@ -16,8 +16,8 @@ from tests.helpers import LATEST, NEXT
 cli = CliRunner()
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    result = cli.invoke(app, list(args), env={"DATABASE_URL": "", "SOCIALDB_DEBUG": "", **(env or {})})
+def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
+    result = cli.invoke(app, list(args), env={"DATABASE_URL": None, "SOCIALDB_DEBUG": "", **(env or {})})
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -45,12 +45,78 @@ def test_down_defaults_to_one(db_url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "args",
-    [("frobnicate",), ("migrate", "sideways"), ("migrate", "down", "0"), ("migrate", "up", "--lock-timeout", "soon")],
+    ("args", "message"),
+    [
+        (("frobnicate",), "No such command 'frobnicate'."),
+        (("migrate", "sideways"), "No such command 'sideways'."),
+        (("migrate", "down", "0"), "Invalid value for 'steps': Input should be greater than or equal to 1"),
+        (("migrate", "up", "--lock-timeout", "soon"), "Invalid value: invalid duration 'soon'"),
+        (("migrate", "up", "--lock-timeout", ""), "Invalid value: invalid duration ''"),
+        (("migrate", "down", "--lock-wait", ""), "Invalid value: invalid duration ''"),
+        (("migrate", "resolve", "2", "--retry", "--statement-timeout", ""), "Invalid value: invalid duration ''"),
+        (("migrate", "up", "--lock-mode", "bogus"), "Invalid value for '--lock-mode': "),
+        (("migrate", "status", "--lock-mode", "table"), "No such option: --lock-mode"),
+        (("migrate", "down", "2", "--to", "1"), "Invalid value: give N or --to V, not both"),
+        (("migrate", "up", "--database-url", ""), "--database-url is empty: give a URL"),
+        (("migrate", "status", "--database-url", " "), "--database-url is empty: give a URL"),
+        (("db", "url", "--database-url", ""), "--database-url is empty: give a URL"),
+        (("migrate", "status", "--dir", ""), "Invalid value for '--dir': empty: give a folder of migrations"),
+        (("migrate", "new", "x", "--dir", ""), "Invalid value for '--dir': empty: give a folder of migrations"),
+    ],
 )
-def test_usage_errors_exit_2(args: tuple[str, ...]) -> None:
-    code, _, _ = run(*args)
+def test_usage_errors_exit_2_with_one_line(args: tuple[str, ...], message: str) -> None:
+    code, _, err = run(*args)
     assert code == 2
+    assert len(err.splitlines()) == 1 and err.startswith(f"error: {message}"), err
+    assert "Traceback" not in err and "Usage:" not in err
+
+
+@pytest.mark.parametrize("command", [("migrate", "up"), ("migrate", "status"), ("db", "url"), ("seed",)])
+def test_an_empty_database_url_variable_never_falls_back(command: tuple[str, ...], tmp_path: Path) -> None:
+    # A deploy script with an unset variable must not migrate the embedded server (or anything else).
+    home = tmp_path / "home"
+    code, out, err = run(*command, env={"DATABASE_URL": "", "SOCIALDB_HOME": str(home)})
+    assert (code, out) == (2, "")
+    assert err == "error: DATABASE_URL is set but empty: give it a URL, or unset it to use the embedded server\n"
+    assert not home.exists()  # no embedded server was started
+    code, _, err = run(*command, env={"SOCIALDB_HOME": ""})
+    assert code == 2 and err.startswith("error: SOCIALDB_HOME is set but empty")
+
+
+def test_up_to_and_down_to(db_url: str) -> None:
+    code, out, err = run("migrate", "down", "--to", str(LATEST - 2), "--database-url", db_url)
+    assert (code, err) == (0, "")
+    rolled_back = [line.split()[2][:4] for line in out.splitlines() if line.startswith("rolled back ")]
+    assert rolled_back == [f"{LATEST:03d}-", f"{LATEST - 1:03d}-"]  # LATEST - 2 stays applied
+    assert out.splitlines()[-1] == "2 migration(s) rolled back"
+    code, out, _ = run("migrate", "up", "--to", str(LATEST - 1), "--database-url", db_url)
+    assert code == 0 and out.splitlines()[-1] == "1 migration(s) applied"
+    code, out, _ = run("migrate", "down", "--to", str(LATEST), "--database-url", db_url)
+    assert code == 0
+    assert out.splitlines() == [
+        f"nothing to roll back: no applied migration is newer than version {LATEST}",
+        "0 migration(s) rolled back",
+    ]
+
+
+@pytest.mark.parametrize("command", ["up", "down"])
+def test_a_target_that_names_no_file_is_a_usage_error(db_url: str, command: str) -> None:
+    code, _, err = run("migrate", command, "--to", str(LATEST + 7), "--database-url", db_url)
+    assert code == 2
+    assert err == f"error: --to {LATEST + 7}: no migration file has this version (versions run from 1 to {LATEST})\n"
+
+
+def test_status_shows_timestamp_versions_whole(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "20250801120000-create-a.sql").write_text("CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n")
+    assert run("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))[0] == 0
+    code, out, _ = run("migrate", "new", "add-b", "--dir", str(folder))
+    assert code == 0 and len(Path(out.strip()).name.split("-")[0]) == 14
+    code, out, _ = run("migrate", "status", "--database-url", empty_db_url, "--dir", str(folder))
+    assert code == 0
+    rows = [line for line in out.splitlines() if "20250801120000" in line or "add-b" in line]
+    assert "applied" in rows[0] and "create-a" in rows[0] and "pending" in rows[1]
 
 
 def test_rolling_back_more_than_applied_is_a_usage_error(db_url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from socialdb.errors import MigrationFileError
-from socialdb.files import checksum, load_migrations, parse_migration
+from socialdb.files import MAX_VERSION, checksum, load_migrations, new_migration, parse_migration
 
 BASIC = "CREATE TABLE t (id int);\n\n-- ROLLBACK\nDROP TABLE t;\n"
 
@@ -43,12 +44,13 @@ def test_file_without_rollback_has_no_down() -> None:
         ("SELECT 1;\n-- ROLLBACK\nSELECT 2;\n-- ROLLBACK\n", 4, "second '-- ROLLBACK'"),
         ("-- socialdb: transaction=off retries=3\nSELECT 1;\n", 1, "unknown directive 'retries'"),
         ("-- socialdb: transaction\nSELECT 1;\n", 1, "malformed directive"),
-        ("-- socialdb: transaction=maybe\nSELECT 1;\n", None, "expected on or off"),
-        ("-- socialdb: lock_timeout=soon\nSELECT 1;\n", None, "invalid duration 'soon'"),
+        ("-- socialdb: transaction=maybe\nSELECT 1;\n", 1, "expected on or off"),
+        ("-- socialdb: lock_timeout=soon\nSELECT 1;\n", 1, "invalid duration 'soon'"),
+        ("-- a\n-- socialdb: rollback=maybe\nSELECT 1;\n", 2, "rollback='maybe': the only value is none"),
         ("-- socialdb: lock_timeout=1s lock_timeout=2s\nSELECT 1;\n", 1, "given twice"),
         ("SELECT 1;\n-- socialdb: transaction=off\n", 2, "after the first SQL statement"),
         ("SELECT 1;\n-- ROLLBACK\n-- socialdb: transaction=off\nSELECT 2;\n", 3, "not the ROLLBACK section"),
-        ("-- only a comment\n-- ROLLBACK\nSELECT 2;\n", 1, "no up SQL"),
+        ("-- only a comment\n-- ROLLBACK\nSELECT 2;\n", 1, "no SQL statement in the up part"),
     ],
 )
 def test_bad_files_name_the_line(text: str, line: int | None, fragment: str) -> None:
@@ -63,6 +65,45 @@ def test_directives_are_read_from_the_header() -> None:
     text = "-- socialdb: transaction=off lock_timeout=10s\n-- socialdb: statement_timeout=2min\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
     d = parse_migration("004-idx.sql", text).directives
     assert (d.transaction, d.lock_timeout_ms, d.statement_timeout_ms) == (False, 10_000, 120_000)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        ("", 1, "no SQL statement in the up part"),
+        ("\n\n", 1, "no SQL statement in the up part"),
+        ("-- only a note\n", 1, "no SQL statement in the up part"),
+        ("/* a block comment\n   over two lines */\n", 1, "no SQL statement in the up part"),
+        (";\n;\n", 1, "no SQL statement in the up part"),
+        ("-- socialdb: transaction=off\n", 1, "no SQL statement in the up part"),
+        ("SELECT 1;\n-- ROLLBACK\n", 2, "'-- ROLLBACK' is followed by no SQL statement"),
+        ("SELECT 1;\n\n-- ROLLBACK\n-- nothing to undo\n\n", 3, "'-- ROLLBACK' is followed by no SQL statement"),
+        ("SELECT 1;\n-- ROLLBACK\n/* later */ ;\n", 2, "rollback=none"),
+        ("SELECT 1;\n\nCREATE TABEL t (id int);\n-- ROLLBACK\nSELECT 2;\n", 3, "syntax error"),
+        ("SELECT 1;\n-- ROLLBACK\nSELECT 2;\n\nDROP TABEL t;\n", 5, "syntax error"),
+        ("-- socialdb: rollback=none\nSELECT 1;\n-- ROLLBACK\nSELECT 2;\n", 3, "keep the rollback or the directive"),
+    ],
+)
+def test_both_parts_are_parsed_when_the_file_is_read(text: str, line: int, fragment: str) -> None:
+    # Issue 11: an empty or comment-only file, an empty ROLLBACK, a syntax error in either part:
+    # each is refused when the file is read, before any database work, naming the line.
+    with pytest.raises(MigrationFileError) as caught:
+        parse_migration("009-bad.sql", text)
+    assert (caught.value.path, caught.value.line) == ("009-bad.sql", line)
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_statements_of_both_parts_are_kept() -> None:
+    m = parse_migration("007-create-t.sql", BASIC)
+    assert [(s.sql, s.line) for s in m.up_statements] == [("CREATE TABLE t (id int)", 1)]
+    assert m.down_statements is not None and [(s.sql, s.line) for s in m.down_statements] == [("DROP TABLE t", 4)]
+
+
+def test_an_irreversible_migration_says_so() -> None:
+    m = parse_migration("008-drop-legacy.sql", "-- socialdb: rollback=none\nDROP TABLE legacy;\n")
+    assert m.directives.irreversible and m.down is None and m.down_statements is None
+    assert not parse_migration("002-b.sql", "CREATE TABLE t (id int);\n").directives.irreversible
 
 
 @pytest.mark.parametrize("name", ["1.sql", "001_create.sql", "001-Create.sql", "abc-create.sql", "001-.sql"])
@@ -107,6 +148,38 @@ def test_load_refuses_invalid_utf8(tmp_path: Path) -> None:
     (tmp_path / "001-a.sql").write_bytes(b"SELECT '\xff';")
     with pytest.raises(MigrationFileError, match="not valid UTF-8 at byte 8"):
         load_migrations(tmp_path)
+    (tmp_path / "001-a.sql").write_bytes(b"SELECT 1;\n-- ROLLBACK\nSELECT '\xe9';\n")
+    with pytest.raises(MigrationFileError, match=r"001-a.sql:3: not valid UTF-8 at byte 30"):
+        load_migrations(tmp_path)
+
+
+def test_timestamp_versions_load_and_sort_as_64_bit_numbers(tmp_path: Path) -> None:
+    (tmp_path / "20250801120000-add-a.sql").write_text(BASIC)
+    (tmp_path / "20250723093000-add-b.sql").write_text(BASIC)
+    (tmp_path / "20251231235959123-add-c.sql").write_text(BASIC)  # 17 digits: still a number
+    versions = [m.version for m in load_migrations(tmp_path)]
+    assert versions == [20250723093000, 20250801120000, 20251231235959123]
+    assert all(v > 2**31 for v in versions)
+
+
+def test_a_version_beyond_64_bits_is_refused() -> None:
+    assert parse_migration(f"{MAX_VERSION}-last.sql", BASIC).version == MAX_VERSION
+    with pytest.raises(MigrationFileError, match="does not fit in 64 bits"):
+        parse_migration(f"{MAX_VERSION + 1}-too-far.sql", BASIC)
+
+
+def test_new_migration_continues_the_folder_numbering(tmp_path: Path) -> None:
+    numbered = tmp_path / "numbered"
+    assert new_migration(numbered, "first").name == "001-first.sql"
+    assert new_migration(numbered, "second").name == "002-second.sql"
+    stamped = tmp_path / "stamped"
+    stamped.mkdir()
+    (stamped / "20250801120000-old.sql").write_text(BASIC)
+    now = datetime(2025, 9, 1, 8, 30, 5, tzinfo=UTC)
+    assert new_migration(stamped, "next", now).name == "20250901083005-next.sql"
+    # A clock behind the newest file still gives a newer version.
+    assert new_migration(stamped, "again", now).name == "20250901083006-again.sql"
+    assert [m.version for m in load_migrations(stamped)] == [20250801120000, 20250901083005, 20250901083006]
 
 
 def test_packaged_migrations_parse_and_all_roll_back() -> None:
@@ -115,5 +188,6 @@ def test_packaged_migrations_parse_and_all_roll_back() -> None:
     migrations = load_migrations(default_directory())
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
     assert len(migrations) >= 19
-    assert all(m.down is not None for m in migrations)
+    assert all(m.up_statements and m.down_statements for m in migrations)  # both parts parsed, neither empty
+    assert not any(m.directives.irreversible for m in migrations)
     assert [m.version for m in migrations if not m.directives.transaction][:2] == [13, 15]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from socialdb import runner
 from socialdb.cli import app
-from socialdb.errors import FailedMigrationError, MigrationFailed, UsageError
+from socialdb.errors import FailedMigrationError, MigrationFailed, MissingMigrationError, UsageError
 from socialdb.execution import RunOptions
 from tests.helpers import LATEST, history, wait_for, write_migrations
 
@@ -96,8 +96,24 @@ def test_resolve_refuses_a_migration_that_did_not_fail(empty_db_url: str, folder
     runner.up(empty_db_url, folder)
     with pytest.raises(UsageError, match="not in the failed state"):
         runner.resolve(empty_db_url, 1, "retry", folder)
-    result = CliRunner().invoke(app, ["migrate", "resolve", "1", "--database-url", empty_db_url])
+    # --retry given, so the exit 2 is the refusal's, not a missing flag's.
+    args = ["migrate", "resolve", "1", "--retry", "--database-url", empty_db_url, "--dir", str(folder)]
+    result = CliRunner().invoke(app, args, env={"DATABASE_URL": None})
     assert result.exit_code == 2
+    assert result.stderr == "error: migration 1 is not in the failed state; nothing to resolve\n"
+    assert history(empty_db_url) == [(1, "applied")]
+
+
+@pytest.mark.parametrize("gone", ["001-table.sql", "002-indexes.sql"])
+def test_resolve_refuses_when_an_applied_file_is_missing(empty_db_url: str, folder: Path, gone: str) -> None:
+    # Another applied file, or the failed one itself: either way nothing runs and the file is named.
+    fail_midway(empty_db_url, folder)
+    (folder / gone).unlink()
+    for action in ("retry", "mark-applied"):
+        with pytest.raises(MissingMigrationError, match=f"^{gone}: applied .* the file is missing; restore it"):
+            runner.resolve(empty_db_url, 2, action, folder)
+    assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
+    assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": False}
 
 
 def test_rollback_of_a_nontransactional_migration(empty_db_url: str, folder: Path) -> None:

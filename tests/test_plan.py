@@ -12,6 +12,7 @@ from socialdb.errors import (
     FailedMigrationError,
     MissingMigrationError,
     NoRollbackError,
+    OutOfOrderError,
     UsageError,
 )
 from socialdb.files import Migration, parse_migration
@@ -45,7 +46,7 @@ def test_pending_refuses_changed_missing_failed_and_out_of_order() -> None:
         plan.pending([a], [row(a), row(b)])
     with pytest.raises(FailedMigrationError, match="resolve 2"):
         plan.pending([a, b], [row(a), row(b, "failed")])
-    with pytest.raises(UsageError, match="002-m2.sql is pending but version 3"):
+    with pytest.raises(OutOfOrderError, match="002-m2.sql is pending but version 3"):  # exit 1, not usage
         plan.pending([a, b, c], [row(a), row(c)])
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from importlib import resources
 from pathlib import Path
 
 import psycopg
@@ -15,9 +16,16 @@ from socialdb.errors import (
     MigrationFileError,
     MissingMigrationError,
     NoRollbackError,
+    UsageError,
 )
+from socialdb.files import checksum
 from tests.catalog import snapshot
-from tests.helpers import LATEST, NEXT, history, tables
+from tests.helpers import LATEST, NEXT, history, tables, write_migrations
+
+STAMPED = {
+    "20250801120000-create-a.sql": "CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n",
+    "20250802093000-create-b.sql": "CREATE TABLE b (id int);\n-- ROLLBACK\nDROP TABLE b;\n",
+}
 
 
 @pytest.fixture
@@ -147,8 +155,142 @@ def test_concurrently_in_a_transactional_migration_is_refused(db_url: str, migra
     assert "t" not in tables(db_url)
 
 
+def test_concurrently_in_a_transactional_rollback_is_refused_by_up(db_url: str, migrations_dir: Path) -> None:
+    (migrations_dir / f"{NEXT}-idx.sql").write_text(
+        "CREATE INDEX t_a ON products (sku);\n-- ROLLBACK\n\nDROP INDEX CONCURRENTLY t_a;\n"
+    )
+    with pytest.raises(MigrationFileError, match=rf"^{NEXT}-idx.sql:4: .*'-- socialdb: transaction=off'"):
+        runner.up(db_url, migrations_dir)
+    assert len(history(db_url)) == LATEST
+
+
 def test_the_spec_runner_bug_is_gone(db_url: str, migrations_dir: Path) -> None:
     # The spec's runner executed the whole file on `up`, ROLLBACK section included.
     (migrations_dir / f"{NEXT}-x.sql").write_text("CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABLE x;\n")
     runner.up(db_url, migrations_dir)
     assert "x" in tables(db_url)
+
+
+def test_up_to_and_down_to_a_version(db_url: str) -> None:
+    lines: list[str] = []
+    done = runner.down(db_url, to=LATEST - 2, report=lines.append)
+    assert [o.migration.version for o in done] == [LATEST, LATEST - 1]  # LATEST - 2 stays applied
+    assert history(db_url)[-1] == (LATEST - 2, "applied")
+    assert [o.migration.version for o in runner.up(db_url, to=LATEST - 1)] == [LATEST - 1]
+    assert history(db_url)[-1] == (LATEST - 1, "applied")
+    assert runner.up(db_url, to=LATEST - 1, report=lines.append) == []
+    assert lines[-1] == f"nothing to apply: the database is up to date up to version {LATEST - 1}"
+    assert runner.down(db_url, to=LATEST, report=lines.append) == []  # newer than everything applied
+    assert lines[-1] == f"nothing to roll back: no applied migration is newer than version {LATEST}"
+    assert len(history(db_url)) == LATEST - 1
+
+
+def test_a_target_version_that_names_no_file_is_refused(db_url: str) -> None:
+    for call in (lambda: runner.up(db_url, to=LATEST + 5), lambda: runner.down(db_url, to=LATEST + 5)):
+        with pytest.raises(UsageError, match=f"--to {LATEST + 5}: no migration file has this version"):
+            call()
+    with pytest.raises(UsageError, match="not both"):
+        runner.down(db_url, 2, to=1)
+    assert len(history(db_url)) == LATEST
+
+
+def test_down_refuses_an_irreversible_migration_before_changing_anything(db_url: str, migrations_dir: Path) -> None:
+    (migrations_dir / f"{NEXT}-one-way.sql").write_text("-- socialdb: rollback=none\nCREATE TABLE one_way (id int);\n")
+    (migrations_dir / f"{LATEST + 2:03d}-two-way.sql").write_text(
+        "CREATE TABLE two_way (id int);\n-- ROLLBACK\nDROP TABLE two_way;\n"
+    )
+    runner.up(db_url, migrations_dir)
+    for call in (
+        lambda: runner.down(db_url, 2, migrations_dir),
+        lambda: runner.down(db_url, None, migrations_dir, to=1),
+    ):
+        with pytest.raises(NoRollbackError, match=f"^{NEXT}-one-way.sql: irreversible .*rollback=none"):
+            call()
+    assert {"one_way", "two_way"} <= tables(db_url)
+    assert len(history(db_url)) == LATEST + 2
+    assert [o.migration.version for o in runner.down(db_url, 1, migrations_dir)] == [LATEST + 2]  # the newer one may go
+
+
+def test_an_empty_rollback_is_refused_before_up_runs_anything(db_url: str, migrations_dir: Path) -> None:
+    # It used to be applied, and `down` then reported a rollback it did not do and deleted the history row.
+    (migrations_dir / f"{NEXT}-x.sql").write_text("CREATE TABLE x (id int);\n\n-- ROLLBACK\n-- todo\n")
+    with pytest.raises(MigrationFileError, match=f"^{NEXT}-x.sql:3: '-- ROLLBACK' is followed by no SQL statement"):
+        runner.up(db_url, migrations_dir)
+    with pytest.raises(MigrationFileError):
+        runner.status(db_url, migrations_dir)
+    assert "x" not in tables(db_url) and len(history(db_url)) == LATEST
+
+
+def test_a_syntax_error_in_the_rollback_is_found_by_up(db_url: str, migrations_dir: Path) -> None:
+    (migrations_dir / f"{NEXT}-x.sql").write_text("CREATE TABLE x (id int);\n-- ROLLBACK\nDROP TABEL x;\n")
+    with pytest.raises(MigrationFileError, match=f"^{NEXT}-x.sql:3: syntax error"):
+        runner.up(db_url, migrations_dir)
+    assert "x" not in tables(db_url) and len(history(db_url)) == LATEST
+
+
+def test_down_refuses_when_an_applied_file_is_missing(db_url: str, migrations_dir: Path) -> None:
+    (migrations_dir / "003-create-oauth-tokens.sql").unlink()
+    before = snapshot(db_url)
+    with pytest.raises(MissingMigrationError, match="^003-create-oauth-tokens.sql: applied .* the file is missing"):
+        runner.down(db_url, 1, migrations_dir)
+    with pytest.raises(MissingMigrationError, match="^003-create-oauth-tokens.sql"):
+        runner.down(db_url, None, migrations_dir, to=LATEST - 1)
+    assert snapshot(db_url) == before and len(history(db_url)) == LATEST
+
+
+def test_timestamp_versions_are_applied_recorded_and_rolled_back(empty_db_url: str, tmp_path: Path) -> None:
+    folder = write_migrations(tmp_path / "m", STAMPED)
+    assert [o.migration.version for o in runner.up(empty_db_url, folder)] == [20250801120000, 20250802093000]
+    assert history(empty_db_url) == [(20250801120000, "applied"), (20250802093000, "applied")]
+    assert [(r.version, r.state) for r in runner.status(empty_db_url, folder)][-1] == (20250802093000, "applied")
+    runner.down(empty_db_url, None, folder, to=20250801120000)
+    assert tables(empty_db_url) == {"migrations", "a"}
+
+
+def test_a_history_table_from_before_64_bit_versions_is_upgraded(empty_db_url: str, tmp_path: Path) -> None:
+    # A database migrated by a release before issue 11: its history table says `version integer`.
+    new_ddl = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
+    old_ddl = new_ddl.replace("version bigint NOT NULL UNIQUE", "version integer NOT NULL UNIQUE")
+    assert old_ddl != new_ddl
+    first = "CREATE TABLE t (id int);\n-- ROLLBACK\nDROP TABLE t;\n"
+    folder = write_migrations(tmp_path / "m", {"001-create-t.sql": first, **STAMPED})
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute(old_ddl.encode())
+        conn.execute("CREATE TABLE t (id int)")
+        conn.execute(
+            "INSERT INTO migrations (version, name, file, checksum, execution_ms) VALUES (1, 'create-t', %s, %s, 3)",
+            ("001-create-t.sql", checksum(first)),
+        )
+    assert version_type(empty_db_url) == "integer"
+    lines: list[str] = []
+    done = runner.up(empty_db_url, folder, report=lines.append)
+    assert lines[0] == "upgraded the history table: migrations.version is now bigint (64-bit versions)"
+    assert [o.migration.version for o in done] == [20250801120000, 20250802093000]
+    assert history(empty_db_url) == [(1, "applied"), (20250801120000, "applied"), (20250802093000, "applied")]
+    assert version_type(empty_db_url) == "bigint"
+    lines.clear()
+    runner.up(empty_db_url, folder, report=lines.append)
+    assert lines == ["nothing to apply: the database is up to date"]  # upgraded once
+    assert [o.migration.version for o in runner.down(empty_db_url, 3, folder)] == [20250802093000, 20250801120000, 1]
+
+
+def version_type(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = 'migrations'::regclass AND attname = 'version'"
+        ).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_bad_lock_mode_reaching_the_library_is_a_usage_error(db_url: str) -> None:
+    bogus = runner.RunOptions(lock_mode="bogus")
+    for call in (
+        lambda: runner.up(db_url, options=bogus),
+        lambda: runner.down(db_url, 1, options=bogus),
+        lambda: runner.resolve(db_url, 1, "retry", options=bogus),
+    ):
+        with pytest.raises(UsageError, match="^lock mode 'bogus': use advisory or table$"):
+            call()
+    assert len(history(db_url)) == LATEST

@@ -13,8 +13,7 @@ import signal
 from collections.abc import Callable, Iterator
 from datetime import UTC
 from pathlib import Path
-from types import FrameType
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import psycopg
 import typer
@@ -22,21 +21,59 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from rich.console import Console
 from rich.progress import TaskID
 from rich.table import Table
+from typer._click.core import Context  # Typer vendors Click; its exceptions are not re-exported
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
 
-from socialdb import embedded, lint, runner, tokens
+from socialdb import embedded, interrupts, lint, runner, summary, tokens
 from socialdb import seed as seeding
 from socialdb.durations import parse_duration
-from socialdb.errors import DatabaseUrlError, Interrupted, SocialdbError, Terminated, UsageError
+from socialdb.errors import DatabaseUrlError, Interrupted, SocialdbError, UsageError
 from socialdb.files import new_migration
-from socialdb.settings import embedded_dir, mask_url, resolve_target, scrub
+from socialdb.settings import LockMode, embedded_dir, mask_url, resolve_target, scrub
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="The Social Selling database and its migrations.")
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """A usage error (unknown command or option, bad value) as one line on stderr, exit 2, like every error."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # the help text, as Typer shows it
+    except ClickException as exc:
+        message = "; ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+class _OneLineErrors(TyperGroup):
+    """The root command: Click's usage errors are one line, not a usage banner and a box."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    help="The Social Selling database and its migrations.",
+)
 migrate_app = typer.Typer(no_args_is_help=True, help="Apply, roll back and inspect migrations.")
 db_app = typer.Typer(no_args_is_help=True, help="The database socialdb talks to.")
 tokens_app = typer.Typer(no_args_is_help=True, help="Encrypted OAuth tokens.")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(db_app, name="db")
 app.add_typer(tokens_app, name="tokens")
+summary_app = typer.Typer(no_args_is_help=True, help="The daily analytics summary's upkeep (maintenance role).")
+app.add_typer(summary_app, name="summary")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmark against the spec's schema (extra: socialdb[bench]).")
 app.add_typer(bench_app, name="bench")
 Scale = Annotated[float, typer.Option("--scale", min=0.001, help="1 = 2M messages, 5M events.")]
@@ -47,16 +84,28 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", help="PostgreSQL URL; default $DATABASE_URL, else the embedded server."),
 ]
+
+
+def _directory(value: str) -> Path:
+    """`--dir`: an empty value is refused, not read as the current folder (a script's unset variable)."""
+    if not value.strip():
+        raise typer.BadParameter("empty: give a folder of migrations, or leave --dir out for the packaged ones")
+    return Path(value)
+
+
 Directory = Annotated[
-    Path | None, typer.Option("--dir", help="Folder of migrations (default: the packaged ones).", file_okay=False)
+    Path | None, typer.Option("--dir", help="Folder of migrations (default: the packaged ones).", parser=_directory)
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="Per-statement lock wait, e.g. 1s, 500ms.")]
 StatementTimeout = Annotated[str, typer.Option("--statement-timeout", help="Per-statement time limit, or off.")]
 LockRetries = Annotated[int, typer.Option("--lock-retries", min=1, help="Attempts when a lock is not available.")]
 LockWait = Annotated[str, typer.Option("--lock-wait", help="How long to wait for another runner's lock.")]
-LockMode = Annotated[
-    str, typer.Option("--lock-mode", help="advisory (session lock) or table (lease row; for PgBouncer).")
+LockModeOption = Annotated[
+    LockMode, typer.Option("--lock-mode", help="advisory (session lock) or table (lease row; for PgBouncer).")
+]
+To = Annotated[
+    int | None, typer.Option("--to", help="Target version: it must name a migration file.", show_default=False)
 ]
 
 
@@ -71,29 +120,29 @@ def _fail(message: str, code: int) -> NoReturn:
 
 def _call(action: Callable[[], T], debug: bool, url: str | None = None) -> T:
     """Run a library call; turn its errors into one line on stderr and an exit code."""
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
-    try:
-        return action()
-    except Interrupted as exc:
-        _fail(str(exc), 128 + exc.signal_number)
-    except Exception as exc:
-        if debug or os.environ.get("SOCIALDB_DEBUG"):
-            raise
-        code = 2 if isinstance(exc, (UsageError, DatabaseUrlError)) else 1
-        if isinstance(exc, SocialdbError):
-            _fail(scrub(str(exc), url), code)
-        if isinstance(exc, psycopg.Error):
-            _fail(scrub(str(exc).strip().splitlines()[0], url), 1)
-        first = (str(exc).strip().splitlines() or [""])[0]
-        _fail(f"unexpected {type(exc).__name__}: {scrub(first, url)} (rerun with --debug for the traceback)", 1)
-    except KeyboardInterrupt:
-        _fail("interrupted", 130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(signum)
+    # SIGINT too, even when it came in ignored: see interrupts.py and docs/runner.md.
+    with interrupts.handled():
+        try:
+            result = action()
+        except Interrupted as exc:
+            _fail(str(exc), 128 + exc.signal_number)
+        except Exception as exc:
+            if debug or os.environ.get("SOCIALDB_DEBUG"):
+                raise
+            code = 2 if isinstance(exc, (UsageError, DatabaseUrlError)) else 1
+            if isinstance(exc, SocialdbError):
+                _fail(scrub(str(exc), url), code)
+            if isinstance(exc, psycopg.Error):
+                _fail(scrub(str(exc).strip().splitlines()[0], url), 1)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            _fail(f"unexpected {type(exc).__name__}: {scrub(first, url)} (rerun with --debug for the traceback)", 1)
+        except KeyboardInterrupt as exc:
+            number = interrupts.signal_number(exc)
+            _fail(f"interrupted by {signal.Signals(number).name}", 128 + number)
+        late = interrupts.pending()
+        if late is not None:  # deferred to the end of a run: its work is done, but the caller asked to stop
+            _fail(f"interrupted by {signal.Signals(late).name} as the run ended, after its work was done", 128 + late)
+        return result
 
 
 def _url(database_url: str | None, debug: bool) -> str:
@@ -104,10 +153,8 @@ def _url(database_url: str | None, debug: bool) -> str:
 
 
 def _options(
-    lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str, lock_mode: str
+    lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str, lock_mode: LockMode
 ) -> runner.RunOptions:
-    if lock_mode not in ("advisory", "table"):
-        raise typer.BadParameter(f"--lock-mode {lock_mode!r}: use advisory or table")
     try:
         return runner.RunOptions(
             lock_timeout_ms=parse_duration(lock_timeout),
@@ -122,38 +169,44 @@ def _options(
 
 @migrate_app.command("up")
 def migrate_up(
+    to: To = None,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     lock_timeout: LockTimeout = "1s",
     statement_timeout: StatementTimeout = "off",
     lock_retries: LockRetries = 10,
     lock_wait: LockWait = "60s",
-    lock_mode: LockMode = "advisory",
+    lock_mode: LockModeOption = LockMode.ADVISORY,
     debug: Debug = False,
 ) -> None:
-    """Apply every pending migration, each in its own transaction."""
+    """Apply every pending migration (up to --to V), each in its own transaction."""
     options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait, lock_mode)
     url = _url(database_url, debug)
-    done = _call(lambda: runner.up(url, directory, options, _say), debug, url)
+    done = _call(lambda: runner.up(url, directory, options, _say, to=to), debug, url)
     _say(f"{len(done)} migration(s) applied")
 
 
 @migrate_app.command("down")
 def migrate_down(
-    steps: Annotated[int, typer.Argument(help="How many migrations to roll back.", min=1)] = 1,
+    steps: Annotated[
+        int | None, typer.Argument(help="How many migrations to roll back [default: 1].", min=1, show_default=False)
+    ] = None,
+    to: To = None,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     lock_timeout: LockTimeout = "1s",
     statement_timeout: StatementTimeout = "off",
     lock_retries: LockRetries = 10,
     lock_wait: LockWait = "60s",
-    lock_mode: LockMode = "advisory",
+    lock_mode: LockModeOption = LockMode.ADVISORY,
     debug: Debug = False,
 ) -> None:
-    """Roll back the last N applied migrations, newest first."""
+    """Roll back the last N applied migrations, or every one newer than --to V (V stays); newest first."""
+    if steps is not None and to is not None:
+        raise typer.BadParameter("give N or --to V, not both")
     options = _options(lock_timeout, statement_timeout, lock_retries, lock_wait, lock_mode)
     url = _url(database_url, debug)
-    done = _call(lambda: runner.down(url, steps, directory, options, _say), debug, url)
+    done = _call(lambda: runner.down(url, steps, directory, options, _say, to=to), debug, url)
     _say(f"{len(done)} migration(s) rolled back")
 
 
@@ -168,7 +221,7 @@ def migrate_resolve(
     statement_timeout: StatementTimeout = "off",
     lock_retries: LockRetries = 10,
     lock_wait: LockWait = "60s",
-    lock_mode: LockMode = "advisory",
+    lock_mode: LockModeOption = LockMode.ADVISORY,
     debug: Debug = False,
 ) -> None:
     """Settle a non-transactional migration that failed midway."""
@@ -247,8 +300,24 @@ def tokens_rotate(
     """Re-encrypt every OAuth token under the current key (the first of SOCIALDB_TOKEN_KEYS). Rerunnable."""
     cipher = _call(tokens.TokenCipher.from_env, debug)
     url = _url(database_url, debug)
-    done = _call(lambda: tokens.rotate(url, cipher, batch_size, _say), debug, url)
-    _say(f"{done} token(s) re-encrypted; every token is under key {cipher.current!r}")
+    result = _call(lambda: tokens.rotate(url, cipher, batch_size, _say), debug, url)
+    _say(f"{result.reencrypted} token(s) re-encrypted; every token is under key {cipher.current!r}")
+
+
+@summary_app.command("refresh")
+def summary_refresh(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Recompute the days whose events changed since the last refresh (for cron)."""
+    url = _url(database_url, debug)
+    ms = _call(lambda: summary.run(url, summary.SummaryTask.REFRESH), debug, url)
+    _say(f"summary refreshed in {ms} ms")
+
+
+@summary_app.command("rebuild")
+def summary_rebuild(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Recompute every day of the summary from the events (a repair; minutes at scale)."""
+    url = _url(database_url, debug)
+    ms = _call(lambda: summary.run(url, summary.SummaryTask.REBUILD), debug, url)
+    _say(f"summary rebuilt in {ms} ms")
 
 
 @bench_app.command("generate")

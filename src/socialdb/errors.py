@@ -38,6 +38,10 @@ class FailedMigrationError(HistoryError):
     """A non-transactional migration failed midway and waits for `migrate resolve`."""
 
 
+class OutOfOrderError(HistoryError):
+    """A pending migration is older than the newest applied one; give it a new version."""
+
+
 class NoRollbackError(SocialdbError):
     """`down` was asked for a migration that has no `-- ROLLBACK` section."""
 

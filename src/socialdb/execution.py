@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from socialdb import history
+from socialdb import history, interrupts
 from socialdb.errors import LockNotAvailableError, MigrationFailed
 from socialdb.files import Migration
 from socialdb.history import Conn
@@ -63,6 +63,7 @@ class Session:
 
 def run(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
     """Run `statements` (the up or down part of `migration`) and update the history with them."""
+    interrupts.check()  # a signal that came while the run connected, planned or reported
     if migration.directives.transaction:
         _run_transactional(session, migration, direction, statements)
     else:
@@ -84,6 +85,7 @@ def _run_transactional(session: Session, migration: Migration, direction: str, s
                 for statement in statements:
                     _execute(conn, migration, statement)
                 _record(conn, migration, direction, _ms_since(started))
+                interrupts.check()  # the last moment a signal can still roll it back
             return
         except psycopg.errors.LockNotAvailable:
             _retry_or_give_up(session, migration, attempt, watch.blockers, "nothing of it was applied")
@@ -135,7 +137,8 @@ def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Report) -> 
         return
     report(f"dropping invalid index {name} left by an earlier failed build, to build it again")
     target = sql.Identifier(schema, name) if schema else sql.Identifier(name)
-    conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(target))
+    with interrupts.cancellable(conn):  # it waits for every older transaction
+        conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(target))
 
 
 def _execute_with_retries(session: Session, migration: Migration, statement: Statement) -> None:
@@ -156,7 +159,8 @@ def _execute_with_retries(session: Session, migration: Migration, statement: Sta
 
 def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
     try:
-        conn.execute(statement.sql.encode())
+        with interrupts.cancellable(conn):
+            conn.execute(statement.sql.encode())
     except psycopg.errors.LockNotAvailable:
         raise
     except psycopg.Error as exc:
@@ -203,7 +207,7 @@ def _retry_or_give_up(
         f"{migration.filename}: lock not available (attempt {attempt}/{opts.lock_retries}),"
         f" blocked by {waiting_on}; retrying in {delay:.1f}s"
     )
-    time.sleep(delay)
+    interrupts.sleep(delay)
 
 
 def _ms_since(started: float) -> int:

@@ -1,7 +1,9 @@
 """Migration files: text in, frozen values out. No database code lives here.
 
-A file is `NNN-name.sql`: optional header directives, the up SQL, a line
-`-- ROLLBACK`, then the down SQL (see docs/runner.md for the format).
+A file is `NNN-name.sql` (or a 64-bit timestamp-style `20250801120000-name.sql`):
+optional header directives, the up SQL, a line `-- ROLLBACK`, then the down SQL
+(see docs/runner.md for the format). Both parts are split with PostgreSQL's parser
+when the file is read, so a file that loads has no syntax error and no empty part.
 """
 
 from __future__ import annotations
@@ -9,16 +11,21 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from socialdb.durations import parse_duration
 from socialdb.errors import MigrationFileError
+from socialdb.statements import Statement, split
 
 ROLLBACK_MARKER = "-- ROLLBACK"
 _FILENAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9_-]*)\.sql$")
 _LOOSE_MARKER = re.compile(r"^--\s*rollback\b", re.IGNORECASE)
 _DIRECTIVE = re.compile(r"^--\s*socialdb\s*:(.*)$", re.IGNORECASE)
-_DIRECTIVE_KEYS = ("transaction", "lock_timeout", "statement_timeout")
+_DIRECTIVE_KEYS = ("transaction", "lock_timeout", "statement_timeout", "rollback")
+IRREVERSIBLE = "-- socialdb: rollback=none"
+MAX_VERSION = 2**63 - 1  # the history table's version is a bigint
+TIMESTAMP_DIGITS = 14  # YYYYmmddHHMMSS: `migrate new` continues this style in a folder that uses it
 
 
 @dataclass(frozen=True)
@@ -28,6 +35,7 @@ class Directives:
     transaction: bool = True
     lock_timeout_ms: int | None = None  # None: use the run's setting
     statement_timeout_ms: int | None = None
+    irreversible: bool = False  # `rollback=none`: the migration says it cannot be undone
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,9 @@ class Migration:
     up_line: int = 1  # line of the file where `up` starts
     down_line: int | None = None
     directives: Directives = field(default_factory=Directives)
+    # Both parts split by PostgreSQL's parser when the file was read; never empty.
+    up_statements: tuple[Statement, ...] = ()
+    down_statements: tuple[Statement, ...] | None = None  # None: no ROLLBACK section
 
 
 def normalise(text: str) -> str:
@@ -58,7 +69,10 @@ def parse_filename(filename: str) -> tuple[int, str]:
         raise MigrationFileError(
             filename, "not a migration file name: expected NNN-name.sql (digits, a dash, lower-case name)"
         )
-    return int(match.group(1)), match.group(2)
+    version = int(match.group(1))
+    if version > MAX_VERSION:
+        raise MigrationFileError(filename, f"version {version} does not fit in 64 bits (at most {MAX_VERSION})")
+    return version, match.group(2)
 
 
 def parse_migration(filename: str, text: str) -> Migration:
@@ -69,22 +83,54 @@ def parse_migration(filename: str, text: str) -> Migration:
     up_lines = lines if marker is None else lines[:marker]
     down_lines = None if marker is None else lines[marker + 1 :]
     directives = _parse_directives(filename, up_lines)
-    if down_lines is not None:
-        _refuse_directives(filename, down_lines, first_line=marker + 2 if marker is not None else 1)
+    down_line = None if marker is None else marker + 2
+    if down_lines is not None and down_line is not None:
+        _refuse_directives(filename, down_lines, first_line=down_line)
     up = "\n".join(up_lines)
-    if not _has_sql(up_lines):
-        raise MigrationFileError(filename, "no up SQL before the ROLLBACK marker", line=1)
+    down = None if down_lines is None else "\n".join(down_lines)
+    up_statements, down_statements = _split_parts(filename, directives, up, down, down_line)
     return Migration(
         version=version,
         name=name,
         filename=filename,
         up=up,
-        down=None if down_lines is None else "\n".join(down_lines),
+        down=down,
         checksum=checksum(text),
         up_line=1,
-        down_line=None if marker is None else marker + 2,
+        down_line=down_line,
         directives=directives,
+        up_statements=up_statements,
+        down_statements=down_statements,
     )
+
+
+def _split_parts(
+    filename: str, directives: Directives, up: str, down: str | None, down_line: int | None
+) -> tuple[tuple[Statement, ...], tuple[Statement, ...] | None]:
+    """Both parts through PostgreSQL's parser: no syntax error, no empty part."""
+    up_statements = tuple(split(up, filename, 1))
+    if not up_statements:
+        raise MigrationFileError(
+            filename, "no SQL statement in the up part (the file is empty or holds only comments)", line=1
+        )
+    if down is None or down_line is None:
+        return up_statements, None
+    marker_line = down_line - 1
+    if directives.irreversible:
+        raise MigrationFileError(
+            filename,
+            f"'{ROLLBACK_MARKER}' in a file marked rollback=none: keep the rollback or the directive, not both",
+            marker_line,
+        )
+    down_statements = tuple(split(down, filename, down_line))
+    if not down_statements:
+        raise MigrationFileError(
+            filename,
+            f"'{ROLLBACK_MARKER}' is followed by no SQL statement: write the rollback, or, for a migration"
+            f" that cannot be undone, replace the marker with the header line '{IRREVERSIBLE}'",
+            marker_line,
+        )
+    return up_statements, down_statements
 
 
 def load_migrations(directory: Path) -> list[Migration]:
@@ -96,11 +142,7 @@ def load_migrations(directory: Path) -> list[Migration]:
     for path in sorted(directory.iterdir()):
         if path.suffix != ".sql" or path.name.startswith("."):
             continue
-        try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise MigrationFileError(str(path), f"not valid UTF-8 at byte {exc.start}") from None
-        migration = parse_migration(path.name, text)
+        migration = parse_migration(path.name, read_text(path))
         if migration.version in seen:
             raise MigrationFileError(
                 str(path), f"version {migration.version} is also used by {seen[migration.version]}"
@@ -108,6 +150,16 @@ def load_migrations(directory: Path) -> list[Migration]:
         seen[migration.version] = path.name
         migrations.append(migration)
     return sorted(migrations, key=lambda m: m.version)
+
+
+def read_text(path: Path) -> str:
+    """A migration file's text; invalid UTF-8 is refused naming the line and byte."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise MigrationFileError(str(path), f"not valid UTF-8 at byte {exc.start}", line) from None
 
 
 NEW_TEMPLATE = """\
@@ -122,11 +174,19 @@ SELECT 'replace this statement with what undoes it' AS todo;
 """
 
 
-def new_migration(directory: Path, name: str) -> Path:
-    """Create the next `NNN-name.sql` in `directory` from a template that parses and lints clean."""
+def new_migration(directory: Path, name: str, now: datetime | None = None) -> Path:
+    """Create the next migration in `directory` from a template that parses and lints clean.
+
+    `NNN-name.sql` with the next number, or, in a folder whose newest version is
+    timestamp-style (14 or more digits), `YYYYmmddHHMMSS-name.sql` at `now` (UTC).
+    """
     existing = load_migrations(directory) if directory.exists() else []
-    version = max((m.version for m in existing), default=0) + 1
-    filename = f"{version:03d}-{name}.sql"
+    newest = max((m.version for m in existing), default=0)
+    if len(str(newest)) >= TIMESTAMP_DIGITS:
+        stamp = int((now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%d%H%M%S"))
+        filename = f"{max(stamp, newest + 1)}-{name}.sql"
+    else:
+        filename = f"{newest + 1:03d}-{name}.sql"
     parse_filename(filename)  # refuses a bad name before anything is written
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename
@@ -152,10 +212,6 @@ def _find_marker(filename: str, lines: list[str]) -> int | None:
     return found
 
 
-def _has_sql(lines: list[str]) -> bool:
-    return any(line.strip() and not line.strip().startswith("--") for line in lines)
-
-
 def _parse_directives(filename: str, lines: list[str]) -> Directives:
     values: dict[str, str] = {}
     in_header = True
@@ -171,34 +227,44 @@ def _parse_directives(filename: str, lines: list[str]) -> Directives:
                 filename, "socialdb directive after the first SQL statement: move it to the header", number
             )
         for token in match.group(1).split():
-            key, sep, value = token.partition("=")
-            if not sep or not value:
-                raise MigrationFileError(filename, f"malformed directive {token!r}: expected key=value", number)
-            if key not in _DIRECTIVE_KEYS:
-                raise MigrationFileError(
-                    filename, f"unknown directive {key!r} (known: {', '.join(_DIRECTIVE_KEYS)})", number
-                )
+            key, value = _directive_token(filename, token, number)
             if key in values:
                 raise MigrationFileError(filename, f"directive {key!r} given twice", number)
             values[key] = value
-    return _directives_from(filename, values)
+    return _directives_from(values)
 
 
-def _directives_from(filename: str, values: dict[str, str]) -> Directives:
-    transaction = values.get("transaction", "on").lower()
-    if transaction not in ("on", "off"):
-        raise MigrationFileError(filename, f"transaction={transaction!r}: expected on or off")
-    timeouts: dict[str, int | None] = {}
-    for key in ("lock_timeout", "statement_timeout"):
-        raw = values.get(key)
+def _directive_token(filename: str, token: str, number: int) -> tuple[str, str]:
+    """One `key=value` of a header line, checked; errors name the line."""
+    key, sep, value = token.partition("=")
+    if not sep or not value:
+        raise MigrationFileError(filename, f"malformed directive {token!r}: expected key=value", number)
+    if key not in _DIRECTIVE_KEYS:
+        raise MigrationFileError(filename, f"unknown directive {key!r} (known: {', '.join(_DIRECTIVE_KEYS)})", number)
+    if key == "transaction" and value.lower() not in ("on", "off"):
+        raise MigrationFileError(filename, f"transaction={value!r}: expected on or off", number)
+    if key == "rollback" and value != "none":
+        raise MigrationFileError(
+            filename, f"rollback={value!r}: the only value is none (a migration that cannot be undone)", number
+        )
+    if key.endswith("_timeout"):
         try:
-            timeouts[key] = None if raw is None else parse_duration(raw)
+            parse_duration(value)
         except ValueError as exc:
-            raise MigrationFileError(filename, f"{key}: {exc}") from None
+            raise MigrationFileError(filename, f"{key}: {exc}", number) from None
+    return key, value
+
+
+def _directives_from(values: dict[str, str]) -> Directives:
+    def duration(key: str) -> int | None:
+        raw = values.get(key)
+        return None if raw is None else parse_duration(raw)
+
     return Directives(
-        transaction=transaction == "on",
-        lock_timeout_ms=timeouts["lock_timeout"],
-        statement_timeout_ms=timeouts["statement_timeout"],
+        transaction=values.get("transaction", "on").lower() == "on",
+        lock_timeout_ms=duration("lock_timeout"),
+        statement_timeout_ms=duration("statement_timeout"),
+        irreversible=values.get("rollback") == "none",
     )
 
 

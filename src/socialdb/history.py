@@ -34,13 +34,31 @@ def exists(conn: Conn) -> bool:
     return bool(row and row[0])
 
 
-def ensure_table(conn: Conn) -> None:
-    """Create the table if missing. Call under the runner's lock, outside any other transaction."""
+def ensure_table(conn: Conn) -> str | None:
+    """Create the table if missing, or bring an older one up to date; say what was done, if anything.
+
+    Call under the runner's lock, outside any other transaction.
+    """
     if exists(conn):
-        return
+        return _widen_version(conn)
     ddl = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
     with conn.transaction():
         conn.execute(ddl.encode())
+    return None
+
+
+def _widen_version(conn: Conn) -> str | None:
+    """Tables created before 64-bit versions have `version integer`: make it bigint, once."""
+    row = conn.execute(
+        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = 'migrations'::regclass AND attname = 'version'"
+    ).fetchone()
+    if row is None or row[0] != "integer":
+        return None
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '10s'")  # a session idle in a read of the table must not hang the run
+        conn.execute("ALTER TABLE migrations ALTER COLUMN version TYPE bigint")
+    return "upgraded the history table: migrations.version is now bigint (64-bit versions)"
 
 
 def read(conn: Conn) -> list[HistoryRow]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import threading
 import time
@@ -26,8 +27,9 @@ from contextlib import contextmanager
 
 import psycopg
 
+from socialdb import interrupts
 from socialdb.connection import connect
-from socialdb.errors import RunnerLockTimeout, SocialdbError
+from socialdb.errors import Interrupted, RunnerLockTimeout, SocialdbError
 from socialdb.history import Conn
 
 LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
@@ -35,6 +37,7 @@ LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
 _CREATE_KEY = int.from_bytes(b"sdbtable", "big", signed=True)
 POLL_S = 0.5
 LEASE_S = 30  # a lease not renewed for this long is free to take
+JOIN_S = 10  # a renewal in flight is a single UPDATE; past this, something is wrong: go on without it
 
 # pg_locks splits a bigint advisory key: classid = high 32 bits, objid = low 32 bits, objsubid = 1.
 _ADVISORY_HOLDER = """
@@ -90,19 +93,24 @@ def lease_holder(conn: Conn) -> str:
 
 @contextmanager
 def migration_lock(url: str, mode: str, wait_s: float, report: Callable[[str], None]) -> Iterator[Conn]:
-    """Hold the migration lock for the block; yields the lock's own (autocommit) connection."""
-    conn = connect(url, autocommit=True, purpose="migrate lock")
-    try:
-        if mode == "advisory":
-            with _advisory(conn, wait_s, report):
-                yield conn
-        elif mode == "table":
-            with _lease(conn, wait_s, report):
-                yield conn
-        else:
-            raise SocialdbError(f"unknown lock mode {mode!r}: use advisory or table")
-    finally:
-        conn.close()
+    """Hold the migration lock for the block; yields the lock's own (autocommit) connection.
+
+    SIGINT and SIGTERM are deferred for the whole run (interrupts.py): acted on in sleeps,
+    running statements and safe points, never between a commit and its report.
+    """
+    with interrupts.deferred():
+        conn = connect(url, autocommit=True, purpose="migrate lock")
+        try:
+            if mode == "advisory":
+                with _advisory(conn, wait_s, report):
+                    yield conn
+            elif mode == "table":
+                with _lease(conn, wait_s, report):
+                    yield conn
+            else:
+                raise SocialdbError(f"unknown lock mode {mode!r}: use advisory or table")
+        finally:
+            conn.close()
 
 
 @contextmanager
@@ -133,7 +141,7 @@ def _lease(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator
         yield
     finally:
         stop.set()
-        renewer.join()
+        renewer.join(timeout=JOIN_S)
         with contextlib.suppress(psycopg.Error):  # unreleased, it expires after LEASE_S
             conn.execute("DELETE FROM migrations_lock WHERE owner = %(owner)s", params)
 
@@ -159,14 +167,22 @@ def _create_lease_table(conn: Conn) -> None:
 def _poll(take: Callable[[], bool], who: Callable[[], str], wait_s: float, report: Callable[[str], None]) -> None:
     deadline = time.monotonic() + wait_s
     announced = False
-    while not take():
-        holder = who()
-        if time.monotonic() >= deadline:
-            raise RunnerLockTimeout(
-                f"another socialdb run holds the migration lock: {holder}; gave up after {wait_s:g}s"
-                " (wait for it to finish, raise --lock-wait, or end that session if it is stuck)"
-            )
-        if not announced:
-            report(f"waiting for the migration lock, held by {holder}")
-            announced = True
-        time.sleep(POLL_S)
+    try:
+        interrupts.check()  # a signal during connect
+        while not take():
+            holder = who()
+            if time.monotonic() >= deadline:
+                raise RunnerLockTimeout(
+                    f"another socialdb run holds the migration lock: {holder}; gave up after {wait_s:g}s"
+                    " (wait for it to finish, raise --lock-wait, or end that session if it is stuck)"
+                )
+            if not announced:
+                report(f"waiting for the migration lock, held by {holder}")
+                announced = True
+            interrupts.sleep(POLL_S)
+    except KeyboardInterrupt as exc:
+        number = interrupts.signal_number(exc)
+        name = signal.Signals(number).name
+        raise Interrupted(
+            f"interrupted by {name} while waiting for the migration lock; nothing was changed", number
+        ) from None

@@ -10,6 +10,7 @@ from socialdb.errors import (
     FailedMigrationError,
     MissingMigrationError,
     NoRollbackError,
+    OutOfOrderError,
     UsageError,
 )
 from socialdb.files import Migration
@@ -47,13 +48,19 @@ def _status_of_applied(row: HistoryRow, migration: Migration | None) -> StatusRo
     return StatusRow(row.version, row.name, row.file, state, row.executed_at, row.execution_ms, detail)
 
 
-def check(files: list[Migration], history: list[HistoryRow]) -> None:
-    """Refuse to run when history and files disagree; the message names the file and what to do."""
+def check(files: list[Migration], history: list[HistoryRow], resolving: int | None = None) -> None:
+    """Refuse to run when history and files disagree; the message names the file and what to do.
+
+    `resolving`: the failed migration `resolve` settles; it may be failed and its file edited, not missing.
+    """
+    present = {m.version for m in files}
     for row in status(files, history):
-        if row.state == "missing":
+        if row.state == "missing" or (row.version == resolving and row.version not in present):
             raise MissingMigrationError(
                 f"{row.file}: applied on {row.executed_at:%Y-%m-%d %H:%M} but the file is missing; restore it"
             )
+        if row.version == resolving:
+            continue
         if row.state == "changed":
             raise ChecksumMismatchError(
                 f"{row.file}: changed since it was applied on {row.executed_at:%Y-%m-%d %H:%M};"
@@ -66,19 +73,35 @@ def check(files: list[Migration], history: list[HistoryRow]) -> None:
             )
 
 
-def pending(files: list[Migration], history: list[HistoryRow]) -> list[Migration]:
-    """Migrations to apply, in version order; refuses one older than the newest applied."""
+def resolvable(files: list[Migration], history: list[HistoryRow], version: int) -> Migration:
+    """The failed migration `resolve` may settle; refuses a missing or changed file, or a version that did not fail."""
+    check(files, history, resolving=version)
+    if not any(row.version == version and row.state == "failed" for row in history):
+        raise UsageError(f"migration {version} is not in the failed state; nothing to resolve")
+    return next(m for m in files if m.version == version)
+
+
+def require_version(files: list[Migration], version: int | None) -> None:
+    """Refuse a target version (`--to`) that names no migration file."""
+    if version is None or any(m.version == version for m in files):
+        return
+    known = f"versions run from {files[0].version} to {files[-1].version}" if files else "the folder is empty"
+    raise UsageError(f"--to {version}: no migration file has this version ({known})")
+
+
+def pending(files: list[Migration], history: list[HistoryRow], to: int | None = None) -> list[Migration]:
+    """Migrations to apply, in version order, up to `to` if given; refuses one older than the newest applied."""
     check(files, history)
     applied = {row.version for row in history}
     newest = max(applied, default=None)
     todo = [m for m in files if m.version not in applied]
     for migration in todo:
         if newest is not None and migration.version < newest:
-            raise UsageError(
+            raise OutOfOrderError(
                 f"{migration.filename} is pending but version {newest} is already applied;"
                 " give it a version above the newest applied one"
             )
-    return todo
+    return [m for m in todo if to is None or m.version <= to]
 
 
 def rollbacks(files: list[Migration], history: list[HistoryRow], steps: int) -> list[Migration]:
@@ -89,9 +112,24 @@ def rollbacks(files: list[Migration], history: list[HistoryRow], steps: int) -> 
     applied = sorted((row.version for row in history), reverse=True)
     if steps > len(applied):
         raise UsageError(f"cannot roll back {steps} migrations: only {len(applied)} applied")
+    return _reversible(files, applied[:steps])
+
+
+def rollbacks_to(files: list[Migration], history: list[HistoryRow], to: int) -> list[Migration]:
+    """Every applied migration newer than `to`, newest first (`to` itself stays); refuses before anything runs."""
+    require_version(files, to)
+    check(files, history)
+    return _reversible(files, sorted((row.version for row in history if row.version > to), reverse=True))
+
+
+def _reversible(files: list[Migration], versions: list[int]) -> list[Migration]:
     by_version = {m.version: m for m in files}
-    chosen = [by_version[version] for version in applied[:steps]]
+    chosen = [by_version[version] for version in versions]
     for migration in chosen:
-        if migration.down is None:
+        if migration.directives.irreversible:
+            raise NoRollbackError(
+                f"{migration.filename}: irreversible ('-- socialdb: rollback=none'); nothing was rolled back"
+            )
+        if migration.down_statements is None:
             raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
     return chosen

@@ -17,11 +17,12 @@ from pathlib import Path
 
 from socialdb import execution, history, plan
 from socialdb.connection import connect
-from socialdb.errors import Interrupted, MigrationFileError, UsageError
+from socialdb.errors import Interrupted, MigrationFileError, NoRollbackError, UsageError
 from socialdb.execution import RunOptions, Session
 from socialdb.files import Migration, load_migrations
 from socialdb.lock import migration_lock
-from socialdb.statements import Statement, split
+from socialdb.settings import lock_mode
+from socialdb.statements import Statement
 
 Report = Callable[[str], None]
 __all__ = ["Outcome", "RunOptions", "default_directory", "down", "resolve", "status", "up"]
@@ -43,34 +44,51 @@ def default_directory() -> Path:
 
 
 def up(
-    url: str, directory: Path | None = None, options: RunOptions | None = None, report: Report = _silent
+    url: str,
+    directory: Path | None = None,
+    options: RunOptions | None = None,
+    report: Report = _silent,
+    *,
+    to: int | None = None,
 ) -> list[Outcome]:
-    """Apply every pending migration in version order; returns what was applied."""
-    opts = options or RunOptions()
-    migrations = load_migrations(directory or default_directory())
-    prepared = {m.version: prepare(m, "up") for m in migrations}  # syntax errors before any change
+    """Apply every pending migration in version order, up to version `to` if given; returns what was applied."""
+    opts = _checked(options)
+    migrations = _load(directory)  # every file parsed and checked before any change
+    plan.require_version(migrations, to)
     with _session(url, opts, report) as session:
-        history.ensure_table(session.conn)
-        todo = plan.pending(migrations, history.read(session.conn))
+        upgraded = history.ensure_table(session.conn)
+        if upgraded:
+            report(upgraded)
+        todo = plan.pending(migrations, history.read(session.conn), to)
         if not todo:
-            report("nothing to apply: the database is up to date")
-        return _run_all(session, [(m, prepared[m.version]) for m in todo], "up")
+            report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
+        return _run_all(session, [(m, prepare(m, "up")) for m in todo], "up")
 
 
 def down(
     url: str,
-    steps: int = 1,
+    steps: int | None = None,
     directory: Path | None = None,
     options: RunOptions | None = None,
     report: Report = _silent,
+    *,
+    to: int | None = None,
 ) -> list[Outcome]:
-    """Roll back the last `steps` applied migrations, newest first."""
-    opts = options or RunOptions()
-    migrations = load_migrations(directory or default_directory())
+    """Roll back the last `steps` applied migrations (default 1), or every one newer than `to`; newest first."""
+    opts = _checked(options)
+    if steps is not None and to is not None:
+        raise UsageError("give a number of migrations to roll back or a version to go down to, not both")
+    migrations = _load(directory)
+    plan.require_version(migrations, to)
     with _session(url, opts, report) as session:
-        chosen = plan.rollbacks(migrations, history.read(session.conn), steps)
-        prepared = [(m, prepare(m, "down")) for m in chosen]  # all parsed before any runs
-        return _run_all(session, prepared, "down")
+        rows = history.read(session.conn)
+        if to is None:
+            chosen = plan.rollbacks(migrations, rows, 1 if steps is None else steps)
+        else:
+            chosen = plan.rollbacks_to(migrations, rows, to)
+            if not chosen:
+                report(f"nothing to roll back: no applied migration is newer than version {to}")
+        return _run_all(session, [(m, prepare(m, "down")) for m in chosen], "down")
 
 
 def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
@@ -89,31 +107,28 @@ def resolve(
     report: Report = _silent,
 ) -> Outcome | None:
     """Settle a failed non-transactional migration: `retry` runs it again, `mark-applied` records it as done."""
-    opts = options or RunOptions()
-    by_version = {m.version: m for m in load_migrations(directory or default_directory())}
+    opts = _checked(options)
+    if action not in ("retry", "mark-applied"):
+        raise UsageError(f"unknown resolve action {action!r}: use retry or mark-applied")
+    migrations = _load(directory)
     with _session(url, opts, report) as session:
         conn = session.conn
-        rows = {row.version: row for row in history.read(conn)}
-        if version not in rows or rows[version].state != "failed":
-            raise UsageError(f"migration {version} is not in the failed state; nothing to resolve")
-        migration = by_version.get(version)
-        if migration is None:
-            raise UsageError(f"migration {version} failed but its file {rows[version].file} is missing")
-        if action == "mark-applied":
-            with conn.transaction():
-                history.record_applied(conn, migration, rows[version].execution_ms)
-            report(f"marked {migration.filename} as applied")
-            return None
-        if action != "retry":
-            raise UsageError(f"unknown resolve action {action!r}: use retry or mark-applied")
-        return _run_all(session, [(migration, prepare(migration, "up"))], "up")[0]
+        rows = history.read(conn)
+        migration = plan.resolvable(migrations, rows, version)
+        if action == "retry":
+            return _run_all(session, [(migration, prepare(migration, "up"))], "up")[0]
+        execution_ms = next(row.execution_ms for row in rows if row.version == version)
+        with conn.transaction():
+            history.record_applied(conn, migration, execution_ms)
+        report(f"marked {migration.filename} as applied")
+        return None
 
 
 def prepare(migration: Migration, direction: str) -> list[Statement]:
-    """Split one part of a migration into statements, refusing what cannot run as configured."""
-    text = migration.up if direction == "up" else migration.down
-    first_line = migration.up_line if direction == "up" else (migration.down_line or 1)
-    statements = split(text or "", migration.filename, first_line)
+    """One part's statements (split when the file was read), refusing what cannot run as configured."""
+    statements = migration.up_statements if direction == "up" else migration.down_statements
+    if statements is None:  # plan.rollbacks refuses these first
+        raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
     if migration.directives.transaction:
         for statement in statements:
             if statement.needs_no_transaction:
@@ -123,7 +138,24 @@ def prepare(migration: Migration, direction: str) -> list[Statement]:
                     " '-- socialdb: transaction=off' (see docs/runner.md)",
                     statement.line,
                 )
-    return statements
+    return list(statements)
+
+
+def _load(directory: Path | None) -> list[Migration]:
+    """Every migration of the folder, both parts parsed and checked, before any database work."""
+    migrations = load_migrations(directory or default_directory())
+    for migration in migrations:
+        prepare(migration, "up")
+        if migration.down_statements is not None:
+            prepare(migration, "down")
+    return migrations
+
+
+def _checked(options: RunOptions | None) -> RunOptions:
+    """The run's options, refused (UsageError) before any work when one makes no sense."""
+    opts = options or RunOptions()
+    lock_mode(opts.lock_mode)
+    return opts
 
 
 @contextmanager

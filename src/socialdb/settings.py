@@ -1,6 +1,8 @@
 """Where the database is, and how to show its URL without its password.
 
-Order: `--database-url`, else `DATABASE_URL`, else the embedded server.
+Order: `--database-url`, else `DATABASE_URL`, else the embedded server. A setting
+given but empty (`--database-url ""`, `DATABASE_URL=`) is an error, never a fallback:
+a deploy script with an unset variable must not migrate another database.
 """
 
 from __future__ import annotations
@@ -9,18 +11,34 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from socialdb.errors import DatabaseUrlError
+from socialdb.errors import DatabaseUrlError, UsageError
 
 MASK = "***"
 EMBEDDED_DIR = Path(".socialdb")
 # userinfo in a URI: scheme://user:password@
 _URI_PASSWORD = re.compile(r"(?P<head>^[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*:)(?P<pw>[^@/?#]*)(?=@)")
 _PARAM_PASSWORD = re.compile(r"(?P<head>(?:^|[\s?&])password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
+
+
+class LockMode(StrEnum):
+    """How a run holds the migration lock (docs/runner.md)."""
+
+    ADVISORY = "advisory"  # a session advisory lock on a connection of its own
+    TABLE = "table"  # a lease row in migrations_lock; works through PgBouncer transaction pooling
+
+
+def lock_mode(value: str) -> LockMode:
+    """The LockMode named by `value`; UsageError naming it otherwise."""
+    try:
+        return LockMode(value)
+    except ValueError:
+        raise UsageError(f"lock mode {value!r}: use {' or '.join(m.value for m in LockMode)}") from None
 
 
 @dataclass(frozen=True)
@@ -72,20 +90,29 @@ def validate_url(url: str) -> None:
 def resolve_target(explicit: str | None, environ: Mapping[str, str] | None = None) -> DatabaseTarget | None:
     """The configured database, or None when the embedded server should be used."""
     env = os.environ if environ is None else environ
-    if explicit:
+    if explicit is not None:
+        if not explicit.strip():
+            raise DatabaseUrlError(
+                "--database-url is empty: give a URL, or leave it out for DATABASE_URL or the embedded server"
+            )
         validate_url(explicit)
         return DatabaseTarget(explicit, "--database-url")
-    from_env = env.get("DATABASE_URL", "")
-    if from_env:
-        validate_url(from_env)
-        return DatabaseTarget(from_env, "DATABASE_URL")
-    return None
+    from_env = env.get("DATABASE_URL")
+    if from_env is None:
+        return None
+    if not from_env.strip():
+        raise DatabaseUrlError("DATABASE_URL is set but empty: give it a URL, or unset it to use the embedded server")
+    validate_url(from_env)
+    return DatabaseTarget(from_env, "DATABASE_URL")
 
 
 def embedded_dir(environ: Mapping[str, str] | None = None) -> Path:
     """The embedded server's data folder: `./.socialdb`, or SOCIALDB_HOME."""
     env = os.environ if environ is None else environ
-    return Path(env.get("SOCIALDB_HOME") or EMBEDDED_DIR).resolve()
+    home = env.get("SOCIALDB_HOME")
+    if home is not None and not home.strip():
+        raise UsageError(f"SOCIALDB_HOME is set but empty: give it a folder, or unset it to use {EMBEDDED_DIR}")
+    return Path(home or EMBEDDED_DIR).resolve()
 
 
 def is_production(environ: Mapping[str, str] | None = None) -> bool:

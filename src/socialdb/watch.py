@@ -13,6 +13,7 @@ import psycopg
 
 from socialdb.history import Conn
 
+JOIN_S = 10  # how long the end of a statement waits for a sample in flight
 _BLOCKERS = """
 SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'),
        left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 160)
@@ -47,7 +48,8 @@ class BlockerWatch:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._stop.set()
-        self._thread.join()
+        # A sample in flight is one short query; never let the advice hold up the run.
+        self._thread.join(timeout=JOIN_S)
 
     def _sample(self) -> None:
         while not self._stop.wait(self._interval):

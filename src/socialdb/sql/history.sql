@@ -2,7 +2,7 @@
 -- Created by the runner under its lock before the first migration; never by a migration.
 CREATE TABLE IF NOT EXISTS migrations (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  version integer NOT NULL UNIQUE,
+  version bigint NOT NULL UNIQUE,  -- 64-bit: timestamp-style versions (20250801120000) fit
   name text NOT NULL,
   file text NOT NULL,
   checksum text NOT NULL,
