@@ -124,6 +124,23 @@ def test_a_shadow_table_never_reaches_the_owner(temp_granted_back: str) -> None:
     assert summed == (3,)  # the fixture's two events and the app's one
 
 
+@pytest.mark.parametrize("at", ["294276-12-31 23:00:00+00", "infinity", "-infinity", "1999-12-31 23:59:59+00"])
+def test_one_sellers_event_cannot_stop_every_sellers_refresh(app_conn: Conn, loaded: str, at: str) -> None:
+    """Found attacking 027: an event on the last day a timestamp holds broke every refresh (migration 028)."""
+    with (
+        pytest.raises(psycopg.errors.CheckViolation, match="analytics_events_occurred_at_range"),
+        seller(app_conn, SELLERS["a"]),
+    ):
+        app_conn.execute(
+            "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+            " VALUES (app_user_id(), 'poison', 'sales', %s)",
+            (at,),
+        )
+    with psycopg.connect(loaded, autocommit=True) as maintenance:
+        maintenance.execute("SET ROLE socialdb_maintenance")
+        maintenance.execute("SELECT refresh_analytics_daily_summary()")
+
+
 def _definer_functions(conn: Conn) -> list[tuple[str, str, str, list[str] | None, str, bool]]:
     return conn.execute(  # type: ignore[return-value]
         "SELECT p.oid::regprocedure::text, l.lanname, p.prosrc, p.proconfig,"

@@ -180,7 +180,7 @@ def test_rotation_moves_every_token_to_the_current_key_and_is_rerunnable(db_url:
     set_value(db_url, old_format, v1_value(K1, "k1", plain[old_format], uuid.UUID(account)))  # the first format
     rotated = cipher(f"k2:{K2},k1:{K1}")
     lines: list[str] = []
-    result = rotate(db_url, rotated, batch_size=3, report=lines.append)
+    result = rotate(db_url, rotated, batch_size=3, report=lines.append, encrypt_plaintext=True)
     assert (result.reencrypted, result.unreadable, result.remaining) == (7, (), 0)
     assert len(lines) == 3  # batches of 3, 3, 1
     assert {t[:6] for _, t in stored_tokens(db_url).values()} == {"v2.k2."}
@@ -212,6 +212,16 @@ def test_a_row_under_a_lost_key_is_reported_skipped_and_the_rest_finished(db_url
     assert f"{lost} (key 'k0')" in message and "EAAG" not in message
     tokens = stored_tokens(db_url)
     assert {i for i, (_, t) in tokens.items() if not t.startswith("v2.k2.")} == {lost}
+
+
+def test_a_value_planted_without_the_key_is_never_made_genuine(db_url: str) -> None:
+    """Whoever can write the table but holds no key must not get rotate to encrypt their token."""
+    plain = _insert_tokens(db_url, cipher(f"k1:{K1}"), 2)
+    planted = sorted(plain)[0]
+    set_value(db_url, planted, "ATTACKER-CHOSEN-TOKEN")
+    with pytest.raises(TokenRotationError, match=rf"unreadable, skipped: {planted} \(key 'none'\)"):
+        rotate(db_url, cipher(f"k2:{K2},k1:{K1}"), report=lambda _: None)
+    assert stored_tokens(db_url)[planted][1] == "ATTACKER-CHOSEN-TOKEN"
 
 
 def test_rows_locked_by_another_transaction_are_not_reported_as_done(db_url: str) -> None:
@@ -261,5 +271,9 @@ def test_rotate_command(db_url: str) -> None:
     assert missing.exit_code == 1 and missing.stderr.startswith("error: no token keys")
 
 
-def test_key_material_is_random_enough_for_tests() -> None:
-    assert len(set(os.urandom(12) for _ in range(100))) == 100
+@pytest.mark.parametrize("size", [16, 24, 31, 33])
+def test_only_256_bit_keys_are_accepted(size: int) -> None:
+    """AESGCM itself takes 16- and 24-byte keys (`openssl rand -base64 16` is an easy slip): socialdb must not."""
+    key = base64.b64encode(bytes(range(size))).decode()
+    with pytest.raises(TokenKeyError, match=f"key 'k1' is {size} bytes; AES-256 needs 32"):
+        cipher(f"k1:{key}")

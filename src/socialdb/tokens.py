@@ -153,12 +153,21 @@ _REMAINING = "SELECT count(*) FROM public.oauth_tokens WHERE left(access_token, 
 _NO_ID = UUID(int=0)
 
 
-def rotate(url: str, cipher: TokenCipher, batch_size: int = 500, report: Callable[[str], None] = print) -> Rotation:
+def rotate(
+    url: str,
+    cipher: TokenCipher,
+    batch_size: int = 500,
+    report: Callable[[str], None] = print,
+    *,
+    encrypt_plaintext: bool = False,
+) -> Rotation:
     """Re-encrypt every token not under the current key (v2), in batches of short transactions.
 
     Safe to rerun and to run beside the application: rows are locked with SKIP LOCKED, and a
-    row that cannot be decrypted is reported and skipped. Plaintext tokens (from before
-    encryption) are encrypted too. Raises TokenRotationError when any row is left behind.
+    row that cannot be decrypted is reported and skipped. A value that is not a ciphertext
+    is skipped as unreadable too: whoever can write the table without the key could plant
+    it. Only `encrypt_plaintext` (once, for tokens stored before encryption) encrypts such
+    values. Raises TokenRotationError when any row is left behind.
     """
     with connect(url, autocommit=True, purpose="tokens rotate") as conn:
         _refuse_partial_view(conn)
@@ -168,7 +177,7 @@ def rotate(url: str, cipher: TokenCipher, batch_size: int = 500, report: Callabl
                 rows = conn.execute(_BATCH, {"prefix": cipher.current_prefix, "after": after, "limit": batch_size})
                 batch = rows.fetchall()
                 for token_id, account_id, stored in batch:
-                    failure = _reencrypt(conn, cipher, token_id, account_id, stored)
+                    failure = _reencrypt(conn, cipher, (token_id, account_id, stored), encrypt_plaintext)
                     if failure is None:
                         done += 1
                     else:
@@ -195,8 +204,13 @@ def _refuse_partial_view(conn: Connection[TupleRow]) -> None:
 
 
 def _reencrypt(
-    conn: Connection[TupleRow], cipher: TokenCipher, token_id: UUID, account_id: UUID, stored: str
+    conn: Connection[TupleRow], cipher: TokenCipher, row: tuple[UUID, UUID, str], encrypt_plaintext: bool
 ) -> Unreadable | None:
+    token_id, account_id, stored = row
+    if not is_ciphertext(stored) and not encrypt_plaintext:
+        return Unreadable(
+            token_id, "none", "not a ciphertext (--encrypt-plaintext only for tokens from before encryption)"
+        )
     try:
         plain = cipher.decrypt(stored, account_id, token_id) if is_ciphertext(stored) else stored
     except TokenDecryptError as exc:
