@@ -23,7 +23,13 @@ from socialdb.cli import app
 from socialdb.errors import RunnerLockTimeout
 from socialdb.execution import RunOptions
 from socialdb.lock import LOCK_KEY, migration_lock
-from tests.helpers import LATEST, history, socialdb, wait_for
+from tests.helpers import LATEST, finish, history, join, socialdb, wait_for
+
+
+def finish_all(procs: list[subprocess.Popen[str]], timeout_s: float) -> list[tuple[int, str, str]]:
+    """Exit code, stdout and stderr of each; a run still going after `timeout_s` fails the test."""
+    outputs = [finish(p, timeout_s) for p in procs]
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
 
 
 def assert_each_applied_once(url: str, results: list[tuple[int, str, str]]) -> None:
@@ -40,7 +46,7 @@ def test_eight_runners_at_once_apply_each_migration_once(empty_db_url: str, mode
         socialdb("migrate", "up", "--database-url", empty_db_url, "--lock-wait", "120s", "--lock-mode", mode)
         for _ in range(8)
     ]
-    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    results = finish_all(procs, 180)
     assert_each_applied_once(empty_db_url, results)
 
 
@@ -48,7 +54,7 @@ def test_runners_creating_the_lease_table_at_once_all_get_a_clean_answer(empty_d
     # CREATE TABLE IF NOT EXISTS races itself ("type ... already exists"); seen in CI
     # as one runner in eight failing. Each round drops the table and starts eight at once.
     def enter(barrier: threading.Barrier, outcomes: list[str]) -> None:
-        barrier.wait()
+        barrier.wait(timeout=60)  # a thread that never arrives breaks it: reported as BrokenBarrierError
         try:
             with migration_lock(empty_db_url, "table", 0, lambda _: None):
                 outcomes.append("held")
@@ -65,7 +71,7 @@ def test_runners_creating_the_lease_table_at_once_all_get_a_clean_answer(empty_d
         for thread in threads:
             thread.start()
         for thread in threads:
-            thread.join(timeout=60)
+            join(thread, 60)
         assert set(outcomes) <= {"held", "busy"} and "held" in outcomes, outcomes
 
 
@@ -97,7 +103,7 @@ def test_runner_waits_for_the_lock_then_proceeds(empty_db_url: str) -> None:
     time.sleep(1)
     assert proc.poll() is None and history(empty_db_url) == []
     holder.close()
-    out, _ = proc.communicate(timeout=120)
+    out, _ = finish(proc, 120)
     assert proc.returncode == 0
     assert out.splitlines()[0].startswith("waiting for the migration lock, held by pid")
     assert history(empty_db_url)[-1] == (LATEST, "applied")
@@ -161,7 +167,11 @@ def pgbouncer(server_url: str) -> Iterator[str]:
     wait_for(ready, 20, "pgbouncer")
     yield url
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError("pgbouncer did not stop within 10 s of SIGTERM; killed") from None
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -172,5 +182,5 @@ def test_eight_runners_through_pgbouncer_in_table_mode(empty_db_url: str, pgboun
         socialdb("migrate", "up", "--database-url", through, "--lock-wait", "120s", "--lock-mode", "table")
         for _ in range(8)
     ]
-    results = [(p.wait(timeout=180), *p.communicate()) for p in procs]
+    results = finish_all(procs, 180)
     assert_each_applied_once(empty_db_url, results)

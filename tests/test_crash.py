@@ -14,8 +14,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from socialdb import interrupts
+from socialdb import cli, interrupts
 from socialdb.lock import LOCK_KEY
 from tests.helpers import finish, history, join, sessions_running, socialdb, tables, wait_for, write_migrations
 
@@ -100,6 +102,44 @@ def test_signal_during_a_nontransactional_migration_records_it_as_failed(empty_d
     assert proc.returncode == 143
     assert "002-slow.sql stopped midway and is recorded as failed" in err
     assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
+    assert lock_is_free(empty_db_url)
+
+
+@pytest.mark.parametrize(
+    ("after", "message", "applied"),
+    [
+        (
+            "001-a.sql",
+            "interrupted by SIGTERM: 002-b.sql was rolled back, nothing of it applied; applied before it: 001-a.sql",
+            [(1, "applied")],
+        ),
+        (
+            "002-b.sql",
+            "interrupted by SIGTERM as the run ended, after its work was done",
+            [(1, "applied"), (2, "applied")],
+        ),
+    ],
+    ids=["between-migrations", "after-the-last"],
+)
+def test_a_signal_right_after_a_commit_is_not_reported_as_a_rollback(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, after: str, message: str, applied: list[object]
+) -> None:
+    # The signal lands between a migration's COMMIT and the report of it: the run must not
+    # call that migration rolled back (before, it said "001-a.sql was rolled back" of a committed one).
+    folder = write_migrations(
+        tmp_path / "m", {"001-a.sql": QUICK, "002-b.sql": "CREATE TABLE b (id int);\n-- ROLLBACK\nDROP TABLE b;\n"}
+    )
+
+    def say(line: str) -> None:
+        typer.echo(line)
+        if line.startswith(f"applied {after} "):
+            signal.raise_signal(signal.SIGTERM)
+
+    monkeypatch.setattr(cli, "_say", say)
+    result = CliRunner().invoke(cli.app, ["migrate", "up", "--database-url", empty_db_url, "--dir", str(folder)])
+    assert result.exit_code == 143, result.output
+    assert result.stderr.strip().splitlines() == [f"error: {message}"]
+    assert history(empty_db_url) == applied
     assert lock_is_free(empty_db_url)
 
 
@@ -229,7 +269,7 @@ def _signal_main_thread(signum: int, after_s: float) -> threading.Thread:
     assert main is not None
 
     def send() -> None:
-        threading.Event().wait(after_s)
+        time.sleep(after_s)
         signal.pthread_kill(main, signum)
 
     sender = threading.Thread(target=send, name="signal-sender")

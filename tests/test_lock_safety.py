@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -12,7 +13,7 @@ import pytest
 from socialdb import runner
 from socialdb.errors import LockNotAvailableError, MigrationFailed
 from socialdb.execution import RunOptions
-from tests.helpers import LATEST, NEXT, history, wait_for
+from tests.helpers import LATEST, NEXT, history, join, wait_for
 
 ALTER = "ALTER TABLE products ADD COLUMN note text;\n-- ROLLBACK\nALTER TABLE products DROP COLUMN note;\n"
 FAST = RunOptions(lock_timeout_ms=200, lock_retries=4, retry_base_s=0.05, retry_cap_s=0.2)
@@ -49,8 +50,7 @@ def test_retries_until_the_blocking_session_commits(db_url: str, folder: Path, b
     worker.start()
     wait_for(lambda: any("lock not available" in line for line in lines), what="a retry")
     blocker.commit()
-    worker.join(timeout=60)
-    assert not worker.is_alive()
+    join(worker, 60)
     assert has_note(db_url)
     retry = next(line for line in lines if "lock not available" in line)
     assert f"pid {blocker.info.backend_pid} (blocker-test, idle in transaction): SELECT count(*) FROM products" in retry
@@ -98,10 +98,12 @@ def test_readers_never_queue_behind_the_waiting_migration(
         reader.execute("SET statement_timeout = '1200ms'")
         worker.start()
         reads = 0
+        deadline = time.monotonic() + 60  # 8 attempts of 300 ms and short pauses: far less
         while worker.is_alive():
+            assert time.monotonic() < deadline, "the migration never gave up"
             assert reader.execute("SELECT count(*) FROM products").fetchone() == (0,)
             reads += 1
-        worker.join()
+        join(worker, 10)
     assert reads > 5
     assert len(errors) == 1  # the migration really was waiting, and gave up, the whole time
     blocker.close()

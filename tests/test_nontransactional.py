@@ -14,7 +14,7 @@ from socialdb import runner
 from socialdb.cli import app
 from socialdb.errors import FailedMigrationError, MigrationFailed, MissingMigrationError, UsageError
 from socialdb.execution import RunOptions
-from tests.helpers import LATEST, history, wait_for, write_migrations
+from tests.helpers import LATEST, history, join, wait_for, write_migrations
 
 TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n"
 INDEXES = """-- socialdb: transaction=off
@@ -153,7 +153,7 @@ def test_013_survives_a_long_transaction_elsewhere(db_url: str, tmp_path: Path) 
     worker.start()
     wait_for(lambda: any("lock not available" in line for line in lines), what="a retry")
     writer.commit()
-    worker.join(timeout=60)
+    join(worker, 60)
     writer.close()
     assert (
         "dropping invalid index idx_messages_conversation_sent left by an earlier failed build, to build it again"

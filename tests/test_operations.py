@@ -16,7 +16,7 @@ from socialdb import operations as ops
 from socialdb import summary
 from socialdb.operations import Event, IncomingMessage
 from socialdb.tenant import seller
-from tests.helpers import wait_for
+from tests.helpers import join, wait_for
 
 Conn = psycopg.Connection[Any]
 ME = uuid.UUID("aaaaaaaa-0000-4000-8000-00000000000a")
@@ -93,7 +93,7 @@ def test_a_first_message_racing_another_for_the_same_new_conversation_is_kept(ap
                 lambda: admin.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone() == (1,),
                 what="the second webhook to wait for the first",
             )
-    thread.join()
+    join(thread, 60)
     assert errors == [] and results == [True]
     with seller(app, ME):
         assert app.execute("SELECT count(*) FROM messages").fetchone() == (2,)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
+from psycopg import sql
+from psycopg.rows import dict_row
 
 from tests.helpers import SUMMARY_TABLES, TABLES
 
 Conn = psycopg.Connection[tuple[Any, ...]]
+T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
+LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def scalar(conn: Conn, query: str, params: tuple[Any, ...] = ()) -> Any:
@@ -57,6 +63,114 @@ def conversation(conn: Conn, conversation_id: Any) -> tuple[Any, ...]:
     return row
 
 
+# A valid row of each table. In the values: "{n}" becomes a number of the row's own, DAY a
+# date of its own, "@table" the id of that table's row among the shared parents, "+table" the
+# id of a new row of that table (tokens and message_products, whose unique rules would
+# otherwise tie every row to the shared parents).
+DAY = object()
+ROWS: dict[str, dict[str, Any]] = {
+    "users": {"email": "user{n}@example.com", "password_hash": "h", "name": "Ana"},
+    "refresh_tokens": {"user_id": "@users", "token_hash": "hash-{n}", "expires_at": T0},
+    "client_accounts": {"user_id": "@users", "platform": "instagram", "platform_account_id": "ig-{n}", "username": "u"},
+    "oauth_tokens": {
+        "user_id": "@users",
+        "client_account_id": "+client_accounts",
+        "platform": "instagram",
+        "access_token": "v2.k1.{n}",
+        "expires_at": T0,
+        "scopes": ["basic"],
+    },
+    "products": {"user_id": "@users", "name": "product {n}"},
+    "product_links": {
+        "user_id": "@users",
+        "product_id": "@products",
+        "client_account_id": "@client_accounts",
+        "short_link": "s{n}",
+    },
+    "conversations": {
+        "user_id": "@users",
+        "client_account_id": "@client_accounts",
+        "platform_conversation_id": "c-{n}",
+        "participant_platform_id": "customer-1",
+    },
+    "messages": {
+        "user_id": "@users",
+        "conversation_id": "@conversations",
+        "platform_message_id": "m-{n}",
+        "sender_type": "customer",
+        "sent_at": T0,
+    },
+    "message_products": {"user_id": "@users", "message_id": "@messages", "product_id": "+products"},
+    "analytics_events": {
+        "user_id": "@users",
+        "client_account_id": "@client_accounts",
+        "event_type": "sale",
+        "event_category": "sales",
+        "occurred_at": T0,
+    },
+    "instagram_media": {
+        "user_id": "@users",
+        "client_account_id": "@client_accounts",
+        "platform_media_id": "media-{n}",
+        "media_type": "IMAGE",
+    },
+    "notifications": {"user_id": "@users", "type": "sale", "title": "t", "message": "m"},
+    "analytics_daily_summary": {
+        "user_id": "@users",
+        "client_account_id": "@client_accounts",
+        "client_account_key": "@client_accounts",
+        "date": DAY,
+        "event_category": "sales",
+        "event_type": "type-{n}",
+        "event_count": 1,
+    },
+    "analytics_daily_rollup": {"user_id": "@users", "date": DAY, "event_category": "sales", "event_count": 1},
+    "analytics_summary_changes": {"user_id": "@users", "date": DAY},
+}
+
+
+class Rows:
+    """Inserts valid rows (ROWS) into any table, every one different in each unique rule.
+
+    Use it as the test database's owner (the `conn` fixture, a superuser), whom row-level
+    security does not filter.
+    """
+
+    def __init__(self, conn: Conn) -> None:
+        self.conn = conn
+        self.count = 0
+        self.parents: dict[str, Any] = {}
+        for table in ("users", "client_accounts", "products", "conversations", "messages"):
+            self.parents[table] = self.insert(table)["id"]
+
+    def insert(self, table: str, **overrides: Any) -> dict[str, Any]:
+        """Insert a row of `table`, `overrides` replacing or adding columns; returns it as stored."""
+        row = {**self.values(table), **overrides}
+        query = sql.SQL("INSERT INTO {} ({}) VALUES ({}) RETURNING *").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, row)),
+            sql.SQL(", ").join([sql.Placeholder()] * len(row)),
+        )
+        stored = self.conn.cursor(row_factory=dict_row).execute(query, list(row.values())).fetchone()
+        assert stored is not None
+        return stored
+
+    def values(self, table: str) -> dict[str, Any]:
+        self.count += 1
+        return {column: self._value(value, self.count) for column, value in ROWS[table].items()}
+
+    def _value(self, value: Any, n: int) -> Any:
+        if value is DAY:
+            return date(2026, 1, 1) + timedelta(days=n)
+        if not isinstance(value, str):
+            return value
+        if value.startswith("@"):
+            return self.parents[value[1:]]
+        if value.startswith("+"):
+            return self.insert(value[1:])["id"]
+        return value.replace("{n}", str(n))
+
+
 # --- acceptance criteria of BE-002 -------------------------------------------------------------
 
 
@@ -70,23 +184,49 @@ def test_foreign_keys_reject_orphans(conn: Conn) -> None:
         make_account(conn, "00000000-0000-0000-0000-000000000000")
 
 
+# Every foreign key, exactly: the spec's (001-011), the single-column ones below users made
+# composite by 016 and 017 (decision 23), so a child row always names its parent's seller.
+FOREIGN_KEYS = {
+    ("refresh_tokens", ("user_id",)): ("users", ("id",)),
+    ("client_accounts", ("user_id",)): ("users", ("id",)),
+    ("oauth_tokens", ("user_id",)): ("users", ("id",)),
+    ("oauth_tokens", ("client_account_id", "user_id")): ("client_accounts", ("id", "user_id")),
+    ("products", ("user_id",)): ("users", ("id",)),
+    ("product_links", ("product_id", "user_id")): ("products", ("id", "user_id")),
+    ("product_links", ("client_account_id", "user_id")): ("client_accounts", ("id", "user_id")),
+    ("conversations", ("client_account_id", "user_id")): ("client_accounts", ("id", "user_id")),
+    ("messages", ("conversation_id", "user_id")): ("conversations", ("id", "user_id")),
+    ("message_products", ("message_id", "user_id")): ("messages", ("id", "user_id")),
+    ("message_products", ("product_id", "user_id")): ("products", ("id", "user_id")),
+    ("analytics_events", ("user_id",)): ("users", ("id",)),
+    ("analytics_events", ("client_account_id", "user_id")): ("client_accounts", ("id", "user_id")),
+    ("instagram_media", ("client_account_id", "user_id")): ("client_accounts", ("id", "user_id")),
+    ("notifications", ("user_id",)): ("users", ("id",)),
+}
+_FOREIGN_KEYS = """
+SELECT c.conrelid::regclass::text,
+       array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k (num, pos)
+             JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.num ORDER BY k.pos),
+       c.confrelid::regclass::text,
+       array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k (num, pos)
+             JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.num ORDER BY k.pos),
+       c.confdeltype, c.convalidated,
+       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1]
+               AND i.indpred IS NULL)
+FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
+"""
+
+
 def test_every_foreign_key_cascades_and_has_an_index(conn: Conn) -> None:
-    # Each FK's columns lead some index, so ON DELETE CASCADE never scans a whole table.
-    rows = conn.execute(
-        """
-        SELECT c.conrelid::regclass::text, c.confdeltype,
-               EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid
-                       AND i.indkey[0] = c.conkey[1]
-                       AND i.indpred IS NULL)
-        FROM pg_constraint c WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
-        """
-    ).fetchall()
-    assert rows
-    assert {(table, kind) for table, kind, _ in rows if kind != "c"} == set()
-    unindexed = {table for table, _, indexed in rows if not indexed}
-    # oauth_tokens.client_account_id is covered only by a partial unique index (live tokens): a
-    # small table, one row per account; documented in docs/decisions.md.
-    assert unindexed <= {"oauth_tokens"}
+    rows = conn.execute(_FOREIGN_KEYS).fetchall()
+    assert {(t, tuple(cols)): (ref, tuple(ref_cols)) for t, cols, ref, ref_cols, *_ in rows} == FOREIGN_KEYS
+    assert [(t, cols) for t, cols, _, _, on_delete, _, _ in rows if on_delete != "c"] == []  # CASCADE
+    assert [(t, cols) for t, cols, _, _, _, validated, _ in rows if not validated] == []
+    # Each key's first column leads an index, so ON DELETE CASCADE never scans a whole table; but
+    # oauth_tokens.client_account_id, under a partial unique index only (live tokens): a small
+    # table, one row per account (decision 21).
+    unindexed = [(t, tuple(cols)) for t, cols, _, _, _, _, indexed in rows if not indexed]
+    assert unindexed == [("oauth_tokens", ("client_account_id", "user_id"))]
 
 
 def test_updated_at_trigger(conn: Conn) -> None:
@@ -100,16 +240,19 @@ def test_updated_at_trigger(conn: Conn) -> None:
     assert updated > created
 
 
-@pytest.mark.parametrize(
-    "table", ["users", "client_accounts", "oauth_tokens", "products", "product_links", "conversations"]
-)
-def test_updated_at_trigger_on_every_table_with_the_column(conn: Conn, table: str) -> None:
-    count = scalar(
-        conn,
-        "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND tgfoid = 'update_updated_at_column'::regproc",
-        (table,),
-    )
-    assert count == 1
+def test_updated_at_trigger_on_every_table_with_the_column(conn: Conn) -> None:
+    found = conn.execute(
+        "SELECT table_name::text FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND column_name = 'updated_at' ORDER BY 1"
+    ).fetchall()
+    tables = [t for (t,) in found]
+    assert tables == ["client_accounts", "conversations", "oauth_tokens", "product_links", "products", "users"]
+    rows = Rows(conn)
+    for table in tables:
+        row = rows.insert(table, updated_at=LONG_AGO)  # an INSERT keeps what it is given
+        update = sql.SQL("UPDATE {} SET created_at = created_at WHERE id = %s RETURNING updated_at, now()")
+        after = conn.execute(update.format(sql.Identifier(table)), (row["id"],)).fetchone()
+        assert after is not None and after[0] == after[1] > LONG_AGO, table  # the UPDATE's own time
 
 
 def test_cascade_deletes_from_users(conn: Conn) -> None:
@@ -172,11 +315,171 @@ def test_counters_cannot_go_negative(conn: Conn) -> None:
 
 
 def test_jsonb_metadata_columns(conn: Conn) -> None:
+    # Every jsonb column, exactly: the spec's metadata columns (002, 004, 006, 007, 009, 010, 011) and products.images.
     rows = conn.execute(
-        "SELECT table_name FROM information_schema.columns WHERE table_schema = 'public'"
-        " AND column_name = 'metadata' AND data_type = 'jsonb'"
+        "SELECT table_name::text, column_name::text FROM information_schema.columns"
+        " WHERE table_schema = 'public' AND data_type = 'jsonb'"
     ).fetchall()
-    assert {r[0] for r in rows} >= {"client_accounts", "products", "conversations", "messages", "analytics_events"}
+    assert set(rows) == {
+        ("client_accounts", "metadata"),
+        ("products", "images"),
+        ("products", "metadata"),
+        ("conversations", "metadata"),
+        ("messages", "metadata"),
+        ("analytics_events", "metadata"),
+        ("instagram_media", "metadata"),
+        ("notifications", "metadata"),
+    }
+
+
+# The spec's lists of allowed values (BE-002), each in its CHECK constraint.
+SPEC_CHECK_LISTS = [
+    ("users", "subscription_tier", "chk_subscription_tier", ["free", "basic", "pro", "enterprise"]),
+    ("client_accounts", "platform", "chk_platform", ["instagram", "whatsapp"]),
+    ("client_accounts", "status", "chk_status", ["active", "token_expired", "token_revoked", "disconnected", "error"]),
+    ("oauth_tokens", "platform", "chk_oauth_platform", ["instagram", "whatsapp"]),
+    ("conversations", "status", "chk_conversation_status", ["open", "closed", "archived"]),
+    ("messages", "sender_type", "chk_sender_type", ["user", "customer"]),
+    (
+        "messages",
+        "message_type",
+        "chk_message_type",
+        ["text", "image", "video", "audio", "story_mention", "story_reply"],
+    ),
+    ("instagram_media", "media_type", "chk_media_type", ["IMAGE", "VIDEO", "CAROUSEL_ALBUM"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "constraint", "allowed"), SPEC_CHECK_LISTS, ids=[f"{t}.{c}" for t, c, _, _ in SPEC_CHECK_LISTS]
+)
+def test_spec_value_lists_take_each_value_and_refuse_others(
+    conn: Conn, table: str, column: str, constraint: str, allowed: list[str]
+) -> None:
+    definition = scalar(
+        conn,
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = %s AND conrelid = %s::regclass",
+        (constraint, table),
+    )
+    assert re.findall(r"'([^']*)'::text", definition) == allowed  # the list itself, in the spec's order
+    rows = Rows(conn)
+    for value in allowed:
+        assert rows.insert(table, **{column: value})[column] == value
+    near_miss = allowed[0].swapcase()  # 'Instagram': the lists are case-sensitive
+    for bad in ("bogus", near_miss):
+        with pytest.raises(psycopg.errors.CheckViolation) as caught:
+            rows.insert(table, **{column: bad})
+        assert caught.value.diag.constraint_name == constraint
+
+
+_NOT_NULL_COLUMNS = """
+SELECT c.relname::text, a.attname::text FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND c.relname <> 'migrations'
+  AND a.attnum > 0 AND NOT a.attisdropped AND a.attnotnull
+ORDER BY 1, 2
+"""
+
+
+# The columns that may be NULL, exactly: every other one is NOT NULL (the spec's, and those
+# with a default, decision 17).
+NULLABLE = {
+    "users": {
+        *{"email_verification_token", "password_reset_token", "password_reset_expires"},
+        *{"last_login_at", "last_login_ip", "deleted_at"},
+    },
+    "refresh_tokens": {"revoked_at"},
+    "client_accounts": {"profile_picture_url", "last_sync_at", "deleted_at"},
+    "oauth_tokens": {"revoked_at"},
+    "products": {"description", "price", "category", "tags", "stock_quantity", "sku", "deleted_at"},
+    "product_links": {"instagram_media_id", "short_link"},
+    "conversations": {"participant_username", "participant_profile_pic", "last_message_at"},
+    "messages": {"sender_platform_id", "content", "media_url", "media_type", "delivered_at", "read_at"},
+    "analytics_events": {"client_account_id", "entity_type", "entity_id", "value"},
+    "instagram_media": {"media_url", "thumbnail_url", "permalink", "caption", "timestamp"},
+    "notifications": {"action_url", "read_at"},
+    "analytics_daily_summary": {"client_account_id", "total_value", "avg_value"},
+    "analytics_daily_rollup": {"total_value"},
+}
+_NULLABLE_COLUMNS = _NOT_NULL_COLUMNS.replace("AND a.attnotnull", "AND NOT a.attnotnull")
+
+
+def test_every_not_null_column_refuses_null(conn: Conn) -> None:
+    nullable: dict[str, set[str]] = {}
+    for table, column in conn.execute(_NULLABLE_COLUMNS).fetchall():
+        nullable.setdefault(table, set()).add(column)
+    assert nullable == NULLABLE
+    rows, accepted = Rows(conn), []
+    columns = conn.execute(_NOT_NULL_COLUMNS).fetchall()
+    for table, column in columns:
+        try:
+            with conn.transaction(force_rollback=True):  # a NULL wrongly taken leaves no row behind
+                rows.insert(table, **{column: None})  # an explicit NULL, defaults or not
+            accepted.append((table, column))
+        except psycopg.errors.NotNullViolation as exc:
+            assert (exc.diag.table_name, exc.diag.column_name) == (table, column)
+    assert len(columns) > 100  # every table's: the spec's twelve and the summary's three
+    assert accepted == []
+
+
+# Every unique rule, exactly: index (a UNIQUE or PRIMARY KEY constraint has one) -> its table.
+UNIQUE_RULES = {
+    # analytics_daily_summary is keyed by idx_analytics_daily_unique below; analytics_summary_changes by nothing
+    **{f"{t}_pkey": t for t in (TABLES | {"analytics_daily_rollup"})},
+    "idx_users_email": "users",  # lower(email), live users only (decision 4)
+    "idx_refresh_tokens_token_hash": "refresh_tokens",  # live tokens only
+    "idx_client_accounts_platform_account": "client_accounts",  # live accounts only
+    "idx_oauth_tokens_client_account": "oauth_tokens",  # one live token per account
+    "product_links_short_link_key": "product_links",
+    "idx_conversations_platform": "conversations",
+    "messages_platform_message_id_key": "messages",
+    "unique_message_product": "message_products",
+    "instagram_media_platform_media_id_key": "instagram_media",
+    "idx_analytics_daily_unique": "analytics_daily_summary",
+    # (id, user_id): the targets of the composite foreign keys (015, decision 23)
+    **{f"{t}_id_user_id_key": t for t in ("client_accounts", "products", "conversations", "messages")},
+}
+# Each unique index with every column it reads:
+# key columns, and those of its expressions and predicate (recorded in pg_depend).
+_UNIQUE_INDEXES = """
+SELECT c.relname::text, i.indexrelid::regclass::text,
+       array(SELECT a.attname::text FROM pg_attribute a
+             WHERE a.attrelid = i.indrelid AND a.attnum > 0
+               AND (a.attnum = ANY (i.indkey)
+                    OR EXISTS (SELECT 1 FROM pg_depend d
+                               WHERE d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                                 AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid
+                                 AND d.refobjsubid = a.attnum)))
+FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+WHERE c.relnamespace = 'public'::regnamespace AND i.indisunique AND c.relname <> 'migrations'
+ORDER BY 1, 2
+"""
+
+
+def refused_by(conn: Conn, rows: Rows, table: str, columns: list[str]) -> str | None:
+    """The unique rule that refuses a second row equal to a first one in `columns`, if any."""
+    with conn.transaction(force_rollback=True):
+        first = rows.insert(table)
+        try:
+            with conn.transaction():
+                rows.insert(table, **{column: first[column] for column in columns})
+        except psycopg.errors.UniqueViolation as exc:
+            return exc.diag.constraint_name
+    return None
+
+
+def test_every_unique_rule_refuses_a_duplicate(conn: Conn) -> None:
+    rows = Rows(conn)
+    indexes = conn.execute(_UNIQUE_INDEXES).fetchall()
+    assert {name: table for table, name, _ in indexes} == UNIQUE_RULES
+    columns_of = {name: set(columns) for _, name, columns in indexes}
+    wrong = {}
+    for table, name, columns in indexes:
+        rule = refused_by(conn, rows, table, columns)
+        # (id, user_id), the target of the composite foreign keys, is refused by the primary key first.
+        implied = {other for t, other, _ in indexes if t == table and columns_of[other] <= set(columns)}
+        if rule not in implied:
+            wrong[name] = rule
+    assert wrong == {}
 
 
 def test_every_timestamp_is_timestamptz(conn: Conn) -> None:

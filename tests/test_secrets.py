@@ -11,7 +11,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from typer.testing import CliRunner
 
 from socialdb.cli import app
-from tests.helpers import socialdb
+from tests.helpers import finish, socialdb
 
 SECRET = "Sup3r-S3cret-pw"  # the test server trusts local connections, so any password works
 KEY = base64.b64encode(bytes(range(32))).decode()
@@ -75,5 +75,5 @@ def test_errors_with_a_password_are_masked() -> None:
 
 def test_psql_output_holds_no_password(db_url: str) -> None:
     proc = socialdb("psql", "--database-url", with_password(db_url, "uri"), stdin=subprocess.PIPE)
-    out, err = proc.communicate("SELECT current_setting('application_name');\n", timeout=60)
+    out, err = finish(proc, 60, "SELECT current_setting('application_name');\n")
     assert proc.returncode == 0 and SECRET not in out + err

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialdb import runner
-from tests.helpers import LATEST, wait_for
+from tests.helpers import LATEST, join, wait_for
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -174,7 +174,7 @@ def test_a_second_refresh_waits_for_the_first_then_finds_the_rest(sellers: Conn,
         )
         sellers.execute(INSERT, (SELLERS[1], None, "view", "engagement", None, 5))
         first.commit()
-    thread.join()
+    join(thread, 60)
     assert errors == []
     same_as_from_scratch(sellers)
 

@@ -294,13 +294,21 @@ def seed_command(database_url: DatabaseUrl = None, debug: Debug = False) -> None
 @tokens_app.command("rotate")
 def tokens_rotate(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per transaction.")] = 500,
+    encrypt_plaintext: Annotated[
+        bool,
+        typer.Option(
+            "--encrypt-plaintext", help="Also encrypt values that are not ciphertexts (once, after the first deploy)."
+        ),
+    ] = False,
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
     """Re-encrypt every OAuth token under the current key (the first of SOCIALDB_TOKEN_KEYS). Rerunnable."""
     cipher = _call(tokens.TokenCipher.from_env, debug)
     url = _url(database_url, debug)
-    result = _call(lambda: tokens.rotate(url, cipher, batch_size, _say), debug, url)
+    result = _call(
+        lambda: tokens.rotate(url, cipher, batch_size, _say, encrypt_plaintext=encrypt_plaintext), debug, url
+    )
     _say(f"{result.reencrypted} token(s) re-encrypted; every token is under key {cipher.current!r}")
 
 

@@ -1,7 +1,7 @@
 """The runner's lock: one migration run per database at a time. Two modes.
 
 advisory (default): a PostgreSQL session advisory lock, key LOCK_KEY (the ASCII
-bytes of "socialdb" as a signed bigint, 8317697869298574434), taken on a
+bytes of "socialdb" as a signed bigint, 8317976341033804898), taken on a
 connection of its own that is autocommit, so never inside an open transaction:
 CREATE INDEX CONCURRENTLY waits for every open transaction, and would wait
 forever on one holding its own runner's lock. The lock goes with the session,
