@@ -15,16 +15,28 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from socialdb import embedded, runner
+from socialdb import embedded
+from socialdb.db import create_database, database_of, drop_database
+from socialdb.migrate import runner
+
+# What each test needs, as markers: `uv run pytest -m "not db"` answers in seconds.
+#   db         a PostgreSQL server (any test using the server fixtures)
+#   processes  socialdb or other programs started as separate processes
+_PROCESS_MODULES = {"test_crash", "test_processes", "test_secrets", "test_concurrency"}
 
 
-def with_database(url: str, name: str) -> str:
-    params = conninfo_to_dict(url)
-    params["dbname"] = name
-    return make_conninfo(**params)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "db: needs a PostgreSQL server")
+    config.addinivalue_line("markers", "processes: starts separate processes")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "server_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+        if item.module is not None and item.module.__name__.rpartition(".")[2] in _PROCESS_MODULES:
+            item.add_marker(pytest.mark.processes)
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +55,7 @@ def server_url() -> Iterator[str]:
 
 
 class Databases:
-    """Creates and drops throwaway databases on the test server."""
+    """Creates and drops throwaway databases on the test server (socialdb.db does the work)."""
 
     def __init__(self, server_url: str) -> None:
         self.server_url = server_url
@@ -51,27 +63,19 @@ class Databases:
 
     def create(self, template: str | None = None) -> str:
         name = f"socialdb_test_{uuid.uuid4().hex[:12]}"
-        query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            query = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template))
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(query)
-            if template:
-                # A copy does not inherit the template's database privileges: take TEMPORARY
-                # from PUBLIC as migration 027 did on the template (docs/security.md).
-                conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
+        url = create_database(self.server_url, name, template)
         self.created.append(name)
-        return with_database(self.server_url, name)
+        return url
 
     def drop(self, url: str) -> None:
-        name = str(conninfo_to_dict(url)["dbname"])
-        with psycopg.connect(self.server_url, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        name = database_of(url)
+        drop_database(self.server_url, name)
         self.created.remove(name)
 
     def drop_all(self) -> None:
         for name in list(self.created):
-            self.drop(with_database(self.server_url, name))
+            drop_database(self.server_url, name)
+            self.created.remove(name)
 
 
 @pytest.fixture(scope="session")
@@ -86,7 +90,7 @@ def template_name(databases: Databases) -> str:
     """A database with every migration applied, used only as a template."""
     url = databases.create()
     runner.up(url)
-    return str(conninfo_to_dict(url)["dbname"])
+    return database_of(url)
 
 
 @pytest.fixture

@@ -117,8 +117,7 @@ def sessions_running(url: str, fragment: str) -> int:
 
 
 def _latest() -> int:
-    from socialdb.files import load_migrations
-    from socialdb.runner import default_directory
+    from socialdb.migrate.files import default_directory, load_migrations
 
     return max(m.version for m in load_migrations(default_directory()))
 

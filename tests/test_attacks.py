@@ -20,8 +20,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 from typer.testing import CliRunner
 
+from socialdb.app.tenant import clear_seller, seller
 from socialdb.cli import app as cli
-from socialdb.tenant import clear_seller, seller
 from tests.test_security import DATA, SELLERS
 
 Conn = psycopg.Connection[tuple[Any, ...]]

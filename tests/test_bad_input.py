@@ -18,9 +18,9 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from socialdb import runner
 from socialdb.cli import app
 from socialdb.errors import MigrationFailed
+from socialdb.migrate import runner
 from tests.helpers import write_migrations
 
 BASE = {

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from socialdb.bench import run
+from socialdb.db import drop_database
 
 # Per category: groups, events and value, from each schema's summary.
 _TOTALS = """
@@ -27,7 +28,7 @@ def loaded(server_url: str) -> Iterator[tuple[str, str]]:
         yield run.url_for(server_url, run.OURS), run.url_for(server_url, run.SPEC)
     finally:
         for name in (run.OURS, run.SPEC):
-            run._drop(server_url, name)
+            drop_database(server_url, name)
 
 
 def test_both_summaries_are_built_from_the_same_events(loaded: tuple[str, str]) -> None:

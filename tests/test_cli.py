@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from socialdb import runner as library
 from socialdb.cli import app
+from socialdb.migrate import runner as library
 from tests.helpers import LATEST, NEXT
 
 cli = CliRunner()

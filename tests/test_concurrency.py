@@ -18,11 +18,11 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from typer.testing import CliRunner
 
-from socialdb import runner
 from socialdb.cli import app
 from socialdb.errors import RunnerLockTimeout
-from socialdb.execution import RunOptions
-from socialdb.lock import LOCK_KEY, migration_lock
+from socialdb.migrate import runner
+from socialdb.migrate.lock import LOCK_KEY, migration_lock
+from socialdb.migrate.options import RunOptions
 from tests.helpers import LATEST, finish, history, join, socialdb, wait_for
 
 

@@ -17,8 +17,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from socialdb import cli, interrupts
-from socialdb.lock import LOCK_KEY
+from socialdb import cli
+from socialdb.cli import migrate as cli_migrate
+from socialdb.migrate import interrupts
+from socialdb.migrate.lock import LOCK_KEY
 from tests.helpers import finish, history, join, sessions_running, socialdb, tables, wait_for, write_migrations
 
 QUICK = "CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n"
@@ -135,7 +137,7 @@ def test_a_signal_right_after_a_commit_is_not_reported_as_a_rollback(
         if line.startswith(f"applied {after} "):
             signal.raise_signal(signal.SIGTERM)
 
-    monkeypatch.setattr(cli, "_say", say)
+    monkeypatch.setattr(cli_migrate, "say", say)  # what `migrate up` reports through
     result = CliRunner().invoke(cli.app, ["migrate", "up", "--database-url", empty_db_url, "--dir", str(folder)])
     assert result.exit_code == 143, result.output
     assert result.stderr.strip().splitlines() == [f"error: {message}"]

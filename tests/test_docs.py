@@ -23,7 +23,12 @@ MIGRATION_FILE = re.compile(r"^(\d+)-[^/]+\.sql$")
 
 def migrations_directory() -> Path:
     """The packaged migrations folder, wherever the package keeps it."""
-    for module_name in ("socialdb.runner", "socialdb.migrate.runner", "socialdb.migrate.files", "socialdb.migrate"):
+    for module_name in (
+        "socialdb.migrate.runner",
+        "socialdb.migrate.runner",
+        "socialdb.migrate.files",
+        "socialdb.migrate",
+    ):
         try:
             module = importlib.import_module(module_name)
         except ImportError:

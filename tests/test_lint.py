@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from socialdb import lint
 from socialdb.cli import app
-from socialdb.files import load_migrations
+from socialdb.migrate import lint
+from socialdb.migrate.files import load_migrations
 from tests.helpers import write_migrations
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
@@ -36,7 +36,7 @@ def test_project_migrations_lint_clean_with_reasoned_waivers() -> None:
     code, out, _ = run()
     assert code == 0, out
     assert out.strip().splitlines()[-1].startswith("0 finding(s), ")
-    findings = lint.lint_paths([Path("src/socialdb/migrations")])
+    findings = lint.lint_paths([Path("src/socialdb/migrate/migrations")])
     assert findings and all(f.waived_by for f in findings)
 
 

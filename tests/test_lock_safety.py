@@ -10,9 +10,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from socialdb import runner
 from socialdb.errors import LockNotAvailableError, MigrationFailed
-from socialdb.execution import RunOptions
+from socialdb.migrate import runner
+from socialdb.migrate.files import default_directory
+from socialdb.migrate.options import RunOptions
 from tests.helpers import LATEST, NEXT, history, join, wait_for
 
 ALTER = "ALTER TABLE products ADD COLUMN note text;\n-- ROLLBACK\nALTER TABLE products DROP COLUMN note;\n"
@@ -22,7 +23,7 @@ FAST = RunOptions(lock_timeout_ms=200, lock_retries=4, retry_base_s=0.05, retry_
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     target = tmp_path / "m"
-    shutil.copytree(runner.default_directory(), target)
+    shutil.copytree(default_directory(), target)
     (target / f"{NEXT}-add-note.sql").write_text(ALTER)
     return target
 

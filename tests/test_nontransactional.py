@@ -10,10 +10,11 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from socialdb import runner
 from socialdb.cli import app
 from socialdb.errors import FailedMigrationError, MigrationFailed, MissingMigrationError, UsageError
-from socialdb.execution import RunOptions
+from socialdb.migrate import runner
+from socialdb.migrate.files import default_directory
+from socialdb.migrate.options import RunOptions
 from tests.helpers import LATEST, history, join, wait_for, write_migrations
 
 TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n"
@@ -142,7 +143,7 @@ def test_013_survives_a_long_transaction_elsewhere(db_url: str, tmp_path: Path) 
     # runner drops before retrying, instead of skipping it through IF NOT EXISTS.
     runner.down(db_url, LATEST - 12)
     folder = tmp_path / "m"
-    shutil.copytree(runner.default_directory(), folder)
+    shutil.copytree(default_directory(), folder)
     path = folder / "013-performance-indexes.sql"
     path.write_text(path.read_text().replace("lock_timeout=30s", "lock_timeout=200ms"))
     writer = psycopg.connect(db_url)

@@ -1,4 +1,4 @@
-"""The hot paths of socialdb.operations, as the application runs them: app role, one seller."""
+"""The hot paths of socialdb.app.operations, as the application runs them: app role, one seller."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from socialdb import operations as ops
-from socialdb import summary
-from socialdb.operations import Event, IncomingMessage
-from socialdb.tenant import seller
+from socialdb.app import operations as ops
+from socialdb.app import summary
+from socialdb.app.operations import Event, IncomingMessage
+from socialdb.app.tenant import seller
 from tests.helpers import join, wait_for
 
 Conn = psycopg.Connection[Any]
@@ -330,8 +330,7 @@ def _busiest(conn: Conn) -> Any:
 
 def _search_body() -> str:
     """The query inside search_seller_products, with psycopg placeholders for its parameters."""
-    from socialdb.files import load_migrations
-    from socialdb.runner import default_directory
+    from socialdb.migrate.files import default_directory, load_migrations
 
     text = next(m for m in load_migrations(default_directory()) if m.version == 20).up
     body = text.split("AS $$", 2)[2].split("$$;", 1)[0]

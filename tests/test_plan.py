@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from socialdb import plan
 from socialdb.errors import (
     ChecksumMismatchError,
     FailedMigrationError,
@@ -15,8 +14,9 @@ from socialdb.errors import (
     OutOfOrderError,
     UsageError,
 )
-from socialdb.files import Migration, parse_migration
-from socialdb.history import HistoryRow
+from socialdb.migrate import plan
+from socialdb.migrate.files import Migration, parse_migration
+from socialdb.migrate.plan import HistoryRow
 
 NOW = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from itertools import pairwise
 import psycopg
 import pytest
 
-from socialdb import runner
-from socialdb.files import load_migrations
+from socialdb.migrate import runner
+from socialdb.migrate.files import default_directory, load_migrations
 from tests.catalog import SECTIONS, Row, Snapshot, differences, snapshot
 from tests.conftest import Databases
 
@@ -137,7 +137,7 @@ INEXACT: dict[tuple[int, str], tuple[Inexact, ...]] = {
 
 
 def test_every_version_round_trips(databases: Databases) -> None:
-    versions = [0, *(m.version for m in load_migrations(runner.default_directory()))]
+    versions = [0, *(m.version for m in load_migrations(default_directory()))]
     url = databases.create()  # not a template copy: every migration really runs here, database-level grants included
     try:
         built: dict[int, Snapshot] = {0: snapshot(url)}

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from importlib import resources
 from pathlib import Path
 
 import psycopg
 import pytest
 
-from socialdb import runner
 from socialdb.errors import (
     ChecksumMismatchError,
     MigrationFailed,
@@ -18,7 +17,10 @@ from socialdb.errors import (
     NoRollbackError,
     UsageError,
 )
-from socialdb.files import checksum
+from socialdb.migrate import history as history_table
+from socialdb.migrate import runner
+from socialdb.migrate.files import checksum, default_directory
+from socialdb.migrate.options import RunOptions
 from tests.catalog import snapshot
 from tests.helpers import LATEST, NEXT, history, tables, write_migrations
 
@@ -32,7 +34,7 @@ STAMPED = {
 def migrations_dir(tmp_path: Path) -> Path:
     """A copy of the packaged migrations to edit."""
     target = tmp_path / "migrations"
-    shutil.copytree(runner.default_directory(), target)
+    shutil.copytree(default_directory(), target)
     return target
 
 
@@ -249,7 +251,7 @@ def test_timestamp_versions_are_applied_recorded_and_rolled_back(empty_db_url: s
 
 def test_a_history_table_from_before_64_bit_versions_is_upgraded(empty_db_url: str, tmp_path: Path) -> None:
     # A database migrated by a release before issue 11: its history table says `version integer`.
-    new_ddl = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
+    new_ddl = history_table.ddl()
     old_ddl = new_ddl.replace("version bigint NOT NULL UNIQUE", "version integer NOT NULL UNIQUE")
     assert old_ddl != new_ddl
     first = "CREATE TABLE t (id int);\n-- ROLLBACK\nDROP TABLE t;\n"
@@ -285,7 +287,7 @@ def version_type(url: str) -> str:
 
 
 def test_a_bad_lock_mode_reaching_the_library_is_a_usage_error(db_url: str) -> None:
-    bogus = runner.RunOptions(lock_mode="bogus")
+    bogus = RunOptions(lock_mode="bogus")
     for call in (
         lambda: runner.up(db_url, options=bogus),
         lambda: runner.down(db_url, 1, options=bogus),
@@ -294,3 +296,18 @@ def test_a_bad_lock_mode_reaching_the_library_is_a_usage_error(db_url: str) -> N
         with pytest.raises(UsageError, match="^lock mode 'bogus': use advisory or table$"):
             call()
     assert len(history(db_url)) == LATEST
+
+
+def test_a_database_migrated_before_the_regroup_shows_every_migration_applied(empty_db_url: str) -> None:
+    """The migrations moved to socialdb/migrate/migrations byte for byte: the history rows a
+    database got before the move (tests/fixtures) still match every file."""
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "history-before-regroup.json").read_text())
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        history_table.ensure_table(conn)
+        for row in recorded:
+            conn.execute(
+                "INSERT INTO migrations (version, name, file, checksum, execution_ms) VALUES (%s, %s, %s, %s, 1)",
+                (row["version"], row["file"].split("-", 1)[1].removesuffix(".sql"), row["file"], row["checksum"]),
+            )
+    states = {row.version: row.state for row in runner.status(empty_db_url)}
+    assert {v: states[v] for v in (r["version"] for r in recorded)} == {r["version"]: "applied" for r in recorded}

@@ -8,8 +8,9 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from socialdb import runner
-from socialdb.tenant import seller
+from socialdb.app.tenant import seller
+from socialdb.migrate import runner
+from socialdb.migrate.files import default_directory
 from tests.helpers import LATEST, TENANT_TABLES
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -262,6 +263,6 @@ def test_role_migration_is_idempotent_where_roles_exist(db_url: str) -> None:
 
 
 def _roles_migration() -> Any:
-    from socialdb.files import load_migrations
+    from socialdb.migrate.files import load_migrations
 
-    return next(m for m in load_migrations(runner.default_directory()) if m.version == 18)
+    return next(m for m in load_migrations(default_directory()) if m.version == 18)

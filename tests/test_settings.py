@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from socialdb.db import mask_url, scrub, validate_url
 from socialdb.errors import DatabaseUrlError
-from socialdb.settings import mask_url, resolve_target, scrub, validate_url
+from socialdb.settings import resolve_target
 
 
 @pytest.mark.parametrize(

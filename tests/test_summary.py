@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from socialdb import runner
+from socialdb.migrate import runner
 from tests.helpers import LATEST, join, wait_for
 
 Conn = psycopg.Connection[tuple[Any, ...]]

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from typer.testing import CliRunner
 
+from socialdb.app.tokens import TokenCipher, TokenDecryptError, TokenKeyError, TokenRotationError, rotate
 from socialdb.cli import app
 from socialdb.embedded import psql_path
-from socialdb.tokens import TokenCipher, TokenDecryptError, TokenKeyError, TokenRotationError, rotate
 
 K1 = base64.b64encode(bytes(range(32))).decode()
 K2 = base64.b64encode(bytes(range(32, 64))).decode()

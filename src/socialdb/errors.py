@@ -8,7 +8,13 @@ from __future__ import annotations
 
 
 class SocialdbError(Exception):
-    """Root of every error socialdb raises on purpose."""
+    """Root of every error socialdb raises on purpose.
+
+    `exit_code` is what the CLI exits with: 1 for a failure, 2 for a usage error; the CLI
+    reads it and nothing else.
+    """
+
+    exit_code: int = 1
 
 
 class MigrationFileError(SocialdbError):
@@ -74,24 +80,19 @@ class RunnerLockTimeout(SocialdbError):
     """Another runner held the migration lock longer than --lock-wait."""
 
 
-class Terminated(KeyboardInterrupt):
-    """Raised by the CLI's SIGTERM handler; psycopg cancels the running query as for Ctrl-C."""
-
-    def __init__(self, signal_number: int) -> None:
-        self.signal_number = signal_number
-        super().__init__(f"signal {signal_number}")
-
-
 class Interrupted(SocialdbError):
-    """SIGINT or SIGTERM arrived; the current migration was rolled back."""
+    """SIGINT or SIGTERM arrived; the current migration was rolled back. Exit 128 + the signal."""
 
     def __init__(self, message: str, signal_number: int) -> None:
         self.signal_number = signal_number
+        self.exit_code = 128 + signal_number
         super().__init__(message)
 
 
 class DatabaseUrlError(SocialdbError):
     """A database URL that cannot be parsed (its password is masked in the message)."""
+
+    exit_code = 2
 
 
 class ConnectError(SocialdbError):
@@ -107,4 +108,22 @@ class SeedRefusedError(SocialdbError):
 
 
 class UsageError(SocialdbError):
-    """A request that makes no sense (bad version, bad duration); exit code 2."""
+    """A request that makes no sense (bad version, bad duration, bad mode)."""
+
+    exit_code = 2
+
+
+class LintError(SocialdbError):
+    """Squawk is missing, or the waiver file is malformed."""
+
+
+class TokenKeyError(SocialdbError):
+    """The token key configuration is missing or malformed."""
+
+
+class TokenDecryptError(SocialdbError):
+    """A stored token cannot be decrypted: tampered, wrong key, or another row's."""
+
+
+class TokenRotationError(SocialdbError):
+    """`tokens rotate` cannot run as asked, or left tokens that are not under the current key."""

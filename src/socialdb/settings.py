@@ -1,4 +1,4 @@
-"""Where the database is, and how to show its URL without its password.
+"""Settings from the environment: which database, where the embedded server lives, production or not.
 
 Order: `--database-url`, else `DATABASE_URL`, else the embedded server. A setting
 given but empty (`--database-url ""`, `DATABASE_URL=`) is an error, never a fallback:
@@ -8,83 +8,20 @@ a deploy script with an unset variable must not migrate another database.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict
-
+from socialdb.db import validate_url
 from socialdb.errors import DatabaseUrlError, UsageError
 
-MASK = "***"
 EMBEDDED_DIR = Path(".socialdb")
-# userinfo in a URI: scheme://user:password@
-_URI_PASSWORD = re.compile(r"(?P<head>^[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@?#]*:)(?P<pw>[^@/?#]*)(?=@)")
-_PARAM_PASSWORD = re.compile(r"(?P<head>(?:^|[\s?&])password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^\s&]*)", re.IGNORECASE)
-
-
-class LockMode(StrEnum):
-    """How a run holds the migration lock (docs/runner.md)."""
-
-    ADVISORY = "advisory"  # a session advisory lock on a connection of its own
-    TABLE = "table"  # a lease row in migrations_lock; works through PgBouncer transaction pooling
-
-
-def lock_mode(value: str) -> LockMode:
-    """The LockMode named by `value`; UsageError naming it otherwise."""
-    try:
-        return LockMode(value)
-    except ValueError:
-        raise UsageError(f"lock mode {value!r}: use {' or '.join(m.value for m in LockMode)}") from None
 
 
 @dataclass(frozen=True)
 class DatabaseTarget:
     url: str
     source: str  # "--database-url", "DATABASE_URL" or "embedded"
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced by ***."""
-    masked = _URI_PASSWORD.sub(lambda m: m.group("head") + (MASK if m.group("pw") else ""), url)
-    return _PARAM_PASSWORD.sub(lambda m: m.group("head") + MASK, masked)
-
-
-def password_of(url: str) -> str | None:
-    try:
-        value = conninfo_to_dict(url).get("password")
-    except psycopg.Error:
-        match = _URI_PASSWORD.search(url) or _PARAM_PASSWORD.search(url)
-        value = match.group("pw") if match else None
-    return str(value) if value else None
-
-
-def scrub(text: str, url: str | None) -> str:
-    """Remove the URL's password from any text (e.g. a driver's error message)."""
-    if url is None:
-        return text
-    text = text.replace(url, mask_url(url))
-    secret = password_of(url)
-    return text.replace(secret, MASK) if secret else text
-
-
-def validate_url(url: str) -> None:
-    """Raise DatabaseUrlError, password masked, when libpq cannot parse `url`."""
-    if not url.strip():
-        raise DatabaseUrlError("empty database URL")
-    try:
-        params = conninfo_to_dict(url)
-    except psycopg.Error as exc:
-        reason = scrub(str(exc).strip().splitlines()[0], url)
-        raise DatabaseUrlError(f"invalid database URL {mask_url(url)}: {reason}") from None
-    for port in str(params.get("port") or "5432").split(","):
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise DatabaseUrlError(
-                f"invalid database URL {mask_url(url)}: port {port!r} is not a number from 1 to 65535"
-            )
 
 
 def resolve_target(explicit: str | None, environ: Mapping[str, str] | None = None) -> DatabaseTarget | None:

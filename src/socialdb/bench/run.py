@@ -12,19 +12,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from socialdb import runner
 from socialdb.bench import generate, workload
 from socialdb.bench.workload import Measure
+from socialdb.db import create_database, drop_database, with_database
 from socialdb.embedded import psql_path
 from socialdb.errors import SocialdbError
-from socialdb.files import load_migrations
-from socialdb.statements import split
+from socialdb.migrate import runner
+from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.migrate.history import ddl as history_ddl
+from socialdb.migrate.statements import split
 
 OURS, SPEC = "socialdb_bench_ours", "socialdb_bench_spec"
 Report = Callable[[str], None]
@@ -40,7 +39,7 @@ class Run:
 
 
 def url_for(admin_url: str, database: str) -> str:
-    return make_conninfo(admin_url, dbname=database)
+    return with_database(admin_url, database)
 
 
 def generate_data(admin_url: str, scale: float, report: Report, progress: Callable[[str, int, int], None]) -> Run:
@@ -98,9 +97,8 @@ def time_migrate(admin_url: str, report: Report) -> list[Measure]:
     ours_s = time.perf_counter() - t0
     _recreate(admin_url, target)
     # CONCURRENTLY cannot run in psql's single transaction; on an empty database it changes nothing.
-    history = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
-    ups = [re.sub(r"\bCONCURRENTLY\b", "", m.up) for m in load_migrations(runner.default_directory())]
-    text = "\n".join([history, *ups])
+    ups = [re.sub(r"\bCONCURRENTLY\b", "", m.up) for m in load_migrations(default_directory())]
+    text = "\n".join([history_ddl(), *ups])
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
         handle.write(text)
     psql = psql_path() or "psql"
@@ -111,7 +109,7 @@ def time_migrate(admin_url: str, report: Report) -> list[Measure]:
     if done.returncode:
         raise SocialdbError(f"psql -1 -f of the concatenated migrations failed: {done.stderr.strip()}")
     os.unlink(handle.name)
-    _drop(admin_url, target)
+    drop_database(admin_url, target)
     return [
         Measure("migrate up, empty database", "psql -1 -f (floor)", 1, 1, floor_s, [floor_s * 1000]),
         Measure("migrate up, empty database", "socialdb", 1, 1, ours_s, [ours_s * 1000]),
@@ -121,7 +119,7 @@ def time_migrate(admin_url: str, report: Report) -> list[Measure]:
 def _apply_spec_schema(url: str) -> str:
     """The spec's 13 files as written; CREATE EXTENSION of one the server lacks is skipped (and reported)."""
     skipped: list[str] = []
-    folder = resources.files("socialdb").joinpath("bench/spec_schema")
+    folder = resources.files("socialdb.bench").joinpath("spec_schema")
     with psycopg.connect(url, autocommit=True) as conn:
         available = {r[0] for r in conn.execute("SELECT name FROM pg_available_extensions")}
         for path in sorted(Path(str(folder)).glob("*.sql")):
@@ -135,14 +133,8 @@ def _apply_spec_schema(url: str) -> str:
 
 
 def _recreate(admin_url: str, name: str) -> None:
-    _drop(admin_url, name)
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-
-
-def _drop(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    drop_database(admin_url, name)
+    create_database(admin_url, name)
 
 
 def machine() -> str:
@@ -161,6 +153,4 @@ def machine() -> str:
 
 def admin_database(url: str) -> str:
     """The URL's server with its maintenance database, for CREATE / DROP DATABASE."""
-    params: dict[str, Any] = conninfo_to_dict(url)
-    params["dbname"] = "postgres"
-    return make_conninfo("", **params)
+    return with_database(url, "postgres")

@@ -21,7 +21,7 @@ from uuid import UUID
 
 import psycopg
 
-from socialdb import operations as ops
+from socialdb.app import operations as ops
 from socialdb.bench.generate import CUSTOMER_SAYS, ITEMS, QUALITIES, START
 
 Conn = psycopg.Connection[Any]
@@ -335,7 +335,7 @@ def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[
 
 def _spec_ingest(conn: Conn, m: ops.IncomingMessage) -> bool:
     # The spec's statement has no seller: psycopg leaves that parameter unused.
-    return conn.execute(SPEC_INGEST, ops._ingest_params(None, m)).fetchone() is not None
+    return conn.execute(SPEC_INGEST, ops.ingest_parameters(None, m)).fetchone() is not None
 
 
 def spec_copy_events(conn: Conn, events: list[ops.Event]) -> int:

@@ -5,7 +5,7 @@ and `user_id` columns default to that seller. The three hottest calls (ingest_me
 inbox_page, message_page) take the seller as an argument and are one statement each
 (migration 025): run them in autocommit, or inside any transaction, whose seller they
 leave as it was. The others expect a connection inside a transaction acting for one
-seller (see socialdb.tenant.seller); the caller commits. docs/performance.md measures
+seller (see socialdb.app.tenant.seller); the caller commits. docs/performance.md measures
 each of them.
 """
 
@@ -18,9 +18,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import psycopg
+from socialdb.db import AnyConn
 
-Conn = psycopg.Connection[Any]
+Conn = AnyConn
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,9 @@ class Event:
 
 
 # The three hottest calls are functions taking the seller (migration 025): one round trip
-# each, with no seller transaction around them.
-_INGEST_ONE = """
+# each, with no seller transaction around them. Public with `ingest_parameters`: the
+# benchmark sends the very statement and parameters the platform does.
+INGEST_STATEMENT = """
 SELECT seller_ingest_message(%(seller)s, %(account)s, %(conversation)s, %(participant)s, %(username)s,
                              %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s)
 """
@@ -99,11 +100,11 @@ ORDER BY date, event_category
 
 def ingest_message(conn: Conn, seller: UUID, message: IncomingMessage) -> bool:
     """Store one webhook message of `seller`'s; False when it is a redelivery already stored."""
-    row = conn.execute(_INGEST_ONE, _ingest_params(seller, message)).fetchone()
+    row = conn.execute(INGEST_STATEMENT, ingest_parameters(seller, message)).fetchone()
     return bool(row and row[0])
 
 
-def _ingest_params(seller: UUID | None, message: IncomingMessage) -> dict[str, Any]:
+def ingest_parameters(seller: UUID | None, message: IncomingMessage) -> dict[str, Any]:
     """One message as the ingest statement's parameters (the benchmark's spec statement uses them too)."""
     return {
         "seller": seller,

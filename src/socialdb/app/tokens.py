@@ -25,25 +25,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import Connection
 from psycopg.rows import TupleRow
 
-from socialdb.connection import connect
-from socialdb.errors import SocialdbError
+from socialdb.db import connect
+from socialdb.errors import TokenDecryptError, TokenKeyError, TokenRotationError
 
 PREFIX = "v2"
 _LEGACY = "v1"  # bound to the client account only: read, never written
 _KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _NONCE_BYTES = 12
-
-
-class TokenKeyError(SocialdbError):
-    """The key configuration is missing or malformed."""
-
-
-class TokenDecryptError(SocialdbError):
-    """A stored token cannot be decrypted: tampered, wrong key, or another row's."""
-
-
-class TokenRotationError(SocialdbError):
-    """`tokens rotate` cannot run as asked, or left tokens that are not under the current key."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ plan's counters stop, while a function's inner statements fire theirs inside the
 Ours is measured as shipped and with the three indexes migration 026 dropped put back
 for the measurement (and dropped again). Run after `socialdb bench run` (it writes
 messages into the benchmark databases):
-    uv run python bench/probe_wal.py
+    uv run python -m socialdb.bench.probes.probe_wal
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from typing import Any
 import psycopg
 
 from socialdb import embedded
-from socialdb import operations as ops
+from socialdb.app import operations as ops
 from socialdb.bench import workload
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
@@ -45,7 +45,7 @@ def own_wal(conn: psycopg.Connection[Any]) -> tuple[int, int]:
 
 
 def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) -> str:
-    statement = ops._INGEST_ONE if ours else workload.SPEC_INGEST  # the same statements the bench sends
+    statement = ops.INGEST_STATEMENT if ours else workload.SPEC_INGEST  # the same statements the bench sends
     with psycopg.connect(url, autocommit=True) as conn:
         if ours:
             conn.execute("SET ROLE socialdb_app")
@@ -55,7 +55,7 @@ def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) 
                 account, conversation, "cliente", f"{tag}-{time.time()}-{n}", "customer", datetime.now(UTC),
                 "Oi, ainda tem?",
             )  # fmt: skip
-            conn.execute(statement.encode(), ops._ingest_params(seller, message))
+            conn.execute(statement.encode(), ops.ingest_parameters(seller, message))
         after = own_wal(conn)
     records, fpi = after[0] - before[0], after[1] - before[1]
     return f"{records / len(targets):.1f} WAL records per message ({fpi} full-page images in {len(targets)})"

@@ -12,11 +12,13 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
-from socialdb.durations import parse_duration
-from socialdb.errors import MigrationFileError
-from socialdb.statements import Statement, split
+from socialdb.errors import MigrationFileError, NoRollbackError
+from socialdb.migrate.durations import parse_duration
+from socialdb.migrate.options import Direction, RunOptions
+from socialdb.migrate.statements import Statement, split
 
 ROLLBACK_MARKER = "-- ROLLBACK"
 _FILENAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9_-]*)\.sql$")
@@ -276,3 +278,31 @@ def _refuse_directives(filename: str, lines: list[str], first_line: int) -> None
                 "socialdb directives belong in the file's header, not the ROLLBACK section",
                 first_line + offset,
             )
+
+
+def default_directory() -> Path:
+    """The project's own migrations, shipped inside the package."""
+    return Path(str(resources.files("socialdb.migrate").joinpath("migrations")))
+
+
+def prepare(migration: Migration, direction: Direction) -> list[Statement]:
+    """One part's statements (split when the file was read), refusing what cannot run as configured."""
+    statements = migration.up_statements if direction == Direction.UP else migration.down_statements
+    if statements is None:  # plan.rollbacks refuses these first
+        raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
+    if migration.directives.transaction:
+        for statement in statements:
+            if statement.needs_no_transaction:
+                raise MigrationFileError(
+                    migration.filename,
+                    "this statement cannot run inside a transaction: add the header line"
+                    " '-- socialdb: transaction=off' (see docs/runner.md)",
+                    statement.line,
+                )
+    return list(statements)
+
+
+def lock_timeout_of(migration: Migration, opts: RunOptions) -> int:
+    """The lock_timeout a migration runs with: its directive, else the run's."""
+    value = migration.directives.lock_timeout_ms
+    return opts.lock_timeout_ms if value is None else value

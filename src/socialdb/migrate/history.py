@@ -2,31 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from importlib import resources
 
-import psycopg
-from psycopg.rows import TupleRow
-
-from socialdb.files import Migration
-
-# Every connection of the runner is autocommit: `conn.transaction()` then means BEGIN ... COMMIT,
-# never a savepoint inside a transaction left open by an earlier read.
-Conn = psycopg.Connection[TupleRow]
-
-
-@dataclass(frozen=True)
-class HistoryRow:
-    version: int
-    name: str
-    file: str
-    checksum: str
-    executed_at: datetime
-    execution_ms: int
-    state: str  # "applied" or "failed"
-    failed_statement: str | None
-    error: str | None
+from socialdb.db import Conn
+from socialdb.migrate.files import Migration
+from socialdb.migrate.plan import HistoryRow
 
 
 def exists(conn: Conn) -> bool:
@@ -41,9 +21,8 @@ def ensure_table(conn: Conn) -> str | None:
     """
     if exists(conn):
         return _widen_version(conn)
-    ddl = resources.files("socialdb").joinpath("sql/history.sql").read_text(encoding="utf-8")
     with conn.transaction():
-        conn.execute(ddl.encode())
+        conn.execute(ddl().encode())
     return None
 
 
@@ -99,3 +78,8 @@ def record_failed(conn: Conn, migration: Migration, execution_ms: int, statement
 def remove(conn: Conn, version: int) -> None:
     """Delete a migration's row; call inside the transaction of its rollback."""
     conn.execute("DELETE FROM migrations WHERE version = %s", (version,))
+
+
+def ddl() -> str:
+    """The history table's definition (sql/history.sql), as the runner creates it."""
+    return resources.files("socialdb.migrate").joinpath("sql/history.sql").read_text(encoding="utf-8")

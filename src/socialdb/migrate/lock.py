@@ -27,10 +27,9 @@ from contextlib import contextmanager
 
 import psycopg
 
-from socialdb import interrupts
-from socialdb.connection import connect
+from socialdb.db import Conn, connect
 from socialdb.errors import Interrupted, RunnerLockTimeout, SocialdbError
-from socialdb.history import Conn
+from socialdb.migrate import interrupts
 
 LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
 # Serialises creating the lease table; its own key, so it never waits on an advisory-mode run.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from enum import StrEnum
 
-from socialdb.connection import connect
+from socialdb.db import connect
 
 
 class SummaryTask(StrEnum):

@@ -11,7 +11,7 @@ from types import TracebackType
 
 import psycopg
 
-from socialdb.history import Conn
+from socialdb.db import Conn
 
 JOIN_S = 10  # how long the end of a statement waits for a sample in flight
 _BLOCKERS = """

@@ -34,8 +34,16 @@ from types import FrameType
 
 import psycopg
 
-from socialdb.errors import Terminated
-from socialdb.history import Conn
+from socialdb.db import Conn
+
+
+class Terminated(KeyboardInterrupt):
+    """What SIGTERM raises while socialdb handles signals: a KeyboardInterrupt carrying its number."""
+
+    def __init__(self, signal_number: int) -> None:
+        self.signal_number = signal_number
+        super().__init__(f"signal {signal_number}")
+
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CANCEL_RETRY_S = 1.0

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from socialdb import history, interrupts
+from socialdb.db import Conn
 from socialdb.errors import LockNotAvailableError, MigrationFailed
-from socialdb.files import Migration
-from socialdb.history import Conn
-from socialdb.statements import Statement
-from socialdb.watch import BlockerWatch
+from socialdb.migrate import history, interrupts
+from socialdb.migrate.blockers import BlockerWatch
+from socialdb.migrate.files import Migration, lock_timeout_of
+from socialdb.migrate.options import Direction, RunOptions
+from socialdb.migrate.statements import Statement
 
 Report = Callable[[str], None]
 # How often the server checks, during a long statement, that the runner is still there:
@@ -41,17 +42,6 @@ WHERE i.indexrelid = to_regclass(CASE WHEN %(schema)s::text IS NULL THEN quote_i
 
 
 @dataclass(frozen=True)
-class RunOptions:
-    lock_timeout_ms: int = 1000
-    statement_timeout_ms: int = 0  # 0: off
-    lock_retries: int = 10  # attempts at a migration (or statement) that cannot get its locks
-    retry_base_s: float = 0.5  # backoff: base * 2^(attempt-1), capped, times a jitter in [0.5, 1]
-    retry_cap_s: float = 10.0
-    lock_wait_s: float = 60.0  # how long to wait for another runner's lock
-    lock_mode: str = "advisory"  # or "table" (a lease row; works through PgBouncer transaction pooling)
-
-
-@dataclass(frozen=True)
 class Session:
     """What every migration of a run shares: its connections, its settings, where it reports."""
 
@@ -61,20 +51,24 @@ class Session:
     report: Report
 
 
-def run(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
-    """Run `statements` (the up or down part of `migration`) and update the history with them."""
+def run(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> int:
+    """Run `statements` (the up or down part of `migration`) and update the history with them.
+
+    Returns the milliseconds the history recorded (the run's only measure of its duration).
+    """
     interrupts.check()  # a signal that came while the run connected, planned or reported
     if migration.directives.transaction:
-        _run_transactional(session, migration, direction, statements)
-    else:
-        _run_statementwise(session, migration, direction, statements)
+        return _run_transactional(session, migration, direction, statements)
+    return _run_statementwise(session, migration, direction, statements)
 
 
 def invalid_indexes(conn: Conn) -> list[str]:
     return [row[0] for row in conn.execute(_INVALID_INDEXES).fetchall()]
 
 
-def _run_transactional(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
+def _run_transactional(
+    session: Session, migration: Migration, direction: Direction, statements: list[Statement]
+) -> int:
     conn, opts = session.conn, session.opts
     for attempt in range(1, opts.lock_retries + 1):
         started = time.monotonic()
@@ -84,14 +78,18 @@ def _run_transactional(session: Session, migration: Migration, direction: str, s
                 _set_timeouts(conn, migration, opts, local=True)
                 for statement in statements:
                     _execute(conn, migration, statement)
-                _record(conn, migration, direction, _ms_since(started))
+                ms = _ms_since(started)
+                _record(conn, migration, direction, ms)
                 interrupts.check()  # the last moment a signal can still roll it back
-            return
+            return ms
         except psycopg.errors.LockNotAvailable:
             _retry_or_give_up(session, migration, attempt, watch.blockers, "nothing of it was applied")
+    raise AssertionError("unreachable: the last attempt raises LockNotAvailableError")
 
 
-def _run_statementwise(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> None:
+def _run_statementwise(
+    session: Session, migration: Migration, direction: Direction, statements: list[Statement]
+) -> int:
     conn = session.conn
     started = time.monotonic()
     try:
@@ -106,8 +104,10 @@ def _run_statementwise(session: Session, migration: Migration, direction: str, s
                 interrupted = MigrationFailed(migration.filename, statement.line, "interrupted by a signal")
                 _record_failure(conn, migration, statement, interrupted, _ms_since(started))
                 raise
+        ms = _ms_since(started)
         with conn.transaction():
-            _record(conn, migration, direction, _ms_since(started))
+            _record(conn, migration, direction, ms)
+        return ms
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
             conn.execute("RESET lock_timeout; RESET statement_timeout; RESET client_connection_check_interval")
@@ -170,16 +170,11 @@ def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
         raise MigrationFailed(migration.filename, line, f"{message} (SQLSTATE {exc.sqlstate})", exc.sqlstate) from None
 
 
-def _record(conn: Conn, migration: Migration, direction: str, ms: int) -> None:
-    if direction == "up":
+def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> None:
+    if direction == Direction.UP:
         history.record_applied(conn, migration, ms)
     else:
         history.remove(conn, migration.version)
-
-
-def lock_timeout_of(migration: Migration, opts: RunOptions) -> int:
-    value = migration.directives.lock_timeout_ms
-    return opts.lock_timeout_ms if value is None else value
 
 
 def _set_timeouts(conn: Conn, migration: Migration, opts: RunOptions, *, local: bool) -> None:

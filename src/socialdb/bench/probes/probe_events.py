@@ -4,11 +4,12 @@ arrays, since the application may no longer create a temporary table). docs/perf
 
 Interleaved rounds; each line is events/s over BATCHES batches of SIZE. Run after
 `socialdb bench generate` (it appends events to the benchmark databases):
-    uv run python bench/probe_events.py
+    uv run python -m socialdb.bench.probes.probe_events
 """
 
 from __future__ import annotations
 
+import functools
 import statistics
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import psycopg
 from psycopg import sql
 
 from socialdb import embedded
-from socialdb import operations as ops
+from socialdb.app import operations as ops
 from socialdb.bench import workload
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
@@ -62,21 +63,22 @@ def rate(url: str, schema: str, sample: workload.Sample, write: Callable[[psycop
         _, account, seller = sample.conversations[n % len(sample.conversations)]
         now = datetime.now(UTC)
         events = [ops.Event(seller, account, "sale", "sales", now, Decimal("49.90")) for _ in range(SIZE)]
-        session.run(seller, lambda c, events=events: write(c, events))
+        session.run(seller, functools.partial(_write, write, events))
     session.close()
     return BATCHES * SIZE / (time.perf_counter() - started)
+
+
+def _write(write: Callable[[psycopg.Connection[Any], Any], Any], events: list[ops.Event], conn: Any) -> Any:
+    return write(conn, events)
 
 
 def temporary(url: str, allowed: bool) -> None:
     """Grant TEMPORARY back to the application for the old path only, and take it away again."""
     with psycopg.connect(url, autocommit=True) as conn:
         name = sql.Identifier(str(conn.info.dbname))
-        verb = (
-            "GRANT TEMPORARY ON DATABASE {} TO socialdb_app"
-            if allowed
-            else "REVOKE TEMPORARY ON DATABASE {} FROM socialdb_app"
-        )
-        conn.execute(sql.SQL(verb).format(name))  # type: ignore[arg-type]
+        grant = sql.SQL("GRANT TEMPORARY ON DATABASE {} TO socialdb_app")
+        revoke = sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM socialdb_app")
+        conn.execute((grant if allowed else revoke).format(name))
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import psycopg
 from argon2 import PasswordHasher
 
-from socialdb.connection import connect
+from socialdb.db import connect
 from socialdb.errors import SeedRefusedError, SocialdbError
 from socialdb.settings import is_production
 

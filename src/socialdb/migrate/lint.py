@@ -19,17 +19,13 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from socialdb.errors import SocialdbError
-from socialdb.execution import RunOptions, lock_timeout_of
-from socialdb.files import Migration, load_migrations, parse_migration
+from socialdb.errors import LintError
+from socialdb.migrate.files import Migration, load_migrations, lock_timeout_of, parse_migration
+from socialdb.migrate.options import RunOptions
 
 PG_VERSION = "15"
 WAIVERS_FILE = "lint-waivers.toml"
 _WAIVER_KEYS = {"rule", "reason", "files", "part"}
-
-
-class LintError(SocialdbError):
-    """Squawk is missing or failed, or the waiver file is invalid."""
 
 
 @dataclass(frozen=True)

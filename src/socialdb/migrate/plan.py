@@ -13,8 +13,20 @@ from socialdb.errors import (
     OutOfOrderError,
     UsageError,
 )
-from socialdb.files import Migration
-from socialdb.history import HistoryRow
+from socialdb.migrate.files import Migration
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    version: int
+    name: str
+    file: str
+    checksum: str
+    executed_at: datetime
+    execution_ms: int
+    state: str  # "applied" or "failed"
+    failed_statement: str | None
+    error: str | None
 
 
 @dataclass(frozen=True)

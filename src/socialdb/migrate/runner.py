@@ -7,25 +7,24 @@ tells the whole story.
 
 from __future__ import annotations
 
+import dataclasses
 import signal
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
-from socialdb import execution, history, plan
-from socialdb.connection import connect
-from socialdb.errors import Interrupted, MigrationFileError, NoRollbackError, UsageError
-from socialdb.execution import RunOptions, Session
-from socialdb.files import Migration, load_migrations
-from socialdb.lock import migration_lock
-from socialdb.settings import lock_mode
-from socialdb.statements import Statement
+from socialdb.db import connect
+from socialdb.errors import Interrupted, UsageError
+from socialdb.migrate import execution, history, plan
+from socialdb.migrate.execution import Session
+from socialdb.migrate.files import Migration, default_directory, load_migrations, prepare
+from socialdb.migrate.lock import migration_lock
+from socialdb.migrate.options import Direction, LockMode, ResolveAction, RunOptions, choice
+from socialdb.migrate.statements import Statement
 
 Report = Callable[[str], None]
-__all__ = ["Outcome", "RunOptions", "default_directory", "down", "resolve", "status", "up"]
+__all__ = ["Outcome", "RunOptions", "default_directory", "down", "resolve", "status", "up"]  # the tool's public face
 
 
 def _silent(_: str) -> None:
@@ -35,12 +34,8 @@ def _silent(_: str) -> None:
 @dataclass(frozen=True)
 class Outcome:
     migration: Migration
-    direction: str  # "up" or "down"
+    direction: Direction
     duration_ms: int
-
-
-def default_directory() -> Path:
-    return Path(str(resources.files("socialdb").joinpath("migrations")))
 
 
 def up(
@@ -62,7 +57,7 @@ def up(
         todo = plan.pending(migrations, history.read(session.conn), to)
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
-        return _run_all(session, [(m, prepare(m, "up")) for m in todo], "up")
+        return _run_all(session, [(m, prepare(m, Direction.UP)) for m in todo], Direction.UP)
 
 
 def down(
@@ -88,7 +83,7 @@ def down(
             chosen = plan.rollbacks_to(migrations, rows, to)
             if not chosen:
                 report(f"nothing to roll back: no applied migration is newer than version {to}")
-        return _run_all(session, [(m, prepare(m, "down")) for m in chosen], "down")
+        return _run_all(session, [(m, prepare(m, Direction.DOWN)) for m in chosen], Direction.DOWN)
 
 
 def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
@@ -101,22 +96,21 @@ def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
 def resolve(
     url: str,
     version: int,
-    action: str,
+    action: ResolveAction | str,
     directory: Path | None = None,
     options: RunOptions | None = None,
     report: Report = _silent,
 ) -> Outcome | None:
     """Settle a failed non-transactional migration: `retry` runs it again, `mark-applied` records it as done."""
     opts = _checked(options)
-    if action not in ("retry", "mark-applied"):
-        raise UsageError(f"unknown resolve action {action!r}: use retry or mark-applied")
+    chosen = choice(ResolveAction, action, "resolve action")
     migrations = _load(directory)
     with _session(url, opts, report) as session:
         conn = session.conn
         rows = history.read(conn)
         migration = plan.resolvable(migrations, rows, version)
-        if action == "retry":
-            return _run_all(session, [(migration, prepare(migration, "up"))], "up")[0]
+        if chosen is ResolveAction.RETRY:
+            return _run_all(session, [(migration, prepare(migration, Direction.UP))], Direction.UP)[0]
         execution_ms = next(row.execution_ms for row in rows if row.version == version)
         with conn.transaction():
             history.record_applied(conn, migration, execution_ms)
@@ -124,38 +118,21 @@ def resolve(
         return None
 
 
-def prepare(migration: Migration, direction: str) -> list[Statement]:
-    """One part's statements (split when the file was read), refusing what cannot run as configured."""
-    statements = migration.up_statements if direction == "up" else migration.down_statements
-    if statements is None:  # plan.rollbacks refuses these first
-        raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
-    if migration.directives.transaction:
-        for statement in statements:
-            if statement.needs_no_transaction:
-                raise MigrationFileError(
-                    migration.filename,
-                    "this statement cannot run inside a transaction: add the header line"
-                    " '-- socialdb: transaction=off' (see docs/runner.md)",
-                    statement.line,
-                )
-    return list(statements)
-
-
 def _load(directory: Path | None) -> list[Migration]:
     """Every migration of the folder, both parts parsed and checked, before any database work."""
     migrations = load_migrations(directory or default_directory())
     for migration in migrations:
-        prepare(migration, "up")
+        prepare(migration, Direction.UP)
         if migration.down_statements is not None:
-            prepare(migration, "down")
+            prepare(migration, Direction.DOWN)
     return migrations
 
 
 def _checked(options: RunOptions | None) -> RunOptions:
     """The run's options, refused (UsageError) before any work when one makes no sense."""
     opts = options or RunOptions()
-    lock_mode(opts.lock_mode)
-    return opts
+    mode = choice(LockMode, opts.lock_mode, "lock mode")  # a plain string from a library caller
+    return opts if mode is opts.lock_mode else dataclasses.replace(opts, lock_mode=mode)
 
 
 @contextmanager
@@ -168,7 +145,7 @@ def _session(url: str, opts: RunOptions, report: Report) -> Iterator[Session]:
         yield Session(conn, monitor, opts, report)
 
 
-def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], direction: str) -> list[Outcome]:
+def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], direction: Direction) -> list[Outcome]:
     done: list[Outcome] = []
     current: Migration | None = None
     try:
@@ -181,18 +158,17 @@ def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], d
         raise Interrupted(_interrupted(direction, done, current, number), number) from None
 
 
-def _run_one(session: Session, migration: Migration, direction: str, statements: list[Statement]) -> Outcome:
-    session.report(f"{'applying' if direction == 'up' else 'rolling back'} {migration.filename}")
-    started = time.monotonic()
-    execution.run(session, migration, direction, statements)
-    ms = int((time.monotonic() - started) * 1000)
-    session.report(f"{'applied' if direction == 'up' else 'rolled back'} {migration.filename} in {ms} ms")
+def _run_one(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> Outcome:
+    up = direction == Direction.UP
+    session.report(f"{'applying' if up else 'rolling back'} {migration.filename}")
+    ms = execution.run(session, migration, direction, statements)  # the same figure the history keeps
+    session.report(f"{'applied' if up else 'rolled back'} {migration.filename} in {ms} ms")
     return Outcome(migration, direction, ms)
 
 
-def _interrupted(direction: str, done: list[Outcome], current: Migration | None, number: int) -> str:
+def _interrupted(direction: Direction, done: list[Outcome], current: Migration | None, number: int) -> str:
     name = signal.Signals(number).name
-    verb = "applied" if direction == "up" else "rolled back"
+    verb = "applied" if direction == Direction.UP else "rolled back"
     finished = ", ".join(o.migration.filename for o in done) or "none"
     if current is None or any(o.migration is current for o in done):
         return f"interrupted by {name}; {verb} before it: {finished}"

@@ -5,7 +5,7 @@ inside BEGIN ... COMMIT; on ours through the seller_* function (migration 025) i
 autocommit, and the same query inside a seller transaction (BEGIN, set_config, query,
 COMMIT: the path before 025). Run after `socialdb bench run` (it reads the two benchmark
 databases on the embedded server):
-    uv run python bench/probe_pages.py
+    uv run python -m socialdb.bench.probes.probe_pages
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from typing import Any
 import psycopg
 
 from socialdb import embedded
-from socialdb import operations as ops
+from socialdb.app import operations as ops
+from socialdb.app.tenant import seller
 from socialdb.bench import workload
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
-from socialdb.tenant import seller
 
 N = 3000
 WARM_UP = 500  # calls before the measured N, not counted

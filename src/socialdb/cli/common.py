@@ -1,0 +1,180 @@
+"""What every command shares: the app, the options declared once, and the one place where
+a library error becomes one line on stderr and an exit code (the error's `exit_code`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import os
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import psycopg
+import typer
+from typer._click.core import Context  # Typer vendors Click; its exceptions are not re-exported
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
+from typer.core import TyperGroup
+
+from socialdb import embedded
+from socialdb.db import scrub
+from socialdb.errors import SocialdbError
+from socialdb.migrate import interrupts
+from socialdb.migrate.durations import parse_duration
+from socialdb.migrate.options import LockMode, RunOptions
+from socialdb.settings import embedded_dir, resolve_target
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """A usage error (unknown command or option, bad value) as one line on stderr, exit 2, like every error."""
+    try:
+        yield
+    except NoArgsIsHelpError:
+        raise  # the help text, as Typer shows it
+    except ClickException as exc:
+        message = "; ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+        typer.echo(f"error: {message}", err=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+class _OneLineErrors(TyperGroup):
+    """The root command: Click's usage errors are one line, not a usage banner and a box."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
+    ) -> Context:
+        with _one_line_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
+
+    def invoke(self, ctx: Context) -> Any:
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+app = typer.Typer(
+    cls=_OneLineErrors,
+    no_args_is_help=True,
+    add_completion=False,
+    help="The Social Selling database and its migrations.",
+)
+
+
+def group(name: str, help_text: str) -> typer.Typer:
+    """A command group (`socialdb migrate ...`), registered on the app."""
+    sub = typer.Typer(no_args_is_help=True, help=help_text)
+    app.add_typer(sub, name=name)
+    return sub
+
+
+def _directory(value: str) -> Path:
+    """`--dir`: an empty value is refused, not read as the current folder (a script's unset variable)."""
+    if not value.strip():
+        raise typer.BadParameter("empty: give a folder of migrations, or leave --dir out for the packaged ones")
+    return Path(value)
+
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="PostgreSQL URL; default $DATABASE_URL, else the embedded server."),
+]
+Directory = Annotated[
+    Path | None, typer.Option("--dir", help="Folder of migrations (default: the packaged ones).", parser=_directory)
+]
+Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
+
+# The run options of `migrate up`, `down` and `resolve`, declared once (see `with_run_options`).
+LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="Per-statement lock wait, e.g. 1s, 500ms.")]
+StatementTimeout = Annotated[str, typer.Option("--statement-timeout", help="Per-statement time limit, or off.")]
+LockRetries = Annotated[int, typer.Option("--lock-retries", min=1, help="Attempts when a lock is not available.")]
+LockWait = Annotated[str, typer.Option("--lock-wait", help="How long to wait for another runner's lock.")]
+LockModeOption = Annotated[
+    LockMode, typer.Option("--lock-mode", help="advisory (session lock) or table (lease row; for PgBouncer).")
+]
+_RUN_OPTIONS: list[tuple[str, Any, Any]] = [
+    ("lock_timeout", LockTimeout, "1s"),
+    ("statement_timeout", StatementTimeout, "off"),
+    ("lock_retries", LockRetries, 10),
+    ("lock_wait", LockWait, "60s"),
+    ("lock_mode", LockModeOption, LockMode.ADVISORY),
+]
+
+
+def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command the run options; it receives them built and checked, as `options: RunOptions`."""
+    own = inspect.signature(command, eval_str=True)
+    kept = [p for name, p in own.parameters.items() if name != "options"]
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, a, d in _RUN_OPTIONS]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        given = {name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS}
+        command(options=run_options(**given), **kwargs)
+
+    wrapper.__signature__ = own.replace(parameters=[*kept, *extra])  # type: ignore[attr-defined]
+    return wrapper
+
+
+def run_options(
+    lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str, lock_mode: LockMode
+) -> RunOptions:
+    try:
+        return RunOptions(
+            lock_timeout_ms=parse_duration(lock_timeout),
+            statement_timeout_ms=parse_duration(statement_timeout),
+            lock_retries=lock_retries,
+            lock_wait_s=parse_duration(lock_wait) / 1000,
+            lock_mode=lock_mode,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def say(message: str) -> None:
+    typer.echo(message)
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def call(action: Callable[[], T], debug: bool, url: str | None = None) -> T:
+    """Run a library call; turn its errors into one line on stderr and the error's exit code."""
+    # SIGINT too, even when it came in ignored: see migrate/interrupts.py and docs/runner.md.
+    with interrupts.handled():
+        try:
+            result = action()
+        except Exception as exc:
+            if debug or os.environ.get("SOCIALDB_DEBUG"):
+                raise
+            fail(*_one_line(exc, url))
+        except KeyboardInterrupt as exc:
+            number = interrupts.signal_number(exc)
+            fail(f"interrupted by {signal.Signals(number).name}", 128 + number)
+        late = interrupts.pending()
+        if late is not None:  # deferred to the end of a run: its work is done, but the caller asked to stop
+            fail(f"interrupted by {signal.Signals(late).name} as the run ended, after its work was done", 128 + late)
+        return result
+
+
+def _one_line(exc: Exception, url: str | None) -> tuple[str, int]:
+    if isinstance(exc, SocialdbError):
+        return scrub(str(exc), url), exc.exit_code
+    first = (str(exc).strip().splitlines() or [""])[0]
+    if isinstance(exc, psycopg.Error):
+        return scrub(first, url), 1
+    return f"unexpected {type(exc).__name__}: {scrub(first, url)} (rerun with --debug for the traceback)", 1
+
+
+def target_url(database_url: str | None, debug: bool) -> str:
+    """--database-url, else DATABASE_URL, else the embedded server (started if needed)."""
+    target = call(lambda: resolve_target(database_url), debug)
+    if target is not None:
+        return target.url
+    return call(lambda: embedded.start(embedded_dir()), debug)

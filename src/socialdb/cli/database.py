@@ -1,0 +1,45 @@
+"""`socialdb db ...` and `socialdb psql`: the database socialdb talks to."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import typer
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from socialdb import embedded
+from socialdb.cli.common import DatabaseUrl, Debug, app, call, fail, group, say, target_url
+from socialdb.db import mask_url
+from socialdb.settings import embedded_dir
+
+db_app = group("db", "The database socialdb talks to.")
+
+
+@db_app.command("url")
+def db_url(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """The database URL socialdb would use, password masked."""
+    say(mask_url(target_url(database_url, debug)))
+
+
+@db_app.command("stop")
+def db_stop(debug: Debug = False) -> None:
+    """Stop the embedded PostgreSQL (its data stays in ./.socialdb)."""
+    stopped = call(lambda: embedded.stop(embedded_dir()), debug)
+    say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
+
+
+@app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def psql(ctx: typer.Context, database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Open psql on the database; extra arguments go to psql (e.g. -c 'SELECT 1').
+
+    The password travels in PGPASSWORD, not on the command line.
+    """
+    url = target_url(database_url, debug)
+    executable = shutil.which("psql") or embedded.psql_path()
+    if executable is None:
+        fail("psql not found: install PostgreSQL's client (e.g. apt install postgresql-client)", 1)
+    params = conninfo_to_dict(url)
+    password = params.pop("password", None)
+    env = dict(os.environ, **({"PGPASSWORD": str(password)} if password else {}))
+    os.execve(executable, [executable, make_conninfo("", **params), *ctx.args], env)

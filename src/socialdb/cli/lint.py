@@ -1,0 +1,43 @@
+"""`socialdb lint`: Squawk over the migrations, with reasoned waivers."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from socialdb.cli.common import Debug, Directory, app, call, say
+from socialdb.migrate import lint
+from socialdb.migrate.files import default_directory
+
+
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@app.command("lint")
+def lint_command(
+    files: Annotated[list[Path] | None, typer.Argument(help="Migration files or folders (default: --dir).")] = None,
+    directory: Directory = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Waiver file (default: lint-waivers.toml beside the migrations).")
+    ] = None,
+    output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.TEXT,
+    debug: Debug = False,
+) -> None:
+    """Lint migrations with Squawk; exit 1 on any finding that is not waived."""
+    paths = files or [directory or default_directory()]
+    findings = call(lambda: lint.lint_paths(paths, config), debug)
+    open_findings = [f for f in findings if f.waived_by is None]
+    if output is Format.JSON:
+        say(json.dumps([f.__dict__ for f in findings], indent=2))
+    else:
+        for f in open_findings:
+            say(f"{f.file}:{f.line}: {f.rule} ({f.part}): {f.message}" + (f" {f.help}" if f.help else ""))
+        say(f"{len(open_findings)} finding(s), {len(findings) - len(open_findings)} waived")
+    if open_findings:
+        raise typer.Exit(1)
