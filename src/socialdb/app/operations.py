@@ -120,19 +120,37 @@ def ingest_parameters(seller: UUID | None, message: IncomingMessage) -> dict[str
     }
 
 
+# A batch travels as one array per column: parameter name -> the attribute it collects.
+_MESSAGE_ARRAYS = {
+    "accounts": "client_account_id",
+    "conversations": "platform_conversation_id",
+    "participants": "participant_platform_id",
+    "usernames": "participant_username",
+    "messages": "platform_message_id",
+    "senders": "sender_type",
+    "types": "message_type",
+    "contents": "content",
+    "sent_ats": "sent_at",
+}
+_EVENT_ARRAYS = {
+    "users": "user_id",
+    "accounts": "client_account_id",
+    "types": "event_type",
+    "categories": "event_category",
+    "times": "occurred_at",
+    "values": "value",
+    "entity_types": "entity_type",
+    "entity_ids": "entity_id",
+}
+
+
+def _arrays(items: Sequence[Any], fields: dict[str, str]) -> dict[str, list[Any]]:
+    return {name: [getattr(item, attribute) for item in items] for name, attribute in fields.items()}
+
+
 def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:
     """Store many messages (backfills) with the same semantics; returns how many were new."""
-    columns = {
-        "accounts": [m.client_account_id for m in messages],
-        "conversations": [m.platform_conversation_id for m in messages],
-        "participants": [m.participant_platform_id for m in messages],
-        "usernames": [m.participant_username for m in messages],
-        "messages": [m.platform_message_id for m in messages],
-        "senders": [m.sender_type for m in messages],
-        "types": [m.message_type for m in messages],
-        "contents": [m.content for m in messages],
-        "sent_ats": [m.sent_at for m in messages],
-    }
+    columns = _arrays(messages, _MESSAGE_ARRAYS)
     conn.execute(_INGEST_CONVERSATIONS, columns)
     return conn.execute(_INGEST_MESSAGES, columns).rowcount
 
@@ -181,18 +199,7 @@ SELECT * FROM unnest(%(users)b::uuid[], %(accounts)b::uuid[], %(types)b::text[],
 
 def record_events(conn: Conn, events: Iterable[Event]) -> int:
     """Append analytics events in one batch (one statement); returns how many."""
-    batch = list(events)
-    columns = {
-        "users": [e.user_id for e in batch],
-        "accounts": [e.client_account_id for e in batch],
-        "types": [e.event_type for e in batch],
-        "categories": [e.event_category for e in batch],
-        "times": [e.occurred_at for e in batch],
-        "values": [e.value for e in batch],
-        "entity_types": [e.entity_type for e in batch],
-        "entity_ids": [e.entity_id for e in batch],
-    }
-    return conn.execute(_EVENTS_INSERT, columns).rowcount
+    return conn.execute(_EVENTS_INSERT, _arrays(list(events), _EVENT_ARRAYS)).rowcount
 
 
 def dashboard(conn: Conn, user_id: UUID, first: date, last: date) -> list[tuple[Any, ...]]:
