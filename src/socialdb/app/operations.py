@@ -7,6 +7,12 @@ inbox_page, message_page) take the seller as an argument and are one statement e
 leave as it was. The others expect a connection inside a transaction acting for one
 seller (see socialdb.app.tenant.seller); the caller commits. docs/performance.md measures
 each of them.
+
+Read replicas: inbox_page, message_page, search_products and dashboard only read, and run on
+a hot standby as on the primary; ingest_message, ingest_batch, mark_read and record_events
+write and need the primary. Choose the server with libpq's multi-host URL, not here:
+`postgresql://user@db1,db2/socialdb?target_session_attrs=prefer-standby` for reads,
+`...=read-write` for writes (docs/scaling.md; tests/test_replica.py).
 """
 
 from __future__ import annotations
