@@ -1,24 +1,22 @@
 """A real PostgreSQL for the suite: the embedded server in a temp dir, or SOCIALDB_TEST_DATABASE_URL.
 
-The schema is migrated once into a template database; each test that needs a
-clean database gets its own copy (CREATE DATABASE ... TEMPLATE), which is fast.
+The server and the databases come from socialdb's own pytest plugin (socialdb.testing), as
+for any project that uses socialdb: the schema is migrated once into a template database,
+and each test that needs a clean database gets its own copy (CREATE DATABASE ... TEMPLATE),
+which is fast. The names below are the suite's, older than the plugin's.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from socialdb import embedded
-from socialdb.db import create_database, database_of, drop_database
-from socialdb.migrate import runner
+from socialdb.testing import Databases
+
+pytest_plugins = ["socialdb.testing", "pytester"]
+__all__ = ["Databases"]  # tests import it from here
 
 # What each test needs, as markers: `uv run pytest -m "not db"` answers in seconds.
 #   db         a PostgreSQL server (any test using the server fixtures)
@@ -33,80 +31,39 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "server_url" in getattr(item, "fixturenames", ()):
+        if {"server_url", "socialdb_server_url"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
         if item.module is not None and item.module.__name__.rpartition(".")[2] in _PROCESS_MODULES:
             item.add_marker(pytest.mark.processes)
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def server_url(socialdb_server_url: str) -> str:
     """URL of a maintenance database on the test server."""
-    given = os.environ.get("SOCIALDB_TEST_DATABASE_URL")
-    if given:
-        yield given
-        return
-    home = Path(tempfile.mkdtemp(prefix="socialdb-test-"))
-    try:
-        yield embedded.start(home, database="postgres")
-    finally:
-        embedded.stop(home)
-        shutil.rmtree(home, ignore_errors=True)
-
-
-class Databases:
-    """Creates and drops throwaway databases on the test server (socialdb.db does the work)."""
-
-    def __init__(self, server_url: str) -> None:
-        self.server_url = server_url
-        self.created: list[str] = []
-
-    def create(self, template: str | None = None) -> str:
-        name = f"socialdb_test_{uuid.uuid4().hex[:12]}"
-        url = create_database(self.server_url, name, template)
-        self.created.append(name)
-        return url
-
-    def drop(self, url: str) -> None:
-        name = database_of(url)
-        drop_database(self.server_url, name)
-        self.created.remove(name)
-
-    def drop_all(self) -> None:
-        for name in list(self.created):
-            drop_database(self.server_url, name)
-            self.created.remove(name)
+    return socialdb_server_url
 
 
 @pytest.fixture(scope="session")
-def databases(server_url: str) -> Iterator[Databases]:
-    dbs = Databases(server_url)
-    yield dbs
-    dbs.drop_all()
+def databases(socialdb_databases: Databases) -> Databases:
+    return socialdb_databases
 
 
 @pytest.fixture(scope="session")
-def template_name(databases: Databases) -> str:
+def template_name(socialdb_template: str) -> str:
     """A database with every migration applied, used only as a template."""
-    url = databases.create()
-    runner.up(url)
-    return database_of(url)
+    return socialdb_template
 
 
 @pytest.fixture
-def db_url(databases: Databases, template_name: str) -> Iterator[str]:
+def db_url(socialdb_url: str) -> str:
     """A fresh, fully migrated database for one test."""
-    url = databases.create(template=template_name)
-    yield url
-    databases.drop(url)
+    return socialdb_url
 
 
 @pytest.fixture
-def empty_db_url(databases: Databases) -> Iterator[str]:
+def empty_db_url(socialdb_empty_url: str) -> str:
     """A fresh database with nothing in it."""
-    url = databases.create()
-    yield url
-    databases.drop(url)
+    return socialdb_empty_url
 
 
 @pytest.fixture

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import random
+import tempfile
 from collections import Counter
 from pathlib import Path
 
-from socialdb.bench import generate
-from socialdb.bench.report import BEGIN, END, render, write
+import pytest
+from typer.testing import CliRunner
+
+from socialdb.bench import generate, migrate_up, report
+from socialdb.bench import run as bench
+from socialdb.bench.migrate_up import DBMATE, FLOOR, PROCESS, WHOLE
+from socialdb.bench.report import BEGIN, COMMITTED, DOCUMENTED_SCALE, END, default_output, render, write
 from socialdb.bench.run import Run
 from socialdb.bench.workload import Measure
+from socialdb.cli import app
+from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.migrate.history import ddl as history_ddl
 
 
 def world_rows(seed: int, scale: float) -> dict[str, list[tuple[object, ...]]]:
@@ -67,3 +76,108 @@ def test_report_has_both_schemas_ratios_and_keeps_the_analysis(tmp_path: Path) -
     result = doc.read_text()
     assert "old numbers" not in result and "## Analysis\nkept" in result and "intro" in result
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
+
+
+# --- where the report goes (issue 15) -----------------------------------------------------------
+
+
+def test_only_a_run_at_the_documented_scale_writes_the_committed_report() -> None:
+    assert default_output(DOCUMENTED_SCALE) == COMMITTED == Path("docs/performance.md")
+    for scale in (0.01, 0.5, 2):
+        path = default_output(scale)
+        assert COMMITTED.resolve() != path.resolve()
+        assert path.is_relative_to(tempfile.gettempdir()) and path.name == "performance.md"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--scale", "0.01"], default_output(0.01)),
+        (["--scale", "1"], Path("docs/performance.md")),
+        (["--scale", "0.01", "--out", "elsewhere/report.md"], Path("elsewhere/report.md")),
+        (["--scale", "1", "--output", "elsewhere/report.md"], Path("elsewhere/report.md")),
+    ],
+    ids=["smoke-run", "documented-scale", "out", "output"],
+)
+def test_bench_run_writes_where_the_rule_says(monkeypatch: pytest.MonkeyPatch, args: list[str], expected: Path) -> None:
+    written: list[tuple[Path, Path]] = []
+    monkeypatch.setattr(bench, "generate_data", lambda admin, scale, say, progress: Run(scale))
+    monkeypatch.setattr(bench, "measure", lambda admin, run, *rest: run)
+    monkeypatch.setattr(report, "write", lambda run, command, doc, chart: written.append((doc, chart)))
+    url = "postgresql://nobody@localhost:1/none"  # never connected to: the work above is replaced
+    result = CliRunner().invoke(app, ["bench", "run", *args, "--database-url", url], env={"DATABASE_URL": None})
+    assert result.exit_code == 0, result.output
+    assert written == [(expected, expected.with_name("performance.png"))]
+
+
+def test_migrate_table_gives_medians_ratios_and_every_run() -> None:
+    measures = [
+        Measure(WHOLE, FLOOR, 3, 3, 0.3, [100.0, 110.0, 90.0]),
+        Measure(WHOLE, DBMATE, 3, 3, 0.6, [200.0, 190.0, 210.0]),
+        Measure(WHOLE, PROCESS, 3, 3, 1.2, [400.0, 420.0, 380.0]),
+    ]
+    lines = report.migrate_table(WHOLE, measures)
+    assert lines[2:] == [
+        "| command | median ms | x floor | x dbmate | each run, ms |",
+        "|---|---:|---:|---:|---|",
+        "| psql -1 -f (floor) | 100 | 1.00x | 0.50x | 100, 110, 90 |",
+        "| dbmate | 200 | 2.00x | 1.00x | 200, 190, 210 |",
+        "| socialdb migrate up | 400 | 4.00x | 2.00x | 400, 420, 380 |",
+        "",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://postgres@/db1?host=/tmp/pg&port=5463",
+            "postgres://postgres@/db1?socket=/tmp/pg&port=5463&sslmode=disable",
+        ),
+        (
+            "host=db.example port=6432 user=me password=p@ss dbname=x",
+            "postgres://me:p%40ss@db.example:6432/x?sslmode=disable",
+        ),
+        ("postgresql://me@localhost/x?sslmode=require", "postgres://me@localhost:5432/x?sslmode=require"),
+    ],
+)
+def test_dbmate_gets_the_same_database(url: str, expected: str) -> None:
+    assert migrate_up.dbmate_url(url) == expected
+
+
+def test_npm_s_node_wrapper_is_traded_for_dbmate_s_binary(tmp_path: Path) -> None:
+    modules = tmp_path / "node_modules"
+    (modules / "dbmate" / "dist").mkdir(parents=True)
+    (modules / "dbmate" / "dist" / "cli.js").write_text("#!/usr/bin/env node\n")
+    (modules / "@dbmate" / "linux-x64" / "bin").mkdir(parents=True)
+    binary = modules / "@dbmate" / "linux-x64" / "bin" / "dbmate"
+    binary.write_text("")
+    (modules / ".bin").mkdir()
+    (modules / ".bin" / "dbmate").symlink_to("../dbmate/dist/cli.js")
+    assert migrate_up.find_dbmate(modules / ".bin" / "dbmate") == binary
+    assert migrate_up.find_dbmate(binary) == binary
+
+
+def test_dbmate_gets_the_same_sql_one_statement_a_file_where_there_is_no_transaction(tmp_path: Path) -> None:
+    migrations = load_migrations(default_directory())
+    folder = migrate_up.dbmate_files(migrations, tmp_path / "dbmate")
+    files = sorted(folder.iterdir())
+    off = [m for m in migrations if not m.directives.transaction]
+    assert len(files) == len(migrations) - len(off) + sum(len(m.up_statements) for m in off)
+    assert files[0].read_text().startswith("-- migrate:up\n" + history_ddl())
+    for m in off:
+        mine = [f for f in files if f.name.endswith(f"_{m.name}.sql")]
+        assert [f.read_text().splitlines()[0] for f in mine] == ["-- migrate:up transaction:false"] * len(mine)
+        texts = [f.read_text() for f in mine]
+        assert [t.split("\n", 1)[1].split(";\n-- migrate:down")[0] for t in texts] == [s.sql for s in m.up_statements]
+
+
+@pytest.mark.processes
+def test_migrate_up_is_timed_against_the_floor_as_a_process_and_in_process(server_url: str) -> None:
+    measures = migrate_up.time_migrate(server_url, 1, lambda _: None)
+    assert [(m.operation, m.schema, len(m.latencies_ms)) for m in measures] == [
+        (migrate_up.IN_PROCESS, FLOOR, 1),
+        (migrate_up.IN_PROCESS, migrate_up.LIBRARY, 1),
+        (WHOLE, FLOOR, 1),
+        (WHOLE, PROCESS, 1),
+    ]

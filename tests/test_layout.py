@@ -3,6 +3,8 @@
 - `socialdb.app`: what the platform imports; light, and nothing of the tool or the CLI.
 - `socialdb.migrate`: the migration tool; its parsing and planning modules never talk to a database.
 - `socialdb.cli`, `socialdb.bench`: on top; nothing below imports them.
+- `socialdb.schema`: the schema's docs and drift, beside the tool; `socialdb.testing`: the
+  pytest plugin, light to import (its entry point loads it in every pytest run).
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ FORBIDDEN = {
     "socialdb.settings": ["socialdb.app", "socialdb.migrate", "socialdb.cli", "socialdb.bench"],
     "socialdb.embedded": ["socialdb.app", "socialdb.migrate", "socialdb.cli", "socialdb.bench"],
     "socialdb.bench": ["socialdb.cli"],
+    # The schema tooling sits beside migrate/ and uses it; the pytest plugin may use anything but the CLI.
+    "socialdb.schema": ["socialdb.cli", "socialdb.app", "socialdb.bench"],
+    "socialdb.testing": ["socialdb.cli"],
 }
 
 
@@ -101,3 +106,9 @@ def test_the_rules_catch_a_wrong_import(tmp_path: Path) -> None:
     module = tmp_path / "wrong.py"
     module.write_text("def f() -> None:\n    from socialdb.cli.common import app  # noqa\n")
     assert _imports(module) == ["socialdb.cli.common", "socialdb.cli.common.app"]
+
+
+def test_the_pytest_plugin_is_light_to_import() -> None:
+    """The pytest11 entry point imports socialdb.testing in every pytest run of a project that installs socialdb."""
+    loaded = loaded_after("import socialdb.testing")
+    assert _tops(loaded, [*HEAVY, "psycopg", "socialdb.migrate", "socialdb.db", "socialdb.app"]) == []

@@ -127,3 +127,15 @@ class TokenDecryptError(SocialdbError):
 
 class TokenRotationError(SocialdbError):
     """`tokens rotate` cannot run as asked, or left tokens that are not under the current key."""
+
+
+class GraphvizError(SocialdbError):
+    """Graphviz's `dot`, which draws docs/schema/schema.svg, is missing or failed."""
+
+
+class ScratchDatabaseError(SocialdbError):
+    """A scratch database (for the schema docs or a drift check) could not be created or migrated."""
+
+
+class DriftCheckError(SocialdbError):
+    """A database cannot be compared with the migrations: no history, an unknown version, another server version."""

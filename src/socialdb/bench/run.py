@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,14 +13,10 @@ from pathlib import Path
 
 import psycopg
 
-from socialdb.bench import generate, workload
+from socialdb.bench import generate, migrate_up, workload
 from socialdb.bench.workload import Measure
 from socialdb.db import create_database, drop_database, with_database
-from socialdb.embedded import psql_path
-from socialdb.errors import SocialdbError
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory, load_migrations
-from socialdb.migrate.history import ddl as history_ddl
 from socialdb.migrate.statements import split
 
 OURS, SPEC = "socialdb_bench_ours", "socialdb_bench_spec"
@@ -66,7 +60,9 @@ def generate_data(admin_url: str, scale: float, report: Report, progress: Callab
     return run
 
 
-def measure(admin_url: str, run: Run, seconds: float, report: Report) -> Run:
+def measure(
+    admin_url: str, run: Run, seconds: float, report: Report, migrate_runs: int = 5, dbmate: Path | None = None
+) -> Run:
     ours, spec = url_for(admin_url, OURS), url_for(admin_url, SPEC)
     with psycopg.connect(ours) as conn:
         run.server = str(conn.execute("SELECT version()").fetchone()[0]).split(" on ")[0]  # type: ignore[index]
@@ -83,37 +79,8 @@ def measure(admin_url: str, run: Run, seconds: float, report: Report) -> Run:
             refreshed, slowest_read = workload.refresh(url, schema, s, every_day)
             run.measures.append(refreshed)
             run.notes[f"slowest summary read during {refreshed.operation} ({schema})"] = f"{slowest_read:.1f} ms"
-    run.measures += time_migrate(admin_url, report)
+    run.measures += migrate_up.time_migrate(admin_url, migrate_runs, report, dbmate)
     return run
-
-
-def time_migrate(admin_url: str, report: Report) -> list[Measure]:
-    """`socialdb migrate up` on an empty database against `psql -1 -f` of the same up-SQL (the floor)."""
-    report("timing migrate up against psql -1 -f")
-    target = "socialdb_bench_migrate"
-    _recreate(admin_url, target)
-    t0 = time.perf_counter()
-    runner.up(url_for(admin_url, target))
-    ours_s = time.perf_counter() - t0
-    _recreate(admin_url, target)
-    # CONCURRENTLY cannot run in psql's single transaction; on an empty database it changes nothing.
-    ups = [re.sub(r"\bCONCURRENTLY\b", "", m.up) for m in load_migrations(default_directory())]
-    text = "\n".join([history_ddl(), *ups])
-    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as handle:
-        handle.write(text)
-    psql = psql_path() or "psql"
-    t0 = time.perf_counter()
-    command = [psql, "-X", "-q", "-1", "-v", "ON_ERROR_STOP=1", "-f", handle.name, url_for(admin_url, target)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    floor_s = time.perf_counter() - t0
-    if done.returncode:
-        raise SocialdbError(f"psql -1 -f of the concatenated migrations failed: {done.stderr.strip()}")
-    os.unlink(handle.name)
-    drop_database(admin_url, target)
-    return [
-        Measure("migrate up, empty database", "psql -1 -f (floor)", 1, 1, floor_s, [floor_s * 1000]),
-        Measure("migrate up, empty database", "socialdb", 1, 1, ours_s, [ours_s * 1000]),
-    ]
 
 
 def _apply_spec_schema(url: str) -> str:

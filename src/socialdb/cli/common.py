@@ -1,11 +1,16 @@
 """What every command shares: the app, the options declared once, and the one place where
 a library error becomes one line on stderr and an exit code (the error's `exit_code`).
+
+Light on purpose, so that `socialdb --version`, `--help` and `lint` load no database driver:
+a command group's module is imported when that command runs (`register_lazily`, called by
+`socialdb/cli/__init__.py`), and what talks to a database is imported where it is used.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import importlib
 import inspect
 import os
 import signal
@@ -13,19 +18,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
-import psycopg
 import typer
-from typer._click.core import Context  # Typer vendors Click; its exceptions are not re-exported
+from typer._click.core import Command, Context  # Typer vendors Click; its exceptions are not re-exported
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
-from socialdb import embedded
-from socialdb.db import scrub
+from socialdb import __version__
 from socialdb.errors import SocialdbError
 from socialdb.migrate import interrupts
 from socialdb.migrate.durations import parse_duration
 from socialdb.migrate.options import LockMode, RunOptions
-from socialdb.settings import embedded_dir, resolve_target
 
 T = TypeVar("T")
 
@@ -43,8 +45,52 @@ def _one_line_usage_errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
+# Commands whose module is imported only when they run: name -> (module, line in `socialdb --help`).
+_LAZY: dict[str, tuple[str, str]] = {}
+
+
+def register_lazily(name: str, module: str, help_text: str) -> None:
+    """`socialdb NAME` is defined by `module`, imported when NAME runs (or shows its own help)."""
+    _LAZY[name] = (module, help_text)
+
+
+def lazy_commands() -> dict[str, tuple[str, str]]:
+    """Each lazily registered command: (its module, its line in `socialdb --help`)."""
+    return dict(_LAZY)
+
+
+class _NotLoaded(TyperCommand):
+    """A lazy command before its module is imported: its name and help line, for `socialdb --help`."""
+
+
 class _OneLineErrors(TyperGroup):
-    """The root command: Click's usage errors are one line, not a usage banner and a box."""
+    """The root command: Click's usage errors are one line, not a usage banner and a box; and
+    each command group is loaded only when it is used."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._listing = False  # while the root's help is written, lazy commands stay unloaded
+        for name, (_, help_text) in _LAZY.items():
+            self.commands.setdefault(name, _NotLoaded(name, help=help_text))
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        command = self.commands.get(cmd_name)
+        if not isinstance(command, _NotLoaded) or self._listing:
+            return command
+        importlib.import_module(_LAZY[cmd_name][0])  # registers its commands on `app`
+        built = typer.main.get_command(app)
+        assert isinstance(built, TyperGroup)
+        for name, loaded in built.commands.items():
+            if isinstance(self.commands.get(name), _NotLoaded) and not isinstance(loaded, _NotLoaded):
+                self.commands[name] = loaded
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Context, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def make_context(
         self, info_name: str | None, args: list[str], parent: Context | None = None, **extra: Any
@@ -63,6 +109,21 @@ app = typer.Typer(
     add_completion=False,
     help="The Social Selling database and its migrations.",
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"socialdb {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_show_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    pass
 
 
 def group(name: str, help_text: str) -> typer.Typer:
@@ -164,6 +225,10 @@ def call(action: Callable[[], T], debug: bool, url: str | None = None) -> T:
 
 
 def _one_line(exc: Exception, url: str | None) -> tuple[str, int]:
+    import psycopg
+
+    from socialdb.db import scrub
+
     if isinstance(exc, SocialdbError):
         return scrub(str(exc), url), exc.exit_code
     first = (str(exc).strip().splitlines() or [""])[0]
@@ -174,6 +239,9 @@ def _one_line(exc: Exception, url: str | None) -> tuple[str, int]:
 
 def target_url(database_url: str | None, debug: bool) -> str:
     """--database-url, else DATABASE_URL, else the embedded server (started if needed)."""
+    from socialdb import embedded
+    from socialdb.settings import embedded_dir, resolve_target
+
     target = call(lambda: resolve_target(database_url), debug)
     if target is not None:
         return target.url

@@ -18,13 +18,19 @@ db_app = group("db", "The database socialdb talks to.")
 
 @db_app.command("url")
 def db_url(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """The database URL socialdb would use, password masked."""
+    """The database URL socialdb would use, password masked.
+
+    Example: DATABASE_URL=postgresql://me:secret@db/socialdb socialdb db url
+    """
     say(mask_url(target_url(database_url, debug)))
 
 
 @db_app.command("stop")
 def db_stop(debug: Debug = False) -> None:
-    """Stop the embedded PostgreSQL (its data stays in ./.socialdb)."""
+    """Stop the embedded PostgreSQL (its data stays in ./.socialdb).
+
+    Example: socialdb db stop
+    """
     stopped = call(lambda: embedded.stop(embedded_dir()), debug)
     say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
@@ -34,6 +40,8 @@ def psql(ctx: typer.Context, database_url: DatabaseUrl = None, debug: Debug = Fa
     """Open psql on the database; extra arguments go to psql (e.g. -c 'SELECT 1').
 
     The password travels in PGPASSWORD, not on the command line.
+
+    Example: socialdb psql -c 'SELECT count(*) FROM users'
     """
     url = target_url(database_url, debug)
     executable = shutil.which("psql") or embedded.psql_path()

@@ -29,7 +29,10 @@ def lint_command(
     output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.TEXT,
     debug: Debug = False,
 ) -> None:
-    """Lint migrations with Squawk; exit 1 on any finding that is not waived."""
+    """Lint migrations with Squawk; exit 1 on any finding that is not waived.
+
+    Example: socialdb lint src/socialdb/migrate/migrations/030-comments.sql --format json
+    """
     paths = files or [directory or default_directory()]
     findings = call(lambda: lint.lint_paths(paths, config), debug)
     open_findings = [f for f in findings if f.waived_by is None]

@@ -1,18 +1,27 @@
-"""`socialdb migrate ...`: apply, roll back, inspect and create migrations."""
+"""`socialdb migrate ...`: apply, roll back, inspect, plan, verify and create migrations."""
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, group, say, target_url, with_run_options
-from socialdb.migrate import runner
+from socialdb.cli import progress
+from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, say, target_url, with_run_options
+from socialdb.migrate import report, runner
 from socialdb.migrate.files import default_directory, new_migration
+from socialdb.migrate.gates import FailOn, Thresholds
 from socialdb.migrate.options import ResolveAction, RunOptions
+
+if TYPE_CHECKING:
+    from socialdb.migrate.planner import Plan
 
 migrate_app = group("migrate", "Apply, roll back and inspect migrations.")
 
@@ -21,19 +30,153 @@ To = Annotated[
 ]
 
 
+class Format(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MARKDOWN = "markdown"
+
+
+class ListFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+OutputFormat = Annotated[Format, typer.Option("--format", help="text (a table), json, or markdown.")]
+ListOutput = Annotated[ListFormat, typer.Option("--format", help="text or json.")]
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|kB|KB|MB|GB|TB)?\s*$", re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
+
+
+def _size(value: str) -> int:
+    """`--large-size`: bytes, or a number with kB, MB, GB or TB (powers of 1024)."""
+    match = _SIZE.match(value)
+    if match is None:
+        raise typer.BadParameter(f"invalid size {value!r}: use e.g. 100MB or 2GB")
+    return int(match.group(1)) * _UNITS[(match.group(2) or "B").lower()]
+
+
 @migrate_app.command("up")
 @with_run_options
 def migrate_up(
     options: RunOptions,
     to: To = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Change nothing: show the plan (as `migrate plan`) instead.")
+    ] = False,
+    output: OutputFormat = Format.TEXT,
+    no_color: Annotated[
+        bool, typer.Option("--no-color", help="Plain lines, no progress display (as when NO_COLOR is set).")
+    ] = False,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Apply every pending migration (up to --to V), each in its own transaction."""
+    """Apply every pending migration (up to --to V), each in its own transaction.
+
+    Example: socialdb migrate up --to 12 --database-url postgresql://deploy@db/socialdb
+    """
     url = target_url(database_url, debug)
-    done = call(lambda: runner.up(url, directory, options, say, to=to), debug, url)
-    say(f"{len(done)} migration(s) applied")
+    if dry_run:
+        plan = call(lambda: runner.plan(url, directory, to=to, options=options), debug, url)
+        _show_plan(plan, output)
+        return
+    progress.run_up(url, directory, options, to, no_color=no_color, debug=debug, plain=say)  # Rich on a terminal
+
+
+@migrate_app.command("plan")
+def migrate_plan(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Plan these migration files instead of the pending ones.")
+    ] = None,
+    to: To = None,
+    output: OutputFormat = Format.TEXT,
+    fail_on: Annotated[
+        list[FailOn] | None,
+        typer.Option("--fail-on", help="Exit 1 when the plan has this; repeat for several.", show_default=False),
+    ] = None,
+    large_rows: Annotated[
+        int, typer.Option("--large-rows", min=0, help="A table is large from this many estimated rows.")
+    ] = Thresholds.large_rows,
+    large_size: Annotated[
+        str, typer.Option("--large-size", help="...or, never analysed, from this size (e.g. 100MB).")
+    ] = "100MB",
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Connect to nothing: plan every file for a new, empty database.")
+    ] = False,
+    server_version: Annotated[
+        int, typer.Option("--server-version", min=10, max=99, help="With --offline: the PostgreSQL major version.")
+    ] = 18,
+    database_url: DatabaseUrl = None,
+    directory: Directory = None,
+    debug: Debug = False,
+) -> None:
+    """What `up` would run, in which transactions, and what each statement locks, blocks and rewrites.
+
+    Example: socialdb migrate plan --fail-on blocking-on-large --fail-on rewrite
+    """
+    from socialdb.migrate import planner  # the lock planner loads only for a plan
+    from socialdb.migrate.locks import Server
+
+    limits = Thresholds(large_rows, _size(large_size))
+    url = None if offline else target_url(database_url, debug)
+    server = Server(server_version * 10000)
+    given = files or ()
+    plan = call(lambda: runner.plan(url, directory, to=to, files=given, thresholds=limits, server=server), debug, url)
+    _show_plan(plan, output)
+    refused = planner.violations(plan, fail_on or ())
+    if refused:
+        gates = ", ".join(gate.value for gate in fail_on or ())
+        fail(f"plan refused by --fail-on {gates}: {len(refused)} statement(s): " + "; ".join(refused), 1)
+
+
+def _show_plan(plan: Plan, output: Format) -> None:
+    if output is Format.JSON:
+        say(json.dumps(report.plan_json(plan), indent=2))
+    elif output is Format.MARKDOWN:
+        say(report.plan_markdown(plan).rstrip("\n"))
+    else:
+        _print_plan(plan)
+
+
+def _print_plan(plan: Plan) -> None:
+    console = Console(width=200 if plan.database else 140)
+    if not plan.migrations:
+        console.print("nothing to run: no pending migration")
+        return
+    for migration in plan.migrations:
+        table = Table(*report.columns(plan.database), title=report.migration_heading(migration), title_justify="left")
+        for statement in migration.statements:
+            for row in report.statement_rows(statement, plan.database):
+                table.add_row(*row, style="bold red" if statement.risk else None)
+        console.print(table)
+    risky = sum(1 for m in plan.migrations for s in m.statements if s.risk)
+    if plan.database:
+        console.print(
+            f"{risky} statement(s) marked RISK: a blocking lock on a large table"
+            f" (from {plan.thresholds.large_rows} rows)"
+        )
+
+
+@migrate_app.command("verify")
+def migrate_verify(
+    output: ListOutput = ListFormat.TEXT,
+    database_url: DatabaseUrl = None,
+    directory: Directory = None,
+    debug: Debug = False,
+) -> None:
+    """Exit 1 when an applied file changed or is missing, one failed, or a pending one is out of order; else silent.
+
+    Example: socialdb migrate verify --format json
+    """
+    url = target_url(database_url, debug)
+    problems = call(lambda: runner.verify(url, directory), debug, url)
+    if output is ListFormat.JSON:
+        say(json.dumps(report.problems_json(problems), indent=2))
+    else:
+        for problem in problems:
+            say(f"{problem.file}: {problem.state}: {problem.detail}")
+    if problems:
+        fail(f"{len(problems)} migration file(s) disagree with the database's history", 1)
 
 
 @migrate_app.command("down")
@@ -48,7 +191,10 @@ def migrate_down(
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Roll back the last N applied migrations, or every one newer than --to V (V stays); newest first."""
+    """Roll back the last N applied migrations, or every one newer than --to V (V stays); newest first.
+
+    Example: socialdb migrate down 2   (or: socialdb migrate down --to 27)
+    """
     if steps is not None and to is not None:
         raise typer.BadParameter("give N or --to V, not both")
     url = target_url(database_url, debug)
@@ -67,7 +213,10 @@ def migrate_resolve(
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Settle a non-transactional migration that failed midway."""
+    """Settle a non-transactional migration that failed midway.
+
+    Example: socialdb migrate resolve 13 --retry
+    """
     if retry == mark_applied:
         raise typer.BadParameter("give exactly one of --retry and --mark-applied")
     url = target_url(database_url, debug)
@@ -76,16 +225,27 @@ def migrate_resolve(
 
 
 @migrate_app.command("status")
-def migrate_status(database_url: DatabaseUrl = None, directory: Directory = None, debug: Debug = False) -> None:
-    """Every migration with its state: applied, pending, changed, missing or failed."""
+def migrate_status(
+    output: ListOutput = ListFormat.TEXT,
+    database_url: DatabaseUrl = None,
+    directory: Directory = None,
+    debug: Debug = False,
+) -> None:
+    """Every migration with its state: applied, pending, changed, missing or failed.
+
+    Example: socialdb migrate status --database-url postgresql://deploy@db/socialdb
+    """
     url = target_url(database_url, debug)
     rows = call(lambda: runner.status(url, directory), debug, url)
-    table = Table("version", "name", "applied at (UTC)", "duration", "state")
+    if output is ListFormat.JSON:
+        say(json.dumps(report.status_json(rows), indent=2))
+        return
+    cells = []
     for row in rows:
         applied = f"{row.executed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if row.executed_at else ""
         duration = f"{row.execution_ms} ms" if row.execution_ms is not None else ""
-        table.add_row(f"{row.version:03d}", row.name, applied, duration, row.state)
-    Console(width=120).print(table)
+        cells.append([f"{row.version:03d}", row.name, applied, duration, row.state])
+    say(report.grid(["version", "name", "applied at (UTC)", "duration", "state"], cells))
 
 
 @migrate_app.command("new")
@@ -94,6 +254,9 @@ def migrate_new(
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Create the next migration file from a template."""
+    """Create the next migration file from a template.
+
+    Example: socialdb migrate new add-product-weight
+    """
     path = call(lambda: new_migration(directory or default_directory(), name), debug)
     say(str(path))

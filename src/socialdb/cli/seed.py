@@ -8,7 +8,10 @@ from socialdb.cli.common import DatabaseUrl, Debug, app, call, say, target_url
 
 @app.command("seed")
 def seed_command(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Load the development seed data (a demo seller and 20 products). Idempotent."""
+    """Load the development seed data (a demo seller and 20 products). Idempotent.
+
+    Example: socialdb seed --database-url postgresql://me@localhost/socialdb_dev
+    """
     url = target_url(database_url, debug)
     result = call(lambda: seeding.seed(url), debug, url)
     say(f"seeded: {result.users_created} user(s) and {result.products_created} product(s) created")

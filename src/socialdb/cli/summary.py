@@ -10,7 +10,10 @@ summary_app = group("summary", "The daily analytics summary's upkeep (maintenanc
 
 @summary_app.command("refresh")
 def summary_refresh(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Recompute the days whose events changed since the last refresh (for cron)."""
+    """Recompute the days whose events changed since the last refresh (for cron).
+
+    Example: */5 * * * * socialdb summary refresh   (crontab, as a socialdb_maintenance login)
+    """
     url = target_url(database_url, debug)
     ms = call(lambda: summary.run(url, summary.SummaryTask.REFRESH), debug, url)
     say(f"summary refreshed in {ms} ms")
@@ -18,7 +21,10 @@ def summary_refresh(database_url: DatabaseUrl = None, debug: Debug = False) -> N
 
 @summary_app.command("rebuild")
 def summary_rebuild(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Recompute every day of the summary from the events (a repair; minutes at scale)."""
+    """Recompute every day of the summary from the events (a repair; minutes at scale).
+
+    Example: socialdb summary rebuild --database-url postgresql://maintenance@db/socialdb
+    """
     url = target_url(database_url, debug)
     ms = call(lambda: summary.run(url, summary.SummaryTask.REBUILD), debug, url)
     say(f"summary rebuilt in {ms} ms")

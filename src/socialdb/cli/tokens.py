@@ -24,7 +24,10 @@ def tokens_rotate(
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Re-encrypt every OAuth token under the current key (the first of SOCIALDB_TOKEN_KEYS). Rerunnable."""
+    """Re-encrypt every OAuth token under the current key (the first of SOCIALDB_TOKEN_KEYS). Rerunnable.
+
+    Example: SOCIALDB_TOKEN_KEYS=k2:<new>,k1:<old> socialdb tokens rotate
+    """
     cipher = call(tokens.TokenCipher.from_env, debug)
     url = target_url(database_url, debug)
     result = call(lambda: tokens.rotate(url, cipher, batch_size, say, encrypt_plaintext=encrypt_plaintext), debug, url)

@@ -1,19 +1,25 @@
 """Who a waiting migration is waiting for, read from pg_blocking_pids while it waits.
 
 Once lock_timeout fires the wait is over and the blockers can no longer be
-asked for, so a background thread samples them during the statement.
+asked for, so a background thread samples them during the statement. One thread
+serves the whole run: starting one per statement cost more than the statements of
+a small migration (docs/performance.md, issue 15).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from types import TracebackType
 
 import psycopg
 
 from socialdb.db import Conn
 
-JOIN_S = 10  # how long the end of a statement waits for a sample in flight
+JOIN_S = 10  # how long the end of a block, or of the run, waits for a sample in flight
+IDLE_S = 1.0  # between statements the thread waits for the next one, waking this often to see if the run is over
 _BLOCKERS = """
 SELECT a.pid, coalesce(nullif(a.application_name, ''), '?'), coalesce(a.state, '?'),
        left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 160)
@@ -29,16 +35,28 @@ def blockers_of(conn: Conn, pid: int) -> list[str]:
     return [f"pid {p} ({app}, {state}): {query}" for p, app, state, query in rows]
 
 
-class BlockerWatch:
-    """Samples the blockers of `pid` on `conn` (not the waiting connection) while a block runs."""
+@dataclass
+class Watched:
+    """One watched block (a migration's attempt, or a statement): the blockers last seen while it ran."""
 
-    def __init__(self, conn: Conn, pid: int, lock_timeout_ms: int) -> None:
+    interval_s: float
+    blockers: list[str] = field(default_factory=list)
+
+
+class BlockerWatch:
+    """Samples the blockers of `pid` on `conn` (not the waiting connection) during `watching()` blocks.
+
+    Enter it once for the run; each block whose blockers may be wanted runs in `watching()`.
+    """
+
+    def __init__(self, conn: Conn, pid: int) -> None:
         self._conn = conn
         self._pid = pid
-        self._interval = min(max(lock_timeout_ms / 4000, 0.02), 0.25) if lock_timeout_ms else 0.25
+        self._current: Watched | None = None
+        self._sampling = threading.Lock()  # held for a sample: the end of a block waits for one in flight
+        self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="socialdb-blockers", daemon=True)
-        self.blockers: list[str] = []
 
     def __enter__(self) -> BlockerWatch:
         self._thread.start()
@@ -48,14 +66,41 @@ class BlockerWatch:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._stop.set()
+        self._wake.set()
         # A sample in flight is one short query; never let the advice hold up the run.
         self._thread.join(timeout=JOIN_S)
 
+    @contextlib.contextmanager
+    def watching(self, lock_timeout_ms: int) -> Iterator[Watched]:
+        """Sample while the block runs, a few times per lock_timeout (at most every 0.25 s, at least every 20 ms)."""
+        interval = min(max(lock_timeout_ms / 4000, 0.02), 0.25) if lock_timeout_ms else 0.25
+        watched = Watched(interval)
+        self._current = watched
+        self._wake.set()
+        try:
+            yield watched
+        finally:
+            # A sample in flight is one short query; never let the advice hold up the run.
+            got = self._sampling.acquire(timeout=JOIN_S)
+            self._current = None
+            if got:
+                self._sampling.release()
+
     def _sample(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                found = blockers_of(self._conn, self._pid)
-            except psycopg.Error:
-                return  # the watch is advice; never let it break a migration
-            if found:
-                self.blockers = found
+        while not self._stop.is_set():
+            watched = self._current
+            if watched is None:
+                self._wake.wait(IDLE_S)
+                self._wake.clear()
+                continue
+            if self._stop.wait(watched.interval_s):
+                continue
+            with self._sampling:
+                if self._current is not watched:
+                    continue  # that block is over: look again
+                try:
+                    found = blockers_of(self._conn, self._pid)
+                except psycopg.Error:
+                    return  # the watch is advice; never let it break a migration
+                if found:
+                    watched.blockers = found

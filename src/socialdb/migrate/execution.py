@@ -2,6 +2,10 @@
 
 Transactional: every statement and the history row commit together, or nothing
 does; a lock timeout rolls the whole attempt back and retries it with backoff.
+The timeouts and the statements are sent in one pipeline (psycopg's pipeline mode):
+the server runs them in order as they arrive, and the first error names its own
+statement. Four round trips a migration (BEGIN, the pipeline, the history row,
+COMMIT) instead of one per statement (docs/performance.md, issue 15).
 Non-transactional (`transaction=off`): each statement commits on its own; a
 failure is recorded in the history as `failed`, with the statement at fault.
 """
@@ -12,6 +16,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -25,6 +30,7 @@ from socialdb.migrate.options import Direction, RunOptions
 from socialdb.migrate.statements import Statement
 
 Report = Callable[[str], None]
+Query = tuple[str | bytes, tuple[Any, ...] | None]  # SQL and its parameters
 # How often the server checks, during a long statement, that the runner is still there:
 # a runner killed with -9 then gets its statement cancelled and its transaction rolled back.
 CLIENT_CHECK_MS = 1000
@@ -49,6 +55,7 @@ class Session:
     monitor: Conn  # the lock's connection; also reads who blocks `conn`
     opts: RunOptions
     report: Report
+    watch: BlockerWatch  # samples, on `monitor`, who blocks `conn` while a statement waits
 
 
 def run(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> int:
@@ -72,19 +79,59 @@ def _run_transactional(
     conn, opts = session.conn, session.opts
     for attempt in range(1, opts.lock_retries + 1):
         started = time.monotonic()
-        watch = BlockerWatch(session.monitor, conn.info.backend_pid, lock_timeout_of(migration, opts))
         try:
-            with watch, conn.transaction():
-                _set_timeouts(conn, migration, opts, local=True)
-                for statement in statements:
-                    _execute(conn, migration, statement)
+            with session.watch.watching(lock_timeout_of(migration, opts)) as watched, conn.transaction():
+                _execute_pipelined(conn, migration, statements, _timeouts(migration, opts, local=True))
                 ms = _ms_since(started)
                 _record(conn, migration, direction, ms)
                 interrupts.check()  # the last moment a signal can still roll it back
             return ms
         except psycopg.errors.LockNotAvailable:
-            _retry_or_give_up(session, migration, attempt, watch.blockers, "nothing of it was applied")
+            _retry_or_give_up(session, migration, attempt, watched.blockers, "nothing of it was applied")
     raise AssertionError("unreachable: the last attempt raises LockNotAvailableError")
+
+
+def _execute_pipelined(conn: Conn, migration: Migration, statements: list[Statement], timeouts: Query) -> None:
+    """The timeouts, then `statements` in order, sent together; raise MigrationFailed naming the one that failed."""
+    cursors: list[psycopg.Cursor[Any]] = []
+    try:
+        with interrupts.cancellable(conn):
+            failure = _pipeline(conn, [timeouts, *((s.sql.encode(), None) for s in statements)], cursors)
+            if failure is not None:
+                raise failure  # in the section: a signal that cancelled the statement takes its place
+    except psycopg.errors.LockNotAvailable:
+        raise
+    except psycopg.Error as exc:
+        # Answers fill the cursors in order: the first without one failed (or, with none missing,
+        # the query being sent when the error came back). Query 0 sets the timeouts.
+        failed = next((i for i, cursor in enumerate(cursors) if cursor.pgresult is None), len(cursors))
+        raise _failure(migration, statements[min(max(failed - 1, 0), len(statements) - 1)], exc) from None
+
+
+def _pipeline(conn: Conn, queries: list[Query], cursors: list[psycopg.Cursor[Any]]) -> BaseException | None:
+    """Send `queries` in one pipeline and read every answer; return the first failure instead of raising it.
+
+    Raised inside the block, an error would reach psycopg's exit, which drains the aborted
+    statements and logs what it meets there; so it is kept, and raised by the caller.
+    """
+    failure: BaseException | None = None
+    try:
+        with conn.pipeline():
+            try:
+                for query, params in queries:
+                    cursors.append(conn.execute(query, params))
+            except BaseException as exc:  # a statement's error, or a signal escalated into psycopg's wait
+                failure = exc
+    except psycopg.Error as exc:  # the answers read on the way out: the first error, or the statements it aborted
+        failure = failure or _first_error(exc)
+    return failure
+
+
+def _first_error(exc: psycopg.Error) -> psycopg.Error:
+    """What failed, rather than a statement it aborted (psycopg reads those after it, in its context)."""
+    while isinstance(exc, psycopg.errors.PipelineAborted) and isinstance(exc.__context__, psycopg.Error):
+        exc = exc.__context__
+    return exc
 
 
 def _run_statementwise(
@@ -93,7 +140,7 @@ def _run_statementwise(
     conn = session.conn
     started = time.monotonic()
     try:
-        _set_timeouts(conn, migration, session.opts, local=False)
+        conn.execute(*_timeouts(migration, session.opts, local=False))
         for statement in statements:
             try:
                 _drop_invalid_leftover(conn, statement, session.report)
@@ -105,8 +152,7 @@ def _run_statementwise(
                 _record_failure(conn, migration, statement, interrupted, _ms_since(started))
                 raise
         ms = _ms_since(started)
-        with conn.transaction():
-            _record(conn, migration, direction, ms)
+        _record(conn, migration, direction, ms)  # one statement in autocommit: atomic on its own
         return ms
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
@@ -117,8 +163,7 @@ def _record_failure(
     conn: Conn, migration: Migration, statement: Statement, exc: MigrationFailed, ms: int
 ) -> MigrationFailed:
     """Record the failed state and return the error to raise, naming any invalid index left behind."""
-    with conn.transaction():
-        history.record_failed(conn, migration, ms, statement.sql, str(exc))
+    history.record_failed(conn, migration, ms, statement.sql, str(exc))  # one statement in autocommit: atomic
     message = exc.pg_message + "; the statements before it were committed"
     leftovers = invalid_indexes(conn)
     if leftovers:
@@ -144,14 +189,13 @@ def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Report) -> 
 def _execute_with_retries(session: Session, migration: Migration, statement: Statement) -> None:
     conn = session.conn
     for attempt in range(1, session.opts.lock_retries + 1):
-        watch = BlockerWatch(session.monitor, conn.info.backend_pid, lock_timeout_of(migration, session.opts))
         try:
-            with watch:
+            with session.watch.watching(lock_timeout_of(migration, session.opts)) as watched:
                 _execute(conn, migration, statement)
             return
         except psycopg.errors.LockNotAvailable:
             try:
-                _retry_or_give_up(session, migration, attempt, watch.blockers, "this statement was not applied")
+                _retry_or_give_up(session, migration, attempt, watched.blockers, "this statement was not applied")
             except LockNotAvailableError as exc:
                 raise MigrationFailed(migration.filename, statement.line, str(exc), "55P03") from None
             _drop_invalid_leftover(conn, statement, session.report)
@@ -164,10 +208,15 @@ def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
     except psycopg.errors.LockNotAvailable:
         raise
     except psycopg.Error as exc:
-        position = exc.diag.statement_position
-        line = statement.line_of(int(position) if position else None)
-        message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-        raise MigrationFailed(migration.filename, line, f"{message} (SQLSTATE {exc.sqlstate})", exc.sqlstate) from None
+        raise _failure(migration, statement, exc) from None
+
+
+def _failure(migration: Migration, statement: Statement, exc: psycopg.Error) -> MigrationFailed:
+    """The error of `statement`, at its file line (PostgreSQL's position, when it gives one)."""
+    position = exc.diag.statement_position
+    line = statement.line_of(int(position) if position else None)
+    message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
+    return MigrationFailed(migration.filename, line, f"{message} (SQLSTATE {exc.sqlstate})", exc.sqlstate)
 
 
 def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> None:
@@ -177,10 +226,11 @@ def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> 
         history.remove(conn, migration.version)
 
 
-def _set_timeouts(conn: Conn, migration: Migration, opts: RunOptions, *, local: bool) -> None:
+def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
+    """The statement that sets the migration's timeouts (for its transaction when `local`)."""
     statement_ms = migration.directives.statement_timeout_ms
     statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
-    conn.execute(
+    return (
         "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
         " set_config('client_connection_check_interval', %s, %s)",
         (f"{lock_timeout_of(migration, opts)}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local),

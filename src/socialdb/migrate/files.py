@@ -9,6 +9,7 @@ when the file is read, so a file that loads has no syntax error and no empty par
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -135,33 +136,45 @@ def _split_parts(
     return up_statements, down_statements
 
 
+def format_migration(up: str, down: str | None = None) -> str:
+    """A migration file's text from its parts (the inverse of `parse_migration`): the up part (header
+    directives included), then, if there is a rollback, the marker line and the down part."""
+    return up if down is None else f"{up}\n{ROLLBACK_MARKER}\n{down}"
+
+
 def load_migrations(directory: Path) -> list[Migration]:
     """Every migration in `directory`, in version order. Non-.sql files are ignored."""
     if not directory.is_dir():
         raise MigrationFileError(str(directory), "migrations folder not found")
     migrations: list[Migration] = []
     seen: dict[int, str] = {}
-    for path in sorted(directory.iterdir()):
-        if path.suffix != ".sql" or path.name.startswith("."):
-            continue
-        migration = parse_migration(path.name, read_text(path))
+    # Plain names and os.path, not Path objects: with 10,000 files, Path's ordering and
+    # conversions took a third of the time of reading the folder (docs/performance.md).
+    with os.scandir(directory) as entries:
+        names = sorted(e.name for e in entries if e.name.endswith(".sql") and not e.name.startswith("."))
+    for name in names:
+        where = os.path.join(directory, name)
+        migration = parse_migration(name, _read(where))
         if migration.version in seen:
-            raise MigrationFileError(
-                str(path), f"version {migration.version} is also used by {seen[migration.version]}"
-            )
-        seen[migration.version] = path.name
+            raise MigrationFileError(where, f"version {migration.version} is also used by {seen[migration.version]}")
+        seen[migration.version] = name
         migrations.append(migration)
     return sorted(migrations, key=lambda m: m.version)
 
 
 def read_text(path: Path) -> str:
     """A migration file's text; invalid UTF-8 is refused naming the line and byte."""
-    data = path.read_bytes()
+    return _read(str(path))
+
+
+def _read(where: str) -> str:
+    with open(where, "rb") as handle:
+        data = handle.read()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise MigrationFileError(str(path), f"not valid UTF-8 at byte {exc.start}", line) from None
+        raise MigrationFileError(where, f"not valid UTF-8 at byte {exc.start}", line) from None
 
 
 NEW_TEMPLATE = """\

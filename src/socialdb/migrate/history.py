@@ -17,32 +17,31 @@ def exists(conn: Conn) -> bool:
 def ensure_table(conn: Conn) -> str | None:
     """Create the table if missing, or bring an older one up to date; say what was done, if anything.
 
-    Call under the runner's lock, outside any other transaction.
+    Call under the runner's lock, outside any other transaction. One round trip when the
+    table is there and current (it answers both questions), one more to create it.
     """
-    if exists(conn):
-        return _widen_version(conn)
-    with conn.transaction():
-        conn.execute(ddl().encode())
-    return None
-
-
-def _widen_version(conn: Conn) -> str | None:
-    """Tables created before 64-bit versions have `version integer`: make it bigint, once."""
     row = conn.execute(
-        "SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-        " WHERE attrelid = 'migrations'::regclass AND attname = 'version'"
+        "SELECT to_regclass('migrations') IS NOT NULL, (SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = to_regclass('migrations') AND attname = 'version')"
     ).fetchone()
-    if row is None or row[0] != "integer":
+    found, version_type = row if row else (False, None)
+    if not found:
+        conn.execute(ddl().encode())  # its statements in one query, which runs as one transaction
         return None
+    return _widen_version(conn) if version_type == "integer" else None
+
+
+def _widen_version(conn: Conn) -> str:
+    """Tables created before 64-bit versions have `version integer`: make it bigint, once."""
     with conn.transaction():
         conn.execute("SET LOCAL lock_timeout = '10s'")  # a session idle in a read of the table must not hang the run
         conn.execute("ALTER TABLE migrations ALTER COLUMN version TYPE bigint")
     return "upgraded the history table: migrations.version is now bigint (64-bit versions)"
 
 
-def read(conn: Conn) -> list[HistoryRow]:
-    """Every row, in version order; empty when the table does not exist yet."""
-    if not exists(conn):
+def read(conn: Conn, *, known_to_exist: bool = False) -> list[HistoryRow]:
+    """Every row, in version order; empty when the table does not exist yet (not asked when `known_to_exist`)."""
+    if not known_to_exist and not exists(conn):
         return []
     rows = conn.execute(
         "SELECT version, name, file, checksum, executed_at, execution_ms, state, failed_statement, error"

@@ -31,10 +31,10 @@ import threading
 import time
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
 
-import psycopg
-
-from socialdb.db import Conn
+if TYPE_CHECKING:  # the CLI installs these handlers for every command: `lint` loads no database driver
+    from socialdb.db import Conn
 
 
 class Terminated(KeyboardInterrupt):
@@ -75,6 +75,8 @@ class _Statement:
             self._thread.join(timeout=CANCEL_RETRY_S * 3)
 
     def _cancel_until_over(self) -> None:
+        import psycopg  # loaded already: a statement is running
+
         deadline = time.monotonic() + CANCEL_GIVE_UP_S
         while not self._over.is_set():
             with contextlib.suppress(psycopg.Error):  # refused or timed out: the next round tries again

@@ -145,3 +145,31 @@ def _reversible(files: list[Migration], versions: list[int]) -> list[Migration]:
         if migration.down_statements is None:
             raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
     return chosen
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why `migrate verify` fails: a file that disagrees with the history."""
+
+    version: int
+    file: str
+    state: str  # changed, missing, failed, out-of-order
+    detail: str
+
+
+def problems(files: list[Migration], history: list[HistoryRow]) -> list[Problem]:
+    """Every file that keeps `up` from running: applied and changed or missing, failed midway, or
+    pending with a version below the newest applied one. Empty: the folder and the history agree."""
+    newest = max((row.version for row in history), default=None)
+    found: list[Problem] = []
+    for row in status(files, history):
+        if row.state == "changed":
+            found.append(Problem(row.version, row.file, "changed", "edited since it was applied"))
+        elif row.state == "missing":
+            found.append(Problem(row.version, row.file, "missing", "applied, but the file is gone"))
+        elif row.state == "failed":
+            found.append(Problem(row.version, row.file, "failed", f"failed midway: {row.detail}"))
+        elif row.state == "pending" and newest is not None and row.version < newest:
+            detail = f"pending, but version {newest} is already applied"
+            found.append(Problem(row.version, row.file, "out-of-order", detail))
+    return found

@@ -9,22 +9,40 @@ from __future__ import annotations
 
 import dataclasses
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from socialdb.db import connect
 from socialdb.errors import Interrupted, UsageError
-from socialdb.migrate import execution, history, plan
+from socialdb.migrate import execution, history
+from socialdb.migrate import plan as plan_mod
+from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
-from socialdb.migrate.files import Migration, default_directory, load_migrations, prepare
+from socialdb.migrate.files import Migration, default_directory, load_migrations, parse_migration, prepare, read_text
+from socialdb.migrate.gates import Thresholds
 from socialdb.migrate.lock import migration_lock
 from socialdb.migrate.options import Direction, LockMode, ResolveAction, RunOptions, choice
 from socialdb.migrate.statements import Statement
 
+if TYPE_CHECKING:  # the lock planner loads when a plan is asked for: `status` and `up` do without it
+    from socialdb.migrate.locks import Server
+    from socialdb.migrate.planner import Plan
+
 Report = Callable[[str], None]
-__all__ = ["Outcome", "RunOptions", "default_directory", "down", "resolve", "status", "up"]  # the tool's public face
+__all__ = [
+    "Outcome",
+    "RunOptions",
+    "default_directory",
+    "down",
+    "plan",
+    "resolve",
+    "status",
+    "up",
+    "verify",
+]  # the tool's public face
 
 
 def _silent(_: str) -> None:
@@ -49,12 +67,12 @@ def up(
     """Apply every pending migration in version order, up to version `to` if given; returns what was applied."""
     opts = _checked(options)
     migrations = _load(directory)  # every file parsed and checked before any change
-    plan.require_version(migrations, to)
+    plan_mod.require_version(migrations, to)
     with _session(url, opts, report) as session:
         upgraded = history.ensure_table(session.conn)
         if upgraded:
             report(upgraded)
-        todo = plan.pending(migrations, history.read(session.conn), to)
+        todo = plan_mod.pending(migrations, history.read(session.conn, known_to_exist=True), to)
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
         return _run_all(session, [(m, prepare(m, Direction.UP)) for m in todo], Direction.UP)
@@ -74,23 +92,72 @@ def down(
     if steps is not None and to is not None:
         raise UsageError("give a number of migrations to roll back or a version to go down to, not both")
     migrations = _load(directory)
-    plan.require_version(migrations, to)
+    plan_mod.require_version(migrations, to)
     with _session(url, opts, report) as session:
         rows = history.read(session.conn)
         if to is None:
-            chosen = plan.rollbacks(migrations, rows, 1 if steps is None else steps)
+            chosen = plan_mod.rollbacks(migrations, rows, 1 if steps is None else steps)
         else:
-            chosen = plan.rollbacks_to(migrations, rows, to)
+            chosen = plan_mod.rollbacks_to(migrations, rows, to)
             if not chosen:
                 report(f"nothing to roll back: no applied migration is newer than version {to}")
         return _run_all(session, [(m, prepare(m, Direction.DOWN)) for m in chosen], Direction.DOWN)
 
 
-def status(url: str, directory: Path | None = None) -> list[plan.StatusRow]:
+def status(url: str, directory: Path | None = None) -> list[plan_mod.StatusRow]:
     """Every migration known to the files or the history, with its state. Read-only."""
     migrations = load_migrations(directory or default_directory())
     with connect(url, autocommit=True, purpose="status") as conn:
-        return plan.status(migrations, history.read(conn))
+        return plan_mod.status(migrations, history.read(conn))
+
+
+def plan(
+    url: str | None,
+    directory: Path | None = None,
+    *,
+    to: int | None = None,
+    files: Sequence[Path] = (),
+    options: RunOptions | None = None,
+    thresholds: Thresholds | None = None,
+    server: Server | None = None,
+) -> Plan:
+    """What `up` would run (or `files`, in version order), and what each statement would lock.
+
+    With a URL the pending migrations, sizes and lock holders are that database's, read in one
+    READ ONLY transaction that changes nothing (no history table is created); without one
+    (`url=None`) every file is pending and the plan is for a new, empty database on `server`.
+    """
+    from socialdb.migrate import live, planner
+    from socialdb.migrate.facts import Facts
+    from socialdb.migrate.locks import NEWEST
+
+    migrations = _load(directory)
+    plan_mod.require_version(migrations, to)
+    chosen = _given(files)
+    if url is None:
+        todo = chosen or [m for m in migrations if to is None or m.version <= to]
+        return planner.build(todo, Facts.empty(server or NEWEST), options=options, thresholds=thresholds)
+    with connect(url, autocommit=True, purpose="plan") as conn, conn.transaction():
+        conn.execute("SET TRANSACTION READ ONLY")
+        rows = history.read(conn)
+        facts, holders = live.facts(conn), live.holders(conn)
+    todo = chosen or plan_mod.pending(migrations, rows, to)
+    return planner.build(todo, facts, holders, options, thresholds)
+
+
+def _given(files: Sequence[Path]) -> list[Migration]:
+    """Migration files named on the command line, each checked whole, in version order."""
+    chosen = [parse_migration(path.name, read_text(path)) for path in files]
+    for migration in chosen:
+        prepare(migration, Direction.UP)
+    return sorted(chosen, key=lambda m: m.version)
+
+
+def verify(url: str, directory: Path | None = None) -> list[plan_mod.Problem]:
+    """Files that disagree with the database's history (changed, missing, failed, out of order). Read-only."""
+    migrations = load_migrations(directory or default_directory())
+    with connect(url, autocommit=True, purpose="verify") as conn:
+        return plan_mod.problems(migrations, history.read(conn))
 
 
 def resolve(
@@ -108,7 +175,7 @@ def resolve(
     with _session(url, opts, report) as session:
         conn = session.conn
         rows = history.read(conn)
-        migration = plan.resolvable(migrations, rows, version)
+        migration = plan_mod.resolvable(migrations, rows, version)
         if chosen is ResolveAction.RETRY:
             return _run_all(session, [(migration, prepare(migration, Direction.UP))], Direction.UP)[0]
         execution_ms = next(row.execution_ms for row in rows if row.version == version)
@@ -141,8 +208,9 @@ def _session(url: str, opts: RunOptions, report: Report) -> Iterator[Session]:
     with (
         migration_lock(url, opts.lock_mode, opts.lock_wait_s, report) as monitor,
         connect(url, autocommit=True, purpose="migrate") as conn,
+        BlockerWatch(monitor, conn.info.backend_pid) as watch,
     ):
-        yield Session(conn, monitor, opts, report)
+        yield Session(conn, monitor, opts, report, watch)
 
 
 def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], direction: Direction) -> list[Outcome]:

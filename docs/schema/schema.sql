@@ -1,0 +1,1090 @@
+-- The schema the migrations produce, up to 030-comments.sql: written by `socialdb schema docs`
+-- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
+-- change the migrations. The runner's history table is left out.
+
+SET check_function_bodies = false;
+SET search_path = public;
+
+-- Extensions
+
+CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public;
+
+-- Text search
+
+CREATE TEXT SEARCH CONFIGURATION public.portuguese_unaccent (PARSER = pg_catalog."default");
+ALTER TEXT SEARCH CONFIGURATION public.portuguese_unaccent ADD MAPPING FOR asciihword, asciiword, hword_asciipart WITH portuguese_stem;
+ALTER TEXT SEARCH CONFIGURATION public.portuguese_unaccent ADD MAPPING FOR email, file, float, host, hword_numpart, int, numhword, numword, sfloat, uint, url, url_path, version WITH simple;
+ALTER TEXT SEARCH CONFIGURATION public.portuguese_unaccent ADD MAPPING FOR hword, hword_part, word WITH unaccent, portuguese_stem;
+
+-- Functions
+
+CREATE OR REPLACE FUNCTION public.app_user_id()
+ RETURNS uuid
+ LANGUAGE sql
+ STABLE PARALLEL SAFE
+AS $function$
+  SELECT nullif(current_setting('app.user_id', true), '')::uuid
+$function$;
+
+CREATE OR REPLACE FUNCTION public.auth_user_by_email(p_email text)
+ RETURNS TABLE(id uuid, password_hash text, email_verified boolean)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  SELECT u.id, u.password_hash, u.email_verified
+  FROM public.users AS u
+  WHERE lower(u.email) = lower(p_email) AND u.deleted_at IS NULL
+$function$;
+
+CREATE OR REPLACE FUNCTION public.decrement_unread_count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE conversations AS c
+  SET unread_count = greatest(c.unread_count + d.delta, 0)
+  FROM (
+    SELECT conversation_id, sum(n) AS delta
+    FROM (
+      SELECT conversation_id, (sender_type = 'customer' AND NOT is_read)::int AS n FROM new_messages
+      UNION ALL
+      SELECT conversation_id, -(sender_type = 'customer' AND NOT is_read)::int FROM old_messages
+    ) AS changes
+    GROUP BY conversation_id
+  ) AS d
+  WHERE c.id = d.conversation_id AND d.delta <> 0;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.forget_analytics_summary()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  TRUNCATE public.analytics_daily_summary, public.analytics_daily_rollup, public.analytics_summary_changes;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.forget_deleted_messages()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE conversations AS c
+  SET unread_count = greatest(c.unread_count - d.unread, 0),
+      last_message_at = CASE
+        WHEN d.newest >= c.last_message_at
+          THEN (SELECT max(m.sent_at) FROM messages AS m WHERE m.conversation_id = c.id)
+        ELSE c.last_message_at
+      END
+  FROM (
+    SELECT conversation_id,
+           count(*) FILTER (WHERE sender_type = 'customer' AND NOT is_read) AS unread,
+           max(sent_at) AS newest
+    FROM old_messages
+    GROUP BY conversation_id
+  ) AS d
+  WHERE c.id = d.conversation_id;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.increment_unread_count()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  UPDATE conversations AS c
+  SET unread_count = c.unread_count + d.unread,
+      last_message_at = greatest(c.last_message_at, d.newest)
+  FROM (
+    SELECT conversation_id,
+           count(*) FILTER (WHERE sender_type = 'customer' AND NOT is_read) AS unread,
+           max(sent_at) AS newest
+    FROM new_messages
+    GROUP BY conversation_id
+  ) AS d
+  WHERE c.id = d.conversation_id;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.note_analytics_changes()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP IN ('INSERT', 'UPDATE') THEN
+    INSERT INTO public.analytics_summary_changes (user_id, date)
+    SELECT DISTINCT user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM new_events;
+  END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') THEN
+    INSERT INTO public.analytics_summary_changes (user_id, date)
+    SELECT DISTINCT user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM old_events;
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.product_search_document(name text, description text)
+ RETURNS tsvector
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  SELECT setweight(to_tsvector('public.portuguese_unaccent'::regconfig, coalesce(name, '')), 'A')
+      || setweight(to_tsvector('public.portuguese_unaccent'::regconfig, coalesce(description, '')), 'B')
+$function$;
+
+CREATE OR REPLACE FUNCTION public.rebuild_analytics_daily_summary()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  INSERT INTO public.analytics_summary_changes (user_id, date)
+  SELECT DISTINCT user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM public.analytics_events
+  UNION
+  SELECT DISTINCT user_id, date FROM public.analytics_daily_summary;
+  PERFORM public.refresh_analytics_daily_summary();
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+ SET work_mem TO '256MB'
+AS $function$
+BEGIN
+  -- One refresh at a time, under a lock only the owner can take: the application has no
+  -- privilege on the change list, so it can neither take this lock nor hold it to stall
+  -- the refresh (it could take the advisory lock used before). Event writers' ROW
+  -- EXCLUSIVE does not conflict with it.
+  LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
+  -- The plan must know how many days changed: after a backfill it merges the whole event
+  -- table (35 s at scale 1) where one index probe per day would take 125 s.
+  ANALYZE public.analytics_summary_changes;
+  WITH claimed AS (
+    DELETE FROM public.analytics_summary_changes RETURNING user_id, date
+  ), days AS (
+    SELECT DISTINCT user_id, date FROM claimed
+  ), fresh AS (
+    SELECT e.user_id, e.client_account_id,
+           coalesce(e.client_account_id, '00000000-0000-0000-0000-000000000000'::uuid) AS client_account_key,
+           d.date, e.event_category, e.event_type,
+           count(*) AS event_count, sum(e.value) AS total_value, avg(e.value) AS avg_value
+    FROM days AS d
+    JOIN public.analytics_events AS e
+      ON e.user_id = d.user_id
+     AND (e.occurred_at AT TIME ZONE 'UTC')::date = d.date
+     AND e.occurred_at >= d.date::timestamp AT TIME ZONE 'UTC'
+     AND e.occurred_at < (d.date + 1)::timestamp AT TIME ZONE 'UTC'
+    GROUP BY e.user_id, e.client_account_id, d.date, e.event_category, e.event_type
+  ), fresh_rollup AS (
+    SELECT user_id, date, event_category, sum(event_count)::bigint AS event_count, sum(total_value) AS total_value
+    FROM fresh
+    GROUP BY user_id, date, event_category
+  ), stale AS (
+    DELETE FROM public.analytics_daily_summary AS s
+    USING days AS d
+    WHERE s.user_id = d.user_id AND s.date = d.date
+      AND NOT EXISTS (
+        SELECT FROM fresh AS f
+        WHERE f.user_id = s.user_id AND f.date = s.date AND f.client_account_key = s.client_account_key
+          AND f.event_category = s.event_category AND f.event_type = s.event_type)
+  ), stale_rollup AS (
+    DELETE FROM public.analytics_daily_rollup AS r
+    USING days AS d
+    WHERE r.user_id = d.user_id AND r.date = d.date
+      AND NOT EXISTS (
+        SELECT FROM fresh_rollup AS f
+        WHERE f.user_id = r.user_id AND f.date = r.date AND f.event_category = r.event_category)
+  ), rollup AS (
+    INSERT INTO public.analytics_daily_rollup AS r (user_id, date, event_category, event_count, total_value)
+    SELECT user_id, date, event_category, event_count, total_value FROM fresh_rollup
+    ON CONFLICT (user_id, date, event_category) DO UPDATE
+      SET event_count = EXCLUDED.event_count, total_value = EXCLUDED.total_value
+      WHERE (r.event_count, r.total_value) IS DISTINCT FROM (EXCLUDED.event_count, EXCLUDED.total_value)
+  )
+  INSERT INTO public.analytics_daily_summary AS s
+    (user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value)
+  SELECT user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value
+  FROM fresh
+  ON CONFLICT (user_id, client_account_key, date, event_category, event_type) DO UPDATE
+    SET event_count = EXCLUDED.event_count, total_value = EXCLUDED.total_value, avg_value = EXCLUDED.avg_value
+    WHERE (s.event_count, s.total_value, s.avg_value)
+      IS DISTINCT FROM (EXCLUDED.event_count, EXCLUDED.total_value, EXCLUDED.avg_value);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.search_seller_products(p_query text, p_limit integer)
+ RETURNS TABLE(id uuid, name text, price numeric, rank real)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  SELECT p.id, p.name, p.price, ts_rank(public.product_search_document(p.name, p.description), q) AS rank
+  FROM public.products AS p, websearch_to_tsquery('public.portuguese_unaccent', p_query) AS q
+  WHERE p.user_id = public.app_user_id() AND p.deleted_at IS NULL
+    AND public.product_search_document(p.name, p.description) @@ q
+  ORDER BY rank DESC, p.id
+  LIMIT public.seller_limit('search_seller_products', p_limit, 200)
+$function$;
+
+CREATE OR REPLACE FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(id uuid, platform_conversation_id text, participant_username text, last_message_at timestamp with time zone, unread_count bigint)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+ SET "app.user_id" TO ''
+AS $function$
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_inbox_page: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM set_config('app.user_id', p_seller::text, true);
+  IF p_after_at IS NULL AND p_after_id IS NULL THEN
+    RETURN QUERY
+      SELECT c.id, c.platform_conversation_id, c.participant_username, c.last_message_at, c.unread_count
+      FROM public.conversations AS c
+      WHERE c.client_account_id = p_account AND c.status = 'open'
+      ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
+      LIMIT public.seller_limit('seller_inbox_page', p_limit, 200);
+  ELSE
+    -- The scalar `<=` is implied by the row comparison; it is there for the planner, which
+    -- estimates a row comparison's selectivity poorly and would then sort.
+    RETURN QUERY
+      SELECT c.id, c.platform_conversation_id, c.participant_username, c.last_message_at, c.unread_count
+      FROM public.conversations AS c
+      WHERE c.client_account_id = p_account AND c.status = 'open'
+        AND c.last_message_at <= p_after_at AND (c.last_message_at, c.id) < (p_after_at, p_after_id)
+      ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
+      LIMIT public.seller_limit('seller_inbox_page', p_limit, 200);
+  END IF;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+ SET "app.user_id" TO ''
+AS $function$
+DECLARE
+  stored bigint;
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM set_config('app.user_id', p_seller::text, true);
+  WITH conversation AS (
+    INSERT INTO public.conversations AS c
+      (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+    VALUES (p_account, p_conversation, p_participant, p_username)
+    ON CONFLICT (client_account_id, platform_conversation_id)
+    DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, c.participant_username)
+    RETURNING c.id
+  )
+  INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+  SELECT conversation.id, p_message, p_sender, p_type, p_content, p_sent_at
+  FROM conversation
+  ON CONFLICT (platform_message_id) DO NOTHING;
+  GET DIAGNOSTICS stored = ROW_COUNT;
+  RETURN stored > 0;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer)
+ RETURNS integer
+ LANGUAGE plpgsql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+BEGIN
+  IF p_limit IS NULL OR p_limit < 1 THEN
+    RAISE EXCEPTION '%: the limit must be at least 1 (at most % rows are returned), not %',
+      p_caller, p_max, coalesce(p_limit::text, 'null')
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  RETURN least(p_limit, p_max);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id uuid DEFAULT NULL::uuid)
+ RETURNS TABLE(id uuid, sender_type text, message_type text, content text, sent_at timestamp with time zone, is_read boolean)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public'
+ SET "app.user_id" TO ''
+AS $function$
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_message_page: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  PERFORM set_config('app.user_id', p_seller::text, true);
+  IF p_after_at IS NULL AND p_after_id IS NULL THEN
+    RETURN QUERY
+      SELECT m.id, m.sender_type, m.message_type, m.content, m.sent_at, m.is_read
+      FROM public.messages AS m
+      WHERE m.conversation_id = p_conversation
+      ORDER BY m.sent_at DESC, m.id DESC
+      LIMIT public.seller_limit('seller_message_page', p_limit, 200);
+  ELSE
+    RETURN QUERY
+      SELECT m.id, m.sender_type, m.message_type, m.content, m.sent_at, m.is_read
+      FROM public.messages AS m
+      WHERE m.conversation_id = p_conversation
+        AND m.sent_at <= p_after_at AND (m.sent_at, m.id) < (p_after_at, p_after_id)
+      ORDER BY m.sent_at DESC, m.id DESC
+      LIMIT public.seller_limit('seller_message_page', p_limit, 200);
+  END IF;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.update_updated_at_column()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+BEGIN
+  NEW.updated_at = now();
+  RETURN NEW;
+END;
+$function$;
+
+
+-- Tables
+
+CREATE TABLE public.analytics_daily_rollup (
+    user_id uuid NOT NULL,
+    date date NOT NULL,
+    event_category text NOT NULL,
+    event_count bigint NOT NULL,
+    total_value numeric
+);
+
+CREATE TABLE public.analytics_daily_summary (
+    user_id uuid NOT NULL,
+    client_account_id uuid,
+    client_account_key uuid NOT NULL,
+    date date NOT NULL,
+    event_category text NOT NULL,
+    event_type text NOT NULL,
+    event_count bigint NOT NULL,
+    total_value numeric,
+    avg_value numeric
+);
+
+CREATE TABLE public.analytics_events (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    client_account_id uuid,
+    event_type text NOT NULL,
+    event_category text NOT NULL,
+    entity_type text,
+    entity_id uuid,
+    value numeric(12,2),
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+CREATE TABLE public.analytics_summary_changes (
+    user_id uuid NOT NULL,
+    date date NOT NULL
+);
+
+CREATE TABLE public.client_accounts (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    platform text NOT NULL,
+    platform_account_id text NOT NULL,
+    username text NOT NULL,
+    profile_picture_url text,
+    follower_count bigint DEFAULT 0 NOT NULL,
+    following_count bigint DEFAULT 0 NOT NULL,
+    media_count bigint DEFAULT 0 NOT NULL,
+    status text DEFAULT 'active'::text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    last_sync_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+CREATE TABLE public.conversations (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    client_account_id uuid NOT NULL,
+    platform_conversation_id text NOT NULL,
+    participant_platform_id text NOT NULL,
+    participant_username text,
+    participant_profile_pic text,
+    last_message_at timestamp with time zone,
+    unread_count bigint DEFAULT 0 NOT NULL,
+    status text DEFAULT 'open'::text NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL
+);
+
+CREATE TABLE public.instagram_media (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    client_account_id uuid NOT NULL,
+    platform_media_id text NOT NULL,
+    media_type text NOT NULL,
+    media_url text,
+    thumbnail_url text,
+    permalink text,
+    caption text,
+    like_count bigint DEFAULT 0 NOT NULL,
+    comment_count bigint DEFAULT 0 NOT NULL,
+    "timestamp" timestamp with time zone,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    synced_at timestamp with time zone DEFAULT now() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL
+);
+
+CREATE TABLE public.message_products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    message_id uuid NOT NULL,
+    product_id uuid NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL
+);
+
+CREATE TABLE public.messages (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    conversation_id uuid NOT NULL,
+    platform_message_id text NOT NULL,
+    sender_type text NOT NULL,
+    sender_platform_id text,
+    message_type text DEFAULT 'text'::text NOT NULL,
+    content text,
+    media_url text,
+    media_type text,
+    is_read boolean DEFAULT false NOT NULL,
+    sent_at timestamp with time zone NOT NULL,
+    delivered_at timestamp with time zone,
+    read_at timestamp with time zone,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL
+);
+
+CREATE TABLE public.notifications (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    type text NOT NULL,
+    title text NOT NULL,
+    message text NOT NULL,
+    action_url text,
+    is_read boolean DEFAULT false NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    read_at timestamp with time zone
+);
+
+CREATE TABLE public.oauth_tokens (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    client_account_id uuid NOT NULL,
+    platform text NOT NULL,
+    access_token text NOT NULL,
+    token_type text DEFAULT 'Bearer'::text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    scopes text[] NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone
+);
+
+CREATE TABLE public.product_links (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    product_id uuid NOT NULL,
+    client_account_id uuid NOT NULL,
+    instagram_media_id text,
+    short_link text,
+    clicks bigint DEFAULT 0 NOT NULL,
+    conversions bigint DEFAULT 0 NOT NULL,
+    revenue numeric(14,2) DEFAULT 0 NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL
+);
+
+CREATE TABLE public.products (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    name text NOT NULL,
+    description text,
+    price numeric(10,2),
+    currency text DEFAULT 'BRL'::text NOT NULL,
+    category text,
+    tags text[],
+    images jsonb DEFAULT '[]'::jsonb NOT NULL,
+    stock_quantity bigint,
+    sku text,
+    is_available boolean DEFAULT true NOT NULL,
+    metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+CREATE TABLE public.refresh_tokens (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    token_hash text NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revoked_at timestamp with time zone
+);
+
+CREATE TABLE public.users (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text NOT NULL,
+    password_hash text NOT NULL,
+    name text NOT NULL,
+    timezone text DEFAULT 'America/Sao_Paulo'::text NOT NULL,
+    language text DEFAULT 'pt-BR'::text NOT NULL,
+    subscription_tier text DEFAULT 'free'::text NOT NULL,
+    email_verified boolean DEFAULT false NOT NULL,
+    email_verification_token text,
+    password_reset_token text,
+    password_reset_expires timestamp with time zone,
+    last_login_at timestamp with time zone,
+    last_login_ip inet,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deleted_at timestamp with time zone
+);
+
+
+-- Keys and checks
+
+ALTER TABLE public.analytics_daily_rollup ADD CONSTRAINT analytics_daily_rollup_pkey PRIMARY KEY (user_id, date, event_category) INCLUDE (event_count, total_value);
+ALTER TABLE public.analytics_daily_summary ADD CONSTRAINT idx_analytics_daily_unique PRIMARY KEY (user_id, client_account_key, date, event_category, event_type);
+ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id);
+ALTER TABLE public.client_accounts ADD CONSTRAINT client_accounts_pkey PRIMARY KEY (id);
+ALTER TABLE public.conversations ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
+ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_pkey PRIMARY KEY (id);
+ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_platform_media_id_key UNIQUE (platform_media_id);
+ALTER TABLE public.message_products ADD CONSTRAINT message_products_pkey PRIMARY KEY (id);
+ALTER TABLE public.message_products ADD CONSTRAINT unique_message_product UNIQUE (message_id, product_id);
+ALTER TABLE public.messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
+ALTER TABLE public.messages ADD CONSTRAINT messages_platform_message_id_key UNIQUE (platform_message_id);
+ALTER TABLE public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (id);
+ALTER TABLE public.product_links ADD CONSTRAINT product_links_pkey PRIMARY KEY (id);
+ALTER TABLE public.product_links ADD CONSTRAINT product_links_short_link_key UNIQUE (short_link);
+ALTER TABLE public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id);
+ALTER TABLE public.refresh_tokens ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id);
+ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_occurred_at_range CHECK (((occurred_at >= '2000-01-01 00:00:00+00'::timestamp with time zone) AND (occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone)));
+ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_category CHECK ((event_category = ANY (ARRAY['engagement'::text, 'sales'::text, 'message'::text, 'content'::text])));
+ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_entity_type CHECK ((entity_type = ANY (ARRAY['product'::text, 'message'::text, 'conversation'::text, 'post'::text])));
+ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_event_type CHECK (((char_length(event_type) >= 1) AND (char_length(event_type) <= 100)));
+ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_counts CHECK (((follower_count >= 0) AND (following_count >= 0) AND (media_count >= 0)));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_ids CHECK ((((char_length(platform_account_id) >= 1) AND (char_length(platform_account_id) <= 255)) AND ((char_length(username) >= 1) AND (char_length(username) <= 255))));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_not_nil CHECK ((id <> '00000000-0000-0000-0000-000000000000'::uuid));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_platform CHECK ((platform = ANY (ARRAY['instagram'::text, 'whatsapp'::text])));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_status CHECK ((status = ANY (ARRAY['active'::text, 'token_expired'::text, 'token_revoked'::text, 'disconnected'::text, 'error'::text])));
+ALTER TABLE public.conversations ADD CONSTRAINT chk_conversation_status CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text, 'archived'::text])));
+ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_ids CHECK ((((char_length(platform_conversation_id) >= 1) AND (char_length(platform_conversation_id) <= 255)) AND ((char_length(participant_platform_id) >= 1) AND (char_length(participant_platform_id) <= 255)) AND (char_length(participant_username) <= 255)));
+ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_unread CHECK ((unread_count >= 0));
+ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_counts CHECK (((like_count >= 0) AND (comment_count >= 0)));
+ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_id CHECK (((char_length(platform_media_id) >= 1) AND (char_length(platform_media_id) <= 255)));
+ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.instagram_media ADD CONSTRAINT chk_media_type CHECK ((media_type = ANY (ARRAY['IMAGE'::text, 'VIDEO'::text, 'CAROUSEL_ALBUM'::text])));
+ALTER TABLE public.messages ADD CONSTRAINT chk_message_type CHECK ((message_type = ANY (ARRAY['text'::text, 'image'::text, 'video'::text, 'audio'::text, 'story_mention'::text, 'story_reply'::text])));
+ALTER TABLE public.messages ADD CONSTRAINT chk_messages_ids CHECK ((((char_length(platform_message_id) >= 1) AND (char_length(platform_message_id) <= 255)) AND (char_length(sender_platform_id) <= 255)));
+ALTER TABLE public.messages ADD CONSTRAINT chk_messages_media_type CHECK ((char_length(media_type) <= 50));
+ALTER TABLE public.messages ADD CONSTRAINT chk_messages_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.messages ADD CONSTRAINT chk_sender_type CHECK ((sender_type = ANY (ARRAY['user'::text, 'customer'::text])));
+ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_title CHECK (((char_length(title) >= 1) AND (char_length(title) <= 255)));
+ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_type CHECK (((char_length(type) >= 1) AND (char_length(type) <= 100)));
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_access_token CHECK ((char_length(access_token) >= 1));
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_platform CHECK ((platform = ANY (ARRAY['instagram'::text, 'whatsapp'::text])));
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_token_type CHECK (((char_length(token_type) >= 1) AND (char_length(token_type) <= 50)));
+ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_counts CHECK (((clicks >= 0) AND (conversions >= 0) AND (revenue >= (0)::numeric)));
+ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_media CHECK ((char_length(instagram_media_id) <= 255));
+ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_short_link CHECK (((char_length(short_link) >= 1) AND (char_length(short_link) <= 255)));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_category CHECK ((char_length(category) <= 100));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_currency CHECK ((currency ~ '^[A-Z]{3}$'::text));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_images CHECK ((jsonb_typeof(images) = 'array'::text));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_name CHECK (((char_length(name) >= 1) AND (char_length(name) <= 255)));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_price CHECK ((price >= (0)::numeric));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_sku CHECK ((char_length(sku) <= 100));
+ALTER TABLE public.products ADD CONSTRAINT chk_products_stock CHECK ((stock_quantity >= 0));
+ALTER TABLE public.refresh_tokens ADD CONSTRAINT chk_refresh_tokens_token_hash CHECK (((char_length(token_hash) >= 1) AND (char_length(token_hash) <= 255)));
+ALTER TABLE public.users ADD CONSTRAINT chk_subscription_tier CHECK ((subscription_tier = ANY (ARRAY['free'::text, 'basic'::text, 'pro'::text, 'enterprise'::text])));
+ALTER TABLE public.users ADD CONSTRAINT chk_users_email CHECK (((char_length(email) <= 255) AND (email ~ '^[^@\s]+@[^@\s]+$'::text)));
+ALTER TABLE public.users ADD CONSTRAINT chk_users_language CHECK (((char_length(language) >= 2) AND (char_length(language) <= 10)));
+ALTER TABLE public.users ADD CONSTRAINT chk_users_name CHECK (((char_length(name) >= 1) AND (char_length(name) <= 255)));
+ALTER TABLE public.users ADD CONSTRAINT chk_users_password_hash CHECK (((char_length(password_hash) >= 1) AND (char_length(password_hash) <= 255)));
+ALTER TABLE public.users ADD CONSTRAINT chk_users_timezone CHECK (((char_length(timezone) >= 1) AND (char_length(timezone) <= 50)));
+ALTER TABLE public.users ADD CONSTRAINT chk_users_tokens CHECK (((char_length(email_verification_token) <= 255) AND (char_length(password_reset_token) <= 255)));
+
+-- Indexes
+
+CREATE INDEX idx_analytics_daily_date ON public.analytics_daily_summary USING btree (date DESC);
+CREATE INDEX idx_analytics_daily_user_date ON public.analytics_daily_summary USING btree (user_id, date);
+CREATE INDEX idx_analytics_category ON public.analytics_events USING btree (event_category);
+CREATE INDEX idx_analytics_client_account ON public.analytics_events USING btree (client_account_id);
+CREATE INDEX idx_analytics_entity ON public.analytics_events USING btree (entity_type, entity_id);
+CREATE INDEX idx_analytics_event_type ON public.analytics_events USING btree (event_type);
+CREATE INDEX idx_analytics_occurred_at ON public.analytics_events USING btree (occurred_at DESC);
+CREATE INDEX idx_analytics_user_date_category ON public.analytics_events USING btree (user_id, occurred_at DESC, event_category);
+CREATE UNIQUE INDEX client_accounts_id_user_id_key ON public.client_accounts USING btree (id, user_id);
+CREATE INDEX idx_client_accounts_last_sync ON public.client_accounts USING btree (last_sync_at);
+CREATE UNIQUE INDEX idx_client_accounts_platform_account ON public.client_accounts USING btree (platform, platform_account_id) WHERE (deleted_at IS NULL);
+CREATE INDEX idx_client_accounts_status ON public.client_accounts USING btree (status);
+CREATE INDEX idx_client_accounts_user_id ON public.client_accounts USING btree (user_id);
+CREATE INDEX idx_client_accounts_user_platform ON public.client_accounts USING btree (user_id, platform) WHERE (deleted_at IS NULL);
+CREATE UNIQUE INDEX conversations_id_user_id_key ON public.conversations USING btree (id, user_id);
+CREATE INDEX idx_conversations_inbox ON public.conversations USING btree (client_account_id, user_id, last_message_at DESC NULLS LAST, id DESC) WHERE (status = 'open'::text);
+CREATE UNIQUE INDEX idx_conversations_platform ON public.conversations USING btree (client_account_id, platform_conversation_id);
+CREATE INDEX idx_instagram_media_client_account ON public.instagram_media USING btree (client_account_id);
+CREATE INDEX idx_instagram_media_timestamp ON public.instagram_media USING btree ("timestamp" DESC);
+CREATE INDEX idx_message_products_product ON public.message_products USING btree (product_id);
+CREATE INDEX idx_messages_content_search ON public.messages USING gin (to_tsvector('portuguese'::regconfig, content)) WHERE (message_type = 'text'::text);
+CREATE INDEX idx_messages_conversation_page ON public.messages USING btree (conversation_id, user_id, sent_at DESC, id DESC);
+CREATE UNIQUE INDEX messages_id_user_id_key ON public.messages USING btree (id, user_id);
+CREATE INDEX idx_notifications_created_at ON public.notifications USING btree (created_at DESC);
+CREATE INDEX idx_notifications_is_read ON public.notifications USING btree (is_read);
+CREATE INDEX idx_notifications_user_id ON public.notifications USING btree (user_id);
+CREATE UNIQUE INDEX idx_oauth_tokens_client_account ON public.oauth_tokens USING btree (client_account_id) WHERE (revoked_at IS NULL);
+CREATE INDEX idx_oauth_tokens_expires_at ON public.oauth_tokens USING btree (expires_at) WHERE (revoked_at IS NULL);
+CREATE INDEX idx_oauth_tokens_user_id ON public.oauth_tokens USING btree (user_id);
+CREATE INDEX idx_product_links_client_account ON public.product_links USING btree (client_account_id);
+CREATE INDEX idx_product_links_instagram_media ON public.product_links USING btree (instagram_media_id);
+CREATE INDEX idx_product_links_product_clicks ON public.product_links USING btree (product_id, clicks DESC);
+CREATE INDEX idx_products_category ON public.products USING btree (category);
+CREATE INDEX idx_products_is_available ON public.products USING btree (is_available);
+CREATE INDEX idx_products_search ON public.products USING gin (user_id, product_search_document(name, description)) WHERE (deleted_at IS NULL);
+CREATE INDEX idx_products_tags ON public.products USING gin (tags);
+CREATE INDEX idx_products_user_available ON public.products USING btree (user_id, is_available, created_at DESC) WHERE (deleted_at IS NULL);
+CREATE INDEX idx_products_user_id ON public.products USING btree (user_id);
+CREATE UNIQUE INDEX products_id_user_id_key ON public.products USING btree (id, user_id);
+CREATE INDEX idx_refresh_tokens_expires_at ON public.refresh_tokens USING btree (expires_at);
+CREATE UNIQUE INDEX idx_refresh_tokens_token_hash ON public.refresh_tokens USING btree (token_hash) WHERE (revoked_at IS NULL);
+CREATE INDEX idx_refresh_tokens_user_id ON public.refresh_tokens USING btree (user_id);
+CREATE INDEX idx_users_created_at ON public.users USING btree (created_at);
+CREATE UNIQUE INDEX idx_users_email ON public.users USING btree (lower(email)) WHERE (deleted_at IS NULL);
+CREATE INDEX idx_users_subscription_tier ON public.users USING btree (subscription_tier);
+
+-- Foreign keys
+
+ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_account_fkey FOREIGN KEY (client_account_id, user_id) REFERENCES client_accounts(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE public.client_accounts ADD CONSTRAINT client_accounts_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE public.conversations ADD CONSTRAINT conversations_account_fkey FOREIGN KEY (client_account_id, user_id) REFERENCES client_accounts(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_account_fkey FOREIGN KEY (client_account_id, user_id) REFERENCES client_accounts(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.message_products ADD CONSTRAINT message_products_message_fkey FOREIGN KEY (message_id, user_id) REFERENCES messages(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.message_products ADD CONSTRAINT message_products_product_fkey FOREIGN KEY (product_id, user_id) REFERENCES products(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.messages ADD CONSTRAINT messages_conversation_fkey FOREIGN KEY (conversation_id, user_id) REFERENCES conversations(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.notifications ADD CONSTRAINT notifications_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_account_fkey FOREIGN KEY (client_account_id, user_id) REFERENCES client_accounts(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE public.product_links ADD CONSTRAINT product_links_account_fkey FOREIGN KEY (client_account_id, user_id) REFERENCES client_accounts(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.product_links ADD CONSTRAINT product_links_product_fkey FOREIGN KEY (product_id, user_id) REFERENCES products(id, user_id) ON DELETE CASCADE;
+ALTER TABLE public.products ADD CONSTRAINT products_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
+ALTER TABLE public.refresh_tokens ADD CONSTRAINT refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE;
+
+-- Views
+
+CREATE VIEW public.seller_daily_summary WITH (security_barrier=true) AS
+ SELECT user_id,
+    client_account_id,
+    date,
+    event_category,
+    event_type,
+    event_count,
+    total_value,
+    avg_value
+   FROM analytics_daily_summary
+  WHERE (user_id = app_user_id());
+
+
+-- Triggers
+
+CREATE TRIGGER analytics_events_deleted AFTER DELETE ON public.analytics_events REFERENCING OLD TABLE AS old_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
+CREATE TRIGGER analytics_events_inserted AFTER INSERT ON public.analytics_events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
+CREATE TRIGGER analytics_events_truncated AFTER TRUNCATE ON public.analytics_events FOR EACH STATEMENT EXECUTE FUNCTION forget_analytics_summary();
+CREATE TRIGGER analytics_events_updated AFTER UPDATE ON public.analytics_events REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
+CREATE TRIGGER update_client_accounts_updated_at BEFORE UPDATE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER update_conversations_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER message_decrement_unread AFTER UPDATE ON public.messages REFERENCING OLD TABLE AS old_messages NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION decrement_unread_count();
+CREATE TRIGGER message_delete_unread AFTER DELETE ON public.messages REFERENCING OLD TABLE AS old_messages FOR EACH STATEMENT EXECUTE FUNCTION forget_deleted_messages();
+CREATE TRIGGER message_increment_unread AFTER INSERT ON public.messages REFERENCING NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION increment_unread_count();
+CREATE TRIGGER update_oauth_tokens_updated_at BEFORE UPDATE ON public.oauth_tokens FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER update_product_links_updated_at BEFORE UPDATE ON public.product_links FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER update_products_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER update_users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+
+-- Row-level security
+
+ALTER TABLE public.analytics_daily_rollup ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.analytics_daily_rollup FORCE ROW LEVEL SECURITY;
+CREATE POLICY analytics_daily_rollup_owner ON public.analytics_daily_rollup AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY analytics_daily_rollup_seller ON public.analytics_daily_rollup AS PERMISSIVE FOR SELECT TO socialdb_app USING ((user_id = app_user_id()));
+ALTER TABLE public.analytics_daily_summary ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.analytics_daily_summary FORCE ROW LEVEL SECURITY;
+CREATE POLICY analytics_daily_summary_owner ON public.analytics_daily_summary AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY analytics_daily_summary_seller ON public.analytics_daily_summary AS PERMISSIVE FOR SELECT TO socialdb_app USING ((user_id = app_user_id()));
+ALTER TABLE public.analytics_events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.analytics_events FORCE ROW LEVEL SECURITY;
+CREATE POLICY analytics_events_owner ON public.analytics_events AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY analytics_events_seller ON public.analytics_events AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.analytics_summary_changes ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.analytics_summary_changes FORCE ROW LEVEL SECURITY;
+CREATE POLICY analytics_summary_changes_owner ON public.analytics_summary_changes AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+ALTER TABLE public.client_accounts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.client_accounts FORCE ROW LEVEL SECURITY;
+CREATE POLICY client_accounts_owner ON public.client_accounts AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY client_accounts_seller ON public.client_accounts AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.conversations ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.conversations FORCE ROW LEVEL SECURITY;
+CREATE POLICY conversations_owner ON public.conversations AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY conversations_seller ON public.conversations AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.instagram_media ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.instagram_media FORCE ROW LEVEL SECURITY;
+CREATE POLICY instagram_media_owner ON public.instagram_media AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY instagram_media_seller ON public.instagram_media AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.message_products ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.message_products FORCE ROW LEVEL SECURITY;
+CREATE POLICY message_products_owner ON public.message_products AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY message_products_seller ON public.message_products AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.messages ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.messages FORCE ROW LEVEL SECURITY;
+CREATE POLICY messages_owner ON public.messages AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY messages_seller ON public.messages AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.notifications ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.notifications FORCE ROW LEVEL SECURITY;
+CREATE POLICY notifications_owner ON public.notifications AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY notifications_seller ON public.notifications AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.oauth_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.oauth_tokens FORCE ROW LEVEL SECURITY;
+CREATE POLICY oauth_tokens_owner ON public.oauth_tokens AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY oauth_tokens_seller ON public.oauth_tokens AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.product_links ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.product_links FORCE ROW LEVEL SECURITY;
+CREATE POLICY product_links_owner ON public.product_links AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY product_links_seller ON public.product_links AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.products ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.products FORCE ROW LEVEL SECURITY;
+CREATE POLICY products_owner ON public.products AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY products_seller ON public.products AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.refresh_tokens ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.refresh_tokens FORCE ROW LEVEL SECURITY;
+CREATE POLICY refresh_tokens_owner ON public.refresh_tokens AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY refresh_tokens_seller ON public.refresh_tokens AS PERMISSIVE FOR ALL TO socialdb_app USING ((user_id = app_user_id())) WITH CHECK ((user_id = app_user_id()));
+ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE public.users FORCE ROW LEVEL SECURITY;
+CREATE POLICY users_owner ON public.users AS PERMISSIVE FOR ALL TO socialdb_owner USING (true) WITH CHECK (true);
+CREATE POLICY users_seller ON public.users AS PERMISSIVE FOR ALL TO socialdb_app USING ((id = app_user_id())) WITH CHECK ((id = app_user_id()));
+
+-- Owners
+
+ALTER SCHEMA public OWNER TO pg_database_owner;
+ALTER TEXT SEARCH CONFIGURATION public.portuguese_unaccent OWNER TO socialdb_owner;
+ALTER FUNCTION public.app_user_id() OWNER TO socialdb_owner;
+ALTER FUNCTION public.auth_user_by_email(p_email text) OWNER TO socialdb_owner;
+ALTER FUNCTION public.decrement_unread_count() OWNER TO socialdb_owner;
+ALTER FUNCTION public.forget_analytics_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.forget_deleted_messages() OWNER TO socialdb_owner;
+ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
+ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
+ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
+ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.search_seller_products(p_query text, p_limit integer) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.update_updated_at_column() OWNER TO socialdb_owner;
+ALTER TABLE public.analytics_daily_rollup OWNER TO socialdb_owner;
+ALTER TABLE public.analytics_daily_summary OWNER TO socialdb_owner;
+ALTER TABLE public.analytics_events OWNER TO socialdb_owner;
+ALTER TABLE public.analytics_summary_changes OWNER TO socialdb_owner;
+ALTER TABLE public.client_accounts OWNER TO socialdb_owner;
+ALTER TABLE public.conversations OWNER TO socialdb_owner;
+ALTER TABLE public.instagram_media OWNER TO socialdb_owner;
+ALTER TABLE public.message_products OWNER TO socialdb_owner;
+ALTER TABLE public.messages OWNER TO socialdb_owner;
+ALTER TABLE public.notifications OWNER TO socialdb_owner;
+ALTER TABLE public.oauth_tokens OWNER TO socialdb_owner;
+ALTER TABLE public.product_links OWNER TO socialdb_owner;
+ALTER TABLE public.products OWNER TO socialdb_owner;
+ALTER TABLE public.refresh_tokens OWNER TO socialdb_owner;
+ALTER VIEW public.seller_daily_summary OWNER TO socialdb_owner;
+ALTER TABLE public.users OWNER TO socialdb_owner;
+
+-- Grants
+
+GRANT USAGE ON SCHEMA public TO socialdb_app;
+GRANT USAGE ON SCHEMA public TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit integer) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) TO socialdb_app;
+GRANT SELECT ON TABLE public.analytics_daily_rollup TO socialdb_app;
+GRANT SELECT ON TABLE public.analytics_daily_summary TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.analytics_events TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.client_accounts TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.conversations TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.instagram_media TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.message_products TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.messages TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.notifications TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.oauth_tokens TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.product_links TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.products TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.refresh_tokens TO socialdb_app;
+GRANT SELECT ON TABLE public.seller_daily_summary TO socialdb_app;
+GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.users TO socialdb_app;
+
+-- Default privileges
+
+ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+ALTER DEFAULT PRIVILEGES FOR ROLE socialdb_owner REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;
+
+-- Database privileges
+
+DO $$ BEGIN EXECUTE format('REVOKE TEMPORARY ON DATABASE %I FROM PUBLIC', current_database()); END $$;
+
+-- Comments
+
+COMMENT ON SCHEMA public IS 'standard public schema';
+COMMENT ON TEXT SEARCH CONFIGURATION public.portuguese_unaccent IS 'Portuguese with accents stripped before stemming: promocao finds promoção.';
+COMMENT ON FUNCTION public.app_user_id() IS 'The seller of the current transaction (the setting app.user_id), or NULL: what every row-level security policy compares user_id with.';
+COMMENT ON FUNCTION public.auth_user_by_email(p_email text) IS 'Sign-in: a live user''s id, password hash and verification flag by email, whatever its case, before any seller is set (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement on updated messages: moves unread_count by the read and unread flips.';
+COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
+COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
+COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
+COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild).';
+COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
+COMMENT ON FUNCTION public.search_seller_products(p_query text, p_limit integer) IS 'The current seller''s products matching a web-search style query, best first, at most 200.';
+COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Open conversations of an account, most recent first, for the seller given: one page (at most 200), keyset on (last_message_at, id).';
+COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: upserts the conversation, inserts the message unless redelivered; true when it was new.';
+COMMENT ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) IS 'A page''s row limit: an error when NULL or below 1, capped at the maximum.';
+COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
+COMMENT ON FUNCTION public.update_updated_at_column() IS 'Trigger: sets updated_at to now() on every update.';
+COMMENT ON TABLE public.analytics_daily_rollup IS 'The dashboard''s grain: daily totals per seller, UTC day and category, summed over accounts and event types; kept by the same refresh as analytics_daily_summary.';
+COMMENT ON COLUMN public.analytics_daily_rollup.user_id IS 'The seller.';
+COMMENT ON COLUMN public.analytics_daily_rollup.date IS 'The day, in UTC.';
+COMMENT ON COLUMN public.analytics_daily_rollup.event_category IS 'The events'' category.';
+COMMENT ON COLUMN public.analytics_daily_rollup.event_count IS 'Number of events.';
+COMMENT ON COLUMN public.analytics_daily_rollup.total_value IS 'Sum of the events'' value; NULL when none has one.';
+COMMENT ON TABLE public.analytics_daily_summary IS 'Daily totals of analytics_events per seller, account, UTC day, category and event type; kept by refresh_analytics_daily_summary() (socialdb summary refresh). Sellers may read their rows, never write them.';
+COMMENT ON COLUMN public.analytics_daily_summary.user_id IS 'The seller.';
+COMMENT ON COLUMN public.analytics_daily_summary.client_account_id IS 'The connected account, NULL for events without one.';
+COMMENT ON COLUMN public.analytics_daily_summary.client_account_key IS 'client_account_id, or the nil UUID for events without an account: the key has no NULL.';
+COMMENT ON COLUMN public.analytics_daily_summary.date IS 'The day, in UTC.';
+COMMENT ON COLUMN public.analytics_daily_summary.event_category IS 'The events'' category.';
+COMMENT ON COLUMN public.analytics_daily_summary.event_type IS 'The events'' type.';
+COMMENT ON COLUMN public.analytics_daily_summary.event_count IS 'Number of events.';
+COMMENT ON COLUMN public.analytics_daily_summary.total_value IS 'Sum of the events'' value; NULL when none has one.';
+COMMENT ON COLUMN public.analytics_daily_summary.avg_value IS 'Average of the events'' value; NULL when none has one.';
+COMMENT ON TABLE public.analytics_events IS 'Analytics events of a seller (engagement, sales, messages, content); append-mostly. Every write notes its (seller, day) in analytics_summary_changes for the daily summary.';
+COMMENT ON COLUMN public.analytics_events.id IS 'Row id.';
+COMMENT ON COLUMN public.analytics_events.user_id IS 'The seller the event belongs to.';
+COMMENT ON COLUMN public.analytics_events.client_account_id IS 'The connected account concerned, if any.';
+COMMENT ON COLUMN public.analytics_events.event_type IS 'What happened, e.g. link_click, 1 to 100 characters.';
+COMMENT ON COLUMN public.analytics_events.event_category IS 'engagement, sales, message or content.';
+COMMENT ON COLUMN public.analytics_events.entity_type IS 'Kind of entity concerned: product, message, conversation or post.';
+COMMENT ON COLUMN public.analytics_events.entity_id IS 'Id of the entity concerned.';
+COMMENT ON COLUMN public.analytics_events.value IS 'Amount carried by the event (a sale''s value), if any.';
+COMMENT ON COLUMN public.analytics_events.metadata IS 'Event details as a JSON object.';
+COMMENT ON COLUMN public.analytics_events.occurred_at IS 'When the event happened; from 2000-01-01 to before 2200-01-01 UTC (migrations 028, 029).';
+COMMENT ON COLUMN public.analytics_events.created_at IS 'When the row was inserted.';
+COMMENT ON TABLE public.analytics_summary_changes IS 'The (seller, day) pairs whose events changed since the last refresh of the daily summary; written by triggers, emptied by the refresh. The owner''s alone.';
+COMMENT ON COLUMN public.analytics_summary_changes.user_id IS 'The seller whose events changed.';
+COMMENT ON COLUMN public.analytics_summary_changes.date IS 'The UTC day of the changed events.';
+COMMENT ON TABLE public.client_accounts IS 'Instagram and WhatsApp accounts a seller connected to the platform. Soft-deleted by deleted_at; a platform account is connected to one live row at most.';
+COMMENT ON COLUMN public.client_accounts.id IS 'Row id; never the nil UUID, which stands for no account in analytics_daily_summary.';
+COMMENT ON COLUMN public.client_accounts.user_id IS 'The seller who connected the account.';
+COMMENT ON COLUMN public.client_accounts.platform IS 'instagram or whatsapp.';
+COMMENT ON COLUMN public.client_accounts.platform_account_id IS 'The account''s id on its platform.';
+COMMENT ON COLUMN public.client_accounts.username IS 'The account''s handle on its platform.';
+COMMENT ON COLUMN public.client_accounts.profile_picture_url IS 'URL of the account''s profile picture, as last synced.';
+COMMENT ON COLUMN public.client_accounts.follower_count IS 'Followers, as last synced.';
+COMMENT ON COLUMN public.client_accounts.following_count IS 'Accounts followed, as last synced.';
+COMMENT ON COLUMN public.client_accounts.media_count IS 'Published posts, as last synced.';
+COMMENT ON COLUMN public.client_accounts.status IS 'Connection state: active, token_expired, token_revoked, disconnected or error.';
+COMMENT ON COLUMN public.client_accounts.metadata IS 'Platform details as a JSON object.';
+COMMENT ON COLUMN public.client_accounts.last_sync_at IS 'When the account''s profile and counters were last synced from the platform.';
+COMMENT ON COLUMN public.client_accounts.created_at IS 'When the account was connected.';
+COMMENT ON COLUMN public.client_accounts.updated_at IS 'When the row last changed (set by a trigger).';
+COMMENT ON COLUMN public.client_accounts.deleted_at IS 'When the account was disconnected for good (soft delete); NULL while connected.';
+COMMENT ON TABLE public.conversations IS 'Direct-message threads between a connected account and a customer; the inbox lists the open ones, most recent first.';
+COMMENT ON COLUMN public.conversations.id IS 'Row id.';
+COMMENT ON COLUMN public.conversations.client_account_id IS 'The connected account the customer writes to.';
+COMMENT ON COLUMN public.conversations.platform_conversation_id IS 'The thread''s id on the platform; unique per account.';
+COMMENT ON COLUMN public.conversations.participant_platform_id IS 'The customer''s id on the platform.';
+COMMENT ON COLUMN public.conversations.participant_username IS 'The customer''s handle, as last seen.';
+COMMENT ON COLUMN public.conversations.participant_profile_pic IS 'URL of the customer''s profile picture, as last seen.';
+COMMENT ON COLUMN public.conversations.last_message_at IS 'sent_at of the newest message, kept by the message triggers.';
+COMMENT ON COLUMN public.conversations.unread_count IS 'The customer''s unread messages, kept exact by the message triggers.';
+COMMENT ON COLUMN public.conversations.status IS 'open, closed or archived; the inbox shows open threads.';
+COMMENT ON COLUMN public.conversations.metadata IS 'Platform details as a JSON object.';
+COMMENT ON COLUMN public.conversations.created_at IS 'When the thread was first seen.';
+COMMENT ON COLUMN public.conversations.updated_at IS 'When the row last changed (set by a trigger).';
+COMMENT ON COLUMN public.conversations.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON TABLE public.instagram_media IS 'Instagram posts of connected accounts, cached from the platform.';
+COMMENT ON COLUMN public.instagram_media.id IS 'Row id.';
+COMMENT ON COLUMN public.instagram_media.client_account_id IS 'The connected account that published the post.';
+COMMENT ON COLUMN public.instagram_media.platform_media_id IS 'The post''s id on Instagram, unique.';
+COMMENT ON COLUMN public.instagram_media.media_type IS 'IMAGE, VIDEO or CAROUSEL_ALBUM.';
+COMMENT ON COLUMN public.instagram_media.media_url IS 'URL of the media file.';
+COMMENT ON COLUMN public.instagram_media.thumbnail_url IS 'URL of a video''s thumbnail.';
+COMMENT ON COLUMN public.instagram_media.permalink IS 'Public URL of the post.';
+COMMENT ON COLUMN public.instagram_media.caption IS 'The post''s caption.';
+COMMENT ON COLUMN public.instagram_media.like_count IS 'Likes, as last synced.';
+COMMENT ON COLUMN public.instagram_media.comment_count IS 'Comments, as last synced.';
+COMMENT ON COLUMN public.instagram_media."timestamp" IS 'When the post was published on Instagram.';
+COMMENT ON COLUMN public.instagram_media.metadata IS 'Platform details as a JSON object.';
+COMMENT ON COLUMN public.instagram_media.synced_at IS 'When the post was last synced.';
+COMMENT ON COLUMN public.instagram_media.created_at IS 'When the row was inserted.';
+COMMENT ON COLUMN public.instagram_media.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON TABLE public.message_products IS 'Products mentioned in a message: one row per message and product.';
+COMMENT ON COLUMN public.message_products.id IS 'Row id.';
+COMMENT ON COLUMN public.message_products.message_id IS 'The message.';
+COMMENT ON COLUMN public.message_products.product_id IS 'The product it mentions.';
+COMMENT ON COLUMN public.message_products.created_at IS 'When the mention was recorded.';
+COMMENT ON COLUMN public.message_products.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON TABLE public.messages IS 'Messages of a conversation, from the seller or the customer; inserting, reading and deleting them keeps the conversation''s counters.';
+COMMENT ON COLUMN public.messages.id IS 'Row id.';
+COMMENT ON COLUMN public.messages.conversation_id IS 'The thread the message belongs to.';
+COMMENT ON COLUMN public.messages.platform_message_id IS 'The message''s id on the platform, unique: a redelivered webhook inserts nothing.';
+COMMENT ON COLUMN public.messages.sender_type IS 'user (the seller) or customer.';
+COMMENT ON COLUMN public.messages.sender_platform_id IS 'The sender''s id on the platform.';
+COMMENT ON COLUMN public.messages.message_type IS 'text, image, video, audio, story_mention or story_reply.';
+COMMENT ON COLUMN public.messages.content IS 'The text of the message; searched in Portuguese for text messages.';
+COMMENT ON COLUMN public.messages.media_url IS 'URL of the attached media, if any.';
+COMMENT ON COLUMN public.messages.media_type IS 'MIME or platform type of the attached media, at most 50 characters.';
+COMMENT ON COLUMN public.messages.is_read IS 'True once the seller read it; only the customer''s unread messages count in unread_count.';
+COMMENT ON COLUMN public.messages.sent_at IS 'When the message was sent, by the platform''s clock.';
+COMMENT ON COLUMN public.messages.delivered_at IS 'When the platform reported it delivered.';
+COMMENT ON COLUMN public.messages.read_at IS 'When it was read.';
+COMMENT ON COLUMN public.messages.metadata IS 'Platform details as a JSON object.';
+COMMENT ON COLUMN public.messages.created_at IS 'When the row was inserted.';
+COMMENT ON COLUMN public.messages.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON TABLE public.notifications IS 'In-app notifications for sellers.';
+COMMENT ON COLUMN public.notifications.id IS 'Row id.';
+COMMENT ON COLUMN public.notifications.user_id IS 'The seller notified.';
+COMMENT ON COLUMN public.notifications.type IS 'Kind of notification, 1 to 100 characters.';
+COMMENT ON COLUMN public.notifications.title IS 'Headline, 1 to 255 characters.';
+COMMENT ON COLUMN public.notifications.message IS 'Body text.';
+COMMENT ON COLUMN public.notifications.action_url IS 'Where the notification leads in the app, if anywhere.';
+COMMENT ON COLUMN public.notifications.is_read IS 'True once the seller read it.';
+COMMENT ON COLUMN public.notifications.metadata IS 'Further details as a JSON object.';
+COMMENT ON COLUMN public.notifications.created_at IS 'When the notification was created.';
+COMMENT ON COLUMN public.notifications.read_at IS 'When the seller read it.';
+COMMENT ON TABLE public.oauth_tokens IS 'OAuth access tokens of connected accounts, encrypted by the application (docs/security.md); one live token per account.';
+COMMENT ON COLUMN public.oauth_tokens.id IS 'Row id, chosen by the application before the insert: the ciphertext is bound to it.';
+COMMENT ON COLUMN public.oauth_tokens.user_id IS 'The seller the account belongs to.';
+COMMENT ON COLUMN public.oauth_tokens.client_account_id IS 'The connected account the token acts for.';
+COMMENT ON COLUMN public.oauth_tokens.platform IS 'instagram or whatsapp.';
+COMMENT ON COLUMN public.oauth_tokens.access_token IS 'The token encrypted with AES-256-GCM by socialdb.app.tokens: v2.<key id>.<base64url(nonce and ciphertext)>; never a plaintext.';
+COMMENT ON COLUMN public.oauth_tokens.token_type IS 'OAuth token type, e.g. Bearer.';
+COMMENT ON COLUMN public.oauth_tokens.expires_at IS 'When the platform stops accepting the token.';
+COMMENT ON COLUMN public.oauth_tokens.scopes IS 'OAuth scopes the token was granted.';
+COMMENT ON COLUMN public.oauth_tokens.created_at IS 'When the token was stored.';
+COMMENT ON COLUMN public.oauth_tokens.updated_at IS 'When the row last changed (set by a trigger).';
+COMMENT ON COLUMN public.oauth_tokens.revoked_at IS 'When the token was revoked or replaced; NULL while live.';
+COMMENT ON TABLE public.product_links IS 'Trackable links from a post or a message to a product, with their clicks, conversions and revenue.';
+COMMENT ON COLUMN public.product_links.id IS 'Row id.';
+COMMENT ON COLUMN public.product_links.product_id IS 'The product the link leads to.';
+COMMENT ON COLUMN public.product_links.client_account_id IS 'The connected account that published the link.';
+COMMENT ON COLUMN public.product_links.instagram_media_id IS 'The Instagram post the link belongs to (platform media id), if any.';
+COMMENT ON COLUMN public.product_links.short_link IS 'The short URL, unique across all sellers.';
+COMMENT ON COLUMN public.product_links.clicks IS 'Times the link was followed.';
+COMMENT ON COLUMN public.product_links.conversions IS 'Sales attributed to the link.';
+COMMENT ON COLUMN public.product_links.revenue IS 'Revenue attributed to the link, in the product''s currency.';
+COMMENT ON COLUMN public.product_links.is_active IS 'False stops the link from counting.';
+COMMENT ON COLUMN public.product_links.created_at IS 'When the link was created.';
+COMMENT ON COLUMN public.product_links.updated_at IS 'When the row last changed (set by a trigger).';
+COMMENT ON COLUMN public.product_links.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON TABLE public.products IS 'A seller''s catalogue. Soft-deleted by deleted_at; searched in Portuguese, accents ignored, through search_seller_products().';
+COMMENT ON COLUMN public.products.id IS 'Row id.';
+COMMENT ON COLUMN public.products.user_id IS 'The seller who sells it.';
+COMMENT ON COLUMN public.products.name IS 'Product name, 1 to 255 characters; weighs most in search.';
+COMMENT ON COLUMN public.products.description IS 'Free-text description; searched after the name.';
+COMMENT ON COLUMN public.products.price IS 'Unit price in currency, at least 0; NULL when not priced.';
+COMMENT ON COLUMN public.products.currency IS 'ISO 4217 code of price, e.g. BRL.';
+COMMENT ON COLUMN public.products.category IS 'Seller-defined category, at most 100 characters.';
+COMMENT ON COLUMN public.products.tags IS 'Seller-defined tags (GIN index idx_products_tags).';
+COMMENT ON COLUMN public.products.images IS 'Image URLs and details as a JSON array.';
+COMMENT ON COLUMN public.products.stock_quantity IS 'Units in stock, at least 0; NULL when not tracked.';
+COMMENT ON COLUMN public.products.sku IS 'Seller''s stock-keeping unit code, at most 100 characters.';
+COMMENT ON COLUMN public.products.is_available IS 'False hides the product from sale without deleting it.';
+COMMENT ON COLUMN public.products.metadata IS 'Further details as a JSON object.';
+COMMENT ON COLUMN public.products.created_at IS 'When the product was created.';
+COMMENT ON COLUMN public.products.updated_at IS 'When the row last changed (set by a trigger).';
+COMMENT ON COLUMN public.products.deleted_at IS 'When the product was soft-deleted; NULL while listed.';
+COMMENT ON TABLE public.refresh_tokens IS 'Sign-in sessions: hashes of the refresh tokens issued to a seller.';
+COMMENT ON COLUMN public.refresh_tokens.id IS 'Row id.';
+COMMENT ON COLUMN public.refresh_tokens.user_id IS 'The seller the session belongs to.';
+COMMENT ON COLUMN public.refresh_tokens.token_hash IS 'Hash of the refresh token (never the token itself); unique among tokens not revoked.';
+COMMENT ON COLUMN public.refresh_tokens.expires_at IS 'When the token stops being accepted.';
+COMMENT ON COLUMN public.refresh_tokens.created_at IS 'When the token was issued.';
+COMMENT ON COLUMN public.refresh_tokens.revoked_at IS 'When the token was revoked (sign-out, rotation); NULL while usable.';
+COMMENT ON VIEW public.seller_daily_summary IS 'The current seller''s rows of analytics_daily_summary (security barrier); kept from migration 019 for existing readers.';
+COMMENT ON COLUMN public.seller_daily_summary.user_id IS 'The seller.';
+COMMENT ON COLUMN public.seller_daily_summary.client_account_id IS 'The connected account, NULL for events without one.';
+COMMENT ON COLUMN public.seller_daily_summary.date IS 'The day, in UTC.';
+COMMENT ON COLUMN public.seller_daily_summary.event_category IS 'The events'' category.';
+COMMENT ON COLUMN public.seller_daily_summary.event_type IS 'The events'' type.';
+COMMENT ON COLUMN public.seller_daily_summary.event_count IS 'Number of events.';
+COMMENT ON COLUMN public.seller_daily_summary.total_value IS 'Sum of the events'' value.';
+COMMENT ON COLUMN public.seller_daily_summary.avg_value IS 'Average of the events'' value.';
+COMMENT ON TABLE public.users IS 'Sellers: one row per account of the platform, the tenant every other table belongs to. Soft-deleted by deleted_at; a live email is unique whatever its case.';
+COMMENT ON COLUMN public.users.id IS 'The seller''s id; every tenant table''s user_id points here (and app.user_id names it).';
+COMMENT ON COLUMN public.users.email IS 'Sign-in email, at most 255 characters; unique among live users case-insensitively (idx_users_email).';
+COMMENT ON COLUMN public.users.password_hash IS 'Password hash made by the application (argon2id in the seed); never a plain password.';
+COMMENT ON COLUMN public.users.name IS 'Display name, 1 to 255 characters.';
+COMMENT ON COLUMN public.users.timezone IS 'IANA time zone the seller sees dates in, e.g. America/Sao_Paulo.';
+COMMENT ON COLUMN public.users.language IS 'Interface language as a BCP 47 tag, e.g. pt-BR.';
+COMMENT ON COLUMN public.users.subscription_tier IS 'Plan: free, basic, pro or enterprise.';
+COMMENT ON COLUMN public.users.email_verified IS 'True once the seller confirmed the email address.';
+COMMENT ON COLUMN public.users.email_verification_token IS 'Token of the pending email confirmation, if any.';
+COMMENT ON COLUMN public.users.password_reset_token IS 'Token of the pending password reset, if any.';
+COMMENT ON COLUMN public.users.password_reset_expires IS 'When password_reset_token stops being accepted.';
+COMMENT ON COLUMN public.users.last_login_at IS 'Time of the last successful sign-in.';
+COMMENT ON COLUMN public.users.last_login_ip IS 'Client address of the last successful sign-in.';
+COMMENT ON COLUMN public.users.created_at IS 'When the row was inserted.';
+COMMENT ON COLUMN public.users.updated_at IS 'When the row last changed (set by the update_users_updated_at trigger).';
+COMMENT ON COLUMN public.users.deleted_at IS 'When the seller was soft-deleted; NULL while the account is live.';

@@ -1,0 +1,443 @@
+"""ALTER TABLE: each subcommand's lock (locks.ALTER_TABLE_LEVEL), the other tables it reaches
+(foreign keys) and what it does to the data (rewrite, scan, neither). Pure, no database.
+
+The statement takes the strongest lock of its subcommands on the table. A subcommand the
+table does not list makes the statement unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pglast import ast
+from pglast.ast import AlterTableCmd, ColumnDef, Constraint, FuncCall, Node, TypeName
+from pglast.enums import AlterTableType as At
+from pglast.enums import ConstrType
+from pglast.enums import ObjectType as Obj
+
+from socialdb.migrate.facts import Facts, ForeignKey, Kind
+from socialdb.migrate.locks import (
+    ALTER_TABLE_LEVEL,
+    Analysis,
+    DataEffect,
+    Effect,
+    LockLevel,
+    Take,
+    When,
+    reloptions_level,
+    strongest,
+)
+from socialdb.migrate.queries import Analyze, Scope, ddl_target, items, name_of, slots, sval
+
+_L = LockLevel
+_EFFECT_ORDER = [DataEffect.NONE, DataEffect.SCAN, DataEffect.REWRITE]
+# ALTER INDEX, ALTER SEQUENCE ... OWNER and ALTER FOREIGN TABLE are not in the lock table (unknown).
+_OBJECTS = {
+    Obj.OBJECT_TABLE: "ALTER TABLE",
+    Obj.OBJECT_VIEW: "ALTER VIEW",
+    Obj.OBJECT_MATVIEW: "ALTER MATERIALIZED VIEW",
+}
+_SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
+
+
+def alter_table(node: ast.AlterTableStmt, scope: Scope, analyze: Analyze) -> Analysis:
+    verb = _OBJECTS.get(node.objtype) if node.objtype is not None else None
+    if verb is None or node.relation is None:
+        kind = node.objtype.name.removeprefix("OBJECT_") if node.objtype is not None else "?"
+        return Analysis("ALTER", unknown=(f"ALTER {kind} is not in the lock table",))
+    cmds = [cmd for cmd in items(node.cmds) if isinstance(cmd, AlterTableCmd)]
+    command = f"{verb} " + ", ".join(_subcommand_name(cmd) for cmd in cmds)
+    table = ddl_target(node.relation, scope, bool(node.missing_ok))
+    if table is None:
+        return Analysis(f"{command} (IF EXISTS: no such relation)")
+    parts = [_subcommand(cmd, table, scope) for cmd in cmds]
+    missing = [
+        f"{verb} {_subcommand_name(c)} is not in the lock table" for c, p in zip(cmds, parts, strict=True) if p is None
+    ]
+    found = [p for p in parts if p is not None]
+    level = strongest(lv for lv, _ in found) or _L.ACCESS_EXCLUSIVE
+    main = Analysis(command, takes=(Take(table, level, scope.when),), unknown=tuple(missing))
+    effect = max((_main_effect(a, table) for _, a in found), key=_EFFECT_ORDER.index, default=DataEffect.NONE)
+    effects = (Effect(table, effect),) if effect != DataEffect.NONE else ()
+    return main.plus(*(a for _, a in found), Analysis(effects=effects), _children(table, level, node, scope))
+
+
+def _main_effect(analysis: Analysis, table: str) -> DataEffect:
+    own = [e.effect for e in analysis.effects if e.relation == table and e.effect in _EFFECT_ORDER]
+    return max(own, key=_EFFECT_ORDER.index, default=DataEffect.NONE)
+
+
+def _children(table: str, level: LockLevel, node: ast.AlterTableStmt, scope: Scope) -> Analysis:
+    """Partitions and inheritance children: most subcommands recurse to them (not all: `SOME_PATHS`)."""
+    relation = scope.facts.relation(table)
+    if relation is None or node.relation is None or not node.relation.inh:
+        return Analysis()
+    return Analysis(takes=tuple(Take(c, level, When.SOME_PATHS.within(scope.when)) for c in relation.children))
+
+
+_NAMES = {
+    At.AT_ColumnDefault: "ALTER COLUMN SET/DROP DEFAULT",
+    At.AT_SetNotNull: "ALTER COLUMN SET NOT NULL",
+    At.AT_DropNotNull: "ALTER COLUMN DROP NOT NULL",
+    At.AT_AlterColumnType: "ALTER COLUMN TYPE",
+    At.AT_SetStatistics: "ALTER COLUMN SET STATISTICS",
+    At.AT_SetStorage: "ALTER COLUMN SET STORAGE",
+    At.AT_SetCompression: "ALTER COLUMN SET COMPRESSION",
+    At.AT_SetOptions: "ALTER COLUMN SET (...)",
+    At.AT_ResetOptions: "ALTER COLUMN RESET (...)",
+    At.AT_AddIdentity: "ALTER COLUMN ADD GENERATED",
+    At.AT_SetIdentity: "ALTER COLUMN SET GENERATED",
+    At.AT_DropIdentity: "ALTER COLUMN DROP IDENTITY",
+    At.AT_SetExpression: "ALTER COLUMN SET EXPRESSION",
+    At.AT_DropExpression: "ALTER COLUMN DROP EXPRESSION",
+    At.AT_ChangeOwner: "OWNER TO",
+    At.AT_SetRelOptions: "SET (...)",
+    At.AT_ResetRelOptions: "RESET (...)",
+    At.AT_EnableRowSecurity: "ENABLE ROW LEVEL SECURITY",
+    At.AT_DisableRowSecurity: "DISABLE ROW LEVEL SECURITY",
+    At.AT_ForceRowSecurity: "FORCE ROW LEVEL SECURITY",
+    At.AT_NoForceRowSecurity: "NO FORCE ROW LEVEL SECURITY",
+    At.AT_SetUnLogged: "SET UNLOGGED",
+    At.AT_ClusterOn: "CLUSTER ON",
+    At.AT_DropCluster: "SET WITHOUT CLUSTER",
+    At.AT_SetTableSpace: "SET TABLESPACE",
+    At.AT_AddInherit: "INHERIT",
+    At.AT_DropInherit: "NO INHERIT",
+}
+
+
+def _subcommand_name(cmd: Any) -> str:
+    """The subcommand as SQL says it: `ADD COLUMN`, `ALTER COLUMN TYPE`, `ENABLE TRIGGER`."""
+    if not isinstance(cmd, AlterTableCmd) or cmd.subtype is None:
+        return "?"
+    if cmd.subtype in _NAMES:
+        return _NAMES[cmd.subtype]
+    name = cmd.subtype.name.removeprefix("AT_")
+    words = "".join(f" {c}" if c.isupper() else c for c in name).strip().upper()
+    return words.replace("TRIG ", "TRIGGER ").removesuffix(" TRIG") + (" TRIGGER" if name.endswith("Trig") else "")
+
+
+_Part = tuple[LockLevel, Analysis]
+
+
+def _subcommand(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part | None:
+    if cmd.subtype is None:
+        return None
+    special = _SPECIAL.get(cmd.subtype)
+    if special is not None:
+        return special(cmd, table, scope)
+    level = ALTER_TABLE_LEVEL.get(cmd.subtype)
+    if level is None:
+        return None
+    return level, Analysis(effects=(Effect(table, DataEffect.NONE),))
+
+
+def _rewrite(table: str, scope: Scope, effect: DataEffect = DataEffect.REWRITE) -> Analysis:
+    """A rewrite rebuilds the table's indexes, and an index build takes SHARE on its table."""
+    return Analysis(takes=(Take(table, _L.SHARE, scope.when),), effects=(Effect(table, effect),))
+
+
+def _add_constraint(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    constraint = cmd.def_
+    assert isinstance(constraint, Constraint)
+    if is_foreign_key(constraint):
+        takes = foreign_key_takes([constraint], table, scope, checks_rows=not constraint.skip_validation)
+        scan = DataEffect.NONE if constraint.skip_validation else DataEffect.SCAN
+        return _L.SHARE_ROW_EXCLUSIVE, Analysis(takes=tuple(takes), effects=(Effect(table, scan),))
+    effect = _constraint_effect(constraint)
+    if _builds_index(constraint):
+        return _L.ACCESS_EXCLUSIVE, _rewrite(table, scope, effect)
+    return _L.ACCESS_EXCLUSIVE, Analysis(effects=(Effect(table, effect),))
+
+
+def _builds_index(constraint: Constraint) -> bool:
+    kinds = (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_EXCLUSION)
+    return constraint.contype in kinds and not constraint.indexname
+
+
+def _constraint_effect(constraint: Constraint) -> DataEffect:
+    if constraint.contype in (ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_UNIQUE):
+        return DataEffect.NONE if constraint.indexname else DataEffect.SCAN  # USING INDEX: already built
+    if constraint.contype in (ConstrType.CONSTR_CHECK, ConstrType.CONSTR_NOTNULL):
+        return DataEffect.NONE if constraint.skip_validation else DataEffect.SCAN
+    return DataEffect.SCAN  # EXCLUDE builds an index
+
+
+def is_foreign_key(constraint: Any) -> bool:
+    return isinstance(constraint, Constraint) and constraint.contype == ConstrType.CONSTR_FOREIGN
+
+
+def foreign_key_takes(
+    constraints: Iterable[Constraint], table: str, scope: Scope, checks_rows: bool = False
+) -> list[Take]:
+    """Adding a foreign key: SHARE ROW EXCLUSIVE on both tables (each gets triggers), ACCESS SHARE on
+    both (the key's definition); checking the existing rows (ADD CONSTRAINT without NOT VALID) takes
+    ROW SHARE on the referenced table (its rows are locked FOR KEY SHARE). A new column's key has no
+    rows to check."""
+    takes: list[Take] = []
+    for constraint in constraints:
+        referenced = name_of(constraint.pktable)
+        levels = [_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE] + ([_L.ROW_SHARE] if checks_rows else [])
+        takes += [Take(referenced, level, scope.when) for level in levels]
+        takes += [Take(table, level, scope.when) for level in (_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE)]
+    return takes
+
+
+def _add_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    column = cmd.def_
+    assert isinstance(column, ColumnDef)
+    keys = [c for c in column.constraints or () if is_foreign_key(c)]
+    takes = foreign_key_takes(keys, table, scope)
+    effect = added_column_effect(column, scope)
+    builds = any(_builds_index(c) for c in column.constraints or () if isinstance(c, Constraint))
+    if _owns_sequence(column):  # the new sequence is OWNED BY the column
+        takes.append(Take(table, _L.ACCESS_SHARE, scope.when))
+    extra = _rewrite(table, scope, effect) if effect == DataEffect.REWRITE or builds else Analysis()
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes), effects=(Effect(table, effect),)).plus(extra)
+
+
+def _owns_sequence(column: ColumnDef) -> bool:
+    identity = any(getattr(c, "contype", None) == ConstrType.CONSTR_IDENTITY for c in column.constraints or ())
+    return identity or type_name(column.typeName) in _SERIAL
+
+
+def added_column_effect(column: ColumnDef, scope: Scope) -> DataEffect:
+    """A volatile default, an identity, a stored generated column or a serial rewrites the table;
+    a new constraint (or NOT NULL without a default) is checked by a scan; otherwise nothing."""
+    constraints = [c for c in column.constraints or () if isinstance(c, Constraint)]
+    kinds = {c.contype for c in constraints}
+    default = column.raw_default or next(
+        (c.raw_expr for c in constraints if c.contype == ConstrType.CONSTR_DEFAULT), None
+    )
+    stored = any(c.contype == ConstrType.CONSTR_GENERATED and c.generated_kind == "s" for c in constraints)
+    if _owns_sequence(column) or stored or (default is not None and volatile(default, scope.facts)):
+        return DataEffect.REWRITE
+    checked = {ConstrType.CONSTR_CHECK, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_FOREIGN}
+    if (
+        kinds & checked
+        or (ConstrType.CONSTR_NOTNULL in kinds and default is None)
+        or (column.is_not_null and default is None)
+    ):
+        return DataEffect.SCAN
+    return DataEffect.NONE
+
+
+def volatile(expr: Any, facts: Facts) -> bool:
+    """Whether an expression calls a volatile function (evaluated for each row, so the table is rewritten)."""
+    if isinstance(expr, tuple | list):
+        return any(volatile(item, facts) for item in expr)
+    if not isinstance(expr, Node):
+        return False
+    if isinstance(expr, FuncCall):
+        name = sval(items(expr.funcname)[-1]) if items(expr.funcname) else ""
+        own = facts.function(name)
+        if any(f.volatility == "v" for f in own) or (not own and name in facts.volatile_functions):
+            return True
+    if isinstance(expr, ast.SubLink):
+        return True
+    return any(volatile(getattr(expr, slot, None), facts) for slot in slots(expr))
+
+
+def _alter_type(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    column = cmd.def_
+    assert isinstance(column, ColumnDef)
+    relation = scope.facts.relation(table)
+    old = relation.columns.get(cmd.name or "") if relation else None
+    same = old is not None and column.raw_default is None and no_rewrite(old, type_name(column.typeName))
+    takes = [t for key in _keys_using(table, cmd.name, scope.facts) for t in _rebuilt_key(key, scope)]
+    if same:  # its indexes are rebuilt in place, if any uses the column: SHARE, on that path only
+        takes.append(Take(table, _L.SHARE, When.SOME_PATHS.within(scope.when)))
+    changed = Analysis(takes=tuple(takes), effects=(Effect(table, DataEffect.NONE),))
+    return _L.ACCESS_EXCLUSIVE, changed if same else changed.plus(_rewrite(table, scope))
+
+
+def _keys_using(table: str, column: str | None, facts: Facts) -> list[ForeignKey]:
+    out = [k for k in facts.keys_from(table) if column in k.columns]
+    return out + [k for k in facts.keys_to(table) if column in k.ref_columns]
+
+
+def _rebuilt_key(key: ForeignKey, scope: Scope) -> list[Take]:
+    """A foreign key on a column whose type changes is dropped (ACCESS EXCLUSIVE on both tables) and
+    added again, checking every row."""
+    levels = {
+        key.references: (_L.ACCESS_EXCLUSIVE, _L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE, _L.ROW_SHARE),
+        key.table: (_L.ACCESS_EXCLUSIVE, _L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE),
+    }
+    return [Take(name, level, scope.when) for name, wanted in levels.items() for level in wanted]
+
+
+def _drop_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    takes = [Take(other, _L.ACCESS_EXCLUSIVE, scope.when) for other in _key_partners(table, cmd.name, scope.facts)]
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes))
+
+
+def _key_partners(table: str, column: str | None, facts: Facts) -> list[str]:
+    """The other tables of the foreign keys that use `column`: their constraint is dropped (and re-added)."""
+    out = [k.references for k in facts.keys_from(table) if column in k.columns]
+    return out + [k.table for k in facts.keys_to(table) if column in k.ref_columns]
+
+
+def _set_not_null(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    relation = scope.facts.relation(table)
+    proven = relation is not None and (cmd.name or "") in relation.not_null_checks
+    return _L.ACCESS_EXCLUSIVE, Analysis(effects=(Effect(table, DataEffect.NONE if proven else DataEffect.SCAN),))
+
+
+def _constraint_named(table: str, name: str | None, scope: Scope) -> tuple[ForeignKey | None, bool]:
+    """The foreign key of that name, and whether the answer is sure (the table's keys are all known)."""
+    key = next((k for k in scope.facts.keys_from(table) if k.name == name), None)
+    relation = scope.facts.relation(table)
+    return key, key is not None or scope.facts.complete or (relation is not None and relation.new)
+
+
+def _validate(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    key, sure = _constraint_named(table, cmd.name, scope)
+    analysis = Analysis(effects=(Effect(table, DataEffect.SCAN),))
+    if key is not None:
+        reads = [(table, _L.ACCESS_SHARE), (key.references, _L.ROW_SHARE), (key.references, _L.ACCESS_SHARE)]
+        analysis = analysis.plus(Analysis(takes=tuple(Take(n, lv, scope.when) for n, lv in reads)))
+    elif not sure:
+        analysis = analysis.plus(Analysis(unknown=(f"whether {cmd.name} is a foreign key is not known",)))
+    return _L.SHARE_UPDATE_EXCLUSIVE, analysis
+
+
+def _drop_constraint(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    key, sure = _constraint_named(table, cmd.name, scope)
+    if key is not None:
+        return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(key.references, _L.ACCESS_EXCLUSIVE, scope.when),))
+    missing = () if sure else (f"whether {cmd.name} is a foreign key is not known",)
+    return _L.ACCESS_EXCLUSIVE, Analysis(unknown=missing)
+
+
+def _reloptions(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    names = [str(d.defname) for d in items(cmd.def_) if isinstance(d, ast.DefElem)]
+    relation = scope.facts.relation(table)
+    view = relation is not None and relation.kind == Kind.VIEW
+    return (_L.ACCESS_EXCLUSIVE if view else reloptions_level(names)), Analysis()
+
+
+def _owner(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    """The owner of a table is the owner of its sequences too (when the owner really changes)."""
+    sequences = [s.name for s in scope.facts.sequences_of(table)]
+    when = When.SOME_PATHS.within(scope.when)
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(Take(s, _L.ACCESS_EXCLUSIVE, when) for s in sequences))
+
+
+def _identity(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    """ADD GENERATED creates a sequence OWNED BY the column; SET GENERATED alters it; DROP IDENTITY drops it."""
+    if cmd.subtype == At.AT_AddIdentity:
+        return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(table, _L.ACCESS_SHARE, scope.when),))
+    sequences = [s.name for s in scope.facts.sequences_of(table, cmd.name)]
+    dropped = cmd.subtype == At.AT_DropIdentity
+    levels = [_L.ACCESS_EXCLUSIVE] if dropped else [_L.SHARE_ROW_EXCLUSIVE, _L.ROW_EXCLUSIVE]
+    missing = () if sequences or scope.facts.complete else (f"the sequence of {table}.{cmd.name} is not known",)
+    takes = tuple(Take(s, level, scope.when) for s in sequences for level in levels)
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=takes, unknown=missing)
+
+
+def _persistence(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    """SET LOGGED / UNLOGGED copies the table, unless it already is so."""
+    relation = scope.facts.relation(table)
+    wanted = "p" if cmd.subtype == At.AT_SetLogged else "u"
+    if relation is not None and relation.persistence == wanted:
+        return _L.ACCESS_EXCLUSIVE, Analysis()
+    return _L.ACCESS_EXCLUSIVE, _rewrite(table, scope)
+
+
+def _attach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    partition = name_of(getattr(cmd.def_, "name", None))
+    analysis = Analysis(
+        takes=(Take(partition, _L.ACCESS_EXCLUSIVE, scope.when),), effects=(Effect(partition, DataEffect.SCAN),)
+    )
+    return _L.SHARE_UPDATE_EXCLUSIVE, analysis
+
+
+def _detach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part | None:
+    if getattr(cmd.def_, "concurrent", False):
+        return None  # runs outside a transaction, in two: not in the lock table
+    partition = name_of(getattr(cmd.def_, "name", None))
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(partition, _L.ACCESS_EXCLUSIVE, scope.when),))
+
+
+_SPECIAL: dict[At, Callable[[AlterTableCmd, str, Scope], _Part | None]] = {
+    At.AT_AddConstraint: _add_constraint,
+    At.AT_AddColumn: _add_column,
+    At.AT_AlterColumnType: _alter_type,
+    At.AT_DropColumn: _drop_column,
+    At.AT_SetNotNull: _set_not_null,
+    At.AT_ValidateConstraint: _validate,
+    At.AT_DropConstraint: _drop_constraint,
+    At.AT_SetRelOptions: _reloptions,
+    At.AT_ResetRelOptions: _reloptions,
+    At.AT_ChangeOwner: _owner,
+    At.AT_AttachPartition: _attach,
+    At.AT_SetLogged: _persistence,
+    At.AT_SetUnLogged: _persistence,
+    At.AT_AddIdentity: _identity,
+    At.AT_SetIdentity: _identity,
+    At.AT_DropIdentity: _identity,
+    At.AT_DetachPartition: _detach,
+}
+
+
+# -- types ---------------------------------------------------------------------------------
+
+_DISPLAY = {
+    "int2": "smallint",
+    "int4": "integer",
+    "int8": "bigint",
+    "float4": "real",
+    "float8": "double precision",
+    "bool": "boolean",
+    "varchar": "character varying",
+    "bpchar": "character",
+    "varbit": "bit varying",
+    "timestamptz": "timestamp with time zone",
+    "timestamp": "timestamp without time zone",
+    "timetz": "time with time zone",
+    "time": "time without time zone",
+    "interval": "interval",
+}
+# (old base, new base) pairs that are binary coercible: no rewrite when the new length allows every old value.
+_BINARY = {("character varying", "text"), ("text", "character varying"), ("character varying", "character varying")}
+_GROWABLE = {"character varying", "bit varying", "numeric"}
+
+
+def type_name(node: TypeName | None) -> str:
+    """A type as format_type() prints it (`character varying(50)`, `numeric(10,2)`, `text[]`)."""
+    if node is None:
+        return ""
+    names = [sval(n) for n in items(node.names)]
+    base = names[-1] if names else ""
+    text = _DISPLAY.get(base, base)
+    values = [getattr(m.val, "ival", None) for m in items(node.typmods) if isinstance(m, ast.A_Const)]
+    mods = [str(v) for v in values if v is not None]
+    if mods:
+        text += f"({','.join(mods)})"
+    return text + "[]" * len(node.arrayBounds or ())
+
+
+def no_rewrite(old: str, new: str) -> bool:
+    """Whether changing a column from type `old` to `new` keeps its stored values (ALTER TABLE docs)."""
+    if old == new:
+        return True
+    old_base, old_mods = _split(old)
+    new_base, new_mods = _split(new)
+    if (old_base, new_base) not in _BINARY and not (old_base == new_base and old_base in _GROWABLE):
+        return False
+    if new_base == "text" or not new_mods:
+        return True
+    if not old_mods:
+        return False
+    if old_base == "numeric":  # more digits, same scale
+        old_scale = old_mods[1] if len(old_mods) > 1 else 0
+        new_scale = new_mods[1] if len(new_mods) > 1 else 0
+        return new_mods[0] >= old_mods[0] and new_scale == old_scale
+    return new_mods[0] >= old_mods[0]
+
+
+def _split(text: str) -> tuple[str, list[int]]:
+    base, _, rest = text.partition("(")
+    mods = [int(m) for m in rest.rstrip(")").split(",") if m.strip().isdigit()] if rest else []
+    return base.strip(), mods

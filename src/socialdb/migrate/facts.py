@@ -1,0 +1,191 @@
+"""What the lock planner knows about a database: its relations, their sizes, foreign keys,
+triggers and functions. Frozen values, no database code: `live.py` reads them from a server,
+`Facts.offline()` knows nothing, and `simulate.py` applies each planned statement so that the
+next one sees the tables, triggers and functions the earlier ones created.
+
+Relation names are schema-qualified (`public.messages`); functions are keyed by unqualified name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from socialdb.migrate.locks import NEWEST, Server
+
+DEFAULT_SCHEMA = "public"
+# Volatile built-ins a column default calls, for plans made without a database (which lists them all).
+VOLATILE_BUILTINS = frozenset(
+    {
+        "random",
+        "random_normal",
+        "gen_random_uuid",
+        "uuidv4",
+        "uuidv7",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+        "clock_timestamp",
+        "timeofday",
+        "nextval",
+        "setval",
+        "currval",
+        "lastval",
+        "setseed",
+        "txid_current",
+        "pg_current_xact_id",
+    }
+)
+SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
+
+
+class Kind(StrEnum):
+    TABLE = "table"
+    PARTITIONED = "partitioned table"
+    INDEX = "index"
+    VIEW = "view"
+    MATVIEW = "materialized view"
+    SEQUENCE = "sequence"
+    FOREIGN = "foreign table"
+    OTHER = "other"
+
+    @property
+    def holds_rows(self) -> bool:
+        return self in (Kind.TABLE, Kind.PARTITIONED, Kind.MATVIEW, Kind.FOREIGN)
+
+
+RELKINDS = {
+    "r": Kind.TABLE,
+    "p": Kind.PARTITIONED,
+    "i": Kind.INDEX,
+    "I": Kind.INDEX,
+    "v": Kind.VIEW,
+    "m": Kind.MATVIEW,
+    "S": Kind.SEQUENCE,
+    "f": Kind.FOREIGN,
+}
+
+
+@dataclass(frozen=True)
+class Relation:
+    name: str  # schema.name
+    kind: Kind
+    table: str | None = None  # an index's table; a sequence's owning table
+    rows: int | None = None  # estimate (pg_class.reltuples); None: never analyzed, or unknown
+    bytes: int | None = None  # pg_total_relation_size
+    new: bool = False  # created earlier in the same migration: nobody else uses it yet
+    columns: Mapping[str, str] = field(default_factory=dict)  # column -> type (format_type)
+    checks: Mapping[str, tuple[str, bool]] = field(
+        default_factory=dict
+    )  # CHECK (col IS NOT NULL): name -> (col, valid)
+    reads: tuple[str, ...] = ()  # a view's or materialized view's relations
+    children: tuple[str, ...] = ()  # partitions and inheritance children
+    column: str | None = None  # a sequence's owning column (identity, serial)
+    persistence: str = "p"  # pg_class.relpersistence: p permanent, u unlogged, t temporary
+
+    @property
+    def not_null_checks(self) -> frozenset[str]:
+        """Columns a validated CHECK (col IS NOT NULL) proves: SET NOT NULL needs no scan."""
+        return frozenset(column for column, valid in self.checks.values() if valid)
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    name: str
+    table: str  # the referencing table
+    columns: tuple[str, ...]
+    references: str  # the referenced table
+    ref_columns: tuple[str, ...] = ()
+    on_delete: str = "a"  # pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d default
+    validated: bool = True
+
+
+@dataclass(frozen=True)
+class Trigger:
+    name: str
+    table: str
+    function: str  # unqualified function name
+    events: frozenset[str]  # INSERT, UPDATE, DELETE, TRUNCATE
+    per_row: bool
+    transition_tables: tuple[str, ...] = ()  # REFERENCING OLD / NEW TABLE AS ...
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    language: str  # sql, plpgsql, c, internal ...
+    definition: str | None  # the whole CREATE FUNCTION (pg_get_functiondef), for sql and plpgsql
+    volatility: str = "v"  # i immutable, s stable, v volatile
+
+
+@dataclass(frozen=True)
+class Facts:
+    """`complete`: read from a database, so a name it does not list is no relation (a CTE, say)."""
+
+    server: Server = NEWEST
+    relations: Mapping[str, Relation] = field(default_factory=dict)
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    triggers: tuple[Trigger, ...] = ()
+    functions: Mapping[str, tuple[Function, ...]] = field(default_factory=dict)
+    volatile_functions: frozenset[str] = frozenset()  # built-in volatile functions (pg_proc.provolatile = 'v')
+    complete: bool = False
+    live: bool = False  # read from a database (sizes, holders): not assumed
+
+    @classmethod
+    def offline(cls, server: Server = NEWEST) -> Facts:
+        """Nothing known: a database that may hold anything (names are assumed to be relations)."""
+        return cls(server=server, volatile_functions=VOLATILE_BUILTINS)
+
+    @classmethod
+    def empty(cls, server: Server = NEWEST) -> Facts:
+        """A new, empty database: everything the plan meets, the plan created."""
+        return cls(server=server, volatile_functions=VOLATILE_BUILTINS, complete=True)
+
+    def relation(self, name: str) -> Relation | None:
+        return self.relations.get(name)
+
+    def exists(self, name: str) -> bool:
+        return name in self.relations
+
+    def indexes_of(self, table: str) -> list[Relation]:
+        return [r for r in self.relations.values() if r.kind == Kind.INDEX and r.table == table]
+
+    def sequences_of(self, table: str, column: str | None = None) -> list[Relation]:
+        return [
+            r
+            for r in self.relations.values()
+            if r.kind == Kind.SEQUENCE and r.table == table and (column is None or r.column == column)
+        ]
+
+    def triggers_on(self, table: str, event: str) -> list[Trigger]:
+        return [t for t in self.triggers if t.table == table and event in t.events and t.enabled]
+
+    def keys_from(self, table: str) -> list[ForeignKey]:
+        return [k for k in self.foreign_keys if k.table == table]
+
+    def keys_to(self, table: str) -> list[ForeignKey]:
+        return [k for k in self.foreign_keys if k.references == table]
+
+    def function(self, name: str) -> tuple[Function, ...]:
+        return self.functions.get(name, ())
+
+    def with_relation(self, relation: Relation) -> Facts:
+        return replace(self, relations={**self.relations, relation.name: relation})
+
+    def without_relations(self, names: set[str]) -> Facts:
+        kept = {k: v for k, v in self.relations.items() if k not in names and v.table not in names}
+        keys = tuple(k for k in self.foreign_keys if k.table not in names and k.references not in names)
+        triggers = tuple(t for t in self.triggers if t.table not in names)
+        return replace(self, relations=kept, foreign_keys=keys, triggers=triggers)
+
+
+def qualified(schema: str | None, name: str) -> str:
+    return f"{schema or DEFAULT_SCHEMA}.{name}"
+
+
+def is_system(name: str) -> bool:
+    """A catalog relation: every DDL statement writes them; the plan leaves them out."""
+    schema, _, rel = name.partition(".")
+    return schema in SYSTEM_SCHEMAS or (schema == DEFAULT_SCHEMA and rel.startswith("pg_"))

@@ -1,0 +1,174 @@
+"""What the lock planner reads from a live database: relations with their estimated sizes, foreign
+keys, triggers, functions, the server's version, and the sessions holding relation locks now.
+
+Read-only and lock-free: catalog queries inside one READ ONLY transaction; sizes come from
+pg_class (reltuples, relpages; for a table never analysed, the statistics system's live row
+count), never from pg_relation_size(), which would take a lock on every relation and queue
+behind a migration holding one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from socialdb.db import Conn
+from socialdb.migrate.facts import RELKINDS, Facts, ForeignKey, Function, Kind, Relation, Trigger
+from socialdb.migrate.locks import LockLevel, Server
+from socialdb.migrate.planner import Holder
+
+_USER = """n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"""
+
+_RELATIONS = f"""
+SELECT n.nspname || '.' || c.relname, c.relkind::text,
+       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE s.n_live_tup END,
+       CASE WHEN c.reltuples < 0 THEN NULL
+            ELSE (c.relpages::bigint + coalesce(t.relpages, 0)) * current_setting('block_size')::bigint END,
+       (SELECT tn.nspname || '.' || tc.relname FROM pg_index AS i
+          JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
+         WHERE i.indexrelid = c.oid),
+       o.owner, o.attname, c.relpersistence::text
+FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_class AS t ON t.oid = c.reltoastrelid
+LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid
+LEFT JOIN LATERAL (
+  SELECT dn.nspname || '.' || dc.relname AS owner, a.attname FROM pg_depend AS d
+  JOIN pg_class AS dc ON dc.oid = d.refobjid JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
+  LEFT JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+  WHERE c.relkind = 'S' AND d.classid = 'pg_class'::regclass AND d.objid = c.oid
+    AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i') LIMIT 1
+) AS o ON true
+WHERE {_USER} AND c.relkind IN ('r', 'p', 'i', 'I', 'v', 'm', 'S', 'f')
+"""
+_COLUMNS = f"""
+SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE {_USER} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f')
+ORDER BY 1, a.attnum
+"""
+_CHECKS = f"""
+SELECT n.nspname || '.' || c.relname, k.conname, pg_get_constraintdef(k.oid), k.convalidated
+FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+WHERE {_USER} AND k.contype = 'c'
+"""
+_READS = f"""
+SELECT DISTINCT vn.nspname || '.' || v.relname, dn.nspname || '.' || dep.relname
+FROM pg_depend AS d JOIN pg_rewrite AS r ON r.oid = d.objid
+JOIN pg_class AS v ON v.oid = r.ev_class JOIN pg_namespace AS vn ON vn.oid = v.relnamespace
+JOIN pg_class AS dep ON dep.oid = d.refobjid JOIN pg_namespace AS dn ON dn.oid = dep.relnamespace
+JOIN pg_namespace AS n ON n.oid = v.relnamespace
+WHERE {_USER} AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+  AND dep.oid <> v.oid AND d.deptype = 'n' AND dep.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+"""
+_CHILDREN = f"""
+SELECT pn.nspname || '.' || p.relname, cn.nspname || '.' || c.relname
+FROM pg_inherits AS i JOIN pg_class AS p ON p.oid = i.inhparent JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
+JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_namespace AS cn ON cn.oid = c.relnamespace
+JOIN pg_namespace AS n ON n.oid = p.relnamespace
+WHERE {_USER} AND p.relkind IN ('r', 'p')
+"""
+_KEYS = f"""
+SELECT k.conname, n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname,
+       ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = k.conrelid AND attnum = ANY (k.conkey)),
+       ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = k.confrelid AND attnum = ANY (k.confkey)),
+       k.confdeltype::text, k.convalidated
+FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_class AS r ON r.oid = k.confrelid JOIN pg_namespace AS rn ON rn.oid = r.relnamespace
+WHERE {_USER} AND k.contype = 'f'
+"""
+_TRIGGERS = f"""
+SELECT g.tgname, n.nspname || '.' || c.relname, p.proname, g.tgtype::int, g.tgenabled::text,
+       array_remove(ARRAY[g.tgoldtable::text, g.tgnewtable::text], NULL)
+FROM pg_trigger AS g JOIN pg_class AS c ON c.oid = g.tgrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_proc AS p ON p.oid = g.tgfoid
+WHERE {_USER} AND NOT g.tgisinternal
+"""
+_FUNCTIONS = f"""
+SELECT p.proname, l.lanname,
+       CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN pg_get_functiondef(p.oid) END, p.provolatile::text
+FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang JOIN pg_namespace AS n ON n.oid = p.pronamespace
+WHERE {_USER} AND p.prokind IN ('f', 'p')
+"""
+_VOLATILE = "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace AND provolatile = 'v'"
+_HOLDERS = f"""
+SELECT n.nspname || '.' || c.relname, l.mode, coalesce(l.pid, 0), a.application_name, a.state,
+       extract(epoch FROM clock_timestamp() - a.xact_start)::float8
+FROM pg_locks AS l JOIN pg_class AS c ON c.oid = l.relation JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_stat_activity AS a ON a.pid = l.pid
+WHERE l.locktype = 'relation' AND l.granted AND l.pid IS DISTINCT FROM pg_backend_pid()
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) AND {_USER}
+ORDER BY 1, 3
+"""
+_NOT_NULL = re.compile(r'^CHECK \(\(?("?)(?P<col>[^"()]+)\1 IS NOT NULL\)?\)$')
+_EVENT_BITS = {4: "INSERT", 8: "DELETE", 16: "UPDATE", 32: "TRUNCATE"}  # TRIGGER_TYPE_*
+
+
+def server(conn: Conn) -> Server:
+    row = conn.execute("SELECT current_setting('server_version_num')::int").fetchone()
+    return Server(int(row[0]) if row else 0)
+
+
+def facts(conn: Conn) -> Facts:
+    """Everything the planner knows of this database; call inside a READ ONLY transaction."""
+    return Facts(
+        server=server(conn),
+        relations=_relations(conn),
+        foreign_keys=tuple(
+            ForeignKey(n, t, tuple(c), r, tuple(rc), d, v) for n, t, r, c, rc, d, v in conn.execute(_KEYS)
+        ),
+        triggers=tuple(_trigger(*row) for row in conn.execute(_TRIGGERS)),
+        functions=_functions(conn),
+        volatile_functions=frozenset(row[0] for row in conn.execute(_VOLATILE)),
+        complete=True,
+        live=True,
+    )
+
+
+def _relations(conn: Conn) -> dict[str, Relation]:
+    columns: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, kind in conn.execute(_COLUMNS):
+        columns[table][column] = kind
+    checks: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
+    for table, name, definition, valid in conn.execute(_CHECKS):
+        match = _NOT_NULL.match(definition)
+        if match:
+            checks[table][name] = (match.group("col"), bool(valid))
+    reads: dict[str, list[str]] = defaultdict(list)
+    for view, base in conn.execute(_READS):
+        reads[view].append(base)
+    children: dict[str, list[str]] = defaultdict(list)
+    for parent, child in conn.execute(_CHILDREN):
+        children[parent].append(child)
+    found = {}
+    for name, relkind, rows, size, index_of, owner, column, persistence in conn.execute(_RELATIONS):
+        kind = RELKINDS.get(relkind, Kind.OTHER)
+        found[name] = Relation(
+            name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
+            tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
+        )  # fmt: skip
+    return found
+
+
+def _trigger(name: str, table: str, function: str, kind: int, enabled: str, tables: list[str]) -> Trigger:
+    events = frozenset(event for bit, event in _EVENT_BITS.items() if kind & bit)
+    return Trigger(name, table, function, events, bool(kind & 1), tuple(tables), enabled in ("O", "A"))
+
+
+def _functions(conn: Conn) -> dict[str, tuple[Function, ...]]:
+    found: dict[str, list[Function]] = defaultdict(list)
+    for name, language, definition, volatility in conn.execute(_FUNCTIONS):
+        found[name].append(Function(name, language, definition, volatility))
+    return {name: tuple(functions) for name, functions in found.items()}
+
+
+def holders(conn: Conn) -> list[Holder]:
+    """Every granted relation lock of another session in this database, with who holds it."""
+    return [
+        Holder(relation, LockLevel.from_pg(mode), pid, app, state, age)
+        for relation, mode, pid, app, state, age in conn.execute(_HOLDERS)
+        if mode in _PG_MODES
+    ]
+
+
+_PG_MODES = {"".join(w.capitalize() for w in level.value.split()) + "Lock" for level in LockLevel}

@@ -1,0 +1,448 @@
+"""The locks of queries and of the function bodies they run: pure, from parse trees and Facts.
+
+Every relation a query names is locked when it is parsed and planned, whether or not a row
+reaches it: ACCESS SHARE to read (ROW SHARE under FOR UPDATE / SHARE), ROW EXCLUSIVE to write,
+the view's relations through the view, the children of an inheritance parent. A function is
+different: its body runs when it is called, so the locks of a function called for each row
+are `When.PER_ROW`, and those of a branch or loop of a PL/pgSQL body `When.SOME_PATHS`.
+Triggers and foreign-key checks of the tables a statement writes follow the same rules.
+Anything dynamic (EXECUTE) is unknown.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from pglast import parser
+from pglast.ast import (
+    CreateFunctionStmt,
+    DefElem,
+    DeleteStmt,
+    FuncCall,
+    InsertStmt,
+    JoinExpr,
+    MergeStmt,
+    Node,
+    OnConflictClause,
+    RangeFunction,
+    RangeVar,
+    SelectStmt,
+    String,
+    UpdateStmt,
+    WithClause,
+)
+from pglast.enums import CmdType, OnConflictAction
+
+from socialdb.migrate.facts import Facts, Function, Kind, is_system, qualified
+from socialdb.migrate.locks import Analysis, DataEffect, Effect, LockLevel, Take, When
+
+MAX_DEPTH = 8  # functions calling functions: deeper than this is unknown
+_L = LockLevel
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a statement is analysed: what is known, how surely it runs, which names are not tables."""
+
+    facts: Facts
+    when: When = When.ALWAYS
+    hidden: frozenset[str] = frozenset()  # CTE and transition-table names
+    calling: tuple[str, ...] = ()  # the functions whose bodies enclose this statement
+
+    def at(self, when: When) -> Scope:
+        return replace(self, when=when.within(self.when))
+
+    def hiding(self, names: frozenset[str] | set[str]) -> Scope:
+        return replace(self, hidden=self.hidden | frozenset(names))
+
+
+Analyze = Callable[[Node, Scope], Analysis]
+
+
+def name_of(rv: Any) -> str:
+    """A RangeVar's relation, schema-qualified (pglast types every field optional; the grammar sets these)."""
+    assert isinstance(rv, RangeVar) and rv.relname, rv
+    return qualified(rv.schemaname, rv.relname)
+
+
+def slots(node: Node) -> tuple[str, ...]:
+    """A node's fields."""
+    return tuple(getattr(type(node), "__slots__", ()))
+
+
+def sval(node: Any) -> str:
+    return str(node.sval) if isinstance(node, String) else ""
+
+
+def items(value: Any) -> tuple[Any, ...]:
+    """A list field of a node, () when absent."""
+    return tuple(value) if isinstance(value, tuple | list) else ()
+
+
+def parsed(text: str) -> list[Node]:
+    """The statements of `text` (raises parser.ParseError)."""
+    return [raw.stmt for raw in parser.parse_sql(text) if raw.stmt is not None]
+
+
+def resolve(rv: RangeVar, scope: Scope) -> str | None:
+    """The relation a RangeVar names; None for a CTE, a transition table, a catalog or (with a complete
+    catalog) a name that is no relation."""
+    if not rv.schemaname and rv.relname in scope.hidden:
+        return None
+    name = name_of(rv)
+    if is_system(name):
+        return None
+    if scope.facts.complete and not scope.facts.exists(name):
+        return None
+    return name
+
+
+def ddl_target(rv: RangeVar, scope: Scope, missing_ok: bool) -> str | None:
+    """The relation a DDL statement names; None when `IF EXISTS` finds nothing there (no lock is taken)."""
+    name = name_of(rv)
+    if missing_ok and scope.facts.complete and not scope.facts.exists(name):
+        return None
+    return name
+
+
+@dataclass
+class _Walk:
+    """Collects the locks of one query (and of what it calls) as it walks the tree."""
+
+    scope: Scope
+    analyze: Analyze
+    found: list[Analysis] = field(default_factory=list)
+
+    def take(self, name: str, level: LockLevel, when: When, effect: DataEffect | None = None) -> None:
+        effects = (Effect(name, effect),) if effect else ()
+        self.found.append(Analysis(takes=(Take(name, level, when),), effects=effects))
+
+    def result(self) -> Analysis:
+        return Analysis().plus(*self.found)
+
+    # -- generic descent -------------------------------------------------------------------
+
+    def visit(self, node: Any, scope: Scope, calls: When, level: LockLevel = _L.ACCESS_SHARE) -> None:
+        """Any node: statements by their kind, relations read at `level`, function calls run `calls`."""
+        if isinstance(node, tuple | list):
+            for item in node:
+                self.visit(item, scope, calls, level)
+        elif isinstance(node, SelectStmt):
+            self.select(node, scope)
+        elif isinstance(node, InsertStmt | UpdateStmt | DeleteStmt | MergeStmt):
+            self.dml(node, scope)
+        elif isinstance(node, RangeVar):
+            self.read(node, scope, level)
+        elif isinstance(node, FuncCall):
+            self.call(node, scope, calls)
+            self.visit(_children(node), scope, calls, level)
+        elif isinstance(node, Node):
+            self.visit(_children(node), scope, calls, level)
+
+    def read(self, rv: RangeVar, scope: Scope, level: LockLevel) -> None:
+        name = resolve(rv, scope)
+        if name is None:
+            return
+        relation = scope.facts.relation(name)
+        kind = relation.kind if relation else Kind.TABLE
+        self.take(name, level, scope.when, DataEffect.READS if kind.holds_rows else None)
+        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh))
+
+    def _through(self, name: str, level: LockLevel, scope: Scope, inherit: bool) -> None:
+        """A view's relations (the rewriter locks them) and an inheritance parent's children."""
+        relation = scope.facts.relation(name)
+        if relation is None:
+            return
+        for base in relation.reads if relation.kind == Kind.VIEW else ():
+            self.take(base, level, scope.when, DataEffect.READS)
+            self._through(base, level, scope, inherit=True)
+        for child in relation.children if inherit else ():
+            self.take(child, level, scope.when)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def select(self, node: SelectStmt, scope: Scope) -> None:
+        scope = self.with_clause(node.withClause, scope)
+        if node.op is not None and node.larg is not None:  # UNION / INTERSECT / EXCEPT
+            self.visit((node.larg, node.rarg), scope, When.PER_ROW)
+            return
+        locked = _locked_names(node)
+        for item in node.fromClause or ():
+            self.from_item(item, scope, locked)
+        once = not node.fromClause  # `SELECT f()`: the function runs once
+        calls = scope.when if once else When.PER_ROW
+        exprs = (node.targetList, node.whereClause, node.groupClause, node.havingClause, node.sortClause)
+        self.visit(exprs, scope, calls)
+        self.visit(node.valuesLists, scope, scope.when)
+        self.visit((node.limitCount, node.limitOffset), scope, When.PER_ROW)
+
+    def from_item(self, item: Any, scope: Scope, locked: set[str] | None) -> None:
+        if isinstance(item, RangeVar):
+            refname = item.alias.aliasname if item.alias else item.relname
+            share = locked is not None and (not locked or refname in locked)
+            self.read(item, scope, _L.ROW_SHARE if share else _L.ACCESS_SHARE)
+        elif isinstance(item, RangeFunction):
+            self.visit(item.functions, scope, scope.when)  # a function in FROM runs once
+        elif isinstance(item, JoinExpr):
+            self.from_item(item.larg, scope, locked)
+            self.from_item(item.rarg, scope, locked)
+            self.visit(item.quals, scope, When.PER_ROW)
+        else:
+            self.visit(item, scope, When.PER_ROW)
+
+    def with_clause(self, clause: WithClause | None, scope: Scope) -> Scope:
+        if clause is None:
+            return scope
+        names = [cte.ctename for cte in clause.ctes or ()]
+        for index, cte in enumerate(clause.ctes or ()):
+            visible = names if clause.recursive else names[:index]  # a CTE sees the ones before it
+            self.visit(cte.ctequery, scope.hiding(set(visible)), When.PER_ROW)
+        return scope.hiding(set(names))
+
+    def dml(self, node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope) -> None:
+        scope = self.with_clause(node.withClause, scope)
+        self.target(node.relation, _events(node), scope, _set_columns(node))
+        if isinstance(node, InsertStmt):
+            self.visit(node.selectStmt, scope, scope.when)
+            self.visit(node.onConflictClause, scope, When.PER_ROW)
+        elif isinstance(node, UpdateStmt):
+            self.visit(node.fromClause, scope, When.PER_ROW)
+        elif isinstance(node, DeleteStmt):
+            self.visit(node.usingClause, scope, When.PER_ROW)
+        else:
+            self.visit(node.sourceRelation, scope, scope.when)
+            self.visit((node.joinCondition, node.mergeWhenClauses), scope, When.PER_ROW)
+        rest = (
+            getattr(node, "targetList", None),
+            getattr(node, "whereClause", None),
+            getattr(node, "returningClause", None),
+        )
+        self.visit(rest, scope, When.PER_ROW)
+
+    def target(self, rv: RangeVar | None, events: tuple[str, ...], scope: Scope, columns: set[str] | None) -> None:
+        name = resolve(rv, scope) if rv is not None else None
+        if rv is None or name is None:
+            return
+        self.take(name, _L.ROW_EXCLUSIVE, scope.when, DataEffect.WRITES_ROWS)
+        relation = scope.facts.relation(name)
+        for base in relation.reads if relation and relation.kind == Kind.VIEW else ():
+            self.take(base, _L.ROW_EXCLUSIVE, scope.when, DataEffect.WRITES_ROWS)
+        for child in relation.children if relation and rv.inh else ():
+            self.take(child, _L.ROW_EXCLUSIVE, scope.when)
+        if "INSERT" in events:  # identity and serial defaults: nextval() on the table's sequences
+            for sequence in scope.facts.sequences_of(name):
+                self.take(sequence.name, _L.ROW_EXCLUSIVE, When.PER_ROW.within(scope.when))
+        for event in events:
+            self.fire(name, event, scope)
+            self.keys(name, event, scope, columns)
+
+    def fire(self, table: str, event: str, scope: Scope) -> None:
+        """The enabled triggers of `event` on `table`: statement triggers always fire, row triggers per row."""
+        for trigger in scope.facts.triggers_on(table, event):
+            inner = scope.at(When.PER_ROW if trigger.per_row else When.ALWAYS).hiding(set(trigger.transition_tables))
+            self.run_function(trigger.function, inner)
+
+    def keys(self, table: str, event: str, scope: Scope, columns: set[str] | None) -> None:
+        """Foreign-key checks, run for each row whose key changes (ri_triggers.c); an UPDATE that
+        sets none of a key's columns never runs them."""
+        facts, when = scope.facts, When.PER_ROW.within(scope.when)
+        touched = columns if event == "UPDATE" else None
+        if event in ("INSERT", "UPDATE"):
+            for key in facts.keys_from(table):
+                if touched is None or touched & set(key.columns):
+                    self.take(key.references, _L.ROW_SHARE, when)
+        if event in ("DELETE", "UPDATE"):
+            for key in facts.keys_to(table):
+                if touched is not None and not touched & set(key.ref_columns or key.columns):
+                    continue
+                self.take(table, _L.ROW_SHARE, when)  # NO ACTION first looks for another row with the old key
+                writes = event == "DELETE" and key.on_delete in ("c", "n", "d")
+                self.take(key.table, _L.ROW_EXCLUSIVE if writes else _L.ROW_SHARE, when)
+
+    # -- functions -------------------------------------------------------------------------
+
+    def call(self, node: FuncCall, scope: Scope, calls: When) -> None:
+        names = [sval(n) for n in items(node.funcname)]
+        name = names[-1] if names else ""
+        schema = names[0] if len(names) > 1 else None
+        if schema in ("pg_catalog", "information_schema"):
+            return
+        self.run_function(name, scope.at(calls))
+
+    def run_function(self, name: str, scope: Scope) -> None:
+        for function in scope.facts.function(name):
+            if name in scope.calling or len(scope.calling) >= MAX_DEPTH:
+                self.found.append(Analysis(unknown=(f"{name}() calls itself, or nests too deep, to follow",)))
+                continue
+            inner = replace(scope, calling=(*scope.calling, name))
+            self.found.append(body_analysis(function, inner, self.analyze))
+
+
+def query_analysis(node: Node, scope: Scope, analyze: Analyze) -> Analysis:
+    """The locks of a SELECT, INSERT, UPDATE, DELETE or MERGE and of everything it runs."""
+    walk = _Walk(scope, analyze)
+    walk.visit(node, scope, scope.when)
+    return walk.result()
+
+
+def function_analysis(name: str, scope: Scope, analyze: Analyze) -> Analysis:
+    """What calling the function `name` locks (every overload of that name)."""
+    walk = _Walk(scope, analyze)
+    walk.run_function(name, scope)
+    return walk.result()
+
+
+def expression_analysis(node: Any, scope: Scope, analyze: Analyze, calls: When) -> Analysis:
+    """The locks of expressions inside another statement (a policy's USING, a default)."""
+    walk = _Walk(scope, analyze)
+    walk.visit(node, scope, calls)
+    return walk.result()
+
+
+def body_analysis(function: Function, scope: Scope, analyze: Analyze) -> Analysis:
+    """What running a function's body locks (`scope.when` is how surely the call happens)."""
+    if function.definition is None or function.language not in ("sql", "plpgsql"):
+        if function.language in ("c", "internal"):
+            return Analysis()
+        return Analysis(unknown=(f"{function.name}() is written in {function.language}: its body is not read",))
+    if function.language == "sql":
+        return _sql_body(function, scope, analyze)
+    return plpgsql_analysis(function.definition, function.name, scope, analyze)
+
+
+def _sql_body(function: Function, scope: Scope, analyze: Analyze) -> Analysis:
+    try:
+        tree = parser.parse_sql(function.definition or "")
+        node = tree[0].stmt
+        assert isinstance(node, CreateFunctionStmt)
+        if node.sql_body is not None:
+            statements = [s for s in _flatten(node.sql_body) if isinstance(s, Node)]
+        else:
+            statements = parsed(sql_function_body(node) or "")
+    except (parser.ParseError, AssertionError, IndexError):
+        return Analysis(unknown=(f"cannot read the body of {function.name}()",))
+    return Analysis().plus(*(analyze(s, scope) for s in statements))
+
+
+def sql_function_body(node: CreateFunctionStmt) -> str | None:
+    """The `AS '...'` text of a CREATE FUNCTION."""
+    for option in node.options or ():
+        if isinstance(option, DefElem) and option.defname == "as":
+            parts = option.arg if isinstance(option.arg, tuple | list) else (option.arg,)
+            texts = [p.sval for p in parts if isinstance(p, String)]
+            return texts[0] if texts else None
+    return None
+
+
+def _flatten(value: Any) -> Iterator[Any]:
+    if isinstance(value, tuple | list):
+        for item in value:
+            yield from _flatten(item)
+    else:
+        yield value
+
+
+# -- PL/pgSQL ------------------------------------------------------------------------------
+
+_BRANCHES = {
+    "PLpgSQL_stmt_if": ("then_body", "elsif_list", "else_body"),
+    "PLpgSQL_stmt_case": ("case_when_list", "else_stmts"),
+    "PLpgSQL_stmt_loop": ("body",),
+    "PLpgSQL_stmt_while": ("cond", "body"),
+    "PLpgSQL_stmt_fori": ("body",),
+    "PLpgSQL_stmt_fors": ("body",),
+    "PLpgSQL_stmt_forc": ("body",),
+    "PLpgSQL_stmt_foreach_a": ("body",),
+    "PLpgSQL_stmt_block": ("exceptions",),
+    "PLpgSQL_function": ("datums",),
+}
+_DYNAMIC = {"PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors"}
+_ASSIGN = re.compile(r"^[^:=]*?(?::=|=)")
+
+
+def plpgsql_analysis(definition: str, name: str, scope: Scope, analyze: Analyze) -> Analysis:
+    """The locks of a PL/pgSQL body (a CREATE FUNCTION or a DO block wrapped as one)."""
+    try:
+        tree = json.loads(parser.parse_plpgsql_json(definition))
+    except (parser.ParseError, ValueError) as exc:
+        return Analysis(unknown=(f"cannot read the PL/pgSQL body of {name}: {exc}",))
+    found: list[Analysis] = []
+    _pl_walk(tree, scope, analyze, name, found)
+    return Analysis().plus(*found)
+
+
+def _pl_walk(value: Any, scope: Scope, analyze: Analyze, name: str, found: list[Analysis]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _pl_walk(item, scope, analyze, name, found)
+        return
+    if not isinstance(value, dict):
+        return
+    for key, inner in value.items():
+        if key in _DYNAMIC or (key == "PLpgSQL_stmt_open" and "dynquery" in inner):
+            found.append(Analysis(unknown=(f"{name} runs dynamic SQL (EXECUTE): its locks cannot be known",)))
+        elif key == "PLpgSQL_expr":
+            found.append(_pl_expression(inner, scope, analyze, name))
+        elif isinstance(inner, dict) and key in _BRANCHES:
+            for part, sub in inner.items():
+                where = scope.at(When.SOME_PATHS) if part in _BRANCHES[key] else scope
+                _pl_walk(sub, where, analyze, name, found)
+        else:
+            _pl_walk(inner, scope, analyze, name, found)
+
+
+def _pl_expression(expr: dict[str, Any], scope: Scope, analyze: Analyze, name: str) -> Analysis:
+    query, mode = str(expr.get("query", "")), int(expr.get("parseMode", 0))
+    if mode in (3, 4, 5):  # an assignment: `target := expression`
+        query = _ASSIGN.sub("", query, count=1)
+    text = query if mode == 0 else f"SELECT {query}"
+    try:
+        statements = parsed(text)
+    except parser.ParseError:
+        return Analysis(unknown=(f"cannot read a statement of {name}: {query[:60]}",))
+    return Analysis().plus(*(analyze(s, scope) for s in statements))
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _children(node: Node) -> list[Any]:
+    return [getattr(node, slot) for slot in slots(node) if getattr(node, slot, None) is not None]
+
+
+def _locked_names(node: SelectStmt) -> set[str] | None:
+    """None: no FOR UPDATE / SHARE; an empty set: all of FROM; else the names after OF."""
+    if not node.lockingClause:
+        return None
+    names: set[str] = set()
+    for clause in node.lockingClause:
+        rels = clause.lockedRels or ()
+        if not rels:
+            return set()
+        names |= {str(rv.relname) for rv in rels if isinstance(rv, RangeVar)}
+    return names
+
+
+def _set_columns(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt) -> set[str] | None:
+    """The columns an UPDATE sets (None: every column may change)."""
+    if not isinstance(node, UpdateStmt):
+        return None
+    return {str(t.name) for t in node.targetList or () if getattr(t, "name", None)}
+
+
+def _events(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt) -> tuple[str, ...]:
+    if isinstance(node, InsertStmt):
+        clause = node.onConflictClause
+        updates = isinstance(clause, OnConflictClause) and clause.action == OnConflictAction.ONCONFLICT_UPDATE
+        return ("INSERT", "UPDATE") if updates else ("INSERT",)
+    if isinstance(node, UpdateStmt):
+        return ("UPDATE",)
+    if isinstance(node, DeleteStmt):
+        return ("DELETE",)
+    kinds = {getattr(c, "commandType", None) for c in node.mergeWhenClauses or ()}
+    names = {CmdType.CMD_INSERT: "INSERT", CmdType.CMD_UPDATE: "UPDATE", CmdType.CMD_DELETE: "DELETE"}
+    return tuple(names[k] for k in names if k in kinds)

@@ -1,0 +1,156 @@
+"""Plans, statuses and verification results as JSON-ready values and Markdown: text for CI bots and
+the docs. Pure (no printing, no database); the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC
+from typing import TYPE_CHECKING, Any
+
+from socialdb.migrate.plan import Problem, StatusRow
+
+if TYPE_CHECKING:  # `status` and `verify` print through here without loading the lock planner
+    from socialdb.migrate.planner import MigrationPlan, Plan, RelationPlan, StatementPlan
+
+UNKNOWN = "unknown — assume ACCESS EXCLUSIVE"
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON values (each statement's raw analysis left out: its locks are in `relations`)."""
+    value = asdict(plan)
+    for migration in value["migrations"]:
+        for statement in migration["statements"]:
+            statement.pop("analysis", None)
+    return value
+
+
+def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
+    return [
+        {**asdict(row), "executed_at": row.executed_at.astimezone(UTC).isoformat() if row.executed_at else None}
+        for row in rows
+    ]
+
+
+def problems_json(problems: list[Problem]) -> dict[str, Any]:
+    return {"ok": not problems, "problems": [asdict(p) for p in problems]}
+
+
+def levels_text(relation: RelationPlan) -> str:
+    """`ACCESS EXCLUSIVE`, `SHARE ROW EXCLUSIVE + ACCESS SHARE`, `ROW EXCLUSIVE (per row: ROW SHARE)`."""
+    text = " + ".join(relation.levels)
+    if relation.maybe:
+        maybe = f"sometimes: {' + '.join(relation.maybe)}"
+        text = f"{text} ({maybe})" if text else maybe
+    return text
+
+
+def relation_text(relation: RelationPlan) -> str:
+    name = relation.name.removeprefix("public.")
+    notes = [relation.kind] if relation.kind not in ("table",) else []
+    if relation.new:
+        notes.append("new")
+    return f"{name} ({', '.join(notes)})" if notes else name
+
+
+def size_text(rows: int | None, size: int | None) -> str:
+    if rows is None and size is None:
+        return "?"
+    parts = [f"~{_count(rows)} rows" if rows is not None else "? rows"]
+    if size is not None:
+        parts.append(_bytes(size))
+    return ", ".join(parts)
+
+
+def _count(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit, scale in (("G", 10**9), ("M", 10**6), ("k", 10**3)):
+        if n >= scale:
+            return f"{n / scale:.1f}{unit}"
+    return str(n)
+
+
+def _bytes(n: int) -> str:
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} B"
+
+
+def migration_heading(migration: MigrationPlan) -> str:
+    mode = "one transaction" if migration.transaction else "statement by statement (transaction=off)"
+    timeouts = f"lock_timeout {_ms(migration.lock_timeout_ms)}, statement_timeout {_ms(migration.statement_timeout_ms)}"
+    return f"{migration.filename}: {mode}; {timeouts}" + ("; rollback=none" if migration.irreversible else "")
+
+
+def _ms(value: int) -> str:
+    if value == 0:
+        return "off"
+    return f"{value // 1000}s" if value % 1000 == 0 else f"{value}ms"
+
+
+def holders_text(relation: RelationPlan) -> str:
+    return "; ".join(
+        f"pid {h.pid} ({h.application_name or '?'}, {h.state or '?'}, {h.level}"
+        + (f", in a transaction for {h.xact_age_s:.0f}s" if h.xact_age_s is not None else "")
+        + ")"
+        for h in relation.holders
+    )
+
+
+def statement_rows(statement: StatementPlan, database: bool) -> list[list[str]]:
+    """The cells of one statement: one row per relation it locks (the first names the statement)."""
+    head = [str(statement.line), _short(statement.sql)]
+    if statement.unknown:
+        return [[*head, "?", UNKNOWN, "?", "reads and writes", *(["?", "?", ""] if database else [])]]
+    if not statement.relations:
+        return [[*head, "", "none", "none", "nothing", *(["", "", ""] if database else [])]]
+    rows = []
+    for index, relation in enumerate(statement.relations):
+        cells = [relation_text(relation), levels_text(relation), relation.effect.value, relation.blocks.value]
+        if database:
+            risk = "RISK: large table" if relation.risk else ""
+            size = "" if relation.new else size_text(relation.rows, relation.bytes)
+            cells += [size, risk, holders_text(relation)]
+        rows.append([*(head if index == 0 else ["", ""]), *cells])
+    return rows
+
+
+def _short(sql: str, width: int = 72) -> str:
+    return sql if len(sql) <= width else sql[: width - 1].rstrip() + "…"
+
+
+def columns(database: bool) -> list[str]:
+    base = ["line", "statement", "relation", "lock", "data", "blocks"]
+    return base + (["size", "risk", "held now by"] if database else [])
+
+
+def plan_markdown(plan: Plan) -> str:
+    """The plan as Markdown: a heading line and a table per migration."""
+    lines = [f"Plan for PostgreSQL {plan.server_version // 10000}" + ("" if plan.database else " (no database)")]
+    header = columns(plan.database)
+    for migration in plan.migrations:
+        lines += ["", f"**{migration_heading(migration)}**", ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for statement in migration.statements:
+            for row in statement_rows(statement, plan.database):
+                lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def grid(headers: list[str], rows: list[list[str]]) -> str:
+    """A table drawn as Rich draws one (heavy head), in time linear in its cells: Rich measures every
+    cell for wrapping, which took 3 s for the 10,000 rows of a long history (docs/performance.md)."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(left: str, fill: str, middle: str, right: str) -> str:
+        return left + middle.join(fill * (w + 2) for w in widths) + right
+
+    def cells(values: list[str], bar: str) -> str:
+        return bar + bar.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True)) + bar
+
+    out = [line("┏", "━", "┳", "┓"), cells(headers, "┃"), line("┡", "━", "╇", "┩")]
+    out += [cells(row, "│") for row in rows]
+    out.append(line("└", "─", "┴", "┘"))
+    return "\n".join(out)

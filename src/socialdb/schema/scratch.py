@@ -1,0 +1,46 @@
+"""Throwaway databases migrated by the runner: what the migrations produce, to read or compare.
+
+A scratch database is created on a server the caller names (the embedded one, or the
+server of the database being checked), migrated with `socialdb.migrate.runner.up`, and
+dropped when the block ends, whatever happened in it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+
+from socialdb.db import create_database, drop_database, mask_url, scrub
+from socialdb.errors import ScratchDatabaseError
+from socialdb.migrate import runner
+
+PREFIX = "socialdb_scratch"
+
+
+@contextmanager
+def database(server_url: str) -> Iterator[str]:
+    """An empty database on the server of `server_url`, dropped afterwards; yields its URL."""
+    name = f"{PREFIX}_{uuid.uuid4().hex[:12]}"
+    try:
+        url = create_database(server_url, name)
+    except psycopg.Error as exc:
+        reason = scrub((str(exc).strip().splitlines() or [type(exc).__name__])[0], server_url)
+        raise ScratchDatabaseError(
+            f"cannot create a scratch database on the server of {mask_url(server_url)}: {reason}"
+        ) from None
+    try:
+        yield url
+    finally:
+        drop_database(server_url, name)
+
+
+@contextmanager
+def migrated(server_url: str, *, to: int | None = None, directory: Path | None = None) -> Iterator[str]:
+    """A scratch database with the migrations applied (up to version `to`, if given)."""
+    with database(server_url) as url:
+        runner.up(url, directory, to=to)
+        yield url

@@ -1,0 +1,50 @@
+"""A transactional migration's statements are sent in one pipeline (issue 15): the error of any
+one of them still names its own file line, and nothing of the migration is applied."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from socialdb.errors import MigrationFailed
+from socialdb.migrate import runner
+from tests.helpers import history, tables, write_migrations
+
+pytestmark = pytest.mark.db
+
+
+def _migration(bad: str, at: int, count: int = 6) -> str:
+    """`count` statements, one per line, the one on line `at` being `bad`."""
+    return "".join(bad if n == at else f"CREATE TABLE t{n} (id int);\n" for n in range(1, count + 1))
+
+
+@pytest.mark.parametrize("at", [1, 3, 6])
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("SELECT 1 / 0;\n", "division by zero (SQLSTATE 22012)"),  # the server gives no position
+        ("SELECT no_such_column FROM pg_class;\n", 'column "no_such_column" does not exist (SQLSTATE 42703)'),
+        ("DO $$ BEGIN RAISE EXCEPTION 'refused here'; END $$;\n", "refused here (SQLSTATE P0001)"),
+    ],
+    ids=["no-position", "position", "raise"],
+)
+def test_the_failed_statement_is_named_and_nothing_is_applied(
+    empty_db_url: str, tmp_path: Path, bad: str, message: str, at: int
+) -> None:
+    files = {"001-ok.sql": "CREATE TABLE ok (id int);\n", "002-bad.sql": _migration(bad, at)}
+    with pytest.raises(MigrationFailed) as caught:
+        runner.up(empty_db_url, write_migrations(tmp_path / "m", files))
+    assert str(caught.value) == f"002-bad.sql:{at}: {message}"
+    assert history(empty_db_url) == [(1, "applied")]
+    assert tables(empty_db_url) & {f"t{n}" for n in range(1, 7)} == set()
+
+
+def test_a_long_migration_runs_every_statement_once_in_order(empty_db_url: str, tmp_path: Path) -> None:
+    body = "CREATE TABLE seq (id serial PRIMARY KEY, n int);\n"
+    body += "".join(f"INSERT INTO seq (n) VALUES ({n});\n" for n in range(500))
+    runner.up(empty_db_url, write_migrations(tmp_path / "m", {"001-many.sql": body}))
+    with psycopg.connect(empty_db_url) as conn:
+        rows = conn.execute("SELECT n FROM seq ORDER BY id").fetchall()
+    assert [n for (n,) in rows] == list(range(500))

@@ -1,0 +1,91 @@
+"""Start-up (issue 15): `socialdb --version`, `--help` and `lint` load no database driver;
+a command group's module is loaded only when one of its commands runs."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+import socialdb
+from socialdb.cli import app
+from socialdb.cli.common import lazy_commands
+
+ROOT = Path(__file__).parent.parent
+DRIVERS = ["psycopg", "psycopg_binary", "socialdb.db"]
+_RUN = """
+import sys
+sys.argv = ["socialdb", *sys.argv[1:]]
+try:
+    from socialdb.cli import main
+    main()
+except SystemExit:
+    pass
+print("\\nLOADED", " ".join(sys.modules))
+"""
+
+
+def start(*args: str) -> tuple[str, set[str]]:
+    """`socialdb ARGS` in a fresh interpreter: its output, and every module it had loaded at the end."""
+    done = subprocess.run([sys.executable, "-c", _RUN, *args], capture_output=True, text=True, timeout=120, check=True)
+    out, _, loaded = done.stdout.rpartition("\nLOADED ")
+    return out, set(loaded.split())
+
+
+def _under(loaded: set[str], names: list[str]) -> list[str]:
+    return sorted(n for n in names if n in loaded or any(m.startswith(f"{n}.") for m in loaded))
+
+
+def test_version_prints_the_packages_version() -> None:
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.stdout) == (0, f"socialdb {socialdb.__version__}\n")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert socialdb.__version__ == project["version"]
+
+
+@pytest.mark.processes
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["lint", "--help"]], ids=" ".join)
+def test_version_and_help_load_no_database_driver_nor_any_command(args: list[str]) -> None:
+    out, loaded = start(*args)
+    assert out.strip()
+    assert _under(loaded, DRIVERS) == []
+    commands = {module for module, _ in lazy_commands().values()}
+    if args[0] == "lint":
+        commands.discard("socialdb.cli.lint")
+    assert _under(loaded, sorted(commands)) == []
+
+
+@pytest.mark.processes
+def test_lint_runs_without_a_database_driver() -> None:
+    out, loaded = start("lint")
+    assert out.strip().splitlines()[-1].endswith("waived")
+    assert _under(loaded, DRIVERS) == []
+
+
+@pytest.mark.processes
+def test_a_command_still_runs_when_its_module_was_not_loaded_first() -> None:
+    out, loaded = start("migrate", "new", "--help")
+    assert "Create the next migration file" in out
+    assert "socialdb.cli.migrate" in loaded and "socialdb.cli.tokens" not in loaded
+
+
+def test_root_help_lists_each_command_with_its_own_help_line() -> None:
+    for module, _ in lazy_commands().values():
+        importlib.import_module(module)
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    for name, (_, line) in lazy_commands().items():
+        command = group.commands[name]
+        assert (command.help or "").split("\n\n")[0].replace("\n", " ").strip() == line, name
+
+
+def test_usage_errors_still_name_and_suggest_commands_not_loaded_yet() -> None:
+    result = CliRunner().invoke(app, ["migarte"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: No such command 'migarte'. Did you mean 'migrate'?"
