@@ -202,3 +202,26 @@ def test_an_unexpected_error_is_still_one_line(monkeypatch: pytest.MonkeyPatch) 
     code, _, err = run("migrate", "status", "--database-url", "postgresql://app:hunter2@db/x")
     assert code == 1
     assert err.strip().splitlines() == ["error: unexpected ValueError: boom (rerun with --debug for the traceback)"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["schema", "docs", "--out", ""], "Invalid value for '--out': empty"),
+        (["migrate", "plan", "missing.sql"], "Invalid value for 'files': file 'missing.sql' does not exist."),
+        (["migrate", "plan", "."], "Invalid value for 'files': file '.' is a directory."),
+        (
+            ["schema", "diff", "--scratch-url", "", "--database-url", "postgresql://u:s3cret@127.0.0.1:1/x"],
+            "--scratch-url is empty",
+        ),
+    ],
+)
+def test_empty_or_missing_paths_are_usage_errors_naming_the_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    monkeypatch.chdir(tmp_path)  # `--out ""` once meant this folder: nothing may be written here
+    result = CliRunner().invoke(app, args, env={"DATABASE_URL": None})
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert "s3cret" not in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -24,16 +24,21 @@ class DatabaseTarget:
     source: str  # "--database-url", "DATABASE_URL" or "embedded"
 
 
-def resolve_target(explicit: str | None, environ: Mapping[str, str] | None = None) -> DatabaseTarget | None:
-    """The configured database, or None when the embedded server should be used."""
+def resolve_target(
+    explicit: str | None, environ: Mapping[str, str] | None = None, option: str = "--database-url"
+) -> DatabaseTarget | None:
+    """The configured database, or None when the embedded server should be used.
+
+    `option` names the command-line option `explicit` came from, for its error.
+    """
     env = os.environ if environ is None else environ
     if explicit is not None:
         if not explicit.strip():
             raise DatabaseUrlError(
-                "--database-url is empty: give a URL, or leave it out for DATABASE_URL or the embedded server"
+                f"{option} is empty: give a URL, or leave it out for DATABASE_URL or the embedded server"
             )
         validate_url(explicit)
-        return DatabaseTarget(explicit, "--database-url")
+        return DatabaseTarget(explicit, option)
     from_env = env.get("DATABASE_URL")
     if from_env is None:
         return None

@@ -86,7 +86,10 @@ def migrate_up(
 @migrate_app.command("plan")
 def migrate_plan(
     files: Annotated[
-        list[Path] | None, typer.Argument(help="Plan these migration files instead of the pending ones.")
+        list[Path] | None,
+        typer.Argument(
+            help="Plan these migration files instead of the pending ones.", exists=True, dir_okay=False, readable=True
+        ),
     ] = None,
     to: To = None,
     output: OutputFormat = Format.TEXT,

@@ -11,7 +11,15 @@ from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group
 
 schema_app = group("schema", "Document the schema from the catalog, and catch drift.")
 
-Out = Annotated[Path, typer.Option("--out", help="Folder of the generated files.")]
+
+def _out(value: str) -> Path:
+    """`--out`: an empty value is refused, not read as the current folder (it would overwrite a README there)."""
+    if not value.strip():
+        raise typer.BadParameter("empty: give a folder for the generated files, or leave --out out for docs/schema")
+    return Path(value)
+
+
+Out = Annotated[Path, typer.Option("--out", help="Folder of the generated files.", parser=_out)]
 Check = Annotated[
     bool,
     typer.Option("--check", help="Change nothing; exit 1 naming each file that differs from what the migrations make."),
@@ -89,7 +97,11 @@ def schema_diff(
     from socialdb.settings import resolve_target
 
     url = target_url(database_url, debug)
-    scratch = call(lambda: resolve_target(scratch_url, environ={}), debug) if scratch_url is not None else None
+    scratch = (
+        call(lambda: resolve_target(scratch_url, environ={}, option="--scratch-url"), debug)
+        if scratch_url is not None
+        else None
+    )
     report = call(
         lambda: diff.drift(url, scratch_server=scratch.url if scratch else None, directory=directory), debug, url
     )
