@@ -225,3 +225,9 @@ def test_empty_or_missing_paths_are_usage_errors_naming_the_option(
     assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
     assert "s3cret" not in result.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shell_completion_is_offered() -> None:
+    result = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="socialdb")
+    assert result.exit_code == 0, result.output
+    assert "_socialdb_completion" in result.stdout and "complete " in result.stdout
