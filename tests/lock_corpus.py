@@ -30,6 +30,11 @@ SETUP = [
          name varchar(20), amount numeric(10, 2))""",
     "INSERT INTO typed SELECT g, g % 10 + 1, 'n' || g, g FROM generate_series(1, 50) AS g",
     "CREATE INDEX typed_name_idx ON typed (name)",
+    # Indexes with an expression or a predicate: a type change of their column rebuilds them.
+    "CREATE TABLE labelled (id bigint PRIMARY KEY, label text, note varchar(10))",
+    "INSERT INTO labelled SELECT g, 'l' || g, 'n' FROM generate_series(1, 30) AS g",
+    "CREATE INDEX labelled_lower_idx ON labelled (lower(label))",
+    "CREATE INDEX labelled_noted_idx ON labelled (id) WHERE note IS NOT NULL",
     "ALTER TABLE typed ADD COLUMN doubled bigint GENERATED ALWAYS AS (id * 2) STORED",
     "CREATE RULE wide_nothing AS ON DELETE TO wide DO ALSO NOTHING",
     "CREATE AGGREGATE setup_total (integer) (SFUNC = int4pl, STYPE = integer)",
@@ -83,6 +88,8 @@ CORPUS = [
     "ALTER TABLE typed ALTER COLUMN amount TYPE text USING amount::text",
     "ALTER TABLE other ALTER COLUMN id TYPE integer",
     "ALTER TABLE typed ALTER COLUMN parent_id TYPE integer",
+    "ALTER TABLE labelled ALTER COLUMN label TYPE varchar",  # no rewrite, but its expression index is rebuilt
+    "ALTER TABLE labelled ALTER COLUMN note TYPE varchar(20)",  # no rewrite; the partial index is rebuilt
     # NOT NULL and defaults
     "ALTER TABLE child ALTER COLUMN flag SET NOT NULL",
     "ALTER TABLE child ALTER COLUMN name SET NOT NULL",

@@ -401,3 +401,17 @@ def test_without_a_catalog_what_depends_on_it_is_unknown() -> None:
     assert dropped.unknown == ("whether c is a foreign key is not known",)
     assert analyse("DROP TABLE t", offline).unknown == ("what depends on public.t is not known (no database)",)
     assert analyse("ALTER TABLE t DROP CONSTRAINT c").unknown == ()  # an empty database: c is no foreign key
+
+
+def test_a_type_change_that_keeps_the_rows_still_rebuilds_expression_and_partial_indexes() -> None:
+    """Found in review: text to varchar on products.name rebuilt idx_products_search (an expression
+    index) under the ACCESS EXCLUSIVE lock; the plan said no data effect. A plain index on the
+    column may be kept (SHARE maybe); one using it in an expression or predicate never is."""
+    table = Relation("public.t", Kind.TABLE, rows=5_000_000, bytes=10**9, columns={"a": "text", "b": "text"})
+    plain = Relation("public.t_a", Kind.INDEX, table="public.t")
+    expression = Relation("public.t_lower_b", Kind.INDEX, table="public.t", expression_columns=frozenset({"b"}))
+    facts = Facts.empty().with_relation(table).with_relation(plain).with_relation(expression)
+    kept = analyse("ALTER TABLE t ALTER COLUMN a TYPE varchar", facts).relations[0]
+    assert (kept.effect.value, kept.levels, kept.maybe) == ("none", (L.ACCESS_EXCLUSIVE,), (L.SHARE,))
+    rebuilt = analyse("ALTER TABLE t ALTER COLUMN b TYPE varchar", facts).relations[0]
+    assert (rebuilt.effect.value, L.SHARE in rebuilt.levels, rebuilt.maybe) == ("scan", True, ())

@@ -246,9 +246,13 @@ def _alter_type(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     old = relation.columns.get(cmd.name or "") if relation else None
     same = old is not None and column.raw_default is None and no_rewrite(old, type_name(column.typeName))
     takes = [t for key in _keys_using(table, cmd.name, scope.facts) for t in _rebuilt_key(key, scope)]
-    if same:  # its indexes are rebuilt in place, if any uses the column: SHARE, on that path only
+    rebuilt = same and bool(scope.facts.rebuilt_by_type_change(table, cmd.name))
+    if rebuilt:  # an index using the column in an expression is always built again: SHARE, a scan
+        takes.append(Take(table, _L.SHARE, scope.when))
+    elif same:  # a plain index on it is rebuilt only if its operator class changes: SHARE, maybe
         takes.append(Take(table, _L.SHARE, When.SOME_PATHS.within(scope.when)))
-    changed = Analysis(takes=tuple(takes), effects=(Effect(table, DataEffect.NONE),))
+    data = DataEffect.SCAN if rebuilt else DataEffect.NONE
+    changed = Analysis(takes=tuple(takes), effects=(Effect(table, data),))
     return _L.ACCESS_EXCLUSIVE, changed if same else changed.plus(_rewrite(table, scope))
 
 

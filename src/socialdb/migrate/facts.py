@@ -83,6 +83,9 @@ class Relation:
     children: tuple[str, ...] = ()  # partitions and inheritance children
     column: str | None = None  # a sequence's owning column (identity, serial)
     persistence: str = "p"  # pg_class.relpersistence: p permanent, u unlogged, t temporary
+    # An index with expressions or a predicate: the table's columns it uses. A type change of
+    # one of them rebuilds it, reading the whole table, even when the table is not rewritten.
+    expression_columns: frozenset[str] = frozenset()
 
     @property
     def not_null_checks(self) -> frozenset[str]:
@@ -151,6 +154,10 @@ class Facts:
 
     def indexes_of(self, table: str) -> list[Relation]:
         return [r for r in self.relations.values() if r.kind == Kind.INDEX and r.table == table]
+
+    def rebuilt_by_type_change(self, table: str, column: str | None) -> list[Relation]:
+        """Indexes a type change of `column` always rebuilds: those using it in an expression or predicate."""
+        return [r for r in self.indexes_of(table) if column in r.expression_columns]
 
     def sequences_of(self, table: str, column: str | None = None) -> list[Relation]:
         return [

@@ -28,7 +28,12 @@ SELECT n.nspname || '.' || c.relname, c.relkind::text,
        (SELECT tn.nspname || '.' || tc.relname FROM pg_index AS i
           JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
          WHERE i.indexrelid = c.oid),
-       o.owner, o.attname, c.relpersistence::text
+       o.owner, o.attname, c.relpersistence::text,
+       (SELECT array_agg(a.attname) FROM pg_index AS i
+          JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+           AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid > 0
+          JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+         WHERE i.indexrelid = c.oid AND (i.indexprs IS NOT NULL OR i.indpred IS NOT NULL))
 FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
 LEFT JOIN pg_class AS t ON t.oid = c.reltoastrelid
 LEFT JOIN pg_stat_user_tables AS s ON s.relid = c.oid
@@ -141,11 +146,12 @@ def _relations(conn: Conn) -> dict[str, Relation]:
     for parent, child in conn.execute(_CHILDREN):
         children[parent].append(child)
     found = {}
-    for name, relkind, rows, size, index_of, owner, column, persistence in conn.execute(_RELATIONS):
+    for name, relkind, rows, size, index_of, owner, column, persistence, in_expressions in conn.execute(_RELATIONS):
         kind = RELKINDS.get(relkind, Kind.OTHER)
         found[name] = Relation(
             name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
             tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
+            frozenset(in_expressions or ()),
         )  # fmt: skip
     return found
 

@@ -19,7 +19,7 @@ from pglast.enums import ObjectType as Obj
 from socialdb.migrate.alter import type_name
 from socialdb.migrate.analysis import named_relations
 from socialdb.migrate.facts import Facts, ForeignKey, Function, Kind, Relation, Trigger, qualified
-from socialdb.migrate.queries import Scope, items, name_of, sval
+from socialdb.migrate.queries import Scope, items, name_of, slots, sval
 
 NAMEDATALEN = 64
 _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}
@@ -182,7 +182,30 @@ def _create_index(node: ast.IndexStmt, sql: str, facts: Facts) -> Facts:
     index = qualified(table.split(".")[0], name)
     if facts.exists(index):
         return facts
-    return facts.with_relation(_new_relation(index, Kind.INDEX, table=table))
+    return facts.with_relation(_new_relation(index, Kind.INDEX, table=table, expression_columns=_in_expressions(node)))
+
+
+def _in_expressions(node: ast.IndexStmt) -> frozenset[str]:
+    """An index with an expression or a predicate: every column it names (see Relation)."""
+    elements = [p for p in node.indexParams or () if isinstance(p, ast.IndexElem)]
+    if node.whereClause is None and all(p.expr is None for p in elements):
+        return frozenset()
+    named = {p.name for p in elements if p.name}
+    return frozenset(named | _column_refs([p.expr for p in elements], node.whereClause))
+
+
+def _column_refs(*trees: Any) -> set[str]:
+    found: set[str] = set()
+    for tree in trees:
+        if isinstance(tree, tuple | list):
+            found |= _column_refs(*tree)
+        elif isinstance(tree, ast.ColumnRef):
+            fields = items(tree.fields)
+            if fields and isinstance(fields[-1], String):
+                found.add(sval(fields[-1]))
+        elif isinstance(tree, Node):
+            found |= _column_refs(*(getattr(tree, slot, None) for slot in slots(tree)))
+    return found
 
 
 def _create_sequence(node: ast.CreateSeqStmt, sql: str, facts: Facts) -> Facts:
