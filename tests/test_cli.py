@@ -208,6 +208,7 @@ def test_an_unexpected_error_is_still_one_line(monkeypatch: pytest.MonkeyPatch) 
     ("args", "message"),
     [
         (["schema", "docs", "--out", ""], "Invalid value for '--out': empty"),
+        (["schema", "docs", "--check", "--database-url", ""], "--database-url is empty"),  # the default --out parses
         (["migrate", "plan", "missing.sql"], "Invalid value for 'files': file 'missing.sql' does not exist."),
         (["migrate", "plan", "."], "Invalid value for 'files': file '.' is a directory."),
         (

@@ -12,8 +12,10 @@ from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group
 schema_app = group("schema", "Document the schema from the catalog, and catch drift.")
 
 
-def _out(value: str) -> Path:
+def _out(value: str | Path) -> Path:
     """`--out`: an empty value is refused, not read as the current folder (it would overwrite a README there)."""
+    if isinstance(value, Path):  # the default, passed through the parser too
+        return value
     if not value.strip():
         raise typer.BadParameter("empty: give a folder for the generated files, or leave --out out for docs/schema")
     return Path(value)
