@@ -7,11 +7,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 # The spec's twelve tables; every one but users holds a seller's rows under its user_id.
 TENANT_TABLES = [
@@ -124,3 +128,21 @@ def _latest() -> int:
 
 LATEST = _latest()  # the newest packaged migration; every one from 1 to it exists
 NEXT = f"{LATEST + 1:03d}"  # the version of a test's extra migration
+
+
+@contextmanager
+def login_role(url: str, member_of: str) -> Iterator[tuple[str, str]]:
+    """A throwaway LOGIN role in `member_of`, as a service logs in (not SET ROLE, which a
+    superuser session can undo); yields its name and a URL for it, and drops it after."""
+    role = f"{member_of}_login_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(role), sql.Identifier(member_of))
+        )
+    try:
+        params = conninfo_to_dict(url)
+        params["user"] = role
+        yield role, make_conninfo("", **params)
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

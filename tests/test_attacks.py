@@ -8,7 +8,6 @@ database the migrations really ran in.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,12 +15,13 @@ import pglast
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 from typer.testing import CliRunner
 
 from socialdb.app.tenant import clear_seller, seller
 from socialdb.cli import app as cli
+from socialdb.db import database_of, with_database
+from tests.helpers import login_role
 from tests.test_security import DATA, SELLERS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -79,9 +79,7 @@ def test_the_application_cannot_take_the_first_step(app_conn: Conn, statement: s
 
 def test_the_migrations_take_temporary_from_public_where_they_ran(databases: Any, template_name: str) -> None:
     """Checked on the database the migrations ran in (a copy does not inherit database privileges)."""
-    params = conninfo_to_dict(databases.server_url)
-    params["dbname"] = template_name
-    with psycopg.connect(make_conninfo(**params)) as conn:
+    with psycopg.connect(with_database(databases.server_url, template_name)) as conn:
         row = conn.execute(
             "SELECT has_database_privilege('socialdb_app', current_database(), 'TEMPORARY'),"
             " has_database_privilege('socialdb_app', current_database(), 'CONNECT'),"
@@ -95,7 +93,7 @@ def test_the_migrations_take_temporary_from_public_where_they_ran(databases: Any
 def temp_granted_back(loaded: str) -> str:
     """A database whose TEMPORARY privilege came back (restored without its ACL, granted by
     mistake): the definer functions alone must still hold."""
-    name = str(conninfo_to_dict(loaded)["dbname"])
+    name = database_of(loaded)
     with psycopg.connect(loaded, autocommit=True) as admin:
         admin.execute(sql.SQL("GRANT TEMPORARY ON DATABASE {} TO socialdb_app").format(sql.Identifier(name)))
     return loaded
@@ -268,30 +266,11 @@ def test_refreshes_still_take_turns(loaded: str) -> None:
         first.rollback()
 
 
-def _as_login(url: str, member_of: str) -> tuple[str, str]:
-    role = f"{member_of}_login_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("CREATE ROLE {} LOGIN IN ROLE {}").format(sql.Identifier(role), sql.Identifier(member_of))
-        )
-    params = conninfo_to_dict(url)
-    params["user"] = role
-    return role, make_conninfo(**params)
-
-
-def _drop_role(url: str, role: str) -> None:
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-
-
 @pytest.mark.parametrize("task", ["refresh", "rebuild"])
 def test_summary_commands_run_as_maintenance_not_as_the_application(loaded: str, task: str) -> None:
     for member_of, code in (("socialdb_maintenance", 0), ("socialdb_app", 1)):
-        role, url = _as_login(loaded, member_of)
-        try:
+        with login_role(loaded, member_of) as (_, url):
             result = CliRunner().invoke(cli, ["summary", task, "--database-url", url], env={"DATABASE_URL": ""})
-        finally:
-            _drop_role(loaded, role)
         assert result.exit_code == code, result.output
         if code:
             assert result.stderr.strip().splitlines() == [
@@ -369,17 +348,16 @@ def test_a_nested_seller_block_ends_with_the_block(app_conn: Conn) -> None:
 def test_a_pooled_connection_carries_no_seller_to_the_next_request(loaded: str, reset: Any, next_sees: Any) -> None:
     """With `reset=clear_seller`, nothing of one request's seller reaches the next; without
     it, a session-wide set_config does (the reason the reset exists)."""
-    role, url = _as_login(loaded, "socialdb_app")
-    try:
-        with ConnectionPool(url, min_size=1, max_size=1, reset=reset, open=True, timeout=10) as pool:
-            with pool.connection(timeout=10) as conn:
-                conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS["b"],))  # a session-wide leak
-                conn.commit()
-                with seller(conn, SELLERS["a"]):
-                    pass
-            with pool.connection(timeout=10) as conn:
-                assert _acting_for(conn) == next_sees  # type: ignore[arg-type]
-                visible = conn.execute("SELECT count(*) FROM oauth_tokens").fetchone()
-                assert visible == ((0,) if next_sees is None else (1,))
-    finally:
-        _drop_role(loaded, role)
+    with (
+        login_role(loaded, "socialdb_app") as (_, url),
+        ConnectionPool(url, min_size=1, max_size=1, reset=reset, open=True, timeout=10) as pool,
+    ):
+        with pool.connection(timeout=10) as conn:
+            conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS["b"],))  # a session-wide leak
+            conn.commit()
+            with seller(conn, SELLERS["a"]):
+                pass
+        with pool.connection(timeout=10) as conn:
+            assert _acting_for(conn) == next_sees  # type: ignore[arg-type]
+            visible = conn.execute("SELECT count(*) FROM oauth_tokens").fetchone()
+            assert visible == ((0,) if next_sees is None else (1,))

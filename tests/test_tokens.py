@@ -13,12 +13,12 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from typer.testing import CliRunner
 
 from socialdb.app.tokens import TokenCipher, TokenDecryptError, TokenKeyError, TokenRotationError, rotate
 from socialdb.cli import app
 from socialdb.embedded import psql_path
+from tests.helpers import login_role
 
 K1 = base64.b64encode(bytes(range(32))).decode()
 K2 = base64.b64encode(bytes(range(32, 64))).decode()
@@ -240,17 +240,11 @@ def test_rows_locked_by_another_transaction_are_not_reported_as_done(db_url: str
 def test_rotation_refuses_a_role_under_row_level_security(db_url: str) -> None:
     _insert_tokens(db_url, cipher(f"k1:{K1}"), 2)
     before = stored_tokens(db_url)
-    role = f"rotate_as_app_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(db_url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {role} LOGIN IN ROLE socialdb_app")  # what the application logs in as
-    try:
-        params = conninfo_to_dict(db_url)
-        params["user"] = role
-        with pytest.raises(TokenRotationError, match=f"role {role} sees only its seller's tokens"):
-            rotate(make_conninfo(**params), cipher(f"k2:{K2},k1:{K1}"), report=lambda _: None)
-    finally:
-        with psycopg.connect(db_url, autocommit=True) as admin:
-            admin.execute(f"DROP ROLE {role}")
+    with (
+        login_role(db_url, "socialdb_app") as (role, url),  # what the application logs in as
+        pytest.raises(TokenRotationError, match=f"role {role} sees only its seller's tokens"),
+    ):
+        rotate(url, cipher(f"k2:{K2},k1:{K1}"), report=lambda _: None)
     assert stored_tokens(db_url) == before
 
 
