@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from socialdb.bench import generate, migrate_up, report
+from socialdb.bench import generate, migrate_up, report, results
 from socialdb.bench import run as bench
+from socialdb.bench.generate import Timing
 from socialdb.bench.migrate_up import DBMATE, FLOOR, PROCESS, WHOLE
 from socialdb.bench.report import BEGIN, COMMITTED, DOCUMENTED_SCALE, END, default_output, render, write
-from socialdb.bench.run import Run
+from socialdb.bench.run import Generated, Options, Run
 from socialdb.bench.workload import Measure
 from socialdb.cli import app
 from socialdb.migrate.files import default_directory, load_migrations
@@ -61,21 +62,34 @@ def test_activity_is_skewed_and_text_is_portuguese() -> None:
     assert (dates[-1] - dates[0]).days > 300  # a year of timestamps
 
 
+def a_run(measures: list[Measure], rounds: int = 1, scale: float = 0.5) -> Run:
+    generated = Generated(scale, (Timing("messages", 1000, 2.0), Timing("daily summary, spec", 0, 1.0)), {})
+    return Run(scale, "PostgreSQL 99", Options(seconds=2.0, rounds=rounds), generated, tuple(measures), {}, 30.0)
+
+
 def test_report_has_both_schemas_ratios_and_keeps_the_analysis(tmp_path: Path) -> None:
-    run = Run(scale=0.5, server="PostgreSQL 99")
-    run.measures = [
-        Measure("inbox page", "spec", 100, 100, 2.0, [1.0] * 100),
-        Measure("inbox page", "socialdb", 200, 200, 2.0, [0.5] * 200),
-    ]
+    run = a_run([
+        Measure("inbox page", "spec", 100, 100, 2.0, [1.0] * 100, round=1),
+        Measure("inbox page", "socialdb", 200, 200, 2.0, [0.5] * 200, round=1),
+    ])  # fmt: skip
     text = render(run, "socialdb bench run --scale 0.5", "performance.png")
     assert "| spec | 100 | 50.0 | 1.00 | 1.00 | 1.00 | 1.00x |" in text
     assert "| socialdb | 200 | 100.0 | 0.50 | 0.50 | 0.50 | 2.00x |" in text
+    assert "- load (COPY into both databases at once), rows/s: messages 500" in text
+    assert "Median of the rounds" not in text and "ratio by round" not in text  # one round: one ratio
     doc = tmp_path / "performance.md"
     doc.write_text(f"# Performance\n\nintro\n\n{BEGIN}\nold numbers\n{END}\n\n## Analysis\nkept\n")
-    write(run, "cmd", doc, tmp_path / "performance.png")
+    data = write(run, "cmd", doc, tmp_path / "performance.png")
     result = doc.read_text()
     assert "old numbers" not in result and "## Analysis\nkept" in result and "intro" in result
     assert (tmp_path / "performance.png").read_bytes().startswith(b"\x89PNG")
+    assert data == tmp_path / "performance.json"
+    saved = results.load(data)
+    assert (saved.scale, saved.command, saved.rounds, saved.generation_seconds) == (0.5, "cmd", 1, 3.0)
+    assert [(f.schema, f.round, f.rate, f.p50_ms) for f in saved.figures] == [
+        ("spec", 1, 50.0, 1.0),
+        ("socialdb", 1, 100.0, 0.5),
+    ]
 
 
 # --- where the report goes (issue 15) -----------------------------------------------------------
@@ -101,9 +115,9 @@ def test_only_a_run_at_the_documented_scale_writes_the_committed_report() -> Non
 )
 def test_bench_run_writes_where_the_rule_says(monkeypatch: pytest.MonkeyPatch, args: list[str], expected: Path) -> None:
     written: list[tuple[Path, Path]] = []
-    monkeypatch.setattr(bench, "generate_data", lambda admin, scale, say, progress: Run(scale))
-    monkeypatch.setattr(bench, "measure", lambda admin, run, *rest: run)
-    monkeypatch.setattr(report, "write", lambda run, command, doc, chart: written.append((doc, chart)))
+    monkeypatch.setattr(bench, "generate_data", lambda admin, scale, say, progress: a_run([], scale=scale).generated)
+    monkeypatch.setattr(bench, "measure", lambda admin, generated, options, say: a_run([]))
+    monkeypatch.setattr(report, "write", lambda run, command, doc, chart: written.append((doc, chart)) or doc)
     url = "postgresql://nobody@localhost:1/none"  # never connected to: the work above is replaced
     result = CliRunner().invoke(app, ["bench", "run", *args, "--database-url", url], env={"DATABASE_URL": None})
     assert result.exit_code == 0, result.output

@@ -47,7 +47,8 @@ def _tops(modules: set[str], names: list[str]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["socialdb", "socialdb.app.tenant", "socialdb.app.operations", "socialdb.app.tokens"]
+    "module",
+    ["socialdb", "socialdb.app.tenant", "socialdb.app.operations", "socialdb.app.tokens", "socialdb.app.partitions"],
 )
 def test_the_platforms_door_is_light(module: str) -> None:
     loaded = loaded_after(f"import {module}")

@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 030-comments.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 037-summary-rebuild-by-difference.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -76,6 +76,10 @@ CREATE OR REPLACE FUNCTION public.forget_deleted_messages()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
+  PERFORM 1 FROM conversations AS c
+  WHERE c.id IN (SELECT conversation_id FROM old_messages)
+  ORDER BY c.id
+  FOR UPDATE OF c;
   UPDATE conversations AS c
   SET unread_count = greatest(c.unread_count - d.unread, 0),
       last_message_at = CASE
@@ -148,13 +152,73 @@ CREATE OR REPLACE FUNCTION public.rebuild_analytics_daily_summary()
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+ SET work_mem TO '256MB'
 AS $function$
+DECLARE
+  first_kept date;
 BEGIN
-  INSERT INTO public.analytics_summary_changes (user_id, date)
-  SELECT DISTINCT user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM public.analytics_events
-  UNION
-  SELECT DISTINCT user_id, date FROM public.analytics_daily_summary;
-  PERFORM public.refresh_analytics_daily_summary();
+  -- One refresh or rebuild at a time (the refresh's lock); every day is recomputed here,
+  -- so the noted changes are done with: those committed after this snapshot stay noted.
+  LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
+  -- The oldest partition's first day, from its partition constraint (whose literals carry
+  -- their UTC offset); the default partition's is the negation of the others'. NULL with
+  -- none. Days before it lost their events to the retention: kept as they are (035).
+  SELECT min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                   'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date)
+    INTO first_kept
+  FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
+  WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+  WITH claimed AS (
+    DELETE FROM public.analytics_summary_changes
+  ), fresh AS (
+    SELECT e.user_id, e.client_account_id,
+           coalesce(e.client_account_id, '00000000-0000-0000-0000-000000000000'::uuid) AS client_account_key,
+           (e.occurred_at AT TIME ZONE 'UTC')::date AS date, e.event_category, e.event_type,
+           count(*) AS event_count, sum(e.value) AS total_value, avg(e.value) AS avg_value
+    FROM public.analytics_events AS e
+    GROUP BY e.user_id, e.client_account_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type
+  ), diff AS (
+    -- Every summary row that must change: missing (s null), gone (f null) or different.
+    SELECT s.user_id AS old_user, s.client_account_key AS old_key, s.date AS old_date,
+           s.event_category AS old_category, s.event_type AS old_type, f.*
+    FROM (SELECT * FROM public.analytics_daily_summary WHERE date >= first_kept) AS s
+    FULL JOIN fresh AS f
+      ON f.user_id = s.user_id AND f.date = s.date AND f.client_account_key = s.client_account_key
+     AND f.event_category = s.event_category AND f.event_type = s.event_type
+    WHERE f.user_id IS NULL OR s.user_id IS NULL
+       OR (s.event_count, s.total_value, s.avg_value) IS DISTINCT FROM (f.event_count, f.total_value, f.avg_value)
+  ), fresh_rollup AS (
+    SELECT user_id, date, event_category, sum(event_count)::bigint AS event_count, sum(total_value) AS total_value
+    FROM fresh
+    GROUP BY user_id, date, event_category
+  ), diff_rollup AS (
+    SELECT r.user_id AS old_user, r.date AS old_date, r.event_category AS old_category, f.*
+    FROM (SELECT * FROM public.analytics_daily_rollup WHERE date >= first_kept) AS r
+    FULL JOIN fresh_rollup AS f
+      ON f.user_id = r.user_id AND f.date = r.date AND f.event_category = r.event_category
+    WHERE f.user_id IS NULL OR r.user_id IS NULL
+       OR (r.event_count, r.total_value) IS DISTINCT FROM (f.event_count, f.total_value)
+  ), stale AS (
+    DELETE FROM public.analytics_daily_summary AS s
+    USING diff AS d
+    WHERE d.user_id IS NULL AND s.user_id = d.old_user AND s.client_account_key = d.old_key
+      AND s.date = d.old_date AND s.event_category = d.old_category AND s.event_type = d.old_type
+  ), stale_rollup AS (
+    DELETE FROM public.analytics_daily_rollup AS r
+    USING diff_rollup AS d
+    WHERE d.user_id IS NULL AND r.user_id = d.old_user AND r.date = d.old_date AND r.event_category = d.old_category
+  ), rollup AS (
+    INSERT INTO public.analytics_daily_rollup AS r (user_id, date, event_category, event_count, total_value)
+    SELECT user_id, date, event_category, event_count, total_value FROM diff_rollup WHERE user_id IS NOT NULL
+    ON CONFLICT (user_id, date, event_category) DO UPDATE
+      SET event_count = EXCLUDED.event_count, total_value = EXCLUDED.total_value
+  )
+  INSERT INTO public.analytics_daily_summary AS s
+    (user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value)
+  SELECT user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value
+  FROM diff WHERE user_id IS NOT NULL
+  ON CONFLICT (user_id, client_account_key, date, event_category, event_type) DO UPDATE
+    SET event_count = EXCLUDED.event_count, total_value = EXCLUDED.total_value, avg_value = EXCLUDED.avg_value;
 END;
 $function$;
 
@@ -276,30 +340,51 @@ $function$;
 CREATE OR REPLACE FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone)
  RETURNS boolean
  LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public'
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
  SET "app.user_id" TO ''
 AS $function$
 DECLARE
-  stored bigint;
+  unread integer := (p_sender = 'customer')::integer;
+  conversation uuid;
+  stored uuid;
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
-  WITH conversation AS (
+  -- The conversation's counters move with the upsert: one row version per message.
+  WITH upserted AS (
     INSERT INTO public.conversations AS c
-      (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
-    VALUES (p_account, p_conversation, p_participant, p_username)
+      (client_account_id, platform_conversation_id, participant_platform_id, participant_username,
+       unread_count, last_message_at)
+    VALUES (p_account, p_conversation, p_participant, p_username, unread, p_sent_at)
     ON CONFLICT (client_account_id, platform_conversation_id)
-    DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, c.participant_username)
+    DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, c.participant_username),
+                  unread_count = c.unread_count + unread,
+                  last_message_at = greatest(c.last_message_at, p_sent_at)
     RETURNING c.id
+  ), inserted AS (
+    INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+    SELECT upserted.id, p_message, p_sender, p_type, p_content, p_sent_at
+    FROM upserted
+    ON CONFLICT (platform_message_id) DO NOTHING
+    RETURNING id
   )
-  INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
-  SELECT conversation.id, p_message, p_sender, p_type, p_content, p_sent_at
-  FROM conversation
-  ON CONFLICT (platform_message_id) DO NOTHING;
-  GET DIAGNOSTICS stored = ROW_COUNT;
-  RETURN stored > 0;
+  SELECT upserted.id, inserted.id INTO conversation, stored
+  FROM upserted LEFT JOIN inserted ON true;
+  IF stored IS NULL THEN
+    -- A redelivery: the message was counted when first stored; take this count back.
+    UPDATE public.conversations AS c
+    SET unread_count = c.unread_count - unread,
+        -- Moved only if this upsert may have moved it; then back to the newest message's
+        -- time, the rule the delete trigger follows.
+        last_message_at = CASE WHEN c.last_message_at = p_sent_at
+          THEN (SELECT max(m.sent_at) FROM public.messages AS m WHERE m.conversation_id = c.id)
+          ELSE c.last_message_at END
+    WHERE c.id = conversation;
+  END IF;
+  RETURN stored IS NOT NULL;
 END;
 $function$;
 
@@ -393,7 +478,7 @@ CREATE TABLE public.analytics_events (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     occurred_at timestamp with time zone NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL
-);
+) PARTITION BY RANGE (occurred_at);
 
 CREATE TABLE public.analytics_summary_changes (
     user_id uuid NOT NULL,
@@ -573,7 +658,7 @@ CREATE TABLE public.users (
 
 ALTER TABLE public.analytics_daily_rollup ADD CONSTRAINT analytics_daily_rollup_pkey PRIMARY KEY (user_id, date, event_category) INCLUDE (event_count, total_value);
 ALTER TABLE public.analytics_daily_summary ADD CONSTRAINT idx_analytics_daily_unique PRIMARY KEY (user_id, client_account_key, date, event_category, event_type);
-ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id);
+ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id, user_id, occurred_at);
 ALTER TABLE public.client_accounts ADD CONSTRAINT client_accounts_pkey PRIMARY KEY (id);
 ALTER TABLE public.conversations ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
 ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_pkey PRIMARY KEY (id);
@@ -643,12 +728,12 @@ ALTER TABLE public.users ADD CONSTRAINT chk_users_tokens CHECK (((char_length(em
 
 CREATE INDEX idx_analytics_daily_date ON public.analytics_daily_summary USING btree (date DESC);
 CREATE INDEX idx_analytics_daily_user_date ON public.analytics_daily_summary USING btree (user_id, date);
-CREATE INDEX idx_analytics_category ON public.analytics_events USING btree (event_category);
-CREATE INDEX idx_analytics_client_account ON public.analytics_events USING btree (client_account_id);
-CREATE INDEX idx_analytics_entity ON public.analytics_events USING btree (entity_type, entity_id);
-CREATE INDEX idx_analytics_event_type ON public.analytics_events USING btree (event_type);
-CREATE INDEX idx_analytics_occurred_at ON public.analytics_events USING btree (occurred_at DESC);
-CREATE INDEX idx_analytics_user_date_category ON public.analytics_events USING btree (user_id, occurred_at DESC, event_category);
+CREATE INDEX idx_analytics_category ON ONLY public.analytics_events USING btree (event_category);
+CREATE INDEX idx_analytics_client_account ON ONLY public.analytics_events USING btree (client_account_id);
+CREATE INDEX idx_analytics_entity ON ONLY public.analytics_events USING btree (entity_type, entity_id);
+CREATE INDEX idx_analytics_event_type ON ONLY public.analytics_events USING btree (event_type);
+CREATE INDEX idx_analytics_occurred_at ON ONLY public.analytics_events USING btree (occurred_at DESC);
+CREATE INDEX idx_analytics_user_date_category ON ONLY public.analytics_events USING btree (user_id, occurred_at DESC, event_category);
 CREATE UNIQUE INDEX client_accounts_id_user_id_key ON public.client_accounts USING btree (id, user_id);
 CREATE INDEX idx_client_accounts_last_sync ON public.client_accounts USING btree (last_sync_at);
 CREATE UNIQUE INDEX idx_client_accounts_platform_account ON public.client_accounts USING btree (platform, platform_account_id) WHERE (deleted_at IS NULL);
@@ -730,7 +815,7 @@ CREATE TRIGGER update_client_accounts_updated_at BEFORE UPDATE ON public.client_
 CREATE TRIGGER update_conversations_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER message_decrement_unread AFTER UPDATE ON public.messages REFERENCING OLD TABLE AS old_messages NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION decrement_unread_count();
 CREATE TRIGGER message_delete_unread AFTER DELETE ON public.messages REFERENCING OLD TABLE AS old_messages FOR EACH STATEMENT EXECUTE FUNCTION forget_deleted_messages();
-CREATE TRIGGER message_increment_unread AFTER INSERT ON public.messages REFERENCING NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION increment_unread_count();
+CREATE TRIGGER message_increment_unread AFTER INSERT ON public.messages REFERENCING NEW TABLE AS new_messages FOR EACH STATEMENT WHEN ((CURRENT_USER <> 'socialdb_ingest'::name)) EXECUTE FUNCTION increment_unread_count();
 CREATE TRIGGER update_oauth_tokens_updated_at BEFORE UPDATE ON public.oauth_tokens FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_product_links_updated_at BEFORE UPDATE ON public.product_links FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_products_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
@@ -814,7 +899,7 @@ ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.search_seller_products(p_query text, p_limit integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
-ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_ingest;
 ALTER FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION public.update_updated_at_column() OWNER TO socialdb_owner;
@@ -894,11 +979,11 @@ COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement 
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
-COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild).';
+COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
 COMMENT ON FUNCTION public.search_seller_products(p_query text, p_limit integer) IS 'The current seller''s products matching a web-search style query, best first, at most 200.';
 COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Open conversations of an account, most recent first, for the seller given: one page (at most 200), keyset on (last_message_at, id).';
-COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: upserts the conversation, inserts the message unless redelivered; true when it was new.';
+COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: upserts the conversation, moving its unread_count and last_message_at, and inserts the message unless redelivered (then takes the count back); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips.';
 COMMENT ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) IS 'A page''s row limit: an error when NULL or below 1, capped at the maximum.';
 COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
 COMMENT ON FUNCTION public.update_updated_at_column() IS 'Trigger: sets updated_at to now() on every update.';
@@ -918,7 +1003,7 @@ COMMENT ON COLUMN public.analytics_daily_summary.event_type IS 'The events'' typ
 COMMENT ON COLUMN public.analytics_daily_summary.event_count IS 'Number of events.';
 COMMENT ON COLUMN public.analytics_daily_summary.total_value IS 'Sum of the events'' value; NULL when none has one.';
 COMMENT ON COLUMN public.analytics_daily_summary.avg_value IS 'Average of the events'' value; NULL when none has one.';
-COMMENT ON TABLE public.analytics_events IS 'Analytics events of a seller (engagement, sales, messages, content); append-mostly. Every write notes its (seller, day) in analytics_summary_changes for the daily summary.';
+COMMENT ON TABLE public.analytics_events IS 'Analytics events of a seller (engagement, sales, messages, content); append-mostly. Partitioned by month of occurred_at (migration 034, socialdb maintain). Every write notes its (seller, day) in analytics_summary_changes for the daily summary.';
 COMMENT ON COLUMN public.analytics_events.id IS 'Row id.';
 COMMENT ON COLUMN public.analytics_events.user_id IS 'The seller the event belongs to.';
 COMMENT ON COLUMN public.analytics_events.client_account_id IS 'The connected account concerned, if any.';
@@ -928,7 +1013,7 @@ COMMENT ON COLUMN public.analytics_events.entity_type IS 'Kind of entity concern
 COMMENT ON COLUMN public.analytics_events.entity_id IS 'Id of the entity concerned.';
 COMMENT ON COLUMN public.analytics_events.value IS 'Amount carried by the event (a sale''s value), if any.';
 COMMENT ON COLUMN public.analytics_events.metadata IS 'Event details as a JSON object.';
-COMMENT ON COLUMN public.analytics_events.occurred_at IS 'When the event happened; from 2000-01-01 to before 2200-01-01 UTC (migrations 028, 029).';
+COMMENT ON COLUMN public.analytics_events.occurred_at IS 'When the event happened; from 2000-01-01 to before 2200-01-01 UTC (migrations 028, 029). The partition key: one partition a month (UTC).';
 COMMENT ON COLUMN public.analytics_events.created_at IS 'When the row was inserted.';
 COMMENT ON TABLE public.analytics_summary_changes IS 'The (seller, day) pairs whose events changed since the last refresh of the daily summary; written by triggers, emptied by the refresh. The owner''s alone.';
 COMMENT ON COLUMN public.analytics_summary_changes.user_id IS 'The seller whose events changed.';

@@ -139,3 +139,7 @@ class ScratchDatabaseError(SocialdbError):
 
 class DriftCheckError(SocialdbError):
     """A database cannot be compared with the migrations: no history, an unknown version, another server version."""
+
+
+class PartitionUpkeepError(SocialdbError):
+    """`socialdb maintain` cannot run: analytics_events is not partitioned (migrations 031-034 not applied)."""

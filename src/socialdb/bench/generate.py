@@ -149,13 +149,13 @@ def load(
     spec: psycopg.Connection[Any],
     scale: float,
     progress: Callable[[str, int, int], None],
-) -> dict[str, float]:
-    """COPY the same rows into both databases; returns rows/s per table. Needs a superuser:
-    triggers (and FK checks) are off during the load, counters are set after it."""
+) -> list[Timing]:
+    """COPY the same rows into both databases; returns the time of each table and of each index build. Needs
+    a superuser: triggers (and FK checks) are off during the load, counters are set after it."""
     rng = random.Random(SEED)
     world = World([], [], [])
     counts = sizes(scale)
-    rates: dict[str, float] = {}
+    timings: list[Timing] = []
     dropped = [_drop_secondary_indexes(conn) for conn in (ours, spec)]
     for conn in (ours, spec):
         conn.execute("SET session_replication_role = replica")
@@ -176,8 +176,9 @@ def load(
                 if n % 50_000 == 0:
                     progress(table, n, total)
         progress(table, total, total)
-        rates[table] = total / max(time.monotonic() - started, 1e-9)
+        timings.append(Timing(table, total, time.monotonic() - started))
     for label, conn, definitions in zip(("indexes, socialdb", "indexes, spec"), (ours, spec), dropped, strict=True):
+        started = time.monotonic()
         conn.execute("SET session_replication_role = origin")
         conn.execute(_COUNTERS)
         conn.execute("SET maintenance_work_mem = '1GB'")
@@ -185,20 +186,38 @@ def load(
             progress(label, done, len(definitions))
             conn.execute(definition.encode())
         conn.commit()
-    return rates
+        timings.append(Timing(f"counters and {label}", 0, time.monotonic() - started))
+    return timings
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One step of the load: a table's COPY (`rows` rows into each database), or a build after it (no rows)."""
+
+    step: str
+    rows: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
 
 
 def _drop_secondary_indexes(conn: psycopg.Connection[Any]) -> list[str]:
-    """Drop the indexes that back no constraint (to rebuild them after the load); return their definitions."""
+    """Drop the indexes that back no constraint (to rebuild them after the load); return their definitions.
+
+    On a partitioned table, the parent's index (its definition says `ON ONLY`: without it the rebuild
+    makes every partition's index); a partition's own index, attached to it, goes with it."""
     rows = conn.execute(
         "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
         " JOIN pg_class t ON t.oid = i.indrelid"
-        " WHERE t.relnamespace = 'public'::regnamespace AND t.relkind = 'r'"
+        " WHERE t.relnamespace = 'public'::regnamespace AND t.relkind IN ('r', 'p')"
         " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
+        " AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)"
     ).fetchall()
     for name, _ in rows:
         conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
-    return [definition for _, definition in rows]
+    return [definition.replace(" ON ONLY ", " ON ", 1) for _, definition in rows]
 
 
 def _copy_sql(table: str, columns: list[str]) -> sql.Composed:

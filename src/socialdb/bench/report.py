@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import statistics
 import tempfile
-from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from socialdb.bench.run import Run, machine
-from socialdb.bench.workload import Measure
+from socialdb.bench import results
+from socialdb.bench.results import OURS, SPEC, Comparison, Figure, compare
+from socialdb.bench.rounds import order
+from socialdb.bench.run import Run, as_result, machine
+from socialdb.bench.workload import REBUILD, REFRESH, Measure
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 DOCUMENTED_SCALE = 1.0  # the scale of the committed report
 COMMITTED = Path("docs/performance.md")
+SINGLE = (REFRESH, REBUILD)  # one call per schema and round
 THROUGHPUT_UNITS = {"webhook": "messages/s", "batched": "messages/s", "record": "events/s"}
 
 
@@ -29,17 +32,19 @@ def default_output(scale: float) -> Path:
     return Path(tempfile.gettempdir()) / f"socialdb-bench-scale-{scale:g}" / "performance.md"
 
 
+def _summary_unit(operation: str) -> str:
+    return "s (the one call's time)" if operation in SINGLE else _unit(operation)
+
+
 def _unit(operation: str) -> str:
     return next((unit for key, unit in THROUGHPUT_UNITS.items() if operation.startswith(key)), "calls/s")
 
 
-def render(run: Run, command: str, chart_name: str) -> str:
-    by_operation: dict[str, list[Measure]] = defaultdict(list)
-    for m in run.measures:
-        by_operation[m.operation].append(m)
+def render(run: Run, command: str, chart_name: str, date: datetime | None = None) -> str:
+    figures = [Figure.of(m) for m in run.measures if m.round]
     lines = [
         BEGIN,
-        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`",
+        f"Run of {date or datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`",
         "",
         f"- machine: {machine()}",
         f"- server: {run.server}, on the same machine as the client",
@@ -47,10 +52,19 @@ def render(run: Run, command: str, chart_name: str) -> str:
         f" spec extensions skipped: {run.notes.get('spec skipped', 'none')}",
         "- load (COPY into both databases at once), rows/s: "
         + ", ".join(f"{table} {rate:,.0f}" for table, rate in run.load_rates.items()),
+        f"- time: generation {_minutes(run.generated.seconds)}, measuring {_minutes(run.measure_seconds)}"
+        f" ({run.options.rounds} round{'s' if run.options.rounds > 1 else ''} of {run.options.seconds:g} s"
+        " per timed operation and schema)",
+        *([f"- {_ROUNDS_RULE}"] if run.options.rounds > 1 else []),
         "",
     ]
-    for operation, measures in by_operation.items():
-        lines += migrate_table(operation, measures) if operation.startswith("migrate") else _table(operation, measures)
+    comparisons = compare(figures)
+    if run.options.rounds > 1:
+        lines += summary_table(comparisons)
+    for c in comparisons:
+        lines += _table(c)
+    for operation in dict.fromkeys(m.operation for m in run.measures if not m.round):
+        lines += migrate_table(operation, [m for m in run.measures if m.operation == operation and not m.round])
     for key, value in run.notes.items():
         if key != "spec skipped":
             lines.append(f"- {key}: {value}")
@@ -58,16 +72,47 @@ def render(run: Run, command: str, chart_name: str) -> str:
     return "\n".join(lines)
 
 
-def _table(operation: str, measures: list[Measure]) -> list[str]:
-    lines = [f"**{operation}**", "", f"| schema | calls | {_unit(operation)} | p50 ms | p95 ms | p99 ms | ratio |",
+_ROUNDS_RULE = (
+    "rounds: in each, every operation runs on both schemas back to back, the spec's first in odd rounds and"
+    " ours first in even ones; each table gives the medians over the rounds, and ratio is socialdb's"
+    " throughput over the spec's, round by round, then their median"
+)
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.1f} s"
+
+
+def _order(round_number: int) -> str:
+    return "spec first" if order(round_number)[0] == "spec" else "ours first"
+
+
+def summary_table(comparisons: list[Comparison]) -> list[str]:
+    """One line per operation: both schemas' median throughput, each round's ratio, the median ratio."""
+    lines = ["**Median of the rounds**", "", "| operation | spec | socialdb | unit | ratio by round | median ratio |",
+             "|---|---:|---:|---|---|---:|"]  # fmt: skip
+    for c in comparisons:
+        each = ", ".join(f"{r:.2f}x" for r in c.ratios)
+        spec, ours = c.medians[SPEC].rate, c.medians[OURS].rate
+        if c.operation in SINGLE:  # one call a round: its time says more than 0.0 calls/s
+            spec, ours = (1 / spec if spec else 0.0), (1 / ours if ours else 0.0)
+        lines.append(f"| {c.operation} | {spec:,.1f} | {ours:,.1f} | {_summary_unit(c.operation)} | {each} | "
+                     f"**{c.median_ratio:.2f}x** |")  # fmt: skip
+    return [*lines, ""]
+
+
+def _table(c: Comparison) -> list[str]:
+    lines = [f"**{c.operation}**", "", f"| schema | calls | {_unit(c.operation)} | p50 ms | p95 ms | p99 ms | ratio |",
              "|---|---:|---:|---:|---:|---:|---:|"]  # fmt: skip
-    base = measures[0]
-    for m in measures:
-        ratio = m.rate / base.rate if base.rate else 0.0
+    for schema, ratio in ((SPEC, 1.0), (OURS, c.median_ratio)):
+        m = c.medians[schema]
         lines.append(
-            f"| {m.schema} | {m.calls:,} | {m.rate:,.1f} | {m.percentile(50):.2f} | {m.percentile(95):.2f}"
-            f" | {m.percentile(99):.2f} | {ratio:.2f}x |"
+            f"| {schema} | {m.calls:,.0f} | {m.rate:,.1f} | {m.p50_ms:.2f} | {m.p95_ms:.2f} | {m.p99_ms:.2f}"
+            f" | {ratio:.2f}x |"
         )
+    if len(c.ratios) > 1:
+        each = ", ".join(f"{r:.2f}x ({_order(n)})" for r, n in zip(c.ratios, c.rounds, strict=True))
+        lines += ["", f"ratio by round: {each}; median {c.median_ratio:.2f}x"]
     return [*lines, ""]
 
 
@@ -88,8 +133,11 @@ def migrate_table(operation: str, measures: list[Measure]) -> list[str]:
     return [*lines, ""]
 
 
-def write(run: Run, command: str, doc: Path, chart: Path) -> None:
-    block = render(run, command, chart.name)
+def write(run: Run, command: str, doc: Path, chart: Path) -> Path:
+    """The report between its markers in `doc` (the rest of the file kept), its chart, and the run's figures as
+    JSON beside the report (`doc` with `.json`); returns the JSON's path."""
+    date = datetime.now(UTC)
+    block = render(run, command, chart.name, date)
     text = doc.read_text(encoding="utf-8") if doc.exists() else "# Performance\n\n" + BEGIN + "\n" + END + "\n"
     if BEGIN in text and END in text:
         head, rest = text.split(BEGIN, 1)
@@ -99,6 +147,9 @@ def write(run: Run, command: str, doc: Path, chart: Path) -> None:
     doc.parent.mkdir(parents=True, exist_ok=True)
     doc.write_text(text, encoding="utf-8")
     _chart(run, chart)
+    data = doc.with_suffix(".json")
+    data.write_text(results.dump(as_result(run, command, date)), encoding="utf-8")
+    return data
 
 
 def _chart(run: Run, path: Path) -> None:
@@ -107,19 +158,15 @@ def _chart(run: Run, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    timed = [m for m in run.measures if len(m.latencies_ms) > 5 and not m.operation.startswith("migrate")]
-    operations = list(dict.fromkeys(m.operation for m in timed))
-    schemas = ["spec", "socialdb"]
+    comparisons = compare([Figure.of(m) for m in run.measures if m.round])
+    operations = [c.operation for c in comparisons]
     fig, axes = plt.subplots(1, 3, figsize=(15, 0.6 * len(operations) + 2), sharey=True)
-    for axis, p in zip(axes, (50, 95, 99), strict=True):
-        for offset, schema in enumerate(schemas):
-            values = [
-                next((m.percentile(p) for m in timed if m.operation == op and m.schema == schema), 0.0)
-                for op in operations
-            ]
+    for axis, p in zip(axes, ("p50_ms", "p95_ms", "p99_ms"), strict=True):
+        for offset, schema in enumerate((SPEC, OURS)):
+            values = [max(getattr(c.medians[schema], p), 1e-3) for c in comparisons]
             axis.barh([i + offset * 0.4 for i in range(len(operations))], values, height=0.4, label=schema)
         axis.set_xscale("log")
-        axis.set_title(f"p{p} latency (ms, log scale)")
+        axis.set_title(f"{p[:3]} latency (ms, log scale, median of the rounds)")
     axes[0].set_yticks([i + 0.2 for i in range(len(operations))], operations)
     axes[0].invert_yaxis()
     axes[-1].legend()

@@ -7,13 +7,15 @@ import platform
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 
 import psycopg
 
-from socialdb.bench import generate, migrate_up, workload
+from socialdb.bench import generate, migrate_up, pgbench, results, rounds, workload
+from socialdb.bench.generate import Timing
 from socialdb.bench.workload import Measure
 from socialdb.db import create_database, drop_database, with_database
 from socialdb.migrate import runner
@@ -23,29 +25,58 @@ OURS, SPEC = "socialdb_bench_ours", "socialdb_bench_spec"
 Report = Callable[[str], None]
 
 
-@dataclass
+@dataclass(frozen=True)
+class Generated:
+    """Both databases loaded: how long each step took, and what to say about it."""
+
+    scale: float
+    timings: tuple[Timing, ...]
+    notes: dict[str, str]
+
+    @property
+    def seconds(self) -> float:
+        return sum(t.seconds for t in self.timings)
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float = 10.0  # per timed operation, per schema, per round
+    rounds: int = 3
+    migrate_runs: int = 5
+    dbmate: Path | None = None
+    pgbench: Path | None = None
+
+
+@dataclass(frozen=True)
 class Run:
     scale: float
-    server: str = ""
-    load_rates: dict[str, float] = field(default_factory=dict)
-    measures: list[Measure] = field(default_factory=list)
-    notes: dict[str, str] = field(default_factory=dict)
+    server: str
+    options: Options
+    generated: Generated
+    measures: tuple[Measure, ...]
+    notes: dict[str, str]
+    measure_seconds: float
+
+    @property
+    def load_rates(self) -> dict[str, float]:
+        return {t.step: t.rate for t in self.generated.timings if t.rows}
 
 
 def url_for(admin_url: str, database: str) -> str:
     return with_database(admin_url, database)
 
 
-def generate_data(admin_url: str, scale: float, report: Report, progress: Callable[[str, int, int], None]) -> Run:
-    """Recreate both databases, migrate them, load the same data into both."""
-    run = Run(scale)
+def generate_data(admin_url: str, scale: float, report: Report, progress: Callable[[str, int, int], None]) -> Generated:
+    """Recreate both databases, migrate them, load the same data into both, build both summaries."""
+    started = time.perf_counter()
     for name in (OURS, SPEC):
         _recreate(admin_url, name)
     runner.up(url_for(admin_url, OURS))
-    run.notes["spec skipped"] = _apply_spec_schema(url_for(admin_url, SPEC))
+    notes = {"spec skipped": _apply_spec_schema(url_for(admin_url, SPEC))}
+    timings = [Timing("create and migrate both databases", 0, time.perf_counter() - started)]
     report(f"loading scale {scale:g} into {OURS} and {SPEC}")
     with psycopg.connect(url_for(admin_url, OURS)) as ours, psycopg.connect(url_for(admin_url, SPEC)) as spec:
-        run.load_rates = generate.load(ours, spec, scale, progress)
+        timings += generate.load(ours, spec, scale, progress)
     # The first summary after the load: every day is new. The load ran with triggers off,
     # so no day is noted as changed: ours is built by the rebuild, which notes every day.
     for name, schema, build in (
@@ -55,32 +86,50 @@ def generate_data(admin_url: str, scale: float, report: Report, progress: Callab
         with psycopg.connect(url_for(admin_url, name), autocommit=True) as conn:
             t0 = time.perf_counter()
             conn.execute(build.encode())
-            run.notes[f"daily summary built after the load ({schema})"] = f"{time.perf_counter() - t0:.1f} s"
+            built = time.perf_counter() - t0
+            notes[f"daily summary built after the load ({schema})"] = f"{built:.1f} s"
+            timings.append(Timing(f"daily summary, {schema}", 0, built))
+            t0 = time.perf_counter()
             conn.execute("VACUUM (ANALYZE)")
-    return run
+            timings.append(Timing(f"VACUUM (ANALYZE), {schema}", 0, time.perf_counter() - t0))
+    return Generated(scale, tuple(timings), notes)
 
 
-def measure(
-    admin_url: str, run: Run, seconds: float, report: Report, migrate_runs: int = 5, dbmate: Path | None = None
-) -> Run:
-    ours, spec = url_for(admin_url, OURS), url_for(admin_url, SPEC)
-    with psycopg.connect(ours) as conn:
-        run.server = str(conn.execute("SELECT version()").fetchone()[0]).split(" on ")[0]  # type: ignore[index]
-    s = workload.sample(ours)
-    batch = max(int(5000 * min(run.scale, 1)), 50)
-    for schema, url in (("spec", spec), ("socialdb", ours)):
-        report(f"measuring the {schema} schema")
-        run.measures += workload.reads(url, schema, s, seconds)
-        run.measures.append(workload.webhook_ingest(url, schema, s, seconds, 1, f"w1-{schema}"))
-        run.measures.append(workload.webhook_ingest(url, schema, s, seconds, 8, f"w8-{schema}"))
-        run.measures.append(workload.batch_ingest(url, schema, s, 10, batch, f"b-{schema}"))
-        run.measures.append(workload.record_events(url, schema, s, 10, batch))
-        for every_day in (False, True):
-            refreshed, slowest_read = workload.refresh(url, schema, s, every_day)
-            run.measures.append(refreshed)
-            run.notes[f"slowest summary read during {refreshed.operation} ({schema})"] = f"{slowest_read:.1f} ms"
-    run.measures += migrate_up.time_migrate(admin_url, migrate_runs, report, dbmate)
-    return run
+def measure(admin_url: str, generated: Generated, options: Options, report: Report) -> Run:
+    """Every operation on both schemas in `options.rounds` interleaved rounds, then migrate up timed."""
+    started = time.perf_counter()
+    urls = {"socialdb": url_for(admin_url, OURS), "spec": url_for(admin_url, SPEC)}
+    with psycopg.connect(urls["socialdb"]) as conn:
+        server = str(conn.execute("SELECT version()").fetchone()[0]).split(" on ")[0]  # type: ignore[index]
+    s = workload.sample(urls["socialdb"])
+    notes = dict(generated.notes)
+    targets = 0
+    if options.pgbench is None:
+        notes["pgbench"] = "not found (PostgreSQL's client tools, or --pgbench PATH): its lines are skipped"
+    else:
+        ids = workload.platform_conversation_ids(urls["socialdb"], [c for c, _, _ in s.conversations])
+        targets = min(pgbench.create_targets(url, s.conversations, ids) for url in urls.values())
+        notes["pgbench"] = f"{options.pgbench} ({pgbench.version(options.pgbench)}), -M prepared"
+    batch = max(int(5000 * min(generated.scale, 1)), 50)
+    context = rounds.Context(urls, s, options.seconds, 0, batch, options.pgbench, targets)
+    done = rounds.run_rounds(context, options.rounds, report)
+    notes.update(done.notes)
+    migrate = migrate_up.time_migrate(admin_url, options.migrate_runs, report, options.dbmate)
+    measures = (*done.measures, *migrate)
+    return Run(generated.scale, server, options, generated, measures, notes, time.perf_counter() - started)
+
+
+def as_result(run: Run, command: str, date: datetime) -> results.Result:
+    """The run as `performance.json` holds it."""
+    timed = [m for m in run.measures if m.round]
+    return results.Result(
+        scale=run.scale, date=date.strftime("%Y-%m-%dT%H:%M:%SZ"), command=command, machine=machine(),
+        server=run.server, rounds=run.options.rounds, seconds=run.options.seconds,
+        sizes=generate.sizes(run.scale), generation=run.generated.timings,
+        generation_seconds=run.generated.seconds, measure_seconds=run.measure_seconds,
+        total_seconds=run.generated.seconds + run.measure_seconds,
+        figures=tuple(results.Figure.of(m) for m in timed), notes=run.notes,
+    )  # fmt: skip
 
 
 def _apply_spec_schema(url: str) -> str:

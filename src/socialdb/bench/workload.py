@@ -79,6 +79,22 @@ SPEC_EVENTS_COPY = (
 )
 
 
+REFRESH = "refresh daily summary after new events"
+REBUILD = "rebuild daily summary, every day"
+
+
+def webhook_name(connections: int) -> str:
+    return f"webhook ingest, {connections} connection{'s' if connections > 1 else ''}"
+
+
+def batch_name(size: int) -> str:
+    return f"batched ingest, {size:,} per batch"
+
+
+def events_name(size: int) -> str:
+    return f"record events (COPY), {size:,} per batch"
+
+
 @dataclass(frozen=True)
 class Measure:
     operation: str
@@ -87,6 +103,7 @@ class Measure:
     rows: int
     seconds: float
     latencies_ms: list[float]
+    round: int = 0  # the round it was measured in (from 1), 0 outside rounds
 
     @property
     def rate(self) -> float:
@@ -162,8 +179,23 @@ def timed(operation: str, session: Session, seconds: float, step: Step, seed: in
     return Measure(operation, session.schema, len(latencies), total_rows, time.perf_counter() - started, latencies)
 
 
-def reads(url: str, schema: str, s: Sample, seconds: float) -> list[Measure]:
+READS = ("inbox page", "message page", "product search", "dashboard, 90 days", "mark conversation read")
+
+
+def read(url: str, schema: str, s: Sample, seconds: float, operation: str) -> Measure:
+    """One of READS for `seconds` on a connection of its own."""
     session = Session(url, schema)
+    try:
+        return timed(operation, session, seconds, _read_steps(schema, s)[operation])
+    finally:
+        session.close()
+
+
+def reads(url: str, schema: str, s: Sample, seconds: float) -> list[Measure]:
+    return [read(url, schema, s, seconds, operation) for operation in READS]
+
+
+def _read_steps(schema: str, s: Sample) -> dict[str, Step]:
     ours = schema == "socialdb"
     words = ITEMS + QUALITIES
 
@@ -198,16 +230,7 @@ def reads(url: str, schema: str, s: Sample, seconds: float) -> list[Measure]:
         conversation, _, seller = rng.choice(s.conversations)
         return seller, lambda c: ops.mark_read(c, conversation)
 
-    try:
-        return [
-            timed("inbox page", session, seconds, inbox),
-            timed("message page", session, seconds, messages),
-            timed("product search", session, seconds, search),
-            timed("dashboard, 90 days", session, seconds, dashboard),
-            timed("mark conversation read", session, seconds, mark_read),
-        ]
-    finally:
-        session.close()
+    return dict(zip(READS, (inbox, messages, search, dashboard, mark_read), strict=True))
 
 
 def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections: int, tag: str) -> Measure:
@@ -218,7 +241,7 @@ def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections
         if item[0] not in seen:
             seen.add(item[0])
             by_worker[len(seen) % connections].append(item)
-    platform_ids = _platform_conversation_ids(url, [c for c, _, _ in s.conversations])
+    platform_ids = platform_conversation_ids(url, [c for c, _, _ in s.conversations])
     results: list[Measure] = []
     lock = threading.Lock()
 
@@ -250,14 +273,13 @@ def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections
         t.join()
     elapsed = time.perf_counter() - started
     latencies = [ms for m in results for ms in m.latencies_ms]
-    name = f"webhook ingest, {connections} connection{'s' if connections > 1 else ''}"
-    return Measure(name, schema, len(latencies), len(latencies), elapsed, latencies)
+    return Measure(webhook_name(connections), schema, len(latencies), len(latencies), elapsed, latencies)
 
 
 def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag: str) -> Measure:
     """The same batches on both schemas: `size` messages over the sampled conversations of one seller each."""
     session = Session(url, schema)
-    platform_ids = _platform_conversation_ids(url, [c for c, _, _ in s.conversations])
+    platform_ids = platform_conversation_ids(url, [c for c, _, _ in s.conversations])
     rng = random.Random(5)
     latencies: list[float] = []
     rows = 0
@@ -274,19 +296,20 @@ def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag:
         rows += session.run(seller, lambda c, batch=batch: ops.ingest_batch(c, batch))  # type: ignore[misc]
         latencies.append((time.perf_counter() - t0) * 1000)
     session.close()
-    return Measure(
-        f"batched ingest, {size:,} per batch", schema, batches, rows, time.perf_counter() - started, latencies
-    )
+    return Measure(batch_name(size), schema, batches, rows, time.perf_counter() - started, latencies)
 
 
-def record_events(url: str, schema: str, s: Sample, batches: int, size: int) -> Measure:
+def record_events(url: str, schema: str, s: Sample, batches: int, size: int, days_ago: int = 0) -> Measure:
+    """`batches` batches of `size` sales, `days_ago` days before now (a day of its own for each round, so that
+    every round's refresh recomputes as many events)."""
     session = Session(url, schema)
     rng = random.Random(9)
     latencies: list[float] = []
     started = time.perf_counter()
     for _ in range(batches):
         _, account, seller = rng.choice(s.conversations)
-        events = [ops.Event(seller, account, "sale", "sales", datetime.now(UTC), Decimal("49.90")) for _ in range(size)]
+        when = datetime.now(UTC) - timedelta(days=days_ago)
+        events = [ops.Event(seller, account, "sale", "sales", when, Decimal("49.90")) for _ in range(size)]
         t0 = time.perf_counter()
         if schema == "socialdb":
             session.run(seller, lambda c, events=events: ops.record_events(c, events))  # type: ignore[misc]
@@ -294,8 +317,7 @@ def record_events(url: str, schema: str, s: Sample, batches: int, size: int) -> 
             session.run(seller, lambda c, events=events: spec_copy_events(c, events))  # type: ignore[misc]
         latencies.append((time.perf_counter() - t0) * 1000)
     session.close()
-    name = f"record events (COPY), {size:,} per batch"
-    return Measure(name, schema, batches, batches * size, time.perf_counter() - started, latencies)
+    return Measure(events_name(size), schema, batches, batches * size, time.perf_counter() - started, latencies)
 
 
 def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[Measure, float]:
@@ -329,8 +351,7 @@ def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[
         ms = (time.perf_counter() - t0) * 1000
     stop.set()
     thread.join()
-    name = "rebuild daily summary, every day" if every_day else "refresh daily summary after new events"
-    return Measure(name, schema, 1, 1, ms / 1000, [ms]), slowest[0]
+    return Measure(REBUILD if every_day else REFRESH, schema, 1, 1, ms / 1000, [ms]), slowest[0]
 
 
 def _spec_ingest(conn: Conn, m: ops.IncomingMessage) -> bool:
@@ -345,7 +366,7 @@ def spec_copy_events(conn: Conn, events: list[ops.Event]) -> int:
     return len(events)
 
 
-def _platform_conversation_ids(url: str, ids: list[UUID]) -> dict[UUID, str]:
+def platform_conversation_ids(url: str, ids: list[UUID]) -> dict[UUID, str]:
     with psycopg.connect(url) as conn:
         rows = conn.execute("SELECT id, platform_conversation_id FROM conversations WHERE id = ANY(%s)", (ids,))
         return dict(rows.fetchall())

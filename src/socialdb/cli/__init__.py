@@ -18,6 +18,11 @@ for _name, _module, _help in [
     ("seed", "seed", "Load the development seed data (a demo seller and 20 products). Idempotent."),
     ("tokens", "tokens", "Encrypted OAuth tokens."),
     ("summary", "summary", "The daily analytics summary's upkeep (maintenance role)."),
+    (
+        "maintain",
+        "maintain",
+        "Create analytics_events' partitions for the months ahead; with --retain, drop expired ones.",
+    ),
     ("db", "database", "The database socialdb talks to."),
     ("psql", "database", "Open psql on the database; extra arguments go to psql (e.g. -c 'SELECT 1')."),
     ("bench", "bench", "Benchmark against the spec's schema (extra: socialdb\\[bench])."),

@@ -29,8 +29,10 @@ def bench_generate(scale: Scale = 1.0, database_url: DatabaseUrl = None, debug: 
     admin = bench.admin_database(target_url(database_url, debug))
     with _progress() as progress:
         result = call(lambda: bench.generate_data(admin, scale, say, progress), debug, admin)
-    for table, rate in result.load_rates.items():
-        say(f"{table}: {rate:,.0f} rows/s")
+    for timing in result.timings:
+        rate = f", {timing.rate:,.0f} rows/s" if timing.rows else ""
+        say(f"{timing.step}: {timing.seconds:.1f} s{rate}")
+    say(f"generation took {result.seconds:.1f} s")
 
 
 MigrateRuns = Annotated[
@@ -48,41 +50,94 @@ Dbmate = Annotated[
 ]
 
 
+Pgbench = Annotated[
+    Path | None,
+    typer.Option(
+        "--pgbench",
+        exists=True,
+        dir_okay=False,
+        help="pgbench for the webhook ingest driven by a separate process; default: the embedded server's,"
+        " else PostgreSQL 15's, else PATH's; none found: those lines are skipped.",
+        show_default=False,
+    ),
+]
+
+
 @bench_app.command("run")
 def bench_run(
     scale: Scale = 1.0,
-    seconds: Annotated[float, typer.Option("--seconds", help="Time per measured operation.")] = 10.0,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="Time per timed operation and schema.")] = 10.0,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="Rounds of every operation, the schemas interleaved; medians.")
+    ] = 3,
     output: Annotated[
         Path | None,
         typer.Option(
             "--output",
             "--out",
-            help="Report file (the chart goes beside it). Default: docs/performance.md at scale 1, else a file"
-            " in the temporary folder: a run at another scale leaves the committed report alone.",
+            help="Report file (the chart and performance.json go beside it). Default: docs/performance.md at"
+            " scale 1, else a file in the temporary folder: a run at another scale leaves the committed report alone.",
             show_default=False,
         ),
     ] = None,
     migrate_runs: MigrateRuns = 5,
     dbmate: Dbmate = None,
+    pgbench: Pgbench = None,
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Generate the data, measure every operation on both schemas, write the report and chart.
+    """Generate the data, measure every operation on both schemas in rounds, write the report, chart and JSON.
 
-    Example: socialdb bench run --scale 0.01 --seconds 0.5 --output /tmp/performance.md
+    Example: socialdb bench run --scale 0.01 --seconds 0.5 --rounds 3 --output /tmp/performance.md
     """
     from socialdb.bench import migrate_up, report
+    from socialdb.bench import pgbench as driver
+    from socialdb.bench import rounds as schedule
     from socialdb.bench import run as bench
 
     doc = output or report.default_output(scale)
     admin = bench.admin_database(target_url(database_url, debug))
+    options = bench.Options(seconds, rounds, migrate_runs, migrate_up.find_dbmate(dbmate), driver.find(pgbench))
+    expected = schedule.expected_seconds(scale, seconds, rounds, options.pgbench is not None, migrate_runs)
+    say(f"expected duration: about {expected / 60:.0f} min ({rounds} round(s); a rough forecast, see --help)"
+        if expected >= 90 else f"expected duration: about {expected:.0f} s")  # fmt: skip
     with _progress() as progress:
-        result = call(lambda: bench.generate_data(admin, scale, say, progress), debug, admin)
-    found = migrate_up.find_dbmate(dbmate)
-    result = call(lambda: bench.measure(admin, result, seconds, say, migrate_runs, found), debug, admin)
-    command = f"socialdb bench run --scale {scale:g} --seconds {seconds:g} --migrate-runs {migrate_runs}"
-    report.write(result, command, doc, doc.with_name("performance.png"))
-    say(f"wrote {doc} and {doc.with_name('performance.png')}")
+        generated = call(lambda: bench.generate_data(admin, scale, say, progress), debug, admin)
+    result = call(lambda: bench.measure(admin, generated, options, say), debug, admin)
+    command = (f"socialdb bench run --scale {scale:g} --seconds {seconds:g} --rounds {rounds}"
+               f" --migrate-runs {migrate_runs}")  # fmt: skip
+    data = report.write(result, command, doc, doc.with_name("performance.png"))
+    say(f"wrote {doc}, {doc.with_name('performance.png')} and {data}")
+
+
+@bench_app.command("growth")
+def bench_growth(
+    results: Annotated[
+        list[Path],
+        typer.Argument(exists=True, dir_okay=False, help="performance.json of bench runs at two scales or more."),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "--out",
+            help="Report whose <!-- growth:begin --> ... <!-- growth:end --> block is rewritten (appended if absent);"
+            " the chart, performance-growth.png, goes beside it.",
+        ),
+    ] = Path("docs/performance.md"),
+    debug: Debug = False,
+) -> None:
+    """Show how each operation's cost grows with the data: a table and a log-log chart.
+
+    Example: socialdb bench growth docs/performance.json /tmp/socialdb-bench-scale-5/performance.json
+    """
+    from socialdb.bench import growth
+    from socialdb.bench import results as figures
+
+    chart = output.with_name("performance-growth.png")
+    command = "socialdb bench growth " + " ".join(p.name for p in results)
+    call(lambda: growth.write([(p, figures.load(p)) for p in results], output, chart, command), debug)
+    say(f"wrote the growth block of {output} and {chart}")
 
 
 @bench_app.command("migrate")

@@ -361,7 +361,20 @@ def _detach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part | None:
     if getattr(cmd.def_, "concurrent", False):
         return None  # runs outside a transaction, in two: not in the lock table
     partition = name_of(getattr(cmd.def_, "name", None))
-    return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(partition, _L.ACCESS_EXCLUSIVE, scope.when),))
+    # The partition's copies of the parent's foreign keys become its own, with their own triggers
+    # (their definitions read from the partition: ACCESS SHARE).
+    keyed = bool(scope.facts.keys_from(table))
+    levels = (_L.ACCESS_EXCLUSIVE, _L.ACCESS_SHARE) if keyed else (_L.ACCESS_EXCLUSIVE,)
+    takes = [Take(partition, level, scope.when) for level in levels]
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=(*takes, *inherited_key_takes(table, scope, detached=True)))
+
+
+def inherited_key_takes(parent: str, scope: Scope, detached: bool = False) -> list[Take]:
+    """A partition's copy of each foreign key of its parent: made, SHARE ROW EXCLUSIVE (triggers) and
+    ACCESS SHARE (the definition) on each referenced table; detached, SHARE ROW EXCLUSIVE only."""
+    levels = (_L.SHARE_ROW_EXCLUSIVE,) if detached else (_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE)
+    referenced = dict.fromkeys(k.references for k in scope.facts.keys_from(parent))
+    return [Take(r, level, scope.when) for r in referenced for level in levels]
 
 
 _SPECIAL: dict[At, Callable[[AlterTableCmd, str, Scope], _Part | None]] = {

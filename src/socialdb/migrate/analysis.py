@@ -83,6 +83,8 @@ def _create_table(node: ast.CreateStmt, scope: Scope) -> Analysis:
     for parent in node.inhRelations or ():
         level = _L.ACCESS_EXCLUSIVE if node.partbound is not None else _L.SHARE_UPDATE_EXCLUSIVE
         takes.append(take(name_of(parent), level, scope))
+        if node.partbound is not None:  # a partition gets a copy of each of its parent's foreign keys
+            takes += alter.inherited_key_takes(name_of(parent), scope)
     takes += alter.foreign_key_takes(_foreign_keys(node.tableElts), name, scope)
     command = "CREATE TABLE" + (" ... PARTITION OF" if node.partbound is not None else "")
     return Analysis(command, takes=tuple(takes), creates=(name,))
@@ -155,7 +157,11 @@ def _create_index(node: ast.IndexStmt, scope: Scope) -> Analysis:
     takes = [take(table, level, scope)] + [take(c, level, scope) for c in _children_of(table, scope.facts)]
     if node.if_not_exists and index is not None and scope.facts.exists(index):
         return Analysis(f"{command} IF NOT EXISTS (exists: skipped)", takes=tuple(takes))
-    built = Analysis(command, tuple(takes), (Effect(table, DataEffect.SCAN),), (index,) if index else ())
+    # A partitioned table has no rows of its own: the build scans its partitions (none yet: nothing).
+    relation = scope.facts.relation(table)
+    scanned = _children_of(table, scope.facts) if relation and relation.kind == Kind.PARTITIONED else (table,)
+    effects = tuple(Effect(t, DataEffect.SCAN) for t in scanned)
+    built = Analysis(command, tuple(takes), effects, (index,) if index else ())
     calls = expression_analysis((node.indexParams, node.whereClause), scope, analyze, When.PER_ROW)
     return built.plus(calls)
 
@@ -163,6 +169,13 @@ def _create_index(node: ast.IndexStmt, scope: Scope) -> Analysis:
 def _children_of(table: str, facts: Facts) -> tuple[str, ...]:
     relation = facts.relation(table)
     return relation.children if relation else ()
+
+
+def _descendants(table: str, facts: Facts) -> list[str]:
+    found: list[str] = []
+    for child in _children_of(table, facts):
+        found += [child, *_descendants(child, facts)]
+    return found
 
 
 def _create_trigger(node: ast.CreateTrigStmt, scope: Scope) -> Analysis:
@@ -301,6 +314,7 @@ def _drop_relation(name: str, scope: Scope, cascade: bool) -> Analysis:
     go), and with CASCADE what depends on it."""
     facts = scope.facts
     names = [name] + [s.name for s in facts.sequences_of(name)] + [k.references for k in facts.keys_from(name)]
+    names += _descendants(name, facts)  # a partitioned table's partitions go with it
     if cascade:
         names += [k.table for k in facts.keys_to(name)]
         names += [r.name for r in facts.relations.values() if name in r.reads]

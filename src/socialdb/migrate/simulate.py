@@ -336,7 +336,20 @@ def _drop_constraint(facts: Facts, table: str, cmd: ast.AlterTableCmd) -> Facts:
     return replace(_relation_update(facts, table, checks=checks), foreign_keys=keys)
 
 
+def _attach(facts: Facts, table: str, cmd: ast.AlterTableCmd) -> Facts:
+    return _add_child(facts, table, name_of(getattr(cmd.def_, "name", None)))
+
+
+def _detach(facts: Facts, table: str, cmd: ast.AlterTableCmd) -> Facts:
+    relation = facts.relation(table)
+    assert relation is not None
+    child = name_of(getattr(cmd.def_, "name", None))
+    return _relation_update(facts, table, children=tuple(c for c in relation.children if c != child))
+
+
 _ALTER: dict[At, Callable[[Facts, str, ast.AlterTableCmd], Facts]] = {
+    At.AT_AttachPartition: _attach,
+    At.AT_DetachPartition: _detach,
     At.AT_AddColumn: _add_column,
     At.AT_DropColumn: _drop_column,
     At.AT_AlterColumnType: _alter_type,

@@ -54,11 +54,15 @@ RUNNER_TABLES = ("migrations", "migrations_lock")
 _USER_NAMESPACE = """n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'"""
 
-# The runner's tables and what hangs off them: their indexes, sequences and row types.
+# The runner's tables and what hangs off them: their indexes, sequences and row types. And the
+# partitions of a partitioned table (analytics_events, migration 034): `socialdb maintain`
+# creates and drops them month by month, so the schema is the parent's (its partition key, its
+# keys, indexes, triggers and policies, which every partition has), not a list of months.
 _SKIP = """
 WITH runner_table AS (
   SELECT c.oid FROM pg_class AS c
   WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('migrations', 'migrations_lock')
+  UNION SELECT c.oid FROM pg_class AS c WHERE c.relispartition AND c.relkind IN ('r', 'p')
 ), skip AS (
   SELECT oid FROM runner_table
   UNION SELECT i.indexrelid FROM pg_index AS i WHERE i.indrelid IN (SELECT oid FROM runner_table)
@@ -189,7 +193,7 @@ SELECT n.nspname || '.' || c.relname AS relation, p.polname AS name, p.polpermis
        pg_get_expr(p.polqual, p.polrelid) AS using, pg_get_expr(p.polwithcheck, p.polrelid) AS with_check,
        obj_description(p.oid, 'pg_policy') AS comment
 FROM pg_policy AS p JOIN pg_class AS c ON c.oid = p.polrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE """
+WHERE NOT c.relispartition AND """
     + _USER_NAMESPACE
 )
 

@@ -1,0 +1,62 @@
+"""`socialdb maintain`: analytics_events' monthly partitions, for cron (the migrating role)."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+
+from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, app, call, fail, say, target_url
+
+RETAIN_ENV = "SOCIALDB_EVENTS_RETAIN"
+
+
+@app.command("maintain")
+def maintain_command(
+    months: Annotated[int, typer.Option("--months", min=0, help="Months ahead to have partitions for.")] = 3,
+    retain: Annotated[
+        str | None,
+        typer.Option("--retain", help=f"Drop partitions older than this, e.g. 24mo or 2y (default: ${RETAIN_ENV})."),
+    ] = None,
+    lock_timeout: LockTimeout = "1s",
+    lock_retries: LockRetries = 10,
+    database_url: DatabaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Create analytics_events' partitions for the months ahead; with --retain, drop expired ones.
+
+    Idempotent and safe to run concurrently; exit 1 when the default partition holds events (named by month).
+
+    Example: 17 * * * * socialdb maintain --retain 24mo   (crontab, as the migrating role)
+    """
+    from socialdb.app import partitions
+    from socialdb.migrate.durations import parse_duration
+
+    source, retention = ("--retain", retain) if retain is not None else (RETAIN_ENV, os.environ.get(RETAIN_ENV))
+    retain_months = None
+    if retention is not None:
+        retain_months = call(lambda: partitions.parse_retention(retention, source), debug)
+    timeout_ms = call(lambda: parse_duration(lock_timeout), debug)
+    url = target_url(database_url, debug)
+    report = call(
+        lambda: partitions.maintain(
+            url, months_ahead=months, retain_months=retain_months, lock_timeout_ms=timeout_ms, lock_retries=lock_retries
+        ),
+        debug,
+        url,
+    )
+    for name in report.created:
+        moved = report.moved.get(name, 0)
+        say(f"created {name}" + (f" (moved {moved} event(s) from {partitions.DEFAULT})" if moved else ""))
+    for name in report.dropped:
+        say(f"dropped {name}")
+    if not report.created and not report.dropped:
+        say("partitions up to date")
+    if report.strays:
+        months_found = ", ".join(f"{month} ({count})" for month, count in report.strays)
+        fail(
+            f"{sum(c for _, c in report.strays)} event(s) in {partitions.DEFAULT}, of months no partition holds:"
+            f" {months_found}; correct or delete them, or run maintain with --months reaching them",
+            1,
+        )

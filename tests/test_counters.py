@@ -1,0 +1,220 @@
+"""unread_count and last_message_at stay exact while eight writers ingest, read and delete
+at once on the same conversations, through every write path the platform has: the
+webhook function (which counts its message itself, migration 036), batches (counted by
+the statement-level trigger), mark-read and deletes (issue 15)."""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+import pytest
+
+from socialdb.app import operations as ops
+from socialdb.app.operations import IncomingMessage
+from socialdb.app.tenant import seller
+from tests.helpers import join, login_role, wait_for
+
+Conn = psycopg.Connection[Any]
+SELLER = uuid.UUID("cccccccc-0000-4000-8000-00000000000c")
+ACCOUNT = uuid.UUID("cccccccc-0000-4000-8000-0000000000ac")
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CONVERSATIONS = [f"c{n}" for n in range(5)]  # few, so that writers collide on them
+WRITERS = 8
+STEPS = 200
+
+# Deletes: a random message, three at once, or a conversation's newest (the case that
+# moves last_message_at back).
+DELETES = [
+    "DELETE FROM messages WHERE id = (SELECT id FROM messages ORDER BY random() LIMIT 1) AND %s::text IS NOT NULL",
+    "DELETE FROM messages WHERE id IN (SELECT id FROM messages ORDER BY random() LIMIT 3) AND %s::text IS NOT NULL",
+    "DELETE FROM messages WHERE id = (SELECT m.id FROM messages AS m JOIN conversations AS c"
+    " ON c.id = m.conversation_id WHERE c.platform_conversation_id = %s ORDER BY m.sent_at DESC LIMIT 1)",
+]
+
+# The truth, recomputed from the messages, against the stored counters.
+DRIFT = """
+SELECT c.platform_conversation_id, c.unread_count, c.last_message_at, t.unread, t.newest
+FROM conversations AS c
+LEFT JOIN LATERAL (
+  SELECT count(*) FILTER (WHERE m.sender_type = 'customer' AND NOT m.is_read) AS unread, max(m.sent_at) AS newest
+  FROM messages AS m WHERE m.conversation_id = c.id
+) AS t ON true
+WHERE c.unread_count <> t.unread OR c.last_message_at IS DISTINCT FROM t.newest
+"""
+
+
+@pytest.fixture
+def app_url(db_url: str) -> Iterator[str]:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute("INSERT INTO users (id, email, password_hash, name) VALUES (%s, 'c@x.com', 'h', 'S')", (SELLER,))
+        admin.execute(
+            "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
+            " VALUES (%s, %s, 'instagram', 'acc-c', 'loja')",
+            (ACCOUNT, SELLER),
+        )
+    yield db_url
+
+
+def message(rng: random.Random, n: int) -> IncomingMessage:
+    """A webhook message; one in five is a redelivery of an earlier id, some with a lying time."""
+    name = f"m{rng.randrange(n)}" if n and rng.random() < 0.2 else f"m{uuid.uuid4().hex}"
+    conversation = rng.choice(CONVERSATIONS)
+    sent_at = T0 + timedelta(seconds=rng.randrange(100_000))
+    sender = rng.choice(("customer", "customer", "user"))
+    return IncomingMessage(ACCOUNT, conversation, "p-" + conversation, name, sender, sent_at)
+
+
+def step(conn: Conn, rng: random.Random, n: int) -> None:
+    """One random operation of the application's, as socialdb_app."""
+    choice = rng.random()
+    if choice < 0.4:
+        ops.ingest_message(conn, SELLER, message(rng, n))
+        return
+    with seller(conn, SELLER):
+        if choice < 0.6:
+            ops.ingest_batch(conn, [message(rng, n) for _ in range(rng.randrange(1, 6))])
+        elif choice < 0.8:
+            row = conn.execute(
+                "SELECT id FROM conversations WHERE platform_conversation_id = %s", (rng.choice(CONVERSATIONS),)
+            ).fetchone()
+            if row:
+                ops.mark_read(conn, row[0])
+        else:
+            conn.execute(DELETES[min(int((choice - 0.8) * 12), 2)], (rng.choice(CONVERSATIONS),))
+
+
+def writer(url: str, index: int, errors: list[BaseException], retried: list[int]) -> None:
+    rng = random.Random(index)
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET ROLE socialdb_app")
+            for n in range(STEPS):
+                attempt(lambda n=n: step(conn, rng, n), retried)  # type: ignore[misc]
+    except BaseException as error:  # reported by the test
+        errors.append(error)
+
+
+def attempt(operation: Callable[[], None], retried: list[int]) -> None:
+    """A deadlock between two writers is the server's to break and the caller's to retry."""
+    for _ in range(20):
+        try:
+            operation()
+            return
+        except psycopg.errors.DeadlockDetected:
+            retried.append(1)
+    raise AssertionError("20 deadlocks in a row")
+
+
+def test_counters_stay_exact_under_eight_concurrent_writers(app_url: str) -> None:
+    errors: list[BaseException] = []
+    retried: list[int] = []
+    threads = [
+        threading.Thread(target=writer, args=(app_url, i, errors, retried), name=f"writer-{i}") for i in range(WRITERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        join(thread, 120)
+    assert errors == []
+    with psycopg.connect(app_url) as admin:
+        counts = admin.execute("SELECT count(*), count(DISTINCT conversation_id) FROM messages").fetchone()
+        drift = admin.execute(DRIFT).fetchall()
+        unread = admin.execute("SELECT sum(unread_count) FROM conversations").fetchone()
+    assert counts is not None and counts[0] > 50 and counts[1] == len(CONVERSATIONS)  # the mix really wrote
+    assert unread is not None and unread[0] is not None
+    assert drift == []
+
+
+def test_a_delete_waiting_on_another_delete_recounts_from_what_is_left(app_url: str) -> None:
+    """Two deletes in one conversation: the second waits for the first's lock on the
+    conversation, then must recompute last_message_at from the messages left after the
+    first committed, not from its own older snapshot (which still shows the first's row)."""
+    times = {"old": T0, "middle": T0 + timedelta(hours=1), "newest": T0 + timedelta(hours=2)}
+    with psycopg.connect(app_url, autocommit=True) as first, psycopg.connect(app_url, autocommit=True) as watcher:
+        first.execute("SET ROLE socialdb_app")
+        with seller(first, SELLER):
+            ops.ingest_batch(
+                first, [IncomingMessage(ACCOUNT, "c0", "p-c0", name, "customer", at) for name, at in times.items()]
+            )
+        errors: list[BaseException] = []
+
+        def second() -> None:
+            try:
+                with psycopg.connect(app_url, autocommit=True) as conn:
+                    conn.execute("SET ROLE socialdb_app")
+                    with seller(conn, SELLER):
+                        conn.execute("DELETE FROM messages WHERE platform_message_id = 'newest'")
+            except BaseException as error:  # reported below
+                errors.append(error)
+
+        with seller(first, SELLER):  # one transaction: holds the conversation until it ends
+            first.execute("DELETE FROM messages WHERE platform_message_id = 'middle'")
+            thread = threading.Thread(target=second, name="second-delete")
+            thread.start()
+            wait_for(
+                lambda: watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone() == (1,),
+                what="the second delete to wait for the first",
+            )
+        join(thread, 60)
+        assert errors == []
+        assert watcher.execute(DRIFT).fetchall() == []
+        row = watcher.execute("SELECT unread_count, last_message_at FROM conversations").fetchone()
+    assert row == (1, times["old"])
+
+
+def test_a_redelivery_takes_its_count_back_even_when_it_lies_about_its_time(app_url: str) -> None:
+    """The webhook function counts a message in the upsert that finds the conversation, so a
+    redelivery must undo that: same id with a later time, or stored in another conversation."""
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        conn.execute("SET ROLE socialdb_app")
+        first = IncomingMessage(ACCOUNT, "c0", "p-c0", "m1", "customer", T0)
+        assert ops.ingest_message(conn, SELLER, first)
+        assert ops.ingest_message(
+            conn, SELLER, IncomingMessage(ACCOUNT, "c0", "p-c0", "m2", "user", T0 + timedelta(minutes=1))
+        )
+        later = IncomingMessage(ACCOUNT, "c0", "p-c0", "m1", "customer", T0 + timedelta(days=3))
+        assert not ops.ingest_message(conn, SELLER, later)
+        elsewhere = IncomingMessage(ACCOUNT, "c9", "p-c9", "m1", "customer", T0 + timedelta(days=4))
+        assert not ops.ingest_message(conn, SELLER, elsewhere)  # opens c9, whose message is not new
+        with seller(conn, SELLER):
+            rows = conn.execute(
+                "SELECT platform_conversation_id, unread_count, last_message_at FROM conversations ORDER BY 1"
+            ).fetchall()
+            assert conn.execute(DRIFT).fetchall() == []
+    assert rows == [("c0", 1, T0 + timedelta(minutes=1)), ("c9", 0, None)]
+
+
+def test_the_application_cannot_become_the_role_that_skips_the_count(app_url: str) -> None:
+    """Only seller_ingest_message runs as socialdb_ingest; every other insert, the
+    application's included, is counted by the trigger."""
+    with login_role(app_url, "socialdb_app") as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SET ROLE socialdb_ingest")
+        with seller(conn, SELLER):
+            conversation = conn.execute(
+                "INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id)"
+                " VALUES (%s, 'c0', 'p') RETURNING id",
+                (ACCOUNT,),
+            ).fetchone()
+            assert conversation is not None
+            conn.execute(
+                "INSERT INTO messages (conversation_id, platform_message_id, sender_type, sent_at)"
+                " VALUES (%s, 'direct', 'customer', %s)",
+                (conversation[0], T0),
+            )
+            assert conn.execute("SELECT unread_count, last_message_at FROM conversations").fetchone() == (1, T0)
+        owner = conn.execute(
+            "SELECT pg_get_userbyid(proowner), prosecdef FROM pg_proc WHERE proname = 'seller_ingest_message'"
+        ).fetchone()
+        members = conn.execute(
+            "SELECT r.rolname FROM pg_auth_members AS a JOIN pg_roles AS r ON r.oid = a.member"
+            " WHERE a.roleid = 'socialdb_ingest'::regrole AND r.rolname LIKE 'socialdb%%'"
+        ).fetchall()
+    assert owner == ("socialdb_ingest", True)
+    assert members == []  # no socialdb role can act as it

@@ -1,0 +1,341 @@
+"""analytics_events partitioned by month (migrations 031-034) and `socialdb maintain` (issue 16, part 1).
+
+- the conversion: the parent, its partitions and bound, keys, triggers and RLS where they belong;
+- maintain: months ahead created, strays caught by the default partition, reported, and moved
+  when their month comes; retention drops exactly the expired months and leaves the summary's
+  days; idempotent; two runs at once; refused before 034;
+- the application role: no DDL, no partition reached directly, no other seller through the parent;
+- events keep flowing while `migrate up` converts a table that is being written.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+from typer.testing import CliRunner
+
+from socialdb.app import partitions
+from socialdb.app.partitions import add_months, month_start, parse_retention
+from socialdb.cli import app
+from socialdb.errors import PartitionUpkeepError, UsageError
+from socialdb.migrate import runner
+from tests.conftest import Databases
+from tests.helpers import LATEST, join, login_role
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+SELLERS = ["aaaaaaaa-0000-4000-8000-00000000000a", "bbbbbbbb-0000-4000-8000-00000000000b"]
+INSERT = "INSERT INTO analytics_events (user_id, event_type, event_category, value, occurred_at) VALUES (%s, 'sale', 'sales', 1, %s)"
+SUMMARY = "SELECT user_id, date, event_count FROM analytics_daily_summary ORDER BY 1, 2"
+
+
+def utc(year: int, month: int, day: int = 1) -> datetime:
+    return datetime(year, month, day, tzinfo=UTC)
+
+
+@pytest.fixture
+def sellers(conn: Conn) -> Conn:
+    for n, user in enumerate(SELLERS):
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'h', 'S')", (user, f"p{n}@x.com")
+        )
+    return conn
+
+
+def placement(conn: Conn) -> list[tuple[str, datetime]]:
+    return [
+        (str(t), at)
+        for t, at in conn.execute("SELECT tableoid::regclass, occurred_at FROM analytics_events ORDER BY 2")
+    ]
+
+
+def months(conn: Conn) -> list[str]:
+    return [p.name for p in partitions.read_partitions(conn)]
+
+
+def now_of(conn: Conn) -> datetime:
+    return conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+
+
+# --- the conversion ---------------------------------------------------------------------------------
+
+
+def test_events_are_partitioned_by_month_from_the_bound(conn: Conn) -> None:
+    bound = add_months(month_start(now_of(conn)), 2)
+    parts = partitions.read_partitions(conn)
+    assert [(p.name, p.start, p.end) for p in parts] == [
+        ("analytics_events_legacy", utc(2000, 1), bound),
+        (partitions.partition_name(bound), bound, add_months(bound, 1)),
+        (partitions.partition_name(add_months(bound, 1)), add_months(bound, 1), add_months(bound, 2)),
+    ]
+    kind, key = conn.execute(
+        "SELECT relkind::text, pg_get_partkeydef(oid) FROM pg_class WHERE oid = 'analytics_events'::regclass"
+    ).fetchone()  # type: ignore[misc]
+    assert (kind, key) == ("p", "RANGE (occurred_at)")
+    pkey = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'analytics_events_pkey'")
+    assert pkey.fetchone() == ("PRIMARY KEY (id, user_id, occurred_at)",)
+
+
+def test_triggers_and_grants_are_on_the_parent_and_rls_on_every_partition(conn: Conn) -> None:
+    triggers = conn.execute(
+        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal"
+        " AND tgrelid IN (SELECT oid FROM pg_class WHERE relname LIKE 'analytics_events%%') ORDER BY 2"
+    ).fetchall()
+    assert {t for t, _ in triggers} == {"analytics_events"} and len(triggers) == 4
+    rows = conn.execute(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, has_table_privilege('socialdb_app', c.oid, 'SELECT'),"
+        " (SELECT count(*) FROM pg_policy WHERE polrelid = c.oid) FROM pg_class AS c"
+        " WHERE c.oid = 'analytics_events'::regclass OR c.oid IN (SELECT inhrelid FROM pg_inherits"
+        " WHERE inhparent = 'analytics_events'::regclass)"
+    ).fetchall()
+    assert len(rows) == 5
+    for name, enabled, forced, app_reads, policies in rows:
+        assert (enabled, forced, policies) == (True, True, 2), name
+        assert app_reads == (name == "analytics_events"), name
+
+
+def test_events_and_the_summary_work_across_partitions(sellers: Conn) -> None:
+    bound = add_months(month_start(now_of(sellers)), 2)
+    sellers.execute(INSERT, (SELLERS[0], utc(2026, 3, 5)))
+    sellers.execute(INSERT, (SELLERS[0], bound))
+    sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
+    assert [t for t, _ in placement(sellers)] == [
+        "analytics_events_legacy",
+        partitions.partition_name(bound),
+        "analytics_events_default",
+    ]
+    # An update moving an event to another partition notes both days for the summary.
+    sellers.execute("UPDATE analytics_events SET occurred_at = %s WHERE occurred_at = %s", (utc(2026, 4, 1), bound))
+    sellers.execute("SELECT refresh_analytics_daily_summary()")
+    days = [(str(d), n) for _, d, n in sellers.execute(SUMMARY)]
+    assert days == [("2026-03-05", 1), ("2026-04-01", 1), ("2150-01-02", 1)]
+
+
+# --- maintain ----------------------------------------------------------------------------------------
+
+
+def test_time_passing_creates_months_and_moves_strays_into_them(sellers: Conn, db_url: str) -> None:
+    later = add_months(month_start(now_of(sellers)), 14)  # a year after the last partition of 034
+    for month in (add_months(later, 1), add_months(later, 2), add_months(later, 40)):
+        sellers.execute(INSERT, (SELLERS[0], month.replace(day=3)))
+    report = partitions.maintain(db_url, months_ahead=2, now=later)
+    expected = [partitions.partition_name(add_months(later, k)) for k in range(-10, 3)]
+    assert report.created == expected
+    assert report.moved == {expected[-2]: 1, expected[-1]: 1}
+    stray_month = add_months(later, 40)
+    assert report.strays == [(f"{stray_month:%Y-%m}", 1)]
+    assert [t for t, _ in placement(sellers)] == [expected[-2], expected[-1], "analytics_events_default"]
+
+
+def test_the_cli_names_the_strays_months_and_exits_1(sellers: Conn, db_url: str) -> None:
+    sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
+    sellers.execute(INSERT, (SELLERS[1], utc(2199, 12, 31)))
+    done = CliRunner().invoke(app, ["maintain", "--database-url", db_url, "--months", "0"])
+    assert done.exit_code == 1
+    assert "2 event(s) in analytics_events_default" in done.output
+    assert "2150-01 (1), 2199-12 (1)" in done.output
+    assert "Traceback" not in done.output
+
+
+def test_retention_drops_exactly_the_expired_months_and_keeps_their_summary(sellers: Conn, db_url: str) -> None:
+    start = add_months(month_start(now_of(sellers)), 2)
+    partitions.maintain(db_url, months_ahead=30, now=start)
+    for k in range(0, 30):
+        sellers.execute(INSERT, (SELLERS[0], add_months(start, k).replace(day=10)))
+    sellers.execute("SELECT refresh_analytics_daily_summary()")
+    summary = sellers.execute(SUMMARY).fetchall()
+    now = add_months(start, 30).replace(day=15)  # 24 months before: start + 6 months, the 15th
+    report = partitions.maintain(db_url, months_ahead=0, retain_months=24, now=now)
+    # Entirely older than now - 24 months: the legacy partition and start + 0..5; start + 6 holds its 15th.
+    assert report.dropped == [
+        "analytics_events_legacy",
+        *(partitions.partition_name(add_months(start, k)) for k in range(6)),
+    ]
+    assert months(sellers)[0] == partitions.partition_name(add_months(start, 6))
+    assert len(placement(sellers)) == 24
+    sellers.execute("SELECT refresh_analytics_daily_summary()")
+    assert sellers.execute(SUMMARY).fetchall() == summary  # the summary is a rollup: past days stay
+    sellers.execute("SELECT rebuild_analytics_daily_summary()")  # and a rebuild keeps them (migration 035)
+    assert sellers.execute(SUMMARY).fetchall() == summary
+
+
+def test_a_second_run_changes_nothing(db_url: str, conn: Conn) -> None:
+    first = partitions.maintain(db_url, months_ahead=6, retain_months=24)
+    current = month_start(now_of(conn))
+    # 034 made the months up to current + 3 (the bound's and the next): maintain adds current + 4 to + 6.
+    assert first.created == [partitions.partition_name(add_months(current, k)) for k in (4, 5, 6)]
+    before = months(conn)
+    again = partitions.maintain(db_url, months_ahead=6, retain_months=24)
+    assert (again.created, again.dropped, again.moved, again.strays) == ([], [], {}, [])
+    assert months(conn) == before
+
+
+def test_two_runs_at_once_take_turns(db_url: str, conn: Conn) -> None:
+    later = add_months(month_start(now_of(conn)), 24)
+    results: list[partitions.UpkeepReport] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(partitions.maintain(db_url, months_ahead=3, now=later, lock_timeout_ms=200))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        join(thread, 120)
+    assert errors == []
+    created = results[0].created + results[1].created
+    assert sorted(created) == sorted(set(created))  # each month made once
+    names = months(conn)
+    assert names[-1] == partitions.partition_name(add_months(later, 3))
+    assert len(names) == len(set(names))
+    assert sorted(created) == names[3:]
+
+
+def test_maintain_refuses_a_table_not_yet_partitioned(databases: Databases) -> None:
+    url = databases.create()
+    try:
+        runner.up(url, to=33)
+        with pytest.raises(PartitionUpkeepError, match="migrate up to 034"):
+            partitions.maintain(url)
+    finally:
+        databases.drop(url)
+
+
+@pytest.mark.parametrize("text", ["0mo", "-1mo", "24", "2 weeks", ""])
+def test_a_bad_retention_names_itself(text: str) -> None:
+    with pytest.raises(UsageError, match="retention"):
+        parse_retention(text)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "named"),
+    [(["--retain", "0mo"], {}, "--retain '0mo'"), ([], {"SOCIALDB_EVENTS_RETAIN": ""}, "SOCIALDB_EVENTS_RETAIN ''")],
+)
+def test_the_cli_refuses_a_bad_retention_in_one_line(args: list[str], env: dict[str, str], named: str) -> None:
+    done = CliRunner().invoke(app, ["maintain", "--database-url", "postgresql://nobody@nowhere/db", *args], env=env)
+    assert done.exit_code == 2
+    assert done.output.strip().splitlines() == [f"error: {named}: give a retention in months or years, e.g. 24mo or 2y"]
+
+
+def test_a_retention_from_the_environment_drops_nothing_unexpired(sellers: Conn, db_url: str) -> None:
+    later = add_months(month_start(now_of(sellers)), 30)
+    partitions.maintain(db_url, months_ahead=0, now=later)  # partitions up to 30 months from now
+    env = {"SOCIALDB_EVENTS_RETAIN": "2y"}
+    done = CliRunner().invoke(app, ["maintain", "--database-url", db_url], env=env)
+    assert done.exit_code == 0, done.output
+    # Now: nothing is two years old. The months made are all in the future, so nothing goes.
+    assert done.output.strip().splitlines() == ["partitions up to date"]
+    assert months(sellers)[0] == "analytics_events_legacy"
+
+
+def test_retention_in_months_or_years() -> None:
+    assert [parse_retention(t) for t in ("24mo", "1 month", "2y", "3years")] == [24, 1, 24, 36]
+
+
+# --- the application role ------------------------------------------------------------------------------
+
+
+def test_the_application_cannot_run_maintain_nor_reach_a_partition(sellers: Conn, db_url: str) -> None:
+    sellers.execute(INSERT, (SELLERS[1], utc(2026, 3, 5)))
+    with login_role(db_url, "socialdb_app") as (_, url):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            partitions.maintain(url, months_ahead=6)
+        with psycopg.connect(url, autocommit=True) as app_conn:
+            for statement in (
+                "SELECT count(*) FROM analytics_events_legacy",
+                "SELECT count(*) FROM analytics_events_default",
+                f"INSERT INTO analytics_events_default (user_id, event_type, event_category, occurred_at) VALUES ('{SELLERS[0]}', 'x', 'sales', '2150-01-01')",
+                "LOCK TABLE analytics_events_default IN SHARE UPDATE EXCLUSIVE MODE",
+                "DROP TABLE analytics_events_legacy",
+                "ALTER TABLE analytics_events DETACH PARTITION analytics_events_legacy",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), app_conn.transaction():
+                    app_conn.execute(statement.encode())
+
+
+def test_the_partitioned_table_confines_the_application_to_its_seller(sellers: Conn, db_url: str) -> None:
+    bound = add_months(month_start(now_of(sellers)), 2)
+    for at in (utc(2026, 3, 5), bound, utc(2150, 1, 2)):
+        sellers.execute(INSERT, (SELLERS[1], at))
+    with login_role(db_url, "socialdb_app") as (_, url), psycopg.connect(url) as app_conn:
+        app_conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS[0],))
+        for at in (utc(2026, 3, 6), bound, utc(2150, 1, 3)):  # legacy, a month, the default
+            app_conn.execute(INSERT, (SELLERS[0], at))
+            app_conn.commit()
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+                app_conn.execute(INSERT, (SELLERS[1], at))
+            app_conn.rollback()
+            app_conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS[0],))
+        app_conn.commit()
+        seen = app_conn.execute("SELECT DISTINCT user_id::text FROM analytics_events").fetchall()
+        assert seen == [(SELLERS[0],)]
+        moved = app_conn.execute("UPDATE analytics_events SET occurred_at = occurred_at + interval '1 day'").rowcount
+        assert moved == 3  # its three, in three partitions; none of the other seller's
+    assert sellers.execute("SELECT count(*) FROM analytics_events WHERE user_id = %s", (SELLERS[1],)).fetchone() == (3,)
+
+
+# --- events keep flowing during the conversion --------------------------------------------------------------
+
+
+def test_a_writer_keeps_writing_while_migrate_up_converts_the_table(databases: Databases) -> None:
+    url = databases.create()
+    try:
+        runner.up(url, to=30)
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(
+                "INSERT INTO users (id, email, password_hash, name) VALUES (%s, 'w@x.com', 'h', 'W')", (SELLERS[0],)
+            )
+            admin.execute(
+                "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+                " SELECT %s, 'seed', 'engagement', now() - g * interval '1 minute' FROM generate_series(1, 20000) AS g",
+                (SELLERS[0],),
+            )
+        written, errors, stop = [0], [], threading.Event()
+        with login_role(url, "socialdb_app") as (_, app_url):
+            writer = threading.Thread(target=_write_until, args=(app_url, stop, written, errors))
+            writer.start()
+            try:
+                time.sleep(0.3)
+                applied = [o.migration.version for o in runner.up(url)]
+                time.sleep(0.3)
+            finally:
+                stop.set()
+                join(writer, 30)
+        assert applied[0] == 31 and applied[-1] == LATEST
+        assert errors == []
+        assert written[0] > 10
+        with psycopg.connect(url, autocommit=True) as admin:
+            count = admin.execute("SELECT count(*) FROM analytics_events WHERE event_type = 'live'").fetchone()
+            kind = admin.execute(
+                "SELECT relkind::text FROM pg_class WHERE oid = 'analytics_events'::regclass"
+            ).fetchone()
+        assert count == (written[0],) and kind == ("p",)
+    finally:
+        databases.drop(url)
+
+
+def _write_until(url: str, stop: threading.Event, written: list[int], errors: list[str]) -> None:
+    """One event per transaction, as the application writes them, until told to stop."""
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("SET statement_timeout = '20s'")
+            conn.execute(sql.SQL("SELECT set_config('app.user_id', {}, false)").format(sql.Literal(SELLERS[0])))
+            while not stop.is_set():
+                conn.execute(
+                    "INSERT INTO analytics_events (event_type, event_category, occurred_at, user_id)"
+                    " VALUES ('live', 'sales', now(), app_user_id())"
+                )
+                written[0] += 1
+                time.sleep(0.005)
+    except psycopg.Error as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
