@@ -122,6 +122,10 @@ def test_counters_stay_exact_under_eight_concurrent_writers(app_url: str) -> Non
     for thread in threads:
         join(thread, 120)
     assert errors == []
+    # One kind of deadlock is left, as old as 025: a redelivery (conversation row, then the
+    # message's unique index) against a mark-read or delete of that message (the other way
+    # round); about one in 1,600 operations. A lock-order regression shows as many more.
+    assert len(retried) <= 5, f"{len(retried)} deadlocks in {WRITERS * STEPS} operations"
     with psycopg.connect(app_url) as admin:
         counts = admin.execute("SELECT count(*), count(DISTINCT conversation_id) FROM messages").fetchone()
         drift = admin.execute(DRIFT).fetchall()
@@ -218,3 +222,36 @@ def test_the_application_cannot_become_the_role_that_skips_the_count(app_url: st
         ).fetchall()
     assert owner == ("socialdb_ingest", True)
     assert members == []  # no socialdb role can act as it
+
+
+def test_a_delete_does_not_wait_for_an_insert_that_only_checked_its_conversation(app_url: str) -> None:
+    """An insert's foreign-key check holds KEY SHARE on its conversation until it commits. The
+    delete's lock of the conversation (036) must not wait for it: FOR UPDATE did, and
+    deadlocked with a transaction that had checked one conversation and then inserted into
+    another being deleted from; FOR NO KEY UPDATE, the lock an UPDATE of the counters takes,
+    does not (found in review)."""
+    with psycopg.connect(app_url, autocommit=True) as setup:
+        setup.execute("SET ROLE socialdb_app")
+        with seller(setup, SELLER):
+            ops.ingest_batch(setup, [IncomingMessage(ACCOUNT, "c0", "p-c0", "first", "customer", T0)])
+            row = setup.execute("SELECT id FROM conversations").fetchone()
+        assert row is not None
+        with psycopg.connect(app_url) as inserter, psycopg.connect(app_url, autocommit=True) as deleter:
+            inserter.execute("SET ROLE socialdb_app")
+            inserter.execute("SELECT set_config('app.user_id', %s, true)", (str(SELLER),))
+            # What the foreign-key check of a batch's earlier row takes, until the commit.
+            inserter.execute("SELECT 1 FROM conversations WHERE id = %s FOR KEY SHARE", (row[0],))
+            deleter.execute("SET ROLE socialdb_app")
+            deleter.execute("SET lock_timeout = '5s'")  # waiting would fail the test, not hang it
+            with seller(deleter, SELLER):
+                deleted = deleter.execute("DELETE FROM messages WHERE platform_message_id = 'first'").rowcount
+            inserter.execute(
+                "INSERT INTO messages (conversation_id, platform_message_id, sender_type, sent_at)"
+                " VALUES (%s, 'held', 'user', %s)",
+                (row[0], T0 + timedelta(minutes=1)),
+            )
+            inserter.commit()
+        with seller(setup, SELLER):
+            assert setup.execute(DRIFT).fetchall() == []
+            counters = setup.execute("SELECT unread_count, last_message_at FROM conversations").fetchone()
+    assert deleted == 1 and counters == (0, T0 + timedelta(minutes=1))

@@ -4,7 +4,11 @@
 - maintain: months ahead created, strays caught by the default partition, reported, and moved
   when their month comes; retention drops exactly the expired months and leaves the summary's
   days; idempotent; two runs at once; refused before 034;
-- the application role: no DDL, no partition reached directly, no other seller through the parent;
+- maintain's locks: an event written while its month is created is stored, not refused; only a
+  month that has begun or has strays holds event writers; a drop locks the events only, never
+  users or client_accounts;
+- the application role: no DDL, no partition reached directly, no other seller through the
+  parent, and not maintain's serialising lock;
 - events keep flowing while `migrate up` converts a table that is being written.
 """
 
@@ -26,7 +30,7 @@ from socialdb.cli import app
 from socialdb.errors import PartitionUpkeepError, UsageError
 from socialdb.migrate import runner
 from tests.conftest import Databases
-from tests.helpers import LATEST, join, login_role
+from tests.helpers import LATEST, join, login_role, wait_for
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -242,6 +246,118 @@ def test_retention_in_months_or_years() -> None:
     assert [parse_retention(t) for t in ("24mo", "1 month", "2y", "3years")] == [24, 1, 24, 36]
 
 
+# --- maintain's locks -------------------------------------------------------------------------------------
+
+
+def _waiting(conn: Conn) -> int:
+    """Lock requests of this test's database not granted yet."""
+    row = conn.execute(
+        "SELECT count(*) FROM pg_locks WHERE NOT granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _app_insert_event(app_url: str, at: datetime) -> str:
+    """One event of SELLERS[0]'s, as the application writes it; returns the partition it landed in."""
+    with psycopg.connect(app_url, autocommit=True) as app_conn:
+        app_conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS[0],))
+        row = app_conn.execute(INSERT + " RETURNING tableoid::regclass::text", (SELLERS[0], at)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_an_event_written_while_maintain_creates_its_month_is_stored_not_refused(sellers: Conn, db_url: str) -> None:
+    """Review finding: cron paused, the month has no partition and its events go to the default
+    partition until maintain creates it. A writer routed there before the attach used to be
+    refused ("violates partition constraint") once the step committed. A reader of the parent
+    (ACCESS SHARE on the default partition) holds the attach so that the event is written
+    inside the step, deterministically."""
+    first_missing = add_months(month_start(now_of(sellers)), 4)  # 034 made current + 2 and + 3
+    errors: list[BaseException] = []
+    written: list[str] = []
+
+    def run_maintain() -> None:
+        try:
+            partitions.maintain(db_url, months_ahead=0, now=first_missing, lock_timeout_ms=20_000)
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    def write() -> None:
+        try:
+            written.append(_app_insert_event(app_url, first_missing.replace(day=3)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    with login_role(db_url, "socialdb_app") as (_, app_url), psycopg.connect(db_url) as reader:
+        reader.execute("SELECT count(*) FROM analytics_events")  # ACCESS SHARE on every partition
+        upkeep = threading.Thread(target=run_maintain, name="maintain")
+        upkeep.start()
+        wait_for(lambda: _waiting(sellers) == 1, what="maintain's attach to wait for the reader")
+        writer = threading.Thread(target=write, name="writer")
+        writer.start()
+        wait_for(lambda: _waiting(sellers) == 2, what="the event's insert to wait for maintain")
+        reader.rollback()
+        join(upkeep, 60)
+        join(writer, 60)
+    assert errors == [], errors
+    assert written == [partitions.partition_name(first_missing)]
+
+
+@pytest.mark.parametrize(
+    ("months_on", "stray", "writers_wait"),
+    [(0, False, False), (0, True, True), (4, False, True)],
+    ids=["future-month", "future-month-with-a-stray", "month-begun"],
+)
+def test_creating_a_month_holds_event_writers_only_when_it_has_begun_or_has_strays(
+    sellers: Conn, months_on: int, stray: bool, writers_wait: bool
+) -> None:
+    current = month_start(now_of(sellers))
+    month = add_months(current, 4)  # the first month 034 did not make; now is `months_on` after current
+    if stray:
+        sellers.execute(INSERT, (SELLERS[0], month.replace(day=3)))
+    held = "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = %s::regclass ORDER BY 1"
+    with sellers.transaction():  # rolled back below: nothing is created
+        assert partitions._create(sellers, month, add_months(current, months_on)) == (1 if stray else 0)
+        modes = [mode for (mode,) in sellers.execute(held, ("analytics_events",))]
+        default_modes = [mode for (mode,) in sellers.execute(held, ("analytics_events_default",))]
+        raise psycopg.Rollback()
+    # ATTACH's own SHARE UPDATE EXCLUSIVE lets writers through; SHARE ROW EXCLUSIVE holds them.
+    assert ("ShareRowExclusiveLock" in modes) == writers_wait, modes
+    assert "AccessExclusiveLock" not in modes
+    # The attach holds the default partition (what README says of reads reaching it).
+    assert "AccessExclusiveLock" in default_modes, default_modes
+
+
+def test_dropping_a_month_locks_the_events_only_not_users_and_accounts(conn: Conn) -> None:
+    """Review finding: detaching gave the partition's foreign keys action triggers on users and
+    client_accounts, which the DROP then removed under ACCESS EXCLUSIVE on both (sign-in and
+    every foreign-key check waited). Dropped attached: the parent, the partition and the
+    default partition, nothing else of the schema's tables."""
+    name = partitions.partition_name(add_months(month_start(now_of(conn)), 2))
+    tables = dict(  # every table of the schema, partitions included, by oid
+        conn.execute(
+            "SELECT oid::text, relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
+        ).fetchall()
+    )
+    assert {"users", "client_accounts", name} <= set(tables.values())
+    with conn.transaction():  # rolled back below: nothing is dropped
+        assert partitions._drop(conn, name)
+        held = conn.execute(
+            "SELECT relation::text, mode FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'relation'"
+            " AND relation::text = ANY(%s)",
+            (list(tables),),
+        ).fetchall()
+        raise psycopg.Rollback()
+    assert sorted((tables[oid], mode) for oid, mode in held) == sorted(
+        [
+            ("analytics_events", "AccessExclusiveLock"),
+            (name, "AccessExclusiveLock"),
+            ("analytics_events_default", "AccessExclusiveLock"),
+        ]
+    )
+
+
 # --- the application role ------------------------------------------------------------------------------
 
 
@@ -282,6 +398,38 @@ def test_the_partitioned_table_confines_the_application_to_its_seller(sellers: C
         moved = app_conn.execute("UPDATE analytics_events SET occurred_at = occurred_at + interval '1 day'").rowcount
         assert moved == 3  # its three, in three partitions; none of the other seller's
     assert sellers.execute("SELECT count(*) FROM analytics_events WHERE user_id = %s", (SELLERS[1],)).fetchone() == (3,)
+
+
+def test_the_application_cannot_take_the_lock_maintain_serialises_on(sellers: Conn, db_url: str) -> None:
+    """Review finding: maintain serialised on the default partition, which the application locks
+    through the parent (LOCK TABLE locks every partition, checking the parent's privileges only).
+    It now serialises on the history table, which the application may not lock and which no
+    LOCK TABLE of a table the application may write reaches."""
+    serialising = partitions.SERIALISING_TABLE
+    with login_role(db_url, "socialdb_app") as (_, url), psycopg.connect(url) as app_conn:
+        for mode in ("ACCESS SHARE", "SHARE UPDATE EXCLUSIVE"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                app_conn.execute(f"LOCK TABLE {serialising} IN {mode} MODE".encode())
+            app_conn.rollback()
+        # The lock the reviewer took: it holds the default partition, not maintain's lock.
+        app_conn.execute("LOCK TABLE analytics_events IN SHARE UPDATE EXCLUSIVE MODE")
+        with psycopg.connect(db_url, autocommit=True) as upkeep:
+            upkeep.execute("SET statement_timeout = '5s'")  # were the lock taken, fail fast
+            held = partitions._Steps(upkeep, 100, 1).run(
+                lambda c: c.execute(
+                    "SELECT relation::regclass::text, mode FROM pg_locks WHERE pid = pg_backend_pid()"
+                    " AND locktype = 'relation' AND relation = %s::regclass",
+                    (serialising,),
+                ).fetchall()
+            )
+        assert held == [(serialising.removeprefix("public."), "ShareUpdateExclusiveLock")]
+        app_conn.rollback()
+        # A lock of the application's on a table maintain does not touch: maintain runs.
+        app_conn.execute("LOCK TABLE notifications IN SHARE UPDATE EXCLUSIVE MODE")
+        report = partitions.maintain(db_url, months_ahead=5, lock_timeout_ms=200, lock_retries=1)
+        app_conn.rollback()
+    current = month_start(now_of(sellers))
+    assert report.created == [partitions.partition_name(add_months(current, k)) for k in (4, 5)]
 
 
 # --- events keep flowing during the conversion --------------------------------------------------------------

@@ -1,12 +1,20 @@
 """The summary's rebuild repairs every kind of damage and writes nothing else (migration 037):
-it must equal a full recomputation of the events afterwards, summary and rollup alike."""
+it must equal a full recomputation of the events afterwards, summary and rollup alike. And
+the days the retention dropped stay as the summary kept them, whatever arrives late
+(decision 104; the last two tests come from the review of 031-037)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 import psycopg
+import pytest
+
+from socialdb.app import partitions
+from socialdb.app.partitions import add_months, month_start
+from tests.helpers import login_role
 
 Conn = psycopg.Connection[Any]
 
@@ -96,3 +104,81 @@ def test_a_rebuild_writes_only_the_rows_that_differ(conn: Conn) -> None:
     moved = set(before) ^ set(after)
     assert len(moved) == 2  # the damaged row's old place and its new one; every other row stays put
     assert conn.execute("SELECT ctid::text FROM analytics_daily_rollup ORDER BY 1").fetchall() == rollup_before
+
+
+SELLER = uuid.UUID("dddddddd-0000-4000-8000-00000000000d")
+ACCOUNT = uuid.UUID("dddddddd-0000-4000-8000-0000000000ad")
+INSERT_EVENT = (
+    "INSERT INTO analytics_events (user_id, event_type, event_category, value, occurred_at)"
+    " VALUES (%s, 'sale', 'sales', 1, %s)"
+)
+DAY_ROWS = "SELECT event_count FROM analytics_daily_summary WHERE user_id = %s AND date = %s"
+ROLLUP_ROWS = "SELECT event_count FROM analytics_daily_rollup WHERE user_id = %s AND date = %s"
+
+
+def now_of(conn: Conn) -> datetime:
+    row = conn.execute("SELECT now()").fetchone()
+    assert row is not None
+    moment: datetime = row[0]
+    return moment
+
+
+@pytest.fixture
+def seller_conn(conn: Conn) -> Conn:
+    conn.execute("INSERT INTO users (id, email, password_hash, name) VALUES (%s, 'r@x.com', 'h', 'R')", (SELLER,))
+    conn.execute(
+        "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
+        " VALUES (%s, %s, 'instagram', 'acc-r', 'loja')",
+        (ACCOUNT, SELLER),
+    )
+    return conn
+
+
+def _app_insert_event(app_url: str, at: datetime) -> str:
+    """One event of SELLER's, as the application writes it; returns the partition it landed in."""
+    with psycopg.connect(app_url, autocommit=True) as app:
+        app.execute("SELECT set_config('app.user_id', %s, false)", (str(SELLER),))
+        row = app.execute(INSERT_EVENT + " RETURNING tableoid::regclass::text", (SELLER, at)).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _expire_a_month_with_five_events(seller_conn: Conn, db_url: str) -> datetime:
+    """Five events on one day, summarised; then the retention drops that day's month. Returns the day."""
+    start = add_months(month_start(now_of(seller_conn)), 2)  # 034's first monthly partition
+    partitions.maintain(db_url, months_ahead=30, now=start)
+    day = add_months(start, 1).replace(day=10, hour=12)
+    for _ in range(5):
+        seller_conn.execute(INSERT_EVENT, (SELLER, day))
+    seller_conn.execute("SELECT refresh_analytics_daily_summary()")
+    assert seller_conn.execute(DAY_ROWS, (SELLER, day.date())).fetchall() == [(5,)]
+    report = partitions.maintain(db_url, months_ahead=0, retain_months=24, now=add_months(start, 30).replace(day=15))
+    assert partitions.partition_name(add_months(start, 1)) in report.dropped
+    return day
+
+
+def test_a_late_event_of_a_dropped_month_does_not_erase_its_kept_day_in_the_refresh(
+    seller_conn: Conn, db_url: str
+) -> None:
+    day = _expire_a_month_with_five_events(seller_conn, db_url)
+    with login_role(db_url, "socialdb_app") as (_, app_url):
+        landed = _app_insert_event(app_url, day)  # a late (or replayed, or imported) event of that day
+    assert landed == "analytics_events_default"
+    seller_conn.execute("SELECT refresh_analytics_daily_summary()")
+    kept = seller_conn.execute(DAY_ROWS, (SELLER, day.date())).fetchall()
+    rollup = seller_conn.execute(ROLLUP_ROWS, (SELLER, day.date())).fetchall()
+    # Decisions 91 and 104: the five events the retention dropped are the only record of that
+    # day; the refresh must not recompute it from the one late event (it gave 1 before 037).
+    assert kept == [(5,)] and rollup == [(5,)], f"kept day overwritten: summary {kept}, rollup {rollup}"
+
+
+def test_a_late_event_of_a_dropped_month_does_not_erase_its_kept_day_in_the_rebuild(
+    seller_conn: Conn, db_url: str
+) -> None:
+    day = _expire_a_month_with_five_events(seller_conn, db_url)
+    seller_conn.execute(INSERT_EVENT, (SELLER, day))  # lands in the default partition
+    seller_conn.execute("DELETE FROM analytics_summary_changes")  # the rebuild alone (037), no refresh
+    seller_conn.execute("SELECT rebuild_analytics_daily_summary()")
+    kept = seller_conn.execute(DAY_ROWS, (SELLER, day.date())).fetchall()
+    # The rebuild aggregates only events from the oldest partition's first day on (104).
+    assert kept == [(5,)], f"kept day overwritten by the rebuild: {kept}"

@@ -79,7 +79,7 @@ BEGIN
   PERFORM 1 FROM conversations AS c
   WHERE c.id IN (SELECT conversation_id FROM old_messages)
   ORDER BY c.id
-  FOR UPDATE OF c;
+  FOR NO KEY UPDATE OF c;
   UPDATE conversations AS c
   SET unread_count = greatest(c.unread_count - d.unread, 0),
       last_message_at = CASE
@@ -168,6 +168,7 @@ BEGIN
     INTO first_kept
   FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
   WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+  first_kept := coalesce(first_kept, '-infinity'::date);
   WITH claimed AS (
     DELETE FROM public.analytics_summary_changes
   ), fresh AS (
@@ -176,6 +177,7 @@ BEGIN
            (e.occurred_at AT TIME ZONE 'UTC')::date AS date, e.event_category, e.event_type,
            count(*) AS event_count, sum(e.value) AS total_value, avg(e.value) AS avg_value
     FROM public.analytics_events AS e
+    WHERE e.occurred_at >= first_kept::timestamp AT TIME ZONE 'UTC'
     GROUP BY e.user_id, e.client_account_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type
   ), diff AS (
     -- Every summary row that must change: missing (s null), gone (f null) or different.
@@ -229,6 +231,8 @@ CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
  SET work_mem TO '256MB'
 AS $function$
+DECLARE
+  first_kept date;
 BEGIN
   -- One refresh at a time, under a lock only the owner can take: the application has no
   -- privilege on the change list, so it can neither take this lock nor hold it to stall
@@ -238,10 +242,19 @@ BEGIN
   -- The plan must know how many days changed: after a backfill it merges the whole event
   -- table (35 s at scale 1) where one index probe per day would take 125 s.
   ANALYZE public.analytics_summary_changes;
+  -- The oldest partition's first day, from its partition constraint (whose literals carry
+  -- their UTC offset); the default partition's is the negation of the others'. NULL with
+  -- none. Days before it lost their events to the retention: kept as they are (035).
+  SELECT min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                   'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date)
+    INTO first_kept
+  FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
+  WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+  first_kept := coalesce(first_kept, '-infinity'::date);
   WITH claimed AS (
     DELETE FROM public.analytics_summary_changes RETURNING user_id, date
   ), days AS (
-    SELECT DISTINCT user_id, date FROM claimed
+    SELECT DISTINCT user_id, date FROM claimed WHERE date >= first_kept
   ), fresh AS (
     SELECT e.user_id, e.client_account_id,
            coalesce(e.client_account_id, '00000000-0000-0000-0000-000000000000'::uuid) AS client_account_key,

@@ -4,10 +4,13 @@ Creates the partitions of the months to come (moving the default partition's row
 month into it), and with a retention drops the partitions that hold only older events. Run
 as the migrating role (a member of socialdb_owner): the DDL needs the table's owner, which
 the application is not. Every step is its own short transaction that first takes SHARE
-UPDATE EXCLUSIVE on the default partition, a lock the application cannot take (it has no
-privilege on any partition) and that no read or write waits for: two runs at once take
-turns, and the second finds the work done. Each DDL waits for its locks at most
-`lock_timeout_ms`, then the step is retried. Nothing here prints.
+UPDATE EXCLUSIVE on the migration history table `public.migrations`: the application has no
+privilege on it (018 revokes it from PUBLIC) and it is no table's partition or child, so no
+LOCK TABLE the application may run takes it; the runner's row writes (ROW EXCLUSIVE) do not
+conflict with it; two runs at once take turns, and the second finds the work done. (The
+application can still stall a step by locking analytics_events itself, as it can lock any
+table it writes: docs/security.md, "Locks are a denial of service".) Each DDL waits for its
+locks at most `lock_timeout_ms`, then the step is retried. Nothing here prints.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from socialdb.errors import LockNotAvailableError, PartitionUpkeepError, UsageEr
 
 PARENT = "analytics_events"
 DEFAULT = "analytics_events_default"
+# The runner's history table (socialdb.migrate.history; its name is fixed): maintain's serialising lock.
+SERIALISING_TABLE = "public.migrations"
 T = TypeVar("T")
 
 _RETENTION = re.compile(r"^\s*(\d+)\s*(mo|months?|y|years?)\s*$")
@@ -48,6 +53,9 @@ _STRAYS = """
 SELECT to_char(date_trunc('month', occurred_at AT TIME ZONE 'UTC'), 'YYYY-MM'), count(*)
 FROM ONLY public.analytics_events_default GROUP BY 1 ORDER BY 1
 """
+_HAS_STRAYS = (
+    "SELECT EXISTS (SELECT FROM ONLY public.analytics_events_default WHERE occurred_at >= %s AND occurred_at < %s)"
+)
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ def maintain(
         steps = _Steps(conn, lock_timeout_ms, lock_retries)
         horizon = add_months(month_start(moment), months_ahead + 1)
         for month in _missing_months(read_partitions(conn), horizon):
-            moved = steps.run(lambda c, m=month: _create(c, m))  # type: ignore[misc]
+            moved = steps.run(lambda c, m=month: _create(c, m, moment))  # type: ignore[misc]
             if moved is not None:
                 report.created.append(partition_name(month))
                 if moved:
@@ -177,15 +185,22 @@ class _Steps:
     def _serialise(self) -> None:
         # Another run may hold it for a whole step: wait longer for it than for a DDL lock.
         self._timeout(max(30_000, 10 * self.lock_timeout_ms))
-        self.conn.execute("LOCK TABLE public.analytics_events_default IN SHARE UPDATE EXCLUSIVE MODE")
+        self.conn.execute(f"LOCK TABLE {SERIALISING_TABLE} IN SHARE UPDATE EXCLUSIVE MODE")
         self._timeout(self.lock_timeout_ms)
 
     def _timeout(self, ms: int) -> None:
         self.conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{ms}ms",))
 
 
-def _create(conn: Conn, month: datetime) -> int | None:
-    """The month's partition, with the default partition's rows of that month; None if it exists."""
+def _create(conn: Conn, month: datetime, now: datetime) -> int | None:
+    """The month's partition, with the default partition's rows of that month; None if it exists.
+
+    A month that has begun (a catch-up after a pause) or whose events the default partition
+    holds takes SHARE ROW EXCLUSIVE on the parent before the move: its events' writers wait for
+    the step, then are planned with the new partition. Without it, a writer routed to the
+    default partition before the attach is refused by the default's new constraint once the
+    step commits. A future month with no strays keeps the parent open to writers.
+    """
     start, end = month, add_months(month, 1)
     if any(p.start < end and start < p.end for p in read_partitions(conn)):
         return None
@@ -194,6 +209,9 @@ def _create(conn: Conn, month: datetime) -> int | None:
     _execute(conn, _CREATE, name)
     comment = f"Partition of analytics_events: the events of {month:%Y-%m} (UTC). {_REACHED}"
     conn.execute(sql.SQL("COMMENT ON TABLE public.{} IS {}").format(name, sql.Literal(comment)))
+    if start <= now or conn.execute(_HAS_STRAYS, (start, end)).fetchone() != (False,):
+        # Event writers (insert, update, delete through the parent) wait from here to the commit.
+        conn.execute("LOCK TABLE ONLY public.analytics_events IN SHARE ROW EXCLUSIVE MODE")
     # Writers of strays wait from here to the commit; nobody else does.
     conn.execute("LOCK TABLE public.analytics_events_default IN EXCLUSIVE MODE")
     moved = conn.execute(sql.SQL(_MOVE).format(name), (start, end)).rowcount
@@ -203,12 +221,16 @@ def _create(conn: Conn, month: datetime) -> int | None:
 
 
 def _drop(conn: Conn, name: str) -> bool:
-    """Detach and drop a partition; False if another run already did."""
+    """Drop a partition, still attached; False if another run already did.
+
+    Dropping it attached takes ACCESS EXCLUSIVE on the parent, the partition and the default
+    partition (whose constraint changes), and no lock on users or client_accounts: a DETACH
+    first would give the partition's foreign keys action triggers of their own on those
+    tables, and the DROP would then remove them under ACCESS EXCLUSIVE on both.
+    """
     if name not in {p.name for p in read_partitions(conn)}:
         return False
-    conn.execute("LOCK TABLE public.users, public.client_accounts IN SHARE ROW EXCLUSIVE MODE")
-    conn.execute("LOCK TABLE public.analytics_events IN ACCESS EXCLUSIVE MODE")
-    conn.execute(sql.SQL("ALTER TABLE public.analytics_events DETACH PARTITION public.{}").format(sql.Identifier(name)))
+    conn.execute("LOCK TABLE ONLY public.analytics_events IN ACCESS EXCLUSIVE MODE")  # the parent first, as queries
     conn.execute(sql.SQL("DROP TABLE public.{}").format(sql.Identifier(name)))
     return True
 

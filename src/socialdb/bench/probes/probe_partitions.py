@@ -3,8 +3,9 @@
 On databases of its own (`socialdb_probe_partitions_ours` and `_spec`, on the embedded server
 `socialdb bench generate` uses), loaded with the benchmark's data at SCALE (argument 1, default
 0.2: 1M events; 1 is 5M):
-  (a) removing a month of events: DROP of its partition (detach + drop, as `socialdb maintain`
-      does) against DELETE of the same month on the spec's unpartitioned table;
+  (a) removing a month of events: DROP of its partition (detach + drop; `socialdb maintain` now
+      drops it still attached, which spares users and client_accounts a lock) against DELETE of
+      the same month on the spec's unpartitioned table;
   (b) `migrate up` from 030 to the newest (031-034) while a writer, as socialdb_app, inserts one
       event per transaction: each migration's duration and the writer's longest insert;
   (c) the dashboard (90 days of the biggest sellers) and a summary refresh after 5,000 new

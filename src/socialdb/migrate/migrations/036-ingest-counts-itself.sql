@@ -117,7 +117,10 @@ CREATE OR REPLACE TRIGGER message_increment_unread
 -- own first: the UPDATE then takes its snapshot after any concurrent delete that held them
 -- has committed. Before, a delete that waited for another's lock re-read the conversation
 -- but recomputed last_message_at from its older snapshot, in which the other's deleted
--- message still existed (tests/test_counters.py reproduces it).
+-- message still existed (tests/test_counters.py reproduces it). FOR NO KEY UPDATE, the
+-- UPDATE's own row lock: it waits for another delete's, not for the KEY SHARE locks that
+-- inserted messages' foreign-key checks hold on their conversation (FOR UPDATE would, and
+-- deadlock with a transaction that inserts into one conversation while deleting in another).
 CREATE OR REPLACE FUNCTION forget_deleted_messages()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -126,7 +129,7 @@ BEGIN
   PERFORM 1 FROM conversations AS c
   WHERE c.id IN (SELECT conversation_id FROM old_messages)
   ORDER BY c.id
-  FOR UPDATE OF c;
+  FOR NO KEY UPDATE OF c;
   UPDATE conversations AS c
   SET unread_count = greatest(c.unread_count - d.unread, 0),
       last_message_at = CASE
