@@ -18,6 +18,8 @@ import pytest
 from socialdb.app import operations as ops
 from socialdb.app.operations import IncomingMessage
 from socialdb.app.tenant import seller
+from socialdb.errors import MigrationFailed
+from socialdb.migrate import runner
 from tests.helpers import join, login_role, wait_for
 
 Conn = psycopg.Connection[Any]
@@ -255,3 +257,21 @@ def test_a_delete_does_not_wait_for_an_insert_that_only_checked_its_conversation
             assert setup.execute(DRIFT).fetchall() == []
             counters = setup.execute("SELECT unread_count, last_message_at FROM conversations").fetchone()
     assert deleted == 1 and counters == (0, T0 + timedelta(minutes=1))
+
+
+@pytest.mark.parametrize("attribute", ["LOGIN", "BYPASSRLS"])
+def test_a_socialdb_ingest_made_beforehand_with_more_rights_is_refused(db_url: str, attribute: str) -> None:
+    """The function runs with socialdb_ingest's rights: 036 refuses a role of that name made
+    beforehand with more than the application's (found in review)."""
+    runner.down(db_url, to=35)  # back before 036
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(f"ALTER ROLE socialdb_ingest {attribute}".encode())
+        try:
+            with pytest.raises(MigrationFailed, match="role socialdb_ingest exists with more than it needs"):
+                runner.up(db_url)
+        finally:
+            admin.execute(f"ALTER ROLE socialdb_ingest NO{attribute}".encode())
+    runner.up(db_url)  # as made by 036 again: applies
+    with psycopg.connect(db_url) as admin:
+        owner = admin.execute("SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'seller_ingest_message'")
+        assert owner.fetchone() == ("socialdb_ingest",)

@@ -11,10 +11,10 @@
 -- statements run by the function, which carries a role of its own for that:
 --   * socialdb_ingest: NOLOGIN, a member of socialdb_app (its rights and row-level
 --     policies, nothing more), owner of seller_ingest_message, now SECURITY DEFINER;
---   * message_increment_unread fires WHEN current_user is not socialdb_ingest. No other
---     role can be socialdb_ingest (nobody is a member of it), so every other insert,
---     the application's batches included, is still counted by the trigger: exactly one
---     of the two counts each message.
+--   * message_increment_unread fires WHEN current_user is not socialdb_ingest. No role of
+--     the application's can be socialdb_ingest (its only member runs this migration), so
+--     every other insert, the application's batches included, is counted by the trigger:
+--     exactly one of the two counts each message.
 -- A redelivery (the message already stored) takes its count back in the same
 -- transaction, under the conversation's row lock the upsert took.
 --
@@ -30,6 +30,12 @@ BEGIN
     EXCEPTION WHEN insufficient_privilege THEN
       RAISE EXCEPTION 'cannot create role socialdb_ingest: % may not create roles. Ask an administrator to run: CREATE ROLE socialdb_ingest NOLOGIN; GRANT socialdb_app TO socialdb_ingest; GRANT socialdb_ingest TO %; then migrate again', current_user, current_user;
     END;
+  END IF;
+  -- Made by someone else beforehand: it must be no more than this migration makes it.
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_roles
+             WHERE rolname = 'socialdb_ingest' AND (rolcanlogin OR rolsuper OR rolbypassrls))
+     OR pg_catalog.pg_has_role('socialdb_ingest', 'socialdb_owner', 'MEMBER') THEN
+    RAISE EXCEPTION 'role socialdb_ingest exists with more than it needs (LOGIN, SUPERUSER, BYPASSRLS or membership in socialdb_owner): it would run the webhook function with those rights; ask an administrator to make it NOLOGIN NOSUPERUSER NOBYPASSRLS and outside socialdb_owner, then migrate again';
   END IF;
   IF NOT pg_catalog.pg_has_role('socialdb_ingest', 'socialdb_app', 'MEMBER') THEN
     GRANT socialdb_app TO socialdb_ingest;
