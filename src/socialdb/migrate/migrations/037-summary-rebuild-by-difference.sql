@@ -31,14 +31,14 @@ BEGIN
   -- so the noted changes are done with: those committed after this snapshot stay noted.
   LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
   -- The oldest partition's first day, from its partition constraint (whose literals carry
-  -- their UTC offset); the default partition's is the negation of the others'. NULL with
-  -- none. Days before it lost their events to the retention: kept as they are (035).
-  SELECT min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
-                                   'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date)
+  -- their UTC offset); the default partition's is the negation of the others'. With none,
+  -- every day. Days before it lost their events to the retention: kept as they are (035).
+  SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                   'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
+                  '-infinity'::date)
     INTO first_kept
   FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
   WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
-  first_kept := coalesce(first_kept, '-infinity'::date);
   WITH claimed AS (
     DELETE FROM public.analytics_summary_changes
   ), fresh AS (
@@ -113,14 +113,14 @@ BEGIN
   -- table (35 s at scale 1) where one index probe per day would take 125 s.
   ANALYZE public.analytics_summary_changes;
   -- The oldest partition's first day, from its partition constraint (whose literals carry
-  -- their UTC offset); the default partition's is the negation of the others'. NULL with
-  -- none. Days before it lost their events to the retention: kept as they are (035).
-  SELECT min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
-                                   'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date)
+  -- their UTC offset); the default partition's is the negation of the others'. With none,
+  -- every day. Days before it lost their events to the retention: kept as they are (035).
+  SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                   'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
+                  '-infinity'::date)
     INTO first_kept
   FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
   WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
-  first_kept := coalesce(first_kept, '-infinity'::date);
   WITH claimed AS (
     DELETE FROM public.analytics_summary_changes RETURNING user_id, date
   ), days AS (
