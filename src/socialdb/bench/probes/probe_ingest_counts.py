@@ -22,6 +22,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 
@@ -58,15 +59,14 @@ def backend_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def cpu_per_message(url: str, schema: str, sample: workload.Sample, tag: str) -> tuple[float, float]:
+def cpu_per_message(
+    url: str, schema: str, sample: workload.Sample, ids: dict[UUID, str], tag: str
+) -> tuple[float, float]:
     """Server and client CPU microseconds per message, one connection, autocommit."""
     rng = random.Random(tag)
     with psycopg.connect(url, autocommit=True) as conn:
-        ids: dict[object, str] = dict(conn.execute(
-            "SELECT id, platform_conversation_id FROM conversations WHERE id = ANY(%s)",
-            ([c for c, _, _ in sample.conversations],)).fetchall())  # fmt: skip
         if schema == "socialdb":
-            conn.execute("SET ROLE socialdb_app")  # after the lookup: as the application it sees no seller's rows
+            conn.execute("SET ROLE socialdb_app")
         server, client = backend_cpu_s(conn.info.backend_pid), time.process_time()
         for n in range(CPU_MESSAGES):
             conversation, account, seller = rng.choice(sample.conversations)
@@ -86,10 +86,8 @@ def main() -> None:
     urls = {"spec": url_for(admin_url, SPEC), "ours": url_for(admin_url, OURS)}
     sample = workload.sample(urls["ours"])
     executable = pgbench.find()
-    ids = {c: str(c) for c, _, _ in sample.conversations}
-    with psycopg.connect(urls["ours"]) as conn:
-        ids = dict(conn.execute("SELECT id, platform_conversation_id FROM conversations WHERE id = ANY(%s)",
-                                ([c for c, _, _ in sample.conversations],)).fetchall())  # fmt: skip
+    # The generated ids are the same in both databases.
+    ids = workload.platform_conversation_ids(urls["ours"], [c for c, _, _ in sample.conversations])
     targets = min(pgbench.create_targets(u, sample.conversations, ids) for u in urls.values())
     results: dict[str, list[float]] = {}
     variants = [("spec", None), ("ours before", down), ("ours after", up)]
@@ -103,7 +101,7 @@ def main() -> None:
                         conn.execute(sql.encode())
                 tag = f"counts-{round_}-{connections}-{name.replace(' ', '-')}"
                 if connections == 1:
-                    server, client = cpu_per_message(url, schema, sample, tag + "-cpu")
+                    server, client = cpu_per_message(url, schema, sample, ids, tag + "-cpu")
                     results.setdefault(f"{name}, server CPU us, cpu", []).append(server)
                     results.setdefault(f"{name}, client CPU us, cpu", []).append(client)
                     print(
