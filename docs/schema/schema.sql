@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 037-summary-rebuild-by-difference.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 038-message-writers-lock-in-one-order.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -43,6 +43,19 @@ CREATE OR REPLACE FUNCTION public.decrement_unread_count()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
+  PERFORM 1 FROM conversations AS c
+  WHERE c.id IN (
+    SELECT conversation_id
+    FROM (
+      SELECT conversation_id, (sender_type = 'customer' AND NOT is_read)::int AS n FROM new_messages
+      UNION ALL
+      SELECT conversation_id, -(sender_type = 'customer' AND NOT is_read)::int FROM old_messages
+    ) AS changes
+    GROUP BY conversation_id
+    HAVING sum(n) <> 0
+  )
+  ORDER BY c.id
+  FOR NO KEY UPDATE OF c;
   UPDATE conversations AS c
   SET unread_count = greatest(c.unread_count + d.delta, 0)
   FROM (
@@ -104,6 +117,10 @@ CREATE OR REPLACE FUNCTION public.increment_unread_count()
  LANGUAGE plpgsql
 AS $function$
 BEGIN
+  PERFORM 1 FROM conversations AS c
+  WHERE c.id IN (SELECT conversation_id FROM new_messages)
+  ORDER BY c.id
+  FOR NO KEY UPDATE OF c;
   UPDATE conversations AS c
   SET unread_count = c.unread_count + d.unread,
       last_message_at = greatest(c.last_message_at, d.newest)
@@ -366,38 +383,40 @@ BEGIN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
-  -- The conversation's counters move with the upsert: one row version per message.
-  WITH upserted AS (
+  -- Twice at most: the second time after inserting a conversation seen for the first time.
+  FOR attempt IN 1..2 LOOP
+    WITH found AS (
+      SELECT c.id FROM public.conversations AS c
+      WHERE c.client_account_id = p_account AND c.platform_conversation_id = p_conversation
+    ), inserted AS (
+      INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+      SELECT found.id, p_message, p_sender, p_type, p_content, p_sent_at
+      FROM found
+      ON CONFLICT (platform_message_id) DO NOTHING
+      RETURNING conversation_id
+    ), counted AS (
+      -- The conversation's row lock comes after the message's, as in the triggers.
+      UPDATE public.conversations AS c
+      SET participant_username = coalesce(p_username, c.participant_username),
+          unread_count = c.unread_count + unread,
+          last_message_at = greatest(c.last_message_at, p_sent_at)
+      FROM inserted
+      WHERE c.id = inserted.conversation_id
+      RETURNING c.id
+    )
+    SELECT found.id, counted.id INTO conversation, stored
+    FROM found LEFT JOIN counted ON true;
+    IF conversation IS NOT NULL THEN
+      RETURN stored IS NOT NULL;
+    END IF;
+    -- Counted by the statement above on the next pass, like any conversation.
     INSERT INTO public.conversations AS c
-      (client_account_id, platform_conversation_id, participant_platform_id, participant_username,
-       unread_count, last_message_at)
-    VALUES (p_account, p_conversation, p_participant, p_username, unread, p_sent_at)
-    ON CONFLICT (client_account_id, platform_conversation_id)
-    DO UPDATE SET participant_username = coalesce(EXCLUDED.participant_username, c.participant_username),
-                  unread_count = c.unread_count + unread,
-                  last_message_at = greatest(c.last_message_at, p_sent_at)
-    RETURNING c.id
-  ), inserted AS (
-    INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
-    SELECT upserted.id, p_message, p_sender, p_type, p_content, p_sent_at
-    FROM upserted
-    ON CONFLICT (platform_message_id) DO NOTHING
-    RETURNING id
-  )
-  SELECT upserted.id, inserted.id INTO conversation, stored
-  FROM upserted LEFT JOIN inserted ON true;
-  IF stored IS NULL THEN
-    -- A redelivery: the message was counted when first stored; take this count back.
-    UPDATE public.conversations AS c
-    SET unread_count = c.unread_count - unread,
-        -- Moved only if this upsert may have moved it; then back to the newest message's
-        -- time, the rule the delete trigger follows.
-        last_message_at = CASE WHEN c.last_message_at = p_sent_at
-          THEN (SELECT max(m.sent_at) FROM public.messages AS m WHERE m.conversation_id = c.id)
-          ELSE c.last_message_at END
-    WHERE c.id = conversation;
-  END IF;
-  RETURN stored IS NOT NULL;
+      (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+    VALUES (p_account, p_conversation, p_participant, p_username)
+    ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING;
+  END LOOP;
+  RAISE EXCEPTION 'seller_ingest_message: conversation % of account % is not the seller''s', p_conversation, p_account
+    USING ERRCODE = 'insufficient_privilege';
 END;
 $function$;
 
@@ -996,7 +1015,7 @@ COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the 
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
 COMMENT ON FUNCTION public.search_seller_products(p_query text, p_limit integer) IS 'The current seller''s products matching a web-search style query, best first, at most 200.';
 COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Open conversations of an account, most recent first, for the seller given: one page (at most 200), keyset on (last_message_at, id).';
-COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: upserts the conversation, moving its unread_count and last_message_at, and inserts the message unless redelivered (then takes the count back); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips.';
+COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before the conversation, as every writer of messages does.';
 COMMENT ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) IS 'A page''s row limit: an error when NULL or below 1, capped at the maximum.';
 COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
 COMMENT ON FUNCTION public.update_updated_at_column() IS 'Trigger: sets updated_at to now() on every update.';

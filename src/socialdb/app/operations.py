@@ -75,6 +75,7 @@ ORDER BY account, conversation
 ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
 """
 
+# In message id order: two batches sharing ids wait for each other's in one order, not both.
 _INGEST_MESSAGES = """
 INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
 SELECT c.id, i.message, i.sender, i.type, i.content, i.sent_at
@@ -82,6 +83,7 @@ FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(messages)s::text[
             %(types)s::text[], %(contents)s::text[], %(sent_ats)s::timestamptz[])
   AS i (account, conversation, message, sender, type, content, sent_at)
 JOIN conversations AS c ON c.client_account_id = i.account AND c.platform_conversation_id = i.conversation
+ORDER BY i.message
 ON CONFLICT (platform_message_id) DO NOTHING
 """
 
