@@ -353,3 +353,55 @@ def test_a_batch_locks_its_conversations_in_id_order(app_url: str) -> None:
     with psycopg.connect(app_url) as admin:
         assert admin.execute(DRIFT).fetchall() == []
         assert admin.execute("SELECT count(*) FROM messages").fetchone() == (len(names),)
+
+
+def test_a_conversation_deleted_between_the_two_passes_is_not_refused_as_another_sellers(app_url: str) -> None:
+    """Pass 1 finds no c1 (another transaction is creating it); its INSERT waits and does
+    nothing when that commits; c1 is deleted before pass 2. The seller's own conversation
+    must not be refused as another seller's (42501, found in review): pass 2 creates it
+    afresh and the message is stored. The window is microseconds wide; a statement-level
+    trigger that pauses the function's conversation INSERT (fault injection) widens it."""
+    with psycopg.connect(app_url, autocommit=True) as admin:
+        admin.execute(
+            "CREATE FUNCTION review_pause() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            " IF current_setting('review.pause', true) = 'on' THEN PERFORM pg_sleep(1); END IF;"
+            " RETURN NULL; END $$"
+        )
+        admin.execute(
+            "CREATE TRIGGER review_pause AFTER INSERT ON conversations FOR EACH STATEMENT EXECUTE FUNCTION review_pause()"
+        )
+    outcome: list[Any] = []
+
+    def webhook() -> None:
+        try:
+            with psycopg.connect(app_url, autocommit=True) as conn:
+                conn.execute("SET ROLE socialdb_app")
+                conn.execute("SET review.pause = 'on'")
+                outcome.append(
+                    ops.ingest_message(conn, SELLER, IncomingMessage(ACCOUNT, "c1", "p-c1", "n1", "customer", T0))
+                )
+        except BaseException as error:  # reported below
+            outcome.append(error)
+
+    with psycopg.connect(app_url) as creator, psycopg.connect(app_url, autocommit=True) as deleter:
+        creator.execute(
+            "INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, user_id)"
+            " VALUES (%s, 'c1', 'p-c1', %s)",
+            (ACCOUNT, SELLER),
+        )
+        thread = threading.Thread(target=webhook, name="webhook")
+        thread.start()
+        wait_for(
+            lambda: deleter.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone() == (1,),
+            what="pass 1's INSERT to wait for the creator",
+        )
+        creator.commit()  # pass 1's INSERT does nothing; the trigger then pauses it for 1 s
+        deleter.execute("SELECT pg_sleep(0.2)")
+        deleter.execute("DELETE FROM conversations WHERE platform_conversation_id = 'c1'")
+        join(thread, 60)
+    assert outcome == [True]
+    with psycopg.connect(app_url) as admin:
+        assert admin.execute(DRIFT).fetchall() == []
+        assert admin.execute(
+            "SELECT unread_count FROM conversations WHERE platform_conversation_id = 'c1'"
+        ).fetchone() == (1,)

@@ -48,3 +48,34 @@ def test_a_long_migration_runs_every_statement_once_in_order(empty_db_url: str, 
     with psycopg.connect(empty_db_url) as conn:
         rows = conn.execute("SELECT n FROM seq ORDER BY id").fetchall()
     assert [n for (n,) in rows] == list(range(500))
+
+
+# What a migration records of its own transaction: where the WAL was, and its commit setting.
+_NOTE = (
+    "CREATE TABLE IF NOT EXISTS note (version int, lsn pg_lsn, sync text);\n"
+    "INSERT INTO note SELECT {v}, pg_current_wal_insert_lsn(), current_setting('synchronous_commit');\n"
+)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["success", "failure"])
+def test_migrations_commit_without_waiting_and_the_run_ends_flushed(
+    empty_db_url: str, tmp_path: Path, fails: bool
+) -> None:
+    """A transactional migration commits with synchronous_commit off (its locks go at once,
+    no wait for the disk or a synchronous standby); the run then waits once, so that what it
+    reports applied, on success or failure, is flushed when it returns."""
+    files = {f"00{v}-note.sql": _NOTE.format(v=v) for v in (1, 2)}
+    files["003-last.sql"] = "SELECT 1 / 0;\n" if fails else _NOTE.format(v=3)
+    folder = write_migrations(tmp_path / "m", files)
+    if fails:
+        with pytest.raises(MigrationFailed):
+            runner.up(empty_db_url, folder)
+    else:
+        runner.up(empty_db_url, folder)
+    with psycopg.connect(empty_db_url) as conn:
+        # The commit record of each comes after its note: the flush must cover every note.
+        notes = conn.execute(
+            "SELECT version, sync, pg_current_wal_flush_lsn() >= lsn FROM note ORDER BY version"
+        ).fetchall()
+        assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)  # the session's own is untouched
+    assert notes == [(v, "off", True) for v in ((1, 2) if fails else (1, 2, 3))]

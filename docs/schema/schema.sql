@@ -378,13 +378,16 @@ DECLARE
   unread integer := (p_sender = 'customer')::integer;
   conversation uuid;
   stored uuid;
+  created integer;
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
-  -- Twice at most: the second time after inserting a conversation seen for the first time.
-  FOR attempt IN 1..2 LOOP
+  -- Again after inserting a conversation seen for the first time (then found: the row is
+  -- this transaction's), or after another transaction's insert of it won (then found,
+  -- unless deleted meanwhile: one more try).
+  FOR attempt IN 1..3 LOOP
     WITH found AS (
       SELECT c.id FROM public.conversations AS c
       WHERE c.client_account_id = p_account AND c.platform_conversation_id = p_conversation
@@ -414,6 +417,9 @@ BEGIN
       (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
     VALUES (p_account, p_conversation, p_participant, p_username)
     ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING;
+    GET DIAGNOSTICS created = ROW_COUNT;
+    -- Not found twice, and not insertable: a conversation the seller cannot see.
+    EXIT WHEN created = 0 AND attempt > 1;
   END LOOP;
   RAISE EXCEPTION 'seller_ingest_message: conversation % of account % is not the seller''s', p_conversation, p_account
     USING ERRCODE = 'insufficient_privilege';

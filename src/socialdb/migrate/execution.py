@@ -5,7 +5,8 @@ does; a lock timeout rolls the whole attempt back and retries it with backoff.
 The timeouts and the statements are sent in one pipeline (psycopg's pipeline mode):
 the server runs them in order as they arrive, and the first error names its own
 statement. Four round trips a migration (BEGIN, the pipeline, the history row,
-COMMIT) instead of one per statement (docs/performance.md, issue 15).
+COMMIT) instead of one per statement (docs/performance.md, issue 15). Each commits
+without waiting for its flush; the run waits once at its end (`make_durable`, decision 106).
 Non-transactional (`transaction=off`): each statement commits on its own; a
 failure is recorded in the history as `failed`, with the statement at fault.
 """
@@ -227,14 +228,32 @@ def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> 
 
 
 def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
-    """The statement that sets the migration's timeouts (for its transaction when `local`)."""
+    """The statement that sets the migration's timeouts (for its transaction when `local`).
+
+    A migration's own transaction also commits without waiting for its WAL to be flushed
+    (or replicated): its locks go at once, and `make_durable` waits once for the whole run.
+    """
     statement_ms = migration.directives.statement_timeout_ms
     statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
-    return (
-        "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
-        " set_config('client_connection_check_interval', %s, %s)",
-        (f"{lock_timeout_of(migration, opts)}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local),
-    )
+    lock_ms = lock_timeout_of(migration, opts)
+    settings = (f"{lock_ms}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local)
+    return (_TIMEOUTS_AND_ASYNC_COMMIT if local else _TIMEOUTS), settings
+
+
+_TIMEOUTS = (
+    "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
+    " set_config('client_connection_check_interval', %s, %s)"
+)
+_TIMEOUTS_AND_ASYNC_COMMIT = _TIMEOUTS + ", set_config('synchronous_commit', 'off', true)"
+
+
+def make_durable(conn: Conn) -> None:
+    """Wait until every commit of this run is flushed (and replicated, as the session's
+    synchronous_commit asks). A commit waits only if its transaction wrote WAL: this one
+    writes a transactional logical message (open to every role; a logical decoding
+    consumer sees prefix `socialdb`), and its commit record follows every earlier one."""
+    with conn.transaction():
+        conn.execute("SELECT pg_logical_emit_message(true, 'socialdb', 'migrate run ended')")
 
 
 def _retry_or_give_up(

@@ -7,6 +7,7 @@ tells the whole story.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -14,6 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import psycopg
 
 from socialdb.db import connect
 from socialdb.errors import Interrupted, UsageError
@@ -220,10 +223,24 @@ def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], d
         for migration, statements in items:
             current = migration
             done.append(_run_one(session, migration, direction, statements))
+        if done:
+            execution.make_durable(session.conn)
         return done
     except KeyboardInterrupt as exc:
+        _durable_if_possible(session, done)
         number = int(getattr(exc, "signal_number", signal.SIGINT))
         raise Interrupted(_interrupted(direction, done, current, number), number) from None
+    except BaseException:
+        _durable_if_possible(session, done)
+        raise
+
+
+def _durable_if_possible(session: Session, done: list[Outcome]) -> None:
+    """On the way out of a failed run: what was reported applied is flushed too, if the
+    server still answers (the run's own error is the one to report either way)."""
+    if done and not session.conn.closed:
+        with contextlib.suppress(psycopg.Error):
+            execution.make_durable(session.conn)
 
 
 def _run_one(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> Outcome:

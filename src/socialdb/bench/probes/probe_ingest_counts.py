@@ -108,7 +108,9 @@ def main() -> None:
                         f"round {round_}, {name}: server CPU {server:.0f} us/message, client {client:.0f}", flush=True
                     )
                 py = python_rate(url, schema, sample, connections, tag)
-                pg = pgbench_rate(executable, url, schema, connections, targets, round_) if executable else 0.0
+                # A seed of its own per run: one drawn again would redeliver the earlier run's ids.
+                seed = 1000 * round_ + 10 * connections + variants.index((name, sql))
+                pg = pgbench_rate(executable, url, schema, connections, targets, seed) if executable else 0.0
                 results.setdefault(f"{name}, {connections} conn, python", []).append(py)
                 results.setdefault(f"{name}, {connections} conn, pgbench", []).append(pg)
                 print(

@@ -13,9 +13,14 @@
 -- statement. A redelivery writes nothing and locks no conversation; it no longer refreshes
 -- participant_username (a new message does, as before). A conversation seen for the first
 -- time is inserted with zero counts, then the same statement runs again; a conversation
--- the seller cannot see (another seller's account) is refused with 42501.
+-- the seller cannot see (another seller's account: not found, yet not insertable, twice)
+-- is refused with 42501.
 -- A conversation deleted between the lookup and the insert fails the message's foreign
 -- key (23503): the platform's redelivery then opens it afresh.
+-- The order holds per statement: a transaction that has already locked a conversation (an
+-- earlier message or mark-read in it) and then stores a message that another connection is
+-- storing at the same moment can still deadlock with it. A webhook call runs in autocommit
+-- or as its transaction's only write of messages; several messages go in one batch.
 -- The insert and update triggers (batches, mark-read) locked their conversations in
 -- whatever order the join produced, where deletes lock them in id order (036): two batches,
 -- or a batch and a delete, sharing two conversations could each hold one the other wanted.
@@ -45,13 +50,16 @@ DECLARE
   unread integer := (p_sender = 'customer')::integer;
   conversation uuid;
   stored uuid;
+  created integer;
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
-  -- Twice at most: the second time after inserting a conversation seen for the first time.
-  FOR attempt IN 1..2 LOOP
+  -- Again after inserting a conversation seen for the first time (then found: the row is
+  -- this transaction's), or after another transaction's insert of it won (then found,
+  -- unless deleted meanwhile: one more try).
+  FOR attempt IN 1..3 LOOP
     WITH found AS (
       SELECT c.id FROM public.conversations AS c
       WHERE c.client_account_id = p_account AND c.platform_conversation_id = p_conversation
@@ -81,6 +89,9 @@ BEGIN
       (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
     VALUES (p_account, p_conversation, p_participant, p_username)
     ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING;
+    GET DIAGNOSTICS created = ROW_COUNT;
+    -- Not found twice, and not insertable: a conversation the seller cannot see.
+    EXIT WHEN created = 0 AND attempt > 1;
   END LOOP;
   RAISE EXCEPTION 'seller_ingest_message: conversation % of account % is not the seller''s', p_conversation, p_account
     USING ERRCODE = 'insufficient_privilege';

@@ -1,0 +1,77 @@
+"""migrate up in process, each migration committing with synchronous_commit off and the run
+waiting once at its end (decision 106), against each commit waiting for its own flush (as
+before), and the floor (`psql -1 -f`): interleaved runs, a new database each, on the
+embedded server.
+    uv run python -m socialdb.bench.probes.probe_migrate_commit [RUNS]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from socialdb import embedded
+from socialdb.bench import migrate_up
+from socialdb.db import create_database, drop_database
+from socialdb.migrate import execution, runner
+from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.settings import embedded_dir
+
+
+@contextmanager
+def each_commit_waits() -> Iterator[None]:
+    """The runner as it was: no synchronous_commit off, no wait at the end."""
+    saved = execution._TIMEOUTS_AND_ASYNC_COMMIT, execution.make_durable
+    execution._TIMEOUTS_AND_ASYNC_COMMIT = execution._TIMEOUTS
+    execution.make_durable = lambda conn: None
+    try:
+        yield
+    finally:
+        execution._TIMEOUTS_AND_ASYNC_COMMIT, execution.make_durable = saved
+
+
+def before(url: str) -> None:
+    with each_commit_waits():
+        runner.up(url)
+
+
+def after(url: str) -> None:
+    runner.up(url)
+
+
+def main() -> None:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 9
+    admin = embedded.start(embedded_dir())
+    with tempfile.TemporaryDirectory() as work:
+        floor = next(c for c in migrate_up._contenders(load_migrations(default_directory()), Path(work), None))
+        contenders: list[tuple[str, Callable[[str], None]]] = [
+            ("floor", floor.run),
+            ("each commit waits (before)", before),
+            ("one wait at the end (after)", after),
+        ]
+        times: dict[str, list[float]] = {name: [] for name, _ in contenders}
+        for n in range(runs):
+            for name, run in contenders[n % 3 :] + contenders[: n % 3]:
+                drop_database(admin, migrate_up.TARGET)
+                url = create_database(admin, migrate_up.TARGET)
+                started = time.perf_counter()
+                run(url)
+                times[name].append((time.perf_counter() - started) * 1000)
+        drop_database(admin, migrate_up.TARGET)
+    base = statistics.median(times["floor"])
+    for name, ms in times.items():
+        ratios = [m / f for m, f in zip(ms, times["floor"], strict=True)]
+        each = ", ".join(f"{m:.0f}" for m in ms)
+        print(
+            f"{name}: median {statistics.median(ms):.0f} ms, {statistics.median(ms) / base:.2f}x the floor's median;"
+            f" median of per-run ratios {statistics.median(ratios):.2f}x; runs {each}"
+        )
+
+
+if __name__ == "__main__":
+    main()
