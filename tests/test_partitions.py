@@ -147,6 +147,23 @@ def test_the_cli_names_the_strays_months_and_exits_1(sellers: Conn, db_url: str)
     assert "Traceback" not in done.output
 
 
+def test_the_cli_calls_strays_older_than_every_partition_expired(sellers: Conn, db_url: str) -> None:
+    """Before the oldest partition, no --months would reach them: the retention dropped their
+    month, and the summary keeps those days as they were (decision 104)."""
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute("DROP TABLE analytics_events_legacy")  # what the retention does to it, in time
+        oldest = f"{min(p.start for p in partitions.read_partitions(admin)):%Y-%m}"
+    sellers.execute(INSERT, (SELLERS[0], utc(2005, 6, 1)))
+    sellers.execute(INSERT, (SELLERS[1], utc(2150, 1, 2)))
+    done = CliRunner().invoke(app, ["maintain", "--database-url", db_url, "--months", "0"])
+    assert done.exit_code == 1
+    assert len([line for line in done.output.splitlines() if line.startswith("error:")]) == 1, done.output
+    assert "2 event(s) in analytics_events_default" in done.output
+    assert oldest > "2005-06"
+    assert f"2005-06 (1) precede the oldest partition ({oldest}): expired, delete them" in done.output
+    assert "2150-01 (1): correct or delete them, or run maintain with --months reaching them" in done.output
+
+
 def test_retention_drops_exactly_the_expired_months_and_keeps_their_summary(sellers: Conn, db_url: str) -> None:
     start = add_months(month_start(now_of(sellers)), 2)
     partitions.maintain(db_url, months_ahead=30, now=start)

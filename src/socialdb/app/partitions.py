@@ -73,6 +73,7 @@ class UpkeepReport:
     moved: dict[str, int] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
     strays: list[tuple[str, int]] = field(default_factory=list)
+    oldest_month: str | None = None  # 'YYYY-MM' the oldest partition starts at: strays before it expired
 
 
 def parse_retention(text: str, source: str = "retention") -> int:
@@ -128,6 +129,8 @@ def maintain(
                 if part.end <= cutoff and steps.run(lambda c, p=part.name: _drop(c, p)):  # type: ignore[misc]
                     report.dropped.append(part.name)
         report.strays = [(month, int(count)) for month, count in conn.execute(_STRAYS).fetchall()]
+        starts = [part.start for part in read_partitions(conn)]
+        report.oldest_month = f"{min(starts):%Y-%m}" if starts else None
     return report
 
 

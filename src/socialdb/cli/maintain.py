@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, app, call, fail, say, target_url
+
+if TYPE_CHECKING:
+    from socialdb.app.partitions import UpkeepReport
+
+DEFAULT_PARTITION = "analytics_events_default"  # partitions.DEFAULT, without importing the library for it
 
 RETAIN_ENV = "SOCIALDB_EVENTS_RETAIN"
 
@@ -54,9 +59,22 @@ def maintain_command(
     if not report.created and not report.dropped:
         say("partitions up to date")
     if report.strays:
-        months_found = ", ".join(f"{month} ({count})" for month, count in report.strays)
-        fail(
-            f"{sum(c for _, c in report.strays)} event(s) in {partitions.DEFAULT}, of months no partition holds:"
-            f" {months_found}; correct or delete them, or run maintain with --months reaching them",
-            1,
-        )
+        fail(_strays_message(report), 1)
+
+
+def _strays_message(report: UpkeepReport) -> str:
+    """One line: the strays' months, and what to do, which differs before the oldest partition."""
+    oldest = report.oldest_month or ""
+    expired = [(m, c) for m, c in report.strays if m < oldest]
+    ahead = [(m, c) for m, c in report.strays if m >= oldest]
+    advice = []
+    if expired:
+        advice.append(f"{_months(expired)} precede the oldest partition ({oldest}): expired, delete them")
+    if ahead:
+        advice.append(f"{_months(ahead)}: correct or delete them, or run maintain with --months reaching them")
+    total = sum(c for _, c in report.strays)
+    return f"{total} event(s) in {DEFAULT_PARTITION}, of months no partition holds: " + "; ".join(advice)
+
+
+def _months(strays: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{month} ({count})" for month, count in strays)
