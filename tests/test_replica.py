@@ -41,10 +41,9 @@ import pytest
 
 from socialdb.app import operations
 from socialdb.app.tenant import seller
-from socialdb.errors import MigrationFailed
+from socialdb.errors import DurabilityError, MigrationFailed
 from socialdb.migrate import runner
 from socialdb.migrate.files import default_directory
-from socialdb.migrate.options import RunOptions
 from tests.catalog import differences, snapshot
 
 # It starts PostgreSQL servers of its own: a server (db) and processes, for `-m` selections.
@@ -499,10 +498,9 @@ def test_with_remote_apply_the_run_waits_for_the_standby_but_holds_no_lock(repli
 
     def migrate() -> None:
         try:
+            # The wait at the end is bounded by the standby's max_standby_streaming_delay.
             runner.up(
-                replica.url(replica.primary_port, options="-csynchronous_commit%3Dremote_apply"),
-                directory=folder,
-                options=RunOptions(statement_timeout_ms=int(WAIT_S * 1000)),
+                replica.url(replica.primary_port, options="-csynchronous_commit%3Dremote_apply"), directory=folder
             )
         except BaseException as exc:  # reported below
             errors.append(exc)
@@ -527,6 +525,56 @@ def test_with_remote_apply_the_run_waits_for_the_standby_but_holds_no_lock(repli
         run.join(WAIT_S)
         assert not run.is_alive() and errors == []
         _assert_cancelled_by_recovery(long_read.finish())
+    finally:
+        run.join(WAIT_S)
+        long_read.join(WAIT_S)
+        with _connect(replica.admin(replica.primary_port)) as conn:
+            conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
+            conn.execute("SELECT pg_reload_conf()")
+        _roll_back_probe(replica, folder)
+
+
+def test_a_cancelled_wait_for_the_standby_fails_the_run_and_says_what_committed(
+    replica: Replica, tmp_path: Path
+) -> None:
+    """The server lets a commit waiting for a synchronous standby be cancelled: the commit
+    stands, with a WARNING and no error. The run must not pass that off as durable."""
+    folder = _with_probe_migration(tmp_path)
+    with _connect(replica.admin(replica.primary_port)) as conn:
+        conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
+        conn.execute("SELECT pg_reload_conf()")
+    long_read = Reader(replica.standby, LONG_READ)
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            runner.up(
+                replica.url(replica.primary_port, options="-csynchronous_commit%3Dremote_apply"), directory=folder
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    run = threading.Thread(target=migrate, name="migrate", daemon=True)
+    waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+    try:
+        _wait_until(
+            "the standby is synchronous",
+            lambda: _scalar(replica.primary, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") == 1,
+        )
+        long_read.start()
+        _wait_until("the long read runs on the standby", _reading(replica.standby))
+        run.start()
+        _wait_until(
+            "the run to wait for the standby",
+            lambda: _scalar(replica.primary, f"SELECT count(*) FROM ({waiting}) AS w") > 0,
+        )
+        assert _scalar(replica.primary, f"SELECT bool_and(pg_cancel_backend(pid)) FROM ({waiting}) AS w")
+        run.join(WAIT_S)
+        assert not run.is_alive()
+        assert len(errors) == 1 and isinstance(errors[0], DurabilityError), errors
+        assert str(errors[0]).startswith("1 migration(s) applied and committed, but the wait for their flush failed:")
+        assert "synchronous replication" in str(errors[0])
+        assert _scalar(replica.primary, "SELECT max(version) FROM migrations") == PROBE_VERSION  # it did commit
     finally:
         run.join(WAIT_S)
         long_read.join(WAIT_S)

@@ -89,6 +89,10 @@ class Interrupted(SocialdbError):
         super().__init__(message)
 
 
+class DurabilityError(SocialdbError):
+    """The run's migrations committed, but the wait for their flush (or replication) failed."""
+
+
 class DatabaseUrlError(SocialdbError):
     """A database URL that cannot be parsed (its password is masked in the message)."""
 

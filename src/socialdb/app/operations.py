@@ -3,8 +3,8 @@
 Under the application role, row-level security confines every call to one seller's rows,
 and `user_id` columns default to that seller. The three hottest calls (ingest_message,
 inbox_page, message_page) take the seller as an argument and are one statement each
-(migration 025): run them in autocommit, or inside any transaction, whose seller they
-leave as it was; ingest_message as its transaction's only write of messages (a payload of
+(migration 025): run them in autocommit or inside a transaction, whose seller they leave
+as it was. ingest_message must be its transaction's only write of messages (a payload of
 several messages is one ingest_batch), or it can deadlock with a concurrent delivery of the
 same message (migration 038, decision 105). The others expect a connection inside a transaction acting for one
 seller (see socialdb.app.tenant.seller); the caller commits. docs/performance.md measures

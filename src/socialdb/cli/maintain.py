@@ -12,8 +12,6 @@ from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, ap
 if TYPE_CHECKING:
     from socialdb.app.partitions import UpkeepReport
 
-DEFAULT_PARTITION = "analytics_events_default"  # partitions.DEFAULT, without importing the library for it
-
 RETAIN_ENV = "SOCIALDB_EVENTS_RETAIN"
 
 
@@ -59,21 +57,21 @@ def maintain_command(
     if not report.created and not report.dropped:
         say("partitions up to date")
     if report.strays:
-        fail(_strays_message(report), 1)
+        fail(_strays_message(report, partitions.DEFAULT), 1)
 
 
-def _strays_message(report: UpkeepReport) -> str:
+def _strays_message(report: UpkeepReport, default: str) -> str:
     """One line: the strays' months, and what to do, which differs before the oldest partition."""
     oldest = report.oldest_month or ""
     expired = [(m, c) for m, c in report.strays if m < oldest]
-    ahead = [(m, c) for m, c in report.strays if m >= oldest]
+    beyond = [(m, c) for m, c in report.strays if m >= oldest]  # after the last partition maintain made
     advice = []
     if expired:
         advice.append(f"{_months(expired)} precede the oldest partition ({oldest}): expired, delete them")
-    if ahead:
-        advice.append(f"{_months(ahead)}: correct or delete them, or run maintain with --months reaching them")
+    if beyond:
+        advice.append(f"{_months(beyond)}: correct or delete them, or run maintain with --months reaching them")
     total = sum(c for _, c in report.strays)
-    return f"{total} event(s) in {DEFAULT_PARTITION}, of months no partition holds: " + "; ".join(advice)
+    return f"{total} event(s) in {default}, of months no partition holds: " + "; ".join(advice)
 
 
 def _months(strays: list[tuple[str, int]]) -> str:

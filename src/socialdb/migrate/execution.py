@@ -5,8 +5,8 @@ does; a lock timeout rolls the whole attempt back and retries it with backoff.
 The timeouts and the statements are sent in one pipeline (psycopg's pipeline mode):
 the server runs them in order as they arrive, and the first error names its own
 statement. Four round trips a migration (BEGIN, the pipeline, the history row,
-COMMIT) instead of one per statement (docs/performance.md, issue 15). Each commits
-without waiting for its flush; the run waits once at its end (`make_durable`, decision 106).
+COMMIT) instead of one per statement (docs/performance.md, issue 15). Every commit
+goes without waiting for its flush; the run waits once at its end (decision 106).
 Non-transactional (`transaction=off`): each statement commits on its own; a
 failure is recorded in the history as `failed`, with the statement at fault.
 """
@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 
 from socialdb.db import Conn
-from socialdb.errors import LockNotAvailableError, MigrationFailed
+from socialdb.errors import DurabilityError, LockNotAvailableError, MigrationFailed
 from socialdb.migrate import history, interrupts
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.files import Migration, lock_timeout_of
@@ -157,7 +157,10 @@ def _run_statementwise(
         return ms
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            conn.execute("RESET lock_timeout; RESET statement_timeout; RESET client_connection_check_interval")
+            conn.execute(
+                "RESET lock_timeout; RESET statement_timeout; RESET client_connection_check_interval;"
+                " RESET synchronous_commit"
+            )
 
 
 def _record_failure(
@@ -230,30 +233,45 @@ def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> 
 def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
     """The statement that sets the migration's timeouts (for its transaction when `local`).
 
-    A migration's own transaction also commits without waiting for its WAL to be flushed
-    (or replicated): its locks go at once, and `make_durable` waits once for the whole run.
+    Its commits also go without waiting for their WAL to be flushed (or replicated): its
+    locks go at once, and the run waits once at its end (`wait_until_durable`, decision 106).
     """
     statement_ms = migration.directives.statement_timeout_ms
     statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
     lock_ms = lock_timeout_of(migration, opts)
-    settings = (f"{lock_ms}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local)
-    return (_TIMEOUTS_AND_ASYNC_COMMIT if local else _TIMEOUTS), settings
+    settings = (f"{lock_ms}ms", f"{statement_ms}ms", f"{CLIENT_CHECK_MS}ms", MIGRATION_COMMIT)
+    return _SETTINGS, tuple(x for value in settings for x in (value, local))
 
 
-_TIMEOUTS = (
+# synchronous_commit for a migration's commits (the probe of decision 106 sets it back to "on").
+MIGRATION_COMMIT = "off"
+_SETTINGS = (
     "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
-    " set_config('client_connection_check_interval', %s, %s)"
+    " set_config('client_connection_check_interval', %s, %s), set_config('synchronous_commit', %s, %s)"
 )
-_TIMEOUTS_AND_ASYNC_COMMIT = _TIMEOUTS + ", set_config('synchronous_commit', 'off', true)"
+# A commit waits only if its transaction wrote WAL: a transactional logical message (open to
+# every role; only logical decoding consumers see it, under the prefix `socialdb`).
+_DURABLE = "SELECT pg_logical_emit_message(true, 'socialdb', 'migrate run ended')"
 
 
-def make_durable(conn: Conn) -> None:
-    """Wait until every commit of this run is flushed (and replicated, as the session's
-    synchronous_commit asks). A commit waits only if its transaction wrote WAL: this one
-    writes a transactional logical message (open to every role; a logical decoding
-    consumer sees prefix `socialdb`), and its commit record follows every earlier one."""
-    with conn.transaction():
-        conn.execute("SELECT pg_logical_emit_message(true, 'socialdb', 'migrate run ended')")
+def wait_until_durable(conn: Conn) -> None:
+    """Wait until every commit of this run is flushed, and replicated as the session's own
+    synchronous_commit asks: this transaction's commit record follows all of theirs. A
+    signal cancels the wait; a wait cancelled on the server (its WARNING) raises."""
+    warnings: list[str] = []
+
+    def keep(notice: psycopg.errors.Diagnostic) -> None:
+        if notice.severity_nonlocalized == "WARNING":
+            warnings.append(notice.message_primary or "")
+
+    conn.add_notice_handler(keep)
+    try:
+        with interrupts.cancellable(conn), conn.transaction():
+            conn.execute(_DURABLE)
+    finally:
+        conn.remove_notice_handler(keep)
+    if warnings:
+        raise DurabilityError("; ".join(warnings))
 
 
 def _retry_or_give_up(

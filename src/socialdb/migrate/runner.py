@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from socialdb.db import connect
-from socialdb.errors import Interrupted, UsageError
-from socialdb.migrate import execution, history
+from socialdb.errors import DurabilityError, Interrupted, UsageError
+from socialdb.migrate import execution, history, interrupts
 from socialdb.migrate import plan as plan_mod
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
@@ -223,24 +223,29 @@ def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], d
         for migration, statements in items:
             current = migration
             done.append(_run_one(session, migration, direction, statements))
-        if done:
-            execution.make_durable(session.conn)
+        current = None
+        if done and interrupts.pending() is None:  # a signal already came: no wait, as below
+            _wait_until_durable(session, done, direction)
         return done
-    except KeyboardInterrupt as exc:
-        _durable_if_possible(session, done)
+    except KeyboardInterrupt as exc:  # no wait: the user asked to stop
         number = int(getattr(exc, "signal_number", signal.SIGINT))
         raise Interrupted(_interrupted(direction, done, current, number), number) from None
     except BaseException:
-        _durable_if_possible(session, done)
+        if current is not None and done:  # a migration failed: what came before it is flushed too
+            with contextlib.suppress(DurabilityError):
+                _wait_until_durable(session, done, direction)
         raise
 
 
-def _durable_if_possible(session: Session, done: list[Outcome]) -> None:
-    """On the way out of a failed run: what was reported applied is flushed too, if the
-    server still answers (the run's own error is the one to report either way)."""
-    if done and not session.conn.closed:
-        with contextlib.suppress(psycopg.Error):
-            execution.make_durable(session.conn)
+def _wait_until_durable(session: Session, done: list[Outcome], direction: Direction) -> None:
+    """The one wait of a run for its commits' flush (decision 106); a failure says what committed."""
+    try:
+        execution.wait_until_durable(session.conn)
+    except (psycopg.Error, DurabilityError) as exc:
+        verb = "applied" if direction == Direction.UP else "rolled back"
+        message = f"{len(done)} migration(s) {verb} and committed, but the wait for their flush failed: {exc}"
+        session.report(message)
+        raise DurabilityError(message) from None
 
 
 def _run_one(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> Outcome:

@@ -26,13 +26,13 @@ from socialdb.settings import embedded_dir
 @contextmanager
 def each_commit_waits() -> Iterator[None]:
     """The runner as it was: no synchronous_commit off, no wait at the end."""
-    saved = execution._TIMEOUTS_AND_ASYNC_COMMIT, execution.make_durable
-    execution._TIMEOUTS_AND_ASYNC_COMMIT = execution._TIMEOUTS
-    execution.make_durable = lambda conn: None
+    saved = execution.MIGRATION_COMMIT, execution.wait_until_durable
+    execution.MIGRATION_COMMIT = "on"
+    execution.wait_until_durable = lambda conn: None
     try:
         yield
     finally:
-        execution._TIMEOUTS_AND_ASYNC_COMMIT, execution.make_durable = saved
+        execution.MIGRATION_COMMIT, execution.wait_until_durable = saved
 
 
 def before(url: str) -> None:

@@ -97,7 +97,7 @@ BEGIN
     USING ERRCODE = 'insufficient_privilege';
 END;
 $$;
-COMMENT ON FUNCTION seller_ingest_message(uuid, uuid, text, text, text, text, text, text, text, timestamptz) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before the conversation, as every writer of messages does.';
+COMMENT ON FUNCTION seller_ingest_message(uuid, uuid, text, text, text, text, text, text, text, timestamptz) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before an existing conversation, as every writer of messages does (a new conversation is its own, invisible to others, until the commit).';
 
 -- New messages (batches; the webhook function counts its own): lock the conversations in
 -- id order, then count, as in 012.
@@ -126,7 +126,9 @@ END;
 $$;
 
 -- Read and unread flips: lock the conversations whose count moves, in id order, then move
--- it, as in 012.
+-- it, as in 012. The changes are grouped twice: the lock must be a statement of its own, so
+-- that the UPDATE's snapshot comes after it (036's lesson), and the transition tables are
+-- small.
 CREATE OR REPLACE FUNCTION decrement_unread_count()
 RETURNS trigger
 LANGUAGE plpgsql
