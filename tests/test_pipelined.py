@@ -82,3 +82,13 @@ def test_migrations_commit_without_waiting_and_the_run_ends_flushed(
         ).fetchall()
         assert conn.execute("SHOW synchronous_commit").fetchone() == ("on",)  # the session's own is untouched
     assert notes == [(v, "off", True) for v in ((1, 2) if fails else (1, 2, 3))]
+
+
+def test_a_transaction_off_migration_commits_as_the_session_says(empty_db_url: str, tmp_path: Path) -> None:
+    """Only a migration's own transaction turns synchronous_commit off (SET LOCAL): the
+    statements of a `transaction=off` file would need a session setting, which PgBouncer in
+    transaction mode could hand on to the application's commits."""
+    files = {"001-off.sql": "-- socialdb: transaction=off\n" + _NOTE.format(v=1), "002-on.sql": _NOTE.format(v=2)}
+    runner.up(empty_db_url, write_migrations(tmp_path / "m", files))
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT version, sync FROM note ORDER BY version").fetchall() == [(1, "on"), (2, "off")]

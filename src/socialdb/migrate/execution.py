@@ -5,8 +5,8 @@ does; a lock timeout rolls the whole attempt back and retries it with backoff.
 The timeouts and the statements are sent in one pipeline (psycopg's pipeline mode):
 the server runs them in order as they arrive, and the first error names its own
 statement. Four round trips a migration (BEGIN, the pipeline, the history row,
-COMMIT) instead of one per statement (docs/performance.md, issue 15). Every commit
-goes without waiting for its flush; the run waits once at its end (decision 106).
+COMMIT) instead of one per statement (docs/performance.md, issue 15). The COMMIT does
+not wait for its flush; the run waits once at its end (decision 106).
 Non-transactional (`transaction=off`): each statement commits on its own; a
 failure is recorded in the history as `failed`, with the statement at fault.
 """
@@ -157,10 +157,7 @@ def _run_statementwise(
         return ms
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            conn.execute(
-                "RESET lock_timeout; RESET statement_timeout; RESET client_connection_check_interval;"
-                " RESET synchronous_commit"
-            )
+            conn.execute("RESET lock_timeout; RESET statement_timeout; RESET client_connection_check_interval")
 
 
 def _record_failure(
@@ -233,22 +230,27 @@ def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> 
 def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
     """The statement that sets the migration's timeouts (for its transaction when `local`).
 
-    Its commits also go without waiting for their WAL to be flushed (or replicated): its
-    locks go at once, and the run waits once at its end (`wait_until_durable`, decision 106).
+    A transaction's commit also goes without waiting for its WAL to be flushed (or
+    replicated): its locks go at once, and the run waits once at its end (decision 106).
+    Not the session's: behind PgBouncer in transaction mode a session setting can stay on a
+    server connection that the application then uses, and its commits would not wait either.
     """
     statement_ms = migration.directives.statement_timeout_ms
     statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
     lock_ms = lock_timeout_of(migration, opts)
-    settings = (f"{lock_ms}ms", f"{statement_ms}ms", f"{CLIENT_CHECK_MS}ms", MIGRATION_COMMIT)
-    return _SETTINGS, tuple(x for value in settings for x in (value, local))
+    settings = (f"{lock_ms}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local)
+    if local:
+        return _TIMEOUTS + _COMMIT, (*settings, MIGRATION_COMMIT)
+    return _TIMEOUTS, settings
 
 
-# synchronous_commit for a migration's commits (the probe of decision 106 sets it back to "on").
-MIGRATION_COMMIT = "off"
-_SETTINGS = (
+_TIMEOUTS = (
     "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
-    " set_config('client_connection_check_interval', %s, %s), set_config('synchronous_commit', %s, %s)"
+    " set_config('client_connection_check_interval', %s, %s)"
 )
+# synchronous_commit for a migration's transaction (the probe of decision 106 sets it to "on").
+MIGRATION_COMMIT = "off"
+_COMMIT = ", set_config('synchronous_commit', %s, true)"
 # A commit waits only if its transaction wrote WAL: a transactional logical message (open to
 # every role; only logical decoding consumers see it, under the prefix `socialdb`).
 _DURABLE = "SELECT pg_logical_emit_message(true, 'socialdb', 'migrate run ended')"
