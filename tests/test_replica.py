@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -484,16 +485,24 @@ def test_a_long_standby_read_does_not_hold_the_migration_but_is_cancelled(replic
         _roll_back_probe(replica, folder)
 
 
-def test_with_remote_apply_the_run_waits_for_the_standby_but_holds_no_lock(replica: Replica, tmp_path: Path) -> None:
-    """synchronous_commit = remote_apply: a migration commits without waiting (its lock goes at
-    once), and the run then waits for replay, which waits for the standby's reader. Before,
-    the migration's own commit waited, holding ACCESS EXCLUSIVE on the primary, and the
-    primary's readers queued behind it (decision 106)."""
-    folder = _with_probe_migration(tmp_path)
+SYNC_REP_WAIT = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
+
+
+@dataclass
+class WaitingRun:
+    """`runner.up` under remote_apply in a thread, caught waiting for a standby whose replay
+    waits for a long read; and that read."""
+
+    thread: threading.Thread
+    errors: list[BaseException]
+    long_read: Reader
+
+
+@contextmanager
+def _run_waiting_for_the_standby(replica: Replica, folder: Path) -> Iterator[WaitingRun]:
     with _connect(replica.admin(replica.primary_port)) as conn:
         conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
         conn.execute("SELECT pg_reload_conf()")
-    long_read = Reader(replica.standby, LONG_READ)
     errors: list[BaseException] = []
 
     def migrate() -> None:
@@ -502,36 +511,47 @@ def test_with_remote_apply_the_run_waits_for_the_standby_but_holds_no_lock(repli
             runner.up(
                 replica.url(replica.primary_port, options="-csynchronous_commit%3Dremote_apply"), directory=folder
             )
-        except BaseException as exc:  # reported below
+        except BaseException as exc:  # reported by the test
             errors.append(exc)
 
-    run = threading.Thread(target=migrate, name="migrate", daemon=True)
+    waiting = WaitingRun(
+        threading.Thread(target=migrate, name="migrate", daemon=True), errors, Reader(replica.standby, LONG_READ)
+    )
     try:
         _wait_until(
             "the standby is synchronous",
             lambda: _scalar(replica.primary, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") == 1,
         )
-        long_read.start()
+        waiting.long_read.start()
         _wait_until("the long read runs on the standby", _reading(replica.standby))
-        run.start()
+        waiting.thread.start()
         _wait_until(
             "the run to wait for the standby",
-            lambda: _scalar(replica.primary, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'") > 0,
+            lambda: _scalar(replica.primary, f"SELECT count(*) FROM ({SYNC_REP_WAIT}) AS w") > 0,
         )
-        # The run waits, and holds no lock on the migrated table: the primary's reader passes.
-        assert not _lock_on_conversations(replica.primary, granted=True)()
-        assert _scalar(replica.primary, "SELECT count(*) FROM conversations") >= 0
-        assert run.is_alive()  # still waiting for replay when the primary's reader was served
-        run.join(WAIT_S)
-        assert not run.is_alive() and errors == []
-        _assert_cancelled_by_recovery(long_read.finish())
+        yield waiting
     finally:
-        run.join(WAIT_S)
-        long_read.join(WAIT_S)
+        waiting.thread.join(WAIT_S)
+        waiting.long_read.join(WAIT_S)
         with _connect(replica.admin(replica.primary_port)) as conn:
             conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
             conn.execute("SELECT pg_reload_conf()")
         _roll_back_probe(replica, folder)
+
+
+def test_with_remote_apply_the_run_waits_for_the_standby_but_holds_no_lock(replica: Replica, tmp_path: Path) -> None:
+    """synchronous_commit = remote_apply: a migration commits without waiting (its lock goes at
+    once), and the run then waits for replay, which waits for the standby's reader. Before,
+    the migration's own commit waited, holding ACCESS EXCLUSIVE on the primary, and the
+    primary's readers queued behind it (decision 106)."""
+    with _run_waiting_for_the_standby(replica, _with_probe_migration(tmp_path)) as run:
+        # The run waits, and holds no lock on the migrated table: the primary's reader passes.
+        assert not _lock_on_conversations(replica.primary, granted=True)()
+        assert _scalar(replica.primary, "SELECT count(*) FROM conversations") >= 0
+        assert run.thread.is_alive()  # still waiting for replay when the primary's reader was served
+        run.thread.join(WAIT_S)
+        assert not run.thread.is_alive() and run.errors == []
+        _assert_cancelled_by_recovery(run.long_read.finish())
 
 
 def test_a_cancelled_wait_for_the_standby_fails_the_run_and_says_what_committed(
@@ -539,49 +559,15 @@ def test_a_cancelled_wait_for_the_standby_fails_the_run_and_says_what_committed(
 ) -> None:
     """The server lets a commit waiting for a synchronous standby be cancelled: the commit
     stands, with a WARNING and no error. The run must not pass that off as durable."""
-    folder = _with_probe_migration(tmp_path)
-    with _connect(replica.admin(replica.primary_port)) as conn:
-        conn.execute("ALTER SYSTEM SET synchronous_standby_names = '*'")
-        conn.execute("SELECT pg_reload_conf()")
-    long_read = Reader(replica.standby, LONG_READ)
-    errors: list[BaseException] = []
-
-    def migrate() -> None:
-        try:
-            runner.up(
-                replica.url(replica.primary_port, options="-csynchronous_commit%3Dremote_apply"), directory=folder
-            )
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    run = threading.Thread(target=migrate, name="migrate", daemon=True)
-    waiting = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep'"
-    try:
-        _wait_until(
-            "the standby is synchronous",
-            lambda: _scalar(replica.primary, "SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") == 1,
-        )
-        long_read.start()
-        _wait_until("the long read runs on the standby", _reading(replica.standby))
-        run.start()
-        _wait_until(
-            "the run to wait for the standby",
-            lambda: _scalar(replica.primary, f"SELECT count(*) FROM ({waiting}) AS w") > 0,
-        )
-        assert _scalar(replica.primary, f"SELECT bool_and(pg_cancel_backend(pid)) FROM ({waiting}) AS w")
-        run.join(WAIT_S)
-        assert not run.is_alive()
-        assert len(errors) == 1 and isinstance(errors[0], DurabilityError), errors
-        assert str(errors[0]).startswith("1 migration(s) applied and committed, but the wait for their flush failed:")
-        assert "synchronous replication" in str(errors[0])
+    with _run_waiting_for_the_standby(replica, _with_probe_migration(tmp_path)) as run:
+        assert _scalar(replica.primary, f"SELECT bool_and(pg_cancel_backend(pid)) FROM ({SYNC_REP_WAIT}) AS w")
+        run.thread.join(WAIT_S)
+        assert not run.thread.is_alive()
+        assert len(run.errors) == 1 and isinstance(run.errors[0], DurabilityError), run.errors
+        message = str(run.errors[0])
+        assert message.startswith("1 migration(s) applied and committed, but the wait for their flush failed:")
+        assert "synchronous replication" in message
         assert _scalar(replica.primary, "SELECT max(version) FROM migrations") == PROBE_VERSION  # it did commit
-    finally:
-        run.join(WAIT_S)
-        long_read.join(WAIT_S)
-        with _connect(replica.admin(replica.primary_port)) as conn:
-            conn.execute("ALTER SYSTEM RESET synchronous_standby_names")
-            conn.execute("SELECT pg_reload_conf()")
-        _roll_back_probe(replica, folder)
 
 
 def _roll_back_probe(replica: Replica, folder: Path) -> None:
