@@ -252,14 +252,20 @@ _TIMEOUTS = (
 MIGRATION_COMMIT = "off"
 _COMMIT = ", set_config('synchronous_commit', %s, true)"
 # A commit waits only if its transaction wrote WAL: a transactional logical message (open to
-# every role; only logical decoding consumers see it, under the prefix `socialdb`).
-_DURABLE = "SELECT pg_logical_emit_message(true, 'socialdb', 'migrate run ended')"
+# every role; only logical decoding consumers see it, under the prefix `socialdb`). A session
+# whose synchronous_commit is off still waits here for the local flush ('local').
+_DURABLE = (
+    "SELECT pg_logical_emit_message(true, 'socialdb', 'migrate run ended'),"
+    " CASE WHEN current_setting('synchronous_commit') = 'off'"
+    " THEN set_config('synchronous_commit', 'local', true) END"
+)
 
 
 def wait_until_durable(conn: Conn) -> None:
     """Wait until every commit of this run is flushed, and replicated as the session's own
-    synchronous_commit asks: this transaction's commit record follows all of theirs. A
-    signal cancels the wait; a wait cancelled on the server (its WARNING) raises."""
+    synchronous_commit asks (at least flushed, if it is off): this transaction's commit
+    record follows all of theirs. A signal cancels the wait; a wait cancelled on the server
+    (its WARNING) raises."""
     warnings: list[str] = []
 
     def keep(notice: psycopg.errors.Diagnostic) -> None:

@@ -56,16 +56,26 @@ CREATE TABLE IF NOT EXISTS migrations_lock (
   expires_at timestamptz NOT NULL
 )
 """
-_TAKE_LEASE = """
-INSERT INTO migrations_lock (owner, acquired_at, expires_at)
-VALUES (%(owner)s, now(), now() + make_interval(secs => %(ttl)s))
+# The lease's own commits wait for the local disk only, never for a synchronous standby: one
+# that stopped answering would hold the lease (and the run's exit) past any signal. The
+# setting is the statement's own (its implicit transaction's), read before the row is written.
+_LOCAL_COMMIT = "WITH local_commit AS (SELECT set_config('synchronous_commit', 'local', true))\n"
+_TAKE_LEASE = (
+    _LOCAL_COMMIT
+    + """INSERT INTO migrations_lock (owner, acquired_at, expires_at)
+SELECT %(owner)s, now(), now() + make_interval(secs => %(ttl)s) FROM local_commit
 ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, acquired_at = now(), expires_at = EXCLUDED.expires_at
 WHERE migrations_lock.expires_at < now()
 RETURNING owner
 """
-_RENEW_LEASE = """
-UPDATE migrations_lock SET expires_at = now() + make_interval(secs => %(ttl)s) WHERE owner = %(owner)s
+)
+_RENEW_LEASE = (
+    _LOCAL_COMMIT
+    + """UPDATE migrations_lock SET expires_at = now() + make_interval(secs => %(ttl)s)
+FROM local_commit WHERE owner = %(owner)s
 """
+)
+_RELEASE_LEASE = _LOCAL_COMMIT + "DELETE FROM migrations_lock USING local_commit WHERE owner = %(owner)s"
 _LEASE_HOLDER = """
 SELECT owner, to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'),
        to_char(expires_at AT TIME ZONE 'UTC', 'HH24:MI:SS "UTC"')
@@ -142,7 +152,7 @@ def _lease(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator
         stop.set()
         renewer.join(timeout=JOIN_S)
         with contextlib.suppress(psycopg.Error):  # unreleased, it expires after LEASE_S
-            conn.execute("DELETE FROM migrations_lock WHERE owner = %(owner)s", params)
+            conn.execute(_RELEASE_LEASE, params)
 
 
 def _renew(conn: Conn, params: dict[str, object], stop: threading.Event) -> None:

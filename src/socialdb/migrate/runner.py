@@ -7,7 +7,6 @@ tells the whole story.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import signal
 from collections.abc import Callable, Iterator, Sequence
@@ -231,9 +230,8 @@ def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], d
         number = int(getattr(exc, "signal_number", signal.SIGINT))
         raise Interrupted(_interrupted(direction, done, current, number), number) from None
     except BaseException:
-        if current is not None and done:  # a migration failed: what came before it is flushed too
-            with contextlib.suppress(DurabilityError):
-                _wait_until_durable(session, done, direction)
+        if current is not None and done and interrupts.pending() is None:
+            _wait_after_a_failure(session, done, direction)
         raise
 
 
@@ -243,9 +241,21 @@ def _wait_until_durable(session: Session, done: list[Outcome], direction: Direct
         execution.wait_until_durable(session.conn)
     except (psycopg.Error, DurabilityError) as exc:
         verb = "applied" if direction == Direction.UP else "rolled back"
-        message = f"{len(done)} migration(s) {verb} and committed, but the wait for their flush failed: {exc}"
-        session.report(message)
-        raise DurabilityError(message) from None
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DurabilityError(
+            f"{len(done)} migration(s) {verb} and committed, but the wait for their flush failed: {reason}"
+        ) from None
+
+
+def _wait_after_a_failure(session: Session, done: list[Outcome], direction: Direction) -> None:
+    """A migration failed: what came before it is flushed too. The failure is the error to
+    report: a failed wait is only reported, and a signal only ends the wait."""
+    try:
+        _wait_until_durable(session, done, direction)
+    except DurabilityError as exc:
+        session.report(str(exc))
+    except KeyboardInterrupt:
+        pass
 
 
 def _run_one(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> Outcome:
