@@ -230,7 +230,7 @@ def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], d
         number = int(getattr(exc, "signal_number", signal.SIGINT))
         raise Interrupted(_interrupted(direction, done, current, number), number) from None
     except BaseException:
-        if current is not None and done and interrupts.pending() is None:
+        if current is not None and done and interrupts.pending() is None and not session.conn.closed:
             _wait_after_a_failure(session, done, direction)
         raise
 
