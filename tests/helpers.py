@@ -97,6 +97,18 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 30, what: str = "
         time.sleep(0.05)
 
 
+def add_seller(conn: psycopg.Connection[Any], user: uuid.UUID, account: uuid.UUID) -> None:
+    """A seller and one Instagram account of theirs, written as the owner (test data)."""
+    conn.execute(
+        "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'h', 'S')", (user, f"{user}@x.com")
+    )
+    conn.execute(
+        "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
+        " VALUES (%s, %s, 'instagram', %s, 'loja')",
+        (account, user, str(account)),
+    )
+
+
 def tables(url: str) -> set[str]:
     with psycopg.connect(url) as conn:
         return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}

@@ -20,7 +20,7 @@ from socialdb.app.operations import IncomingMessage
 from socialdb.app.tenant import seller
 from socialdb.errors import MigrationFailed
 from socialdb.migrate import runner
-from tests.helpers import join, login_role, wait_for
+from tests.helpers import add_seller, join, login_role, wait_for
 
 Conn = psycopg.Connection[Any]
 SELLER = uuid.UUID("cccccccc-0000-4000-8000-00000000000c")
@@ -54,12 +54,7 @@ WHERE c.unread_count <> t.unread OR c.last_message_at IS DISTINCT FROM t.newest
 @pytest.fixture
 def app_url(db_url: str) -> Iterator[str]:
     with psycopg.connect(db_url, autocommit=True) as admin:
-        admin.execute("INSERT INTO users (id, email, password_hash, name) VALUES (%s, 'c@x.com', 'h', 'S')", (SELLER,))
-        admin.execute(
-            "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
-            " VALUES (%s, %s, 'instagram', 'acc-c', 'loja')",
-            (ACCOUNT, SELLER),
-        )
+        add_seller(admin, SELLER, ACCOUNT)
     yield db_url
 
 

@@ -16,7 +16,7 @@ from socialdb.app import operations as ops
 from socialdb.app import summary
 from socialdb.app.operations import Event, IncomingMessage
 from socialdb.app.tenant import seller
-from tests.helpers import join, wait_for
+from tests.helpers import add_seller, join, wait_for
 
 Conn = psycopg.Connection[Any]
 ME = uuid.UUID("aaaaaaaa-0000-4000-8000-00000000000a")
@@ -30,14 +30,7 @@ T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 def app(db_url: str) -> Iterator[Conn]:
     with psycopg.connect(db_url, autocommit=True) as admin:
         for user, account in ((ME, ACCOUNT), (OTHER, OTHER_ACCOUNT)):
-            admin.execute(
-                "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'h', 'S')", (user, f"{user}@x.com")
-            )
-            admin.execute(
-                "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
-                " VALUES (%s, %s, 'instagram', %s, 'loja')",
-                (account, user, str(account)),
-            )
+            add_seller(admin, user, account)
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute("SET ROLE socialdb_app")
         yield conn

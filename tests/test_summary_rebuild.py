@@ -14,7 +14,7 @@ import pytest
 
 from socialdb.app import partitions
 from socialdb.app.partitions import add_months, month_start
-from tests.helpers import login_role
+from tests.helpers import add_seller, login_role
 
 Conn = psycopg.Connection[Any]
 
@@ -38,12 +38,7 @@ ROLLUP = "SELECT user_id, date, event_category, event_count, total_value FROM an
 def seller_with_events(conn: Conn) -> uuid.UUID:
     user = uuid.uuid4()
     account = uuid.uuid4()
-    conn.execute("INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'h', 'S')", (user, f"{user}@x"))
-    conn.execute(
-        "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
-        " VALUES (%s, %s, 'instagram', %s, 'loja')",
-        (account, user, str(account)),
-    )
+    add_seller(conn, user, account)
     conn.execute(
         """
         INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at)
@@ -125,12 +120,7 @@ def now_of(conn: Conn) -> datetime:
 
 @pytest.fixture
 def seller_conn(conn: Conn) -> Conn:
-    conn.execute("INSERT INTO users (id, email, password_hash, name) VALUES (%s, 'r@x.com', 'h', 'R')", (SELLER,))
-    conn.execute(
-        "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
-        " VALUES (%s, %s, 'instagram', 'acc-r', 'loja')",
-        (ACCOUNT, SELLER),
-    )
+    add_seller(conn, SELLER, ACCOUNT)
     return conn
 
 
