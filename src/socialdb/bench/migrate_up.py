@@ -49,7 +49,7 @@ Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)
-class _Contender:
+class Contender:
     name: str
     run: Callable[[str], None]  # migrates the empty database at this URL
 
@@ -59,20 +59,26 @@ def time_migrate(admin_url: str, runs: int, report: Report, dbmate: Path | None 
     migrations = load_migrations(default_directory())
     report(f"timing migrate up, {runs} runs: " + ", ".join([FLOOR, *([DBMATE] if dbmate else []), PROCESS, LIBRARY]))
     with tempfile.TemporaryDirectory(prefix="socialdb-bench-migrate-") as work:
-        contenders = _contenders(migrations, Path(work), dbmate)
-        times: dict[str, list[float]] = {c.name: [] for c in contenders}
-        for n in range(runs):
-            for contender in contenders[n % len(contenders) :] + contenders[: n % len(contenders)]:
-                drop_database(admin_url, TARGET)
-                url = create_database(admin_url, TARGET)
-                started = time.perf_counter()
-                contender.run(url)
-                times[contender.name].append((time.perf_counter() - started) * 1000)
-        drop_database(admin_url, TARGET)
+        times = interleaved(admin_url, _contenders(migrations, Path(work), dbmate), runs)
     return [
         *(_measure(IN_PROCESS, name, times[name]) for name in (FLOOR, LIBRARY)),
         *(_measure(WHOLE, name, times[name]) for name in (FLOOR, DBMATE, PROCESS) if name in times),
     ]
+
+
+def interleaved(admin_url: str, contenders: list[Contender], runs: int) -> dict[str, list[float]]:
+    """Each contender `runs` times on a new empty database, in an order that rotates from run
+    to run; milliseconds by contender."""
+    times: dict[str, list[float]] = {c.name: [] for c in contenders}
+    for n in range(runs):
+        for contender in contenders[n % len(contenders) :] + contenders[: n % len(contenders)]:
+            drop_database(admin_url, TARGET)
+            url = create_database(admin_url, TARGET)
+            started = time.perf_counter()
+            contender.run(url)
+            times[contender.name].append((time.perf_counter() - started) * 1000)
+    drop_database(admin_url, TARGET)
+    return times
 
 
 def find_dbmate(given: Path | None) -> Path | None:
@@ -92,7 +98,7 @@ def _measure(operation: str, name: str, ms: list[float]) -> Measure:
     return Measure(operation, name, len(ms), len(ms), sum(ms) / 1000, ms)
 
 
-def _contenders(migrations: list[Migration], work: Path, dbmate: Path | None) -> list[_Contender]:
+def _contenders(migrations: list[Migration], work: Path, dbmate: Path | None) -> list[Contender]:
     floor_sql = work / "floor.sql"
     ups = [re.sub(r"\bCONCURRENTLY\b", "", m.up) for m in migrations]
     floor_sql.write_text("\n".join([history_ddl(), *ups]), encoding="utf-8")
@@ -106,13 +112,13 @@ def _contenders(migrations: list[Migration], work: Path, dbmate: Path | None) ->
         "-f",
         str(floor_sql),
     ]
-    found = [_Contender(FLOOR, lambda url: _process(FLOOR, [*psql, url]))]
+    found = [Contender(FLOOR, lambda url: _process(FLOOR, [*psql, url]))]
     if dbmate is not None:
         command = [str(dbmate), "--migrations-dir", str(dbmate_files(migrations, work / "dbmate")), "--no-dump-schema"]
-        found.append(_Contender(DBMATE, lambda url: _process(DBMATE, [*command, "--url", dbmate_url(url), "migrate"])))
+        found.append(Contender(DBMATE, lambda url: _process(DBMATE, [*command, "--url", dbmate_url(url), "migrate"])))
     socialdb = [*_socialdb(), "migrate", "up", "--database-url"]
-    found.append(_Contender(PROCESS, lambda url: _process(PROCESS, [*socialdb, url])))
-    found.append(_Contender(LIBRARY, _library))
+    found.append(Contender(PROCESS, lambda url: _process(PROCESS, [*socialdb, url])))
+    found.append(Contender(LIBRARY, _library))
     return found
 
 

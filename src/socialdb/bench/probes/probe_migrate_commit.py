@@ -10,14 +10,12 @@ from __future__ import annotations
 import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from socialdb import embedded
 from socialdb.bench import migrate_up
-from socialdb.db import create_database, drop_database
 from socialdb.migrate import execution, runner
 from socialdb.migrate.files import default_directory, load_migrations
 from socialdb.settings import embedded_dir
@@ -48,21 +46,13 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 9
     admin = embedded.start(embedded_dir())
     with tempfile.TemporaryDirectory() as work:
-        floor = next(c for c in migrate_up._contenders(load_migrations(default_directory()), Path(work), None))
-        contenders: list[tuple[str, Callable[[str], None]]] = [
-            ("floor", floor.run),
-            ("each commit waits (before)", before),
-            ("one wait at the end (after)", after),
+        floor = migrate_up._contenders(load_migrations(default_directory()), Path(work), None)[0]
+        contenders = [
+            migrate_up.Contender("floor", floor.run),
+            migrate_up.Contender("each commit waits (before)", before),
+            migrate_up.Contender("one wait at the end (after)", after),
         ]
-        times: dict[str, list[float]] = {name: [] for name, _ in contenders}
-        for n in range(runs):
-            for name, run in contenders[n % 3 :] + contenders[: n % 3]:
-                drop_database(admin, migrate_up.TARGET)
-                url = create_database(admin, migrate_up.TARGET)
-                started = time.perf_counter()
-                run(url)
-                times[name].append((time.perf_counter() - started) * 1000)
-        drop_database(admin, migrate_up.TARGET)
+        times = migrate_up.interleaved(admin, contenders, runs)
     base = statistics.median(times["floor"])
     for name, ms in times.items():
         ratios = [m / f for m, f in zip(ms, times["floor"], strict=True)]
