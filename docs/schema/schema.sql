@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 038-message-writers-lock-in-one-order.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 039-time-ordered-ids.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -471,6 +471,25 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.time_ordered_uuid()
+ RETURNS uuid
+ LANGUAGE sql
+ PARALLEL SAFE
+AS $function$
+  -- A random UUID (its variant bits are already right) with the Unix time in milliseconds
+  -- over its first six bytes and version 7 in its version bits (bits 52 and 53 of the
+  -- bytes turn version 4, 0100, into 0111).
+  SELECT pg_catalog.encode(
+    pg_catalog.set_bit(pg_catalog.set_bit(
+      pg_catalog.overlay(
+        pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
+        pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(
+          pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8), 3),
+        1, 6),
+      52, 1), 53, 1),
+    'hex')::pg_catalog.uuid
+$function$;
+
 CREATE OR REPLACE FUNCTION public.update_updated_at_column()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -505,7 +524,7 @@ CREATE TABLE public.analytics_daily_summary (
 );
 
 CREATE TABLE public.analytics_events (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT time_ordered_uuid() NOT NULL,
     user_id uuid NOT NULL,
     client_account_id uuid,
     event_type text NOT NULL,
@@ -542,7 +561,7 @@ CREATE TABLE public.client_accounts (
 );
 
 CREATE TABLE public.conversations (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT time_ordered_uuid() NOT NULL,
     client_account_id uuid NOT NULL,
     platform_conversation_id text NOT NULL,
     participant_platform_id text NOT NULL,
@@ -576,7 +595,7 @@ CREATE TABLE public.instagram_media (
 );
 
 CREATE TABLE public.message_products (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT time_ordered_uuid() NOT NULL,
     message_id uuid NOT NULL,
     product_id uuid NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
@@ -584,7 +603,7 @@ CREATE TABLE public.message_products (
 );
 
 CREATE TABLE public.messages (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT time_ordered_uuid() NOT NULL,
     conversation_id uuid NOT NULL,
     platform_message_id text NOT NULL,
     sender_type text NOT NULL,
@@ -603,7 +622,7 @@ CREATE TABLE public.messages (
 );
 
 CREATE TABLE public.notifications (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    id uuid DEFAULT time_ordered_uuid() NOT NULL,
     user_id uuid NOT NULL,
     type text NOT NULL,
     title text NOT NULL,
@@ -940,6 +959,7 @@ ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit i
 ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_ingest;
 ALTER FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.time_ordered_uuid() OWNER TO postgres;
 ALTER FUNCTION public.update_updated_at_column() OWNER TO socialdb_owner;
 ALTER TABLE public.analytics_daily_rollup OWNER TO socialdb_owner;
 ALTER TABLE public.analytics_daily_summary OWNER TO socialdb_owner;
@@ -980,6 +1000,8 @@ REVOKE EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p
 GRANT EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.time_ordered_uuid() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.time_ordered_uuid() TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_rollup TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_summary TO socialdb_app;
 GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.analytics_events TO socialdb_app;
@@ -1024,6 +1046,7 @@ COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_li
 COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before an existing conversation, as every writer of messages does (a new conversation is its own, invisible to others, until the commit).';
 COMMENT ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) IS 'A page''s row limit: an error when NULL or below 1, capped at the maximum.';
 COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
+COMMENT ON FUNCTION public.time_ordered_uuid() IS 'A new UUID of version 7 (RFC 9562): the time in milliseconds, then random bits. The id default of the tables that grow with traffic, so that new rows append to their keys.';
 COMMENT ON FUNCTION public.update_updated_at_column() IS 'Trigger: sets updated_at to now() on every update.';
 COMMENT ON TABLE public.analytics_daily_rollup IS 'The dashboard''s grain: daily totals per seller, UTC day and category, summed over accounts and event types; kept by the same refresh as analytics_daily_summary.';
 COMMENT ON COLUMN public.analytics_daily_rollup.user_id IS 'The seller.';

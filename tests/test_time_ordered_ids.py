@@ -1,0 +1,144 @@
+"""Time-ordered ids (migration 039, decision 107): new rows of the tables that grow with
+traffic get UUIDs of version 7, whatever path writes them, and the migration locks one
+table at a time and finishes on a retry after failing part way through."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from socialdb.app import operations as ops
+from socialdb.app.partitions import add_months, maintain, month_start, partition_name
+from socialdb.app.tenant import seller
+from socialdb.errors import SocialdbError
+from socialdb.migrate import runner
+from socialdb.migrate.options import RunOptions
+from tests.helpers import add_seller, history, join, login_role, wait_for
+
+SELLER = uuid.UUID("dddddddd-0000-4000-8000-00000000000d")
+ACCOUNT = uuid.UUID("dddddddd-0000-4000-8000-0000000000ad")
+TABLES = ["analytics_events", "messages", "conversations", "message_products", "notifications"]
+DEFAULTS = """
+SELECT c.relname, pg_get_expr(d.adbin, d.adrelid)
+FROM pg_attrdef AS d
+JOIN pg_class AS c ON c.oid = d.adrelid
+JOIN pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+WHERE a.attname = 'id' AND c.relnamespace = 'public'::regnamespace
+"""
+
+
+def milliseconds(value: uuid.UUID) -> int:
+    return value.int >> 80  # the first 48 bits
+
+
+def defaults(url: str) -> dict[str, str]:
+    with psycopg.connect(url) as conn:
+        return dict(conn.execute(DEFAULTS).fetchall())  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def app_url(db_url: str) -> Iterator[str]:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, SELLER, ACCOUNT)
+    with login_role(db_url, "socialdb_app") as (_, url):
+        yield url
+
+
+def test_ids_are_version_7_and_carry_the_time_they_were_made(app_url: str) -> None:
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        rows = [
+            conn.execute("SELECT clock_timestamp(), time_ordered_uuid(), clock_timestamp()").fetchone()
+            for _ in range(300)
+        ]
+    ids = [row[1] for row in rows if row]
+    assert len(set(ids)) == 300
+    for before, made, after in (row for row in rows if row):
+        assert (made.version, made.variant) == (7, uuid.RFC_4122)
+        assert int(before.timestamp() * 1000) <= milliseconds(made) <= int(after.timestamp() * 1000)
+    # In the order they were made: PostgreSQL compares uuids byte by byte, time first.
+    assert [milliseconds(i) for i in ids] == sorted(milliseconds(i) for i in ids)
+
+
+def test_every_write_path_of_the_application_gets_them(app_url: str, db_url: str) -> None:
+    now = datetime.now(UTC)
+    later = add_months(month_start(now), 6)
+    maintain(db_url, months_ahead=6)  # partitions made after 039, from the parent
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        ops.ingest_message(conn, SELLER, ops.IncomingMessage(ACCOUNT, "c1", "p", "m1", "customer", now))
+        with seller(conn, SELLER):
+            ops.ingest_batch(conn, [ops.IncomingMessage(ACCOUNT, "c2", "p", "m2", "customer", now)])
+            events = [ops.Event(SELLER, ACCOUNT, "sale", "sales", when, Decimal("1")) for when in (now, later)]
+            ops.record_events(conn, events)
+            ids = [row[0] for table in ("messages", "conversations") for row in conn.execute(f"SELECT id FROM {table}")]
+            placed = conn.execute("SELECT tableoid::regclass::text, id FROM analytics_events").fetchall()
+    assert partition_name(later) in {where for where, _ in placed}
+    assert len(ids) == 4 and len(placed) == 2
+    assert {i.version for i in ids + [i for _, i in placed]} == {7}
+
+
+def test_the_five_tables_and_every_event_partition_default_to_them(db_url: str) -> None:
+    maintain(db_url, months_ahead=6)
+    found = defaults(db_url)
+    partitions = [name for name in found if name.startswith("analytics_events_")]
+    assert partition_name(add_months(month_start(datetime.now(UTC)), 6)) in partitions
+    for table in TABLES + partitions:
+        assert found[table] == "time_ordered_uuid()", table
+    assert found["users"] == "gen_random_uuid()"  # low-traffic tables keep random ids
+
+
+def test_each_table_is_locked_alone(db_url: str) -> None:
+    """While 039 waits for conversations, messages (altered just before) takes writes."""
+    runner.down(db_url, to=38)
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            runner.up(db_url, options=RunOptions(lock_timeout_ms=20_000, lock_retries=1))
+        except BaseException as error:  # reported to the test's thread
+            errors.append(error)
+
+    with psycopg.connect(db_url) as blocker:
+        blocker.execute("LOCK TABLE conversations IN ACCESS SHARE MODE")
+        thread = threading.Thread(target=migrate, name="migrate-039")
+        thread.start()
+        wait_for(lambda: _waiting_on(db_url, "ALTER TABLE conversations"), what="039 waiting on conversations")
+        with psycopg.connect(db_url, autocommit=True) as other:
+            other.execute("SET lock_timeout = '2s'")
+            other.execute("SELECT count(*) FROM messages")  # would time out under a held lock
+            with other.transaction():
+                other.execute("LOCK TABLE messages IN ROW EXCLUSIVE MODE")  # an insert's lock
+        blocker.rollback()
+        join(thread)
+    assert errors == []
+    assert all(defaults(db_url)[table] == "time_ordered_uuid()" for table in TABLES)
+
+
+def test_a_run_stopped_part_way_finishes_on_retry(db_url: str) -> None:
+    runner.down(db_url, to=38)
+    quick = RunOptions(lock_timeout_ms=100, lock_retries=1)
+    with psycopg.connect(db_url) as blocker:
+        blocker.execute("LOCK TABLE conversations IN ACCESS SHARE MODE")
+        with pytest.raises(SocialdbError, match="conversations"):
+            runner.up(db_url, options=quick)
+        blocker.rollback()
+    found = defaults(db_url)
+    assert [found[t] for t in TABLES] == ["time_ordered_uuid()"] * 2 + ["gen_random_uuid()"] * 3
+    assert history(db_url)[-1] == (39, "failed")
+    runner.resolve(db_url, 39, "retry", options=quick)
+    assert all(defaults(db_url)[table] == "time_ordered_uuid()" for table in TABLES)
+    assert history(db_url)[-1] == (39, "applied")
+
+
+def _waiting_on(url: str, fragment: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE %s || '%%'",
+            (fragment,),
+        ).fetchone()
+    return row is not None and row[0] > 0
