@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import psycopg
 import pytest
@@ -82,14 +83,46 @@ def test_every_write_path_of_the_application_gets_them(app_url: str, db_url: str
     assert {i.version for i in ids + [i for _, i in placed]} == {7}
 
 
-def test_the_five_tables_and_every_event_partition_default_to_them(db_url: str) -> None:
+def test_the_five_tables_and_the_partitions_made_since_default_to_them(db_url: str) -> None:
+    before = {name for name in defaults(db_url) if name.startswith("analytics_events_")}
     maintain(db_url, months_ahead=6)
     found = defaults(db_url)
-    partitions = [name for name in found if name.startswith("analytics_events_")]
-    assert partition_name(add_months(month_start(datetime.now(UTC)), 6)) in partitions
-    for table in TABLES + partitions:
+    made = {name for name in found if name.startswith("analytics_events_")} - before
+    assert partition_name(add_months(month_start(datetime.now(UTC)), 6)) in made
+    for table in TABLES + sorted(made):
         assert found[table] == "time_ordered_uuid()", table
+    # 039 sets the parent ONLY (one lock): older partitions keep theirs, which no insert uses.
+    assert {found[name] for name in before} == {"gen_random_uuid()"}
     assert found["users"] == "gen_random_uuid()"  # low-traffic tables keep random ids
+
+
+def test_only_the_owner_and_the_application_may_call_it(db_url: str, socialdb_owner_conn: Any) -> None:
+    socialdb_owner_conn.execute(
+        "INSERT INTO users (email, password_hash, name) VALUES ('o@x.com', 'h', 'O')"
+    )  # a repair as the owner
+    socialdb_owner_conn.execute("INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+                                " SELECT id, 'fix', 'sales', now() FROM users")  # fmt: skip
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "SELECT r, has_function_privilege(r, 'time_ordered_uuid()', 'EXECUTE') FROM unnest(%s::text[]) AS r",
+            (["socialdb_owner", "socialdb_app", "socialdb_ingest", "socialdb_maintenance"],),
+        ).fetchall()
+        owner = conn.execute("SELECT proowner::regrole::text FROM pg_proc WHERE proname = 'time_ordered_uuid'")
+        assert owner.fetchone() == ("socialdb_owner",)
+        public = conn.execute("SELECT has_function_privilege('public', 'time_ordered_uuid()', 'EXECUTE')")
+        assert public.fetchone() == (False,)
+    assert dict(rows) == {"socialdb_owner": True, "socialdb_app": True, "socialdb_ingest": True,
+                          "socialdb_maintenance": False}  # fmt: skip
+
+
+def test_a_member_of_the_owner_role_may_roll_it_back(db_url: str) -> None:
+    """Whoever applied it (here the server's superuser), the function is the owner role's."""
+    with login_role(db_url, "socialdb_owner") as (_, url):
+        runner.down(url, to=38)
+    found = defaults(db_url)
+    assert [found[t] for t in TABLES] == ["gen_random_uuid()"] * len(TABLES)
+    runner.up(db_url)
+    assert all(defaults(db_url)[table] == "time_ordered_uuid()" for table in TABLES)
 
 
 def test_each_table_is_locked_alone(db_url: str) -> None:

@@ -959,7 +959,7 @@ ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit i
 ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_ingest;
 ALTER FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
-ALTER FUNCTION public.time_ordered_uuid() OWNER TO postgres;
+ALTER FUNCTION public.time_ordered_uuid() OWNER TO socialdb_owner;
 ALTER FUNCTION public.update_updated_at_column() OWNER TO socialdb_owner;
 ALTER TABLE public.analytics_daily_rollup OWNER TO socialdb_owner;
 ALTER TABLE public.analytics_daily_summary OWNER TO socialdb_owner;

@@ -68,12 +68,18 @@ def _main_effect(analysis: Analysis, table: str) -> DataEffect:
     return max(own, key=_EFFECT_ORDER.index, default=DataEffect.NONE)
 
 
+# Subcommands that PostgreSQL applies to every partition and child, always (without ONLY).
+_ALWAYS_RECURSE = frozenset({At.AT_ColumnDefault})
+
+
 def _children(table: str, level: LockLevel, node: ast.AlterTableStmt, scope: Scope) -> Analysis:
     """Partitions and inheritance children: most subcommands recurse to them (not all: `SOME_PATHS`)."""
     relation = scope.facts.relation(table)
     if relation is None or node.relation is None or not node.relation.inh:
         return Analysis()
-    return Analysis(takes=tuple(Take(c, level, When.SOME_PATHS.within(scope.when)) for c in relation.children))
+    always = all(cmd.subtype in _ALWAYS_RECURSE for cmd in items(node.cmds) if isinstance(cmd, AlterTableCmd))
+    when = scope.when if always else When.SOME_PATHS.within(scope.when)
+    return Analysis(takes=tuple(Take(c, level, when) for c in relation.children))
 
 
 _NAMES = {

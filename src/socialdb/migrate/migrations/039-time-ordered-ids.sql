@@ -11,8 +11,12 @@
 -- bits), but now tell when their row was created.
 -- Supersedes: gen_random_uuid() as these five tables' id default (001-011).
 -- Locks: each ALTER takes its table's ACCESS EXCLUSIVE lock for a catalog change (no scan,
--- no rewrite; analytics_events' partitions with it), one table at a time: this file runs
--- statement by statement, so no lock waits behind another.
+-- no rewrite), one table at a time: this file runs statement by statement, so no lock waits
+-- behind another. analytics_events: the parent ONLY. Rows are inserted through the parent,
+-- which applies its own default; partitions made later copy it (`socialdb maintain`,
+-- LIKE ... INCLUDING DEFAULTS); existing partitions keep theirs, which no insert uses (they
+-- have no grant). The rollback resets every partition, since those made after this
+-- migration have the new default: it locks the parent and all its partitions at once.
 
 -- Invoker rights; every name qualified, so the caller's search_path cannot redirect it.
 CREATE OR REPLACE FUNCTION time_ordered_uuid()
@@ -37,11 +41,15 @@ $$;
 
 COMMENT ON FUNCTION time_ordered_uuid() IS 'A new UUID of version 7 (RFC 9562): the time in milliseconds, then random bits. The id default of the tables that grow with traffic, so that new rows append to their keys.';
 
--- The application inserts messages, events and the rest itself (ingest_batch,
--- record_events): the default runs with its rights.
+-- Owned like every other function, whoever runs the migration (a rerun or the rollback by
+-- another member of socialdb_owner must be able to replace or drop it). A default runs with
+-- the rights of the role that inserts: the owner has them, the application (ingest_batch,
+-- record_events; socialdb_ingest through its membership) gets them; nobody else.
+ALTER FUNCTION time_ordered_uuid() OWNER TO socialdb_owner;
+REVOKE EXECUTE ON FUNCTION time_ordered_uuid() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION time_ordered_uuid() TO socialdb_app;
 
-ALTER TABLE analytics_events ALTER COLUMN id SET DEFAULT time_ordered_uuid();
+ALTER TABLE ONLY analytics_events ALTER COLUMN id SET DEFAULT time_ordered_uuid();
 ALTER TABLE messages ALTER COLUMN id SET DEFAULT time_ordered_uuid();
 ALTER TABLE conversations ALTER COLUMN id SET DEFAULT time_ordered_uuid();
 ALTER TABLE message_products ALTER COLUMN id SET DEFAULT time_ordered_uuid();
