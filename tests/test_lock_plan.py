@@ -47,12 +47,6 @@ UNKNOWN = {
     "034-partition-events.sql:97": "dynamic SQL",  # the attach and the first months, from 032's bound
     "036-ingest-counts-itself.sql:25": "dynamic SQL",  # the role socialdb_ingest, created where missing
 }
-# Statements on relations that an earlier migration made by dynamic SQL: a plan made before the
-# first migration runs cannot see them, a plan against the database (`migrate plan URL`) does.
-# Each is checked against a plan from the catalog as it is just before the statement runs.
-LIVE_FACTS = {
-    "039-time-ordered-ids.sql:44": "analytics_events' monthly partitions, made by 034's DO block",
-}
 
 
 def analyse(text: str, facts: Facts | None = None) -> planner.StatementPlan:
@@ -237,8 +231,6 @@ def _check(
     for migration, planned in zip(migrations, plan.migrations, strict=True):
         statements = migration.up_statements if part == Direction.UP else migration.down_statements or ()
         for statement, statement_plan in zip(statements, planned.statements, strict=True):
-            if part == Direction.UP and f"{migration.filename}:{statement.line}" in LIVE_FACTS:
-                statement_plan = _live_plan(conn, statement, statement_plan)
             observed = _run(url, conn, statement, statement_plan)
             where = f"{migration.filename}:{statement.line} ({part})"
             if statement_plan.unknown:
@@ -246,14 +238,6 @@ def _check(
                 continue
             problems += [f"{where}: {p}" for p in reality.compare(statement_plan.analysis, observed)]
     return problems
-
-
-def _live_plan(
-    conn: psycopg.Connection[Any], statement: Statement, upfront: planner.StatementPlan
-) -> planner.StatementPlan:
-    live, _ = planner.plan_statement(statement, _facts(conn), (), planner.Thresholds(), False)
-    assert live.analysis != upfront.analysis, f"{statement.line}: no longer needs LIVE_FACTS"
-    return live
 
 
 def test_every_project_statement_locks_what_the_plan_says(databases: Databases) -> None:

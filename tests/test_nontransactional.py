@@ -163,3 +163,57 @@ def test_013_survives_a_long_transaction_elsewhere(db_url: str, tmp_path: Path) 
     assert history(db_url)[-1] == (LATEST, "applied")
     with psycopg.connect(db_url) as conn:
         assert conn.execute("SELECT count(*) FROM pg_index WHERE NOT indisvalid").fetchone() == (0,)
+
+
+# A server connection that never saw the runner's session settings, as PgBouncer in
+# transaction mode can hand out: the first statement drops the session's lock_timeout.
+LOST_SESSION = """-- socialdb: transaction=off lock_timeout=200ms
+SELECT set_config('lock_timeout', '0', false);
+ALTER TABLE t ADD COLUMN c int;
+"""
+
+
+def test_a_statement_that_may_run_in_a_transaction_carries_its_own_timeouts(empty_db_url: str, tmp_path: Path) -> None:
+    folder = write_migrations(tmp_path / "m", {"001-table.sql": TABLE, "002-alter.sql": LOST_SESSION})
+    runner.up(empty_db_url, folder, to=1)
+    errors: list[BaseException] = []
+
+    def migrate() -> None:
+        try:
+            runner.up(empty_db_url, folder, RunOptions(lock_retries=1))
+        except BaseException as error:  # reported to the test's thread
+            errors.append(error)
+
+    with psycopg.connect(empty_db_url) as blocker:
+        blocker.execute("LOCK TABLE t IN ACCESS SHARE MODE")
+        thread = threading.Thread(target=migrate, name="lost-session")
+        thread.start()
+        try:
+            thread.join(30)  # without its own lock_timeout the ALTER would wait for the blocker
+            assert not thread.is_alive(), "the ALTER waited without a lock_timeout"
+        finally:
+            blocker.rollback()
+            join(thread)
+    assert len(errors) == 1 and isinstance(errors[0], MigrationFailed) and errors[0].sqlstate == "55P03"
+    assert str(errors[0]).startswith("002-alter.sql:3: could not get its locks within lock_timeout after 1 attempts")
+    assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
+
+
+def test_its_transaction_commits_without_waiting_for_the_flush(empty_db_url: str, tmp_path: Path) -> None:
+    check = """-- socialdb: transaction=off lock_timeout=300ms
+DO $$ BEGIN
+  IF current_setting('synchronous_commit') <> 'off' OR current_setting('lock_timeout') <> '300ms' THEN
+    RAISE EXCEPTION 'not in its own transaction: %', current_setting('synchronous_commit');
+  END IF;
+END $$;
+"""
+    folder = write_migrations(tmp_path / "m", {"001-check.sql": check})
+    runner.up(empty_db_url, folder)
+    assert history(empty_db_url) == [(1, "applied")]
+
+
+def test_a_statement_postgres_refuses_in_a_transaction_runs_alone(empty_db_url: str, tmp_path: Path) -> None:
+    """CLUSTER without a table may not run in a transaction block; the splitter does not know it."""
+    folder = write_migrations(tmp_path / "m", {"001-cluster.sql": "-- socialdb: transaction=off\nCLUSTER;\n"})
+    runner.up(empty_db_url, folder)
+    assert history(empty_db_url) == [(1, "applied")]

@@ -84,11 +84,12 @@ def test_migrations_commit_without_waiting_and_the_run_ends_flushed(
     assert notes == [(v, "off", True) for v in ((1, 2) if fails else (1, 2, 3))]
 
 
-def test_a_transaction_off_migration_commits_as_the_session_says(empty_db_url: str, tmp_path: Path) -> None:
-    """Only a migration's own transaction turns synchronous_commit off (SET LOCAL): the
-    statements of a `transaction=off` file would need a session setting, which PgBouncer in
-    transaction mode could hand on to the application's commits."""
+def test_a_transaction_off_statement_commits_in_a_transaction_of_its_own(empty_db_url: str, tmp_path: Path) -> None:
+    """Each statement of a `transaction=off` file that may run in a transaction gets one of its
+    own, with synchronous_commit off for it alone (SET LOCAL, decision 108): nothing is left
+    on the session for PgBouncer to hand on, and the run's final wait covers it too."""
     files = {"001-off.sql": "-- socialdb: transaction=off\n" + _NOTE.format(v=1), "002-on.sql": _NOTE.format(v=2)}
     runner.up(empty_db_url, write_migrations(tmp_path / "m", files))
     with psycopg.connect(empty_db_url) as conn:
-        assert conn.execute("SELECT version, sync FROM note ORDER BY version").fetchall() == [(1, "on"), (2, "off")]
+        rows = conn.execute("SELECT version, sync, pg_current_wal_flush_lsn() >= lsn FROM note ORDER BY version")
+        assert rows.fetchall() == [(1, "off", True), (2, "off", True)]

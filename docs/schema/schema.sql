@@ -1000,8 +1000,6 @@ REVOKE EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p
 GRANT EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) TO socialdb_app;
-REVOKE EXECUTE ON FUNCTION public.time_ordered_uuid() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION public.time_ordered_uuid() TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_rollup TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_summary TO socialdb_app;
 GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.analytics_events TO socialdb_app;

@@ -192,14 +192,32 @@ def _execute_with_retries(session: Session, migration: Migration, statement: Sta
     for attempt in range(1, session.opts.lock_retries + 1):
         try:
             with session.watch.watching(lock_timeout_of(migration, session.opts)) as watched:
-                _execute(conn, migration, statement)
+                if statement.needs_no_transaction:
+                    _execute(conn, migration, statement)
+                else:
+                    _execute_alone(session, migration, statement)
             return
         except psycopg.errors.LockNotAvailable:
             try:
                 _retry_or_give_up(session, migration, attempt, watched.blockers, "this statement was not applied")
             except LockNotAvailableError as exc:
-                raise MigrationFailed(migration.filename, statement.line, str(exc), "55P03") from None
+                reason = str(exc).removeprefix(f"{migration.filename}: ")  # the file:line comes first
+                raise MigrationFailed(migration.filename, statement.line, reason, "55P03") from None
             _drop_invalid_leftover(conn, statement, session.report)
+
+
+def _execute_alone(session: Session, migration: Migration, statement: Statement) -> None:
+    """A statement that may run in a transaction gets one of its own, with the migration's
+    timeouts set for it (SET LOCAL): behind PgBouncer in transaction mode, the session's
+    settings may sit on another server connection, and a DDL statement waiting for its lock
+    without a lock_timeout would queue the table's traffic behind it (decision 108)."""
+    try:
+        with session.conn.transaction():
+            _execute_pipelined(session.conn, migration, [statement], _timeouts(migration, session.opts, local=True))
+    except MigrationFailed as exc:
+        if exc.sqlstate != _ACTIVE_SQL_TRANSACTION:
+            raise
+        _execute(session.conn, migration, statement)  # PostgreSQL refuses it in a block: alone, as written
 
 
 def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
@@ -244,6 +262,8 @@ def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
     return _TIMEOUTS, settings
 
 
+# "... cannot run inside a transaction block": a statement the splitter does not know to need none.
+_ACTIVE_SQL_TRANSACTION = "25001"
 _TIMEOUTS = (
     "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
     " set_config('client_connection_check_interval', %s, %s)"

@@ -47,7 +47,8 @@ def wal_per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: s
                                           datetime.now(UTC), "Oi, ainda tem?")  # fmt: skip
             conn.execute(statement.encode(), ops.ingest_parameters(seller, message))
         after = _own_wal(conn)
-    return tuple((a - b) / len(targets) for a, b in zip(after, before, strict=True))  # type: ignore[return-value]
+    n = len(targets)
+    return (after[0] - before[0]) / n, (after[1] - before[1]) / n, (after[2] - before[2]) / n
 
 
 def _own_wal(conn: psycopg.Connection[Any]) -> tuple[float, float, float]:

@@ -5,14 +5,14 @@
 -- table's primary key (and of messages' and conversations' (id, user_id) keys), a page
 -- that is rarely in memory at scale and, the first time it changes after a checkpoint,
 -- costs a full-page image in the WAL. Measured at scale 1: a webhook message wrote 13.0 KB
--- of WAL (two full-page images) where the spec's schema writes 7.5 KB; recorded events ran
--- at 0.80x the spec's COPY. With time-ordered ids, new rows append to the right-most leaf.
+-- of WAL (two full-page images) where the spec's schema writes 7.5-7.8 KB; recorded events
+-- ran at 0.80x-0.83x the spec's COPY. With time-ordered ids, new rows append to the right-most leaf.
 -- Existing ids stay as they are; ids are still unique and still unguessable (74 random
 -- bits), but now tell when their row was created.
 -- Supersedes: gen_random_uuid() as these five tables' id default (001-011).
 -- Locks: each ALTER takes its table's ACCESS EXCLUSIVE lock for a catalog change (no scan,
--- no rewrite), one table at a time: this file runs statement by statement, so no lock waits
--- behind another. analytics_events: the parent ONLY. Rows are inserted through the parent,
+-- no rewrite), one table at a time: this file runs statement by statement, each in a
+-- transaction of its own with its lock_timeout (decision 108), so no lock waits behind another. analytics_events: the parent ONLY. Rows are inserted through the parent,
 -- which applies its own default; partitions made later copy it (`socialdb maintain`,
 -- LIKE ... INCLUDING DEFAULTS); existing partitions keep theirs, which no insert uses (they
 -- have no grant). The rollback resets every partition, since those made after this
@@ -43,11 +43,11 @@ COMMENT ON FUNCTION time_ordered_uuid() IS 'A new UUID of version 7 (RFC 9562): 
 
 -- Owned like every other function, whoever runs the migration (a rerun or the rollback by
 -- another member of socialdb_owner must be able to replace or drop it). A default runs with
--- the rights of the role that inserts: the owner has them, the application (ingest_batch,
--- record_events; socialdb_ingest through its membership) gets them; nobody else.
+-- the rights of the role that inserts, so every role that may insert must be able to call
+-- it: PUBLIC, as for gen_random_uuid() (027's default privileges would leave it private).
+-- It reads nothing and runs with its caller's rights.
 ALTER FUNCTION time_ordered_uuid() OWNER TO socialdb_owner;
-REVOKE EXECUTE ON FUNCTION time_ordered_uuid() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION time_ordered_uuid() TO socialdb_app;
+GRANT EXECUTE ON FUNCTION time_ordered_uuid() TO PUBLIC;
 
 ALTER TABLE ONLY analytics_events ALTER COLUMN id SET DEFAULT time_ordered_uuid();
 ALTER TABLE messages ALTER COLUMN id SET DEFAULT time_ordered_uuid();
