@@ -58,6 +58,9 @@ CASES = {
     "pending older than newest applied": Bad(
         {"002-late.sql": b"CREATE TABLE b (id int);\n-- ROLLBACK\nDROP TABLE b;\n"}
     ),
+    # A COMMIT would keep the table when the division fails, with no history row.
+    "COMMIT in a migration": Bad({"005-bad.sql": b"CREATE TABLE e (id int);\nCOMMIT;\nSELECT 1 / 0;\n"}),
+    "BEGIN in a transaction=off file": Bad({"005-bad.sql": b"-- socialdb: transaction=off\nSELECT 1;\nBEGIN;\n"}),
     "missing applied file": Bad({"001-create-a.sql": None}),
     "bad lock mode": Bad(options=("--lock-mode", "bogus")),
     "empty database URL": Bad(url=""),
@@ -76,6 +79,8 @@ REFUSED = {
     "syntax error in up": (1, '005-bad.sql:2: syntax error: syntax error at or near "TABEL"'),
     "syntax error in down": (1, '005-bad.sql:4: syntax error: syntax error at or near "TABEL"'),
     "pending older than newest applied": (1, "002-late.sql is pending but version 3 is already applied"),
+    "COMMIT in a migration": (1, "005-bad.sql:2: COMMIT: the runner owns the transactions"),
+    "BEGIN in a transaction=off file": (1, "005-bad.sql:3: BEGIN: the runner owns the transactions"),
     "missing applied file": (1, "001-create-a.sql: applied on "),
     "bad lock mode": (2, "Invalid value for '--lock-mode': Value error, 'bogus' is not one of 'advisory', 'table'"),
     "empty database URL": (2, "--database-url is empty"),

@@ -60,10 +60,35 @@ def split(sql: str, filename: str, first_line: int) -> list[Statement]:
         begins = len(utf8[:start].decode("utf-8")) + len(piece) - len(piece.lstrip())
         kind, node = next(iter(raw["stmt"].items()))
         line = first_line + sql.count("\n", 0, begins)
+        _refuse_transaction_control(kind, node, filename, line)
         statements.append(
             Statement(piece.strip(), line, _needs_no_transaction(kind, node), _concurrent_index(kind, node))
         )
     return statements
+
+
+# Statements that end or open the runner's transaction: in a transactional file a COMMIT would
+# keep the statements before it when a later one fails, with no history row.
+_TRANSACTION_CONTROL = {
+    "TRANS_STMT_BEGIN": "BEGIN",
+    "TRANS_STMT_START": "START TRANSACTION",
+    "TRANS_STMT_COMMIT": "COMMIT",
+    "TRANS_STMT_ROLLBACK": "ROLLBACK",
+    "TRANS_STMT_PREPARE": "PREPARE TRANSACTION",
+    "TRANS_STMT_COMMIT_PREPARED": "COMMIT PREPARED",
+    "TRANS_STMT_ROLLBACK_PREPARED": "ROLLBACK PREPARED",
+}
+
+
+def _refuse_transaction_control(kind: str, node: dict[str, Any], filename: str, line: int) -> None:
+    verb = _TRANSACTION_CONTROL.get(node.get("kind", "")) if kind == "TransactionStmt" else None
+    if verb is not None:
+        raise MigrationFileError(
+            filename,
+            f"{verb}: the runner owns the transactions (one per migration, or one per statement with"
+            " '-- socialdb: transaction=off'); remove it",
+            line,
+        )
 
 
 def _concurrent_index(kind: str, node: dict[str, Any]) -> tuple[str | None, str] | None:
