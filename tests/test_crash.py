@@ -107,6 +107,40 @@ def test_signal_during_a_nontransactional_migration_records_it_as_failed(empty_d
     assert lock_is_free(empty_db_url)
 
 
+SLOW_COMMIT = """-- socialdb: transaction=off
+CREATE TABLE b (id int);
+CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$;
+CREATE CONSTRAINT TRIGGER b_slow AFTER INSERT ON b DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();
+INSERT INTO b VALUES (1);
+"""
+
+
+def test_a_signal_cancels_the_work_a_statements_commit_does(empty_db_url: str, tmp_path: Path) -> None:
+    """A deferred trigger runs at the statement's COMMIT (decision 108): the signal cancels it there."""
+    folder = write_migrations(tmp_path / "m", {"001-slow-commit.sql": SLOW_COMMIT})
+    proc = socialdb("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))
+    try:
+        wait_for(lambda: _sleeping(empty_db_url), 60, "the deferred trigger to start")
+    except AssertionError:
+        proc.kill()
+        raise
+    proc.send_signal(signal.SIGTERM)
+    _, err = finish(proc, 30)  # not the trigger's 60 s
+    assert proc.returncode == 143, err
+    assert "001-slow-commit.sql stopped midway and is recorded as failed" in err
+    assert history(empty_db_url) == [(1, "failed")]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM b").fetchone() == (0,)
+
+
+def _sleeping(url: str) -> bool:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'"
+        ).fetchone()
+    return row is not None and row[0] == 1
+
+
 @pytest.mark.parametrize(
     ("after", "message", "applied"),
     [

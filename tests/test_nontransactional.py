@@ -11,7 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from socialdb.cli import app
-from socialdb.errors import FailedMigrationError, MigrationFailed, MissingMigrationError, UsageError
+from socialdb.errors import (
+    FailedMigrationError,
+    MigrationFailed,
+    MigrationFileError,
+    MissingMigrationError,
+    UsageError,
+)
 from socialdb.migrate import runner
 from socialdb.migrate.files import default_directory
 from socialdb.migrate.options import RunOptions
@@ -200,12 +206,9 @@ def test_a_statement_that_may_run_in_a_transaction_carries_its_own_timeouts(empt
 
 
 def test_its_transaction_commits_without_waiting_for_the_flush(empty_db_url: str, tmp_path: Path) -> None:
+    # Fails (division by zero) unless its transaction has the file's settings.
     check = """-- socialdb: transaction=off lock_timeout=300ms
-DO $$ BEGIN
-  IF current_setting('synchronous_commit') <> 'off' OR current_setting('lock_timeout') <> '300ms' THEN
-    RAISE EXCEPTION 'not in its own transaction: %', current_setting('synchronous_commit');
-  END IF;
-END $$;
+SELECT 1 / (current_setting('synchronous_commit') = 'off' AND current_setting('lock_timeout') = '300ms')::int;
 """
     folder = write_migrations(tmp_path / "m", {"001-check.sql": check})
     runner.up(empty_db_url, folder)
@@ -217,3 +220,58 @@ def test_a_statement_postgres_refuses_in_a_transaction_runs_alone(empty_db_url: 
     folder = write_migrations(tmp_path / "m", {"001-cluster.sql": "-- socialdb: transaction=off\nCLUSTER;\n"})
     runner.up(empty_db_url, folder)
     assert history(empty_db_url) == [(1, "applied")]
+
+
+DEFERRED = "CREATE TABLE d (id int UNIQUE DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO d VALUES (1), (1);\n"
+
+
+def test_an_error_at_its_commit_is_the_statements(empty_db_url: str, tmp_path: Path) -> None:
+    """A deferred constraint fails at the statement's own COMMIT: its file:line, a failed row."""
+    folder = write_migrations(tmp_path / "m", {"001-deferred.sql": "-- socialdb: transaction=off\n" + DEFERRED})
+    with pytest.raises(MigrationFailed, match=r"^001-deferred\.sql:3: duplicate key value") as caught:
+        runner.up(empty_db_url, folder)
+    assert caught.value.sqlstate == "23505"
+    assert history(empty_db_url) == [(1, "failed")]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT count(*) FROM d").fetchone() == (0,)
+
+
+def test_an_error_at_a_migrations_commit_names_its_file(empty_db_url: str, tmp_path: Path) -> None:
+    folder = write_migrations(tmp_path / "m", {"001-deferred.sql": DEFERRED})
+    with pytest.raises(MigrationFailed, match=r"^001-deferred\.sql: at COMMIT: duplicate key value"):
+        runner.up(empty_db_url, folder)
+    assert history(empty_db_url) == []
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('d')").fetchone() == (None,)
+
+
+def test_do_blocks_and_procedures_may_commit_in_batches(empty_db_url: str, tmp_path: Path) -> None:
+    """A backfill that commits as it goes runs as written: not inside a transaction of the runner's."""
+    backfill = """-- socialdb: transaction=off
+CREATE TABLE n (i int);
+DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO n VALUES (i); COMMIT; END LOOP; END $$;
+CREATE PROCEDURE fill() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO n VALUES (4); COMMIT; END $$;
+CALL fill();
+"""
+    runner.up(empty_db_url, write_migrations(tmp_path / "m", {"001-backfill.sql": backfill}))
+    assert history(empty_db_url) == [(1, "applied")]
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT array_agg(i ORDER BY i) FROM n").fetchone() == ([1, 2, 3, 4],)
+
+
+@pytest.mark.parametrize(
+    ("statement", "named"),
+    [("LOCK TABLE t IN SHARE MODE;", "LOCK TABLE"), ("SAVEPOINT s;", "a savepoint")],
+    ids=["lock", "savepoint"],
+)
+def test_what_lasts_until_a_transaction_ends_is_refused_statement_by_statement(
+    empty_db_url: str, tmp_path: Path, statement: str, named: str
+) -> None:
+    """Each statement commits on its own: a LOCK would be released at once, silently."""
+    body = f"-- socialdb: transaction=off\nCREATE TABLE t (a int);\n{statement}\nALTER TABLE t ADD COLUMN b int;\n"
+    folder = write_migrations(tmp_path / "m", {"001-lock.sql": body})
+    with pytest.raises(MigrationFileError, match=rf"^001-lock\.sql:3: {named} lasts until its transaction ends"):
+        runner.up(empty_db_url, folder)
+    assert history(empty_db_url) == []
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT to_regclass('t')").fetchone() == (None,)

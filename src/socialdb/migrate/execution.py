@@ -89,6 +89,9 @@ def _run_transactional(
             return ms
         except psycopg.errors.LockNotAvailable:
             _retry_or_give_up(session, migration, attempt, watched.blockers, "nothing of it was applied")
+        except psycopg.Error as exc:  # at COMMIT (a deferred constraint): rolled back, no statement to name
+            message = _failure(migration, statements[-1], exc).pg_message
+            raise MigrationFailed(migration.filename, None, f"at COMMIT: {message}", exc.sqlstate) from None
     raise AssertionError("unreachable: the last attempt raises LockNotAvailableError")
 
 
@@ -192,7 +195,7 @@ def _execute_with_retries(session: Session, migration: Migration, statement: Sta
     for attempt in range(1, session.opts.lock_retries + 1):
         try:
             with session.watch.watching(lock_timeout_of(migration, session.opts)) as watched:
-                if statement.needs_no_transaction:
+                if statement.needs_no_transaction or statement.kind in _MAY_COMMIT:
                     _execute(conn, migration, statement)
                 else:
                     _execute_alone(session, migration, statement)
@@ -210,14 +213,23 @@ def _execute_alone(session: Session, migration: Migration, statement: Statement)
     """A statement that may run in a transaction gets one of its own, with the migration's
     timeouts set for it (SET LOCAL): behind PgBouncer in transaction mode, the session's
     settings may sit on another server connection, and a DDL statement waiting for its lock
-    without a lock_timeout would queue the table's traffic behind it (decision 108)."""
+    without a lock_timeout would queue the table's traffic behind it (decision 108). Its
+    COMMIT is part of it: a deferred constraint's error is the statement's, and a signal
+    cancels the work the COMMIT does."""
+    conn = session.conn
     try:
-        with session.conn.transaction():
-            _execute_pipelined(session.conn, migration, [statement], _timeouts(migration, session.opts, local=True))
-    except MigrationFailed as exc:
+        with interrupts.cancellable(conn), conn.transaction():
+            queries = [_timeouts(migration, session.opts, local=True), (statement.sql.encode(), None)]
+            failure = _pipeline(conn, queries, [])
+            if failure is not None:
+                raise failure
+    except psycopg.errors.LockNotAvailable:
+        raise
+    except psycopg.Error as exc:
         if exc.sqlstate != _ACTIVE_SQL_TRANSACTION:
-            raise
-        _execute(session.conn, migration, statement)  # PostgreSQL refuses it in a block: alone, as written
+            raise _failure(migration, statement, exc) from None
+        # A built-in statement PostgreSQL refuses in a block, which it checks before doing anything.
+        _execute(conn, migration, statement)
 
 
 def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
@@ -264,6 +276,8 @@ def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
 
 # "... cannot run inside a transaction block": a statement the splitter does not know to need none.
 _ACTIVE_SQL_TRANSACTION = "25001"
+# User code that may COMMIT (procedures, DO blocks: batched backfills): run alone, as written.
+_MAY_COMMIT = frozenset({"DoStmt", "CallStmt"})
 _TIMEOUTS = (
     "SELECT set_config('lock_timeout', %s, %s), set_config('statement_timeout', %s, %s),"
     " set_config('client_connection_check_interval', %s, %s)"

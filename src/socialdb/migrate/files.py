@@ -303,16 +303,26 @@ def prepare(migration: Migration, direction: Direction) -> list[Statement]:
     statements = migration.up_statements if direction == Direction.UP else migration.down_statements
     if statements is None:  # plan.rollbacks refuses these first
         raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
-    if migration.directives.transaction:
-        for statement in statements:
-            if statement.needs_no_transaction:
-                raise MigrationFileError(
-                    migration.filename,
-                    "this statement cannot run inside a transaction: add the header line"
-                    " '-- socialdb: transaction=off' (see docs/runner.md)",
-                    statement.line,
-                )
+    for statement in statements:
+        if migration.directives.transaction and statement.needs_no_transaction:
+            raise MigrationFileError(
+                migration.filename,
+                "this statement cannot run inside a transaction: add the header line"
+                " '-- socialdb: transaction=off' (see docs/runner.md)",
+                statement.line,
+            )
+        if not migration.directives.transaction and statement.kind in _NEEDS_THE_FILES_TRANSACTION:
+            raise MigrationFileError(
+                migration.filename,
+                f"{_NEEDS_THE_FILES_TRANSACTION[statement.kind]} lasts until its transaction ends, and in a"
+                " 'transaction=off' file each statement commits on its own: remove it, or the directive",
+                statement.line,
+            )
     return list(statements)
+
+
+# What only makes sense inside the file's one transaction (decision 109).
+_NEEDS_THE_FILES_TRANSACTION = {"LockStmt": "LOCK TABLE", "TransactionStmt": "a savepoint"}
 
 
 def lock_timeout_of(migration: Migration, opts: RunOptions) -> int:

@@ -31,6 +31,7 @@ class Statement:
     needs_no_transaction: bool  # e.g. CREATE INDEX CONCURRENTLY, VACUUM
     # For CREATE INDEX CONCURRENTLY: the index it builds, (schema or None, name).
     concurrent_index: tuple[str | None, str] | None = None
+    kind: str = ""  # the parse tree's statement node: "DoStmt", "LockStmt", ...
 
     def line_of(self, position: int | None) -> int:
         """The file line of a 1-based character position inside this statement (PostgreSQL's errposition)."""
@@ -62,7 +63,7 @@ def split(sql: str, filename: str, first_line: int) -> list[Statement]:
         line = first_line + sql.count("\n", 0, begins)
         _refuse_transaction_control(kind, node, filename, line)
         statements.append(
-            Statement(piece.strip(), line, _needs_no_transaction(kind, node), _concurrent_index(kind, node))
+            Statement(piece.strip(), line, _needs_no_transaction(kind, node), _concurrent_index(kind, node), kind)
         )
     return statements
 
