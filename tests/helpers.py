@@ -121,6 +121,32 @@ def history(url: str) -> list[tuple[int, str]]:
         return [(v, s) for v, s in conn.execute("SELECT version, state FROM migrations ORDER BY version")]
 
 
+def sessions_waiting(url: str, event_type: str, event: str | None = None, query_prefix: str = "") -> int:
+    """Backends of this database waiting on `event_type` (and `event`), running a query that starts so."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = %s"
+            " AND (%s::text IS NULL OR wait_event = %s) AND query LIKE %s || '%%'",
+            (event_type, event, event, query_prefix),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def in_background(call: Callable[[], object], name: str) -> tuple[threading.Thread, list[BaseException]]:
+    """`call` started in a thread of its own; what it raised is in the list (read it after join)."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            call()
+        except BaseException as error:  # reported to the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run, name=name)
+    thread.start()
+    return thread, errors
+
+
 def sessions_running(url: str, fragment: str) -> int:
     """Backends (other than this one) whose current query contains `fragment`."""
     with psycopg.connect(url) as conn:

@@ -21,7 +21,17 @@ from socialdb import cli
 from socialdb.cli import migrate as cli_migrate
 from socialdb.migrate import interrupts
 from socialdb.migrate.lock import LOCK_KEY
-from tests.helpers import finish, history, join, sessions_running, socialdb, tables, wait_for, write_migrations
+from tests.helpers import (
+    finish,
+    history,
+    join,
+    sessions_running,
+    sessions_waiting,
+    socialdb,
+    tables,
+    wait_for,
+    write_migrations,
+)
 
 QUICK = "CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n"
 SLOW = "CREATE TABLE b (id int);\nINSERT INTO b VALUES (1);\nSELECT pg_sleep(60);\n-- ROLLBACK\nDROP TABLE b;\n"
@@ -120,7 +130,7 @@ def test_a_signal_cancels_the_work_a_statements_commit_does(empty_db_url: str, t
     folder = write_migrations(tmp_path / "m", {"001-slow-commit.sql": SLOW_COMMIT})
     proc = socialdb("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))
     try:
-        wait_for(lambda: _sleeping(empty_db_url), 60, "the deferred trigger to start")
+        wait_for(lambda: sessions_waiting(empty_db_url, "Timeout", "PgSleep") == 1, 60, "the deferred trigger")
     except AssertionError:
         proc.kill()
         raise
@@ -131,14 +141,6 @@ def test_a_signal_cancels_the_work_a_statements_commit_does(empty_db_url: str, t
     assert history(empty_db_url) == [(1, "failed")]
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT count(*) FROM b").fetchone() == (0,)
-
-
-def _sleeping(url: str) -> bool:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'"
-        ).fetchone()
-    return row is not None and row[0] == 1
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -21,7 +22,7 @@ from socialdb.errors import (
 from socialdb.migrate import runner
 from socialdb.migrate.files import default_directory
 from socialdb.migrate.options import RunOptions
-from tests.helpers import LATEST, history, join, wait_for, write_migrations
+from tests.helpers import LATEST, history, in_background, join, wait_for, write_migrations
 
 TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n"
 INDEXES = """-- socialdb: transaction=off
@@ -182,18 +183,9 @@ ALTER TABLE t ADD COLUMN c int;
 def test_a_statement_that_may_run_in_a_transaction_carries_its_own_timeouts(empty_db_url: str, tmp_path: Path) -> None:
     folder = write_migrations(tmp_path / "m", {"001-table.sql": TABLE, "002-alter.sql": LOST_SESSION})
     runner.up(empty_db_url, folder, to=1)
-    errors: list[BaseException] = []
-
-    def migrate() -> None:
-        try:
-            runner.up(empty_db_url, folder, RunOptions(lock_retries=1))
-        except BaseException as error:  # reported to the test's thread
-            errors.append(error)
-
     with psycopg.connect(empty_db_url) as blocker:
         blocker.execute("LOCK TABLE t IN ACCESS SHARE MODE")
-        thread = threading.Thread(target=migrate, name="lost-session")
-        thread.start()
+        thread, errors = in_background(partial(runner.up, empty_db_url, folder, RunOptions(lock_retries=1)), "lost")
         try:
             thread.join(30)  # without its own lock_timeout the ALTER would wait for the blocker
             assert not thread.is_alive(), "the ALTER waited without a lock_timeout"

@@ -4,11 +4,11 @@ table at a time and finishes on a retry after failing part way through."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -20,7 +20,7 @@ from socialdb.app.tenant import seller
 from socialdb.errors import SocialdbError
 from socialdb.migrate import runner
 from socialdb.migrate.options import RunOptions
-from tests.helpers import add_seller, history, join, login_role, wait_for
+from tests.helpers import add_seller, history, in_background, join, login_role, sessions_waiting, wait_for
 
 SELLER = uuid.UUID("dddddddd-0000-4000-8000-00000000000d")
 ACCOUNT = uuid.UUID("dddddddd-0000-4000-8000-0000000000ad")
@@ -137,19 +137,12 @@ def test_a_member_of_the_owner_role_may_roll_it_back(db_url: str) -> None:
 def test_each_table_is_locked_alone(db_url: str) -> None:
     """While 039 waits for conversations, messages (altered just before) takes writes."""
     runner.down(db_url, to=38)
-    errors: list[BaseException] = []
-
-    def migrate() -> None:
-        try:
-            runner.up(db_url, options=RunOptions(lock_timeout_ms=20_000, lock_retries=1))
-        except BaseException as error:  # reported to the test's thread
-            errors.append(error)
-
     with psycopg.connect(db_url) as blocker:
         blocker.execute("LOCK TABLE conversations IN ACCESS SHARE MODE")
-        thread = threading.Thread(target=migrate, name="migrate-039")
-        thread.start()
-        wait_for(lambda: _waiting_on(db_url, "ALTER TABLE conversations"), what="039 waiting on conversations")
+        migrate = partial(runner.up, db_url, options=RunOptions(lock_timeout_ms=20_000, lock_retries=1))
+        thread, errors = in_background(migrate, "migrate-039")
+        waiting = partial(sessions_waiting, db_url, "Lock", None, "ALTER TABLE conversations")
+        wait_for(lambda: waiting() == 1, what="039 waiting on conversations")
         assert default_of(db_url, "messages") == "time_ordered_uuid()"  # altered, committed, its lock gone
         with psycopg.connect(db_url, autocommit=True) as other:
             other.execute("SET lock_timeout = '2s'")
@@ -176,13 +169,3 @@ def test_a_run_stopped_part_way_finishes_on_retry(db_url: str) -> None:
     runner.resolve(db_url, 39, "retry", options=quick)
     assert all(defaults(db_url)[table] == "time_ordered_uuid()" for table in TABLES)
     assert history(db_url)[-1] == (39, "applied")
-
-
-def _waiting_on(url: str, fragment: str) -> bool:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            " AND query LIKE %s || '%%'",
-            (fragment,),
-        ).fetchone()
-    return row is not None and row[0] > 0
