@@ -483,8 +483,11 @@ AS $function$
     pg_catalog.set_bit(pg_catalog.set_bit(
       pg_catalog.overlay(
         pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
-        pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(
-          pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8), 3),
+        pg_catalog.substr(
+          pg_catalog.int8send(pg_catalog.floor(
+            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000
+          )::pg_catalog.int8),
+          3),
         1, 6),
       52, 1), 53, 1),
     'hex')::pg_catalog.uuid

@@ -6,17 +6,18 @@
 -- that is rarely in memory at scale and, the first time it changes after a checkpoint,
 -- costs a full-page image in the WAL. Measured at scale 1: a webhook message wrote 13.0 KB
 -- of WAL (two full-page images) where the spec's schema writes 7.5-7.8 KB; recorded events
--- ran at 0.80x-0.83x the spec's COPY. With time-ordered ids, new rows append to the right-most leaf.
--- Existing ids stay as they are; ids are still unique and still unguessable (74 random
--- bits), but now tell when their row was created.
+-- ran at 0.80x-0.83x the spec's COPY. With time-ordered ids, new rows append to the
+-- right-most leaf. Existing ids stay as they are; ids are still unique and still
+-- unguessable (74 random bits), but now tell when their row was created.
 -- Supersedes: gen_random_uuid() as these five tables' id default (001-011).
 -- Locks: each ALTER takes its table's ACCESS EXCLUSIVE lock for a catalog change (no scan,
 -- no rewrite), one table at a time: this file runs statement by statement, each in a
--- transaction of its own with its lock_timeout (decision 108), so no lock waits behind another. analytics_events: the parent ONLY. Rows are inserted through the parent,
--- which applies its own default; partitions made later copy it (`socialdb maintain`,
--- LIKE ... INCLUDING DEFAULTS); existing partitions keep theirs, which no insert uses (they
--- have no grant). The rollback resets every partition, since those made after this
--- migration have the new default: it locks the parent and all its partitions at once.
+-- transaction of its own with its lock_timeout (decision 108), so no lock waits behind
+-- another. analytics_events: the parent ONLY. Rows are inserted through the parent, which
+-- applies its own default; partitions made later copy it (`socialdb maintain`, LIKE ...
+-- INCLUDING DEFAULTS); existing partitions keep theirs, which no insert uses (they have no
+-- grant). The rollback resets every partition, since those made after this migration have
+-- the new default: it locks the parent and all its partitions at once.
 
 -- Invoker rights; every name qualified, so the caller's search_path cannot redirect it.
 CREATE OR REPLACE FUNCTION time_ordered_uuid()
@@ -32,8 +33,11 @@ AS $$
     pg_catalog.set_bit(pg_catalog.set_bit(
       pg_catalog.overlay(
         pg_catalog.uuid_send(pg_catalog.gen_random_uuid()),
-        pg_catalog.substr(pg_catalog.int8send(pg_catalog.floor(
-          pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000)::pg_catalog.int8), 3),
+        pg_catalog.substr(
+          pg_catalog.int8send(pg_catalog.floor(
+            pg_catalog.date_part('epoch', pg_catalog.clock_timestamp()) OPERATOR(pg_catalog.*) 1000
+          )::pg_catalog.int8),
+          3),
         1, 6),
       52, 1), 53, 1),
     'hex')::pg_catalog.uuid
