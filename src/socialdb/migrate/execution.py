@@ -13,6 +13,7 @@ failure is recorded in the history as `failed`, with the statement at fault.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Callable
@@ -90,16 +91,21 @@ def _run_transactional(
         except psycopg.errors.LockNotAvailable:
             _retry_or_give_up(session, migration, attempt, watched.blockers, "nothing of it was applied")
         except psycopg.Error as exc:  # at COMMIT (a deferred constraint): rolled back, no statement to name
-            message = _failure(migration, statements[-1], exc).pg_message
-            raise MigrationFailed(migration.filename, None, f"at COMMIT: {message}", exc.sqlstate) from None
+            raise MigrationFailed(migration.filename, None, f"at COMMIT: {_pg_message(exc)}", exc.sqlstate) from None
     raise AssertionError("unreachable: the last attempt raises LockNotAvailableError")
 
 
-def _execute_pipelined(conn: Conn, migration: Migration, statements: list[Statement], timeouts: Query) -> None:
-    """The timeouts, then `statements` in order, sent together; raise MigrationFailed naming the one that failed."""
+def _execute_pipelined(
+    conn: Conn, migration: Migration, statements: list[Statement], timeouts: Query, *, committed: bool = False
+) -> None:
+    """The timeouts, then `statements` in order, sent together; raise MigrationFailed naming the one that failed.
+
+    With `committed`, in a transaction of their own whose COMMIT is inside the same signal
+    handling: a signal cancels the work it does, and its error (a deferred constraint) is theirs.
+    """
     cursors: list[psycopg.Cursor[Any]] = []
     try:
-        with interrupts.cancellable(conn):
+        with interrupts.cancellable(conn), conn.transaction() if committed else contextlib.nullcontext():
             failure = _pipeline(conn, [timeouts, *((s.sql.encode(), None) for s in statements)], cursors)
             if failure is not None:
                 raise failure  # in the section: a signal that cancelled the statement takes its place
@@ -213,23 +219,15 @@ def _execute_alone(session: Session, migration: Migration, statement: Statement)
     """A statement that may run in a transaction gets one of its own, with the migration's
     timeouts set for it (SET LOCAL): behind PgBouncer in transaction mode, the session's
     settings may sit on another server connection, and a DDL statement waiting for its lock
-    without a lock_timeout would queue the table's traffic behind it (decision 108). Its
-    COMMIT is part of it: a deferred constraint's error is the statement's, and a signal
-    cancels the work the COMMIT does."""
-    conn = session.conn
+    without a lock_timeout would queue the table's traffic behind it (decision 108)."""
+    timeouts = _timeouts(migration, session.opts, local=True)
     try:
-        with interrupts.cancellable(conn), conn.transaction():
-            queries = [_timeouts(migration, session.opts, local=True), (statement.sql.encode(), None)]
-            failure = _pipeline(conn, queries, [])
-            if failure is not None:
-                raise failure
-    except psycopg.errors.LockNotAvailable:
-        raise
-    except psycopg.Error as exc:
+        _execute_pipelined(session.conn, migration, [statement], timeouts, committed=True)
+    except MigrationFailed as exc:
         if exc.sqlstate != _ACTIVE_SQL_TRANSACTION:
-            raise _failure(migration, statement, exc) from None
+            raise
         # A built-in statement PostgreSQL refuses in a block, which it checks before doing anything.
-        _execute(conn, migration, statement)
+        _execute(session.conn, migration, statement)
 
 
 def _execute(conn: Conn, migration: Migration, statement: Statement) -> None:
@@ -246,8 +244,12 @@ def _failure(migration: Migration, statement: Statement, exc: psycopg.Error) -> 
     """The error of `statement`, at its file line (PostgreSQL's position, when it gives one)."""
     position = exc.diag.statement_position
     line = statement.line_of(int(position) if position else None)
+    return MigrationFailed(migration.filename, line, _pg_message(exc), exc.sqlstate)
+
+
+def _pg_message(exc: psycopg.Error) -> str:
     message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
-    return MigrationFailed(migration.filename, line, f"{message} (SQLSTATE {exc.sqlstate})", exc.sqlstate)
+    return f"{message} (SQLSTATE {exc.sqlstate})"
 
 
 def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> None:
