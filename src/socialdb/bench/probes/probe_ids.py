@@ -15,16 +15,13 @@ from __future__ import annotations
 
 import random
 import statistics
-import time
-from datetime import UTC, datetime
-from typing import Any
 
 import psycopg
 
 from socialdb import embedded
-from socialdb.app import operations as ops
 from socialdb.bench import workload
 from socialdb.bench.probes.probe_ingest_counts import parts
+from socialdb.bench.probes.probe_wal import wal_per_message
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.migrate.files import default_directory
 from socialdb.settings import embedded_dir
@@ -32,30 +29,6 @@ from socialdb.settings import embedded_dir
 MESSAGES = 500
 BATCHES = 10
 ROUNDS = 6
-_OWN_WAL = "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_get_backend_wal(pg_backend_pid())"
-
-
-def wal_per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) -> tuple[float, float, float]:
-    """(records, full-page images, bytes) per message."""
-    statement = ops.INGEST_STATEMENT if ours else workload.SPEC_INGEST
-    with psycopg.connect(url, autocommit=True) as conn:
-        if ours:
-            conn.execute("SET ROLE socialdb_app")
-        before = _own_wal(conn)
-        for n, (account, conversation, seller) in enumerate(targets):
-            message = ops.IncomingMessage(account, conversation, "cliente", f"{tag}-{time.time()}-{n}", "customer",
-                                          datetime.now(UTC), "Oi, ainda tem?")  # fmt: skip
-            conn.execute(statement.encode(), ops.ingest_parameters(seller, message))
-        after = _own_wal(conn)
-    n = len(targets)
-    return (after[0] - before[0]) / n, (after[1] - before[1]) / n, (after[2] - before[2]) / n
-
-
-def _own_wal(conn: psycopg.Connection[Any]) -> tuple[float, float, float]:
-    conn.execute("SELECT pg_stat_force_next_flush()")
-    row = conn.execute(_OWN_WAL).fetchone()
-    assert row is not None
-    return float(row[0]), float(row[1]), float(row[2])
 
 
 def main() -> None:

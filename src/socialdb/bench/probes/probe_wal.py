@@ -34,17 +34,19 @@ DROPPED_BY_026 = (
 )
 
 
-_OWN_WAL = "SELECT wal_records, wal_fpi FROM pg_stat_get_backend_wal(pg_backend_pid())"
+_OWN_WAL = "SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_get_backend_wal(pg_backend_pid())"
 
 
-def own_wal(conn: psycopg.Connection[Any]) -> tuple[int, int]:
+def own_wal(conn: psycopg.Connection[Any]) -> tuple[int, int, int]:
+    """This session's WAL so far: records, full-page images, bytes."""
     conn.execute("SELECT pg_stat_force_next_flush()")
     row = conn.execute(_OWN_WAL).fetchone()
     assert row is not None
-    return int(row[0]), int(row[1])
+    return int(row[0]), int(row[1]), int(row[2])
 
 
-def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) -> str:
+def wal_per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) -> tuple[float, float, float]:
+    """(records, full-page images, bytes) per webhook message, one per target, one by one."""
     statement = ops.INGEST_STATEMENT if ours else workload.SPEC_INGEST  # the same statements the bench sends
     with psycopg.connect(url, autocommit=True) as conn:
         if ours:
@@ -57,8 +59,13 @@ def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) 
             )  # fmt: skip
             conn.execute(statement.encode(), ops.ingest_parameters(seller, message))
         after = own_wal(conn)
-    records, fpi = after[0] - before[0], after[1] - before[1]
-    return f"{records / len(targets):.1f} WAL records per message ({fpi} full-page images in {len(targets)})"
+    n = len(targets)
+    return (after[0] - before[0]) / n, (after[1] - before[1]) / n, (after[2] - before[2]) / n
+
+
+def per_message(url: str, ours: bool, targets: list[tuple[Any, ...]], tag: str) -> str:
+    records, fpi, _ = wal_per_message(url, ours, targets, tag)
+    return f"{records:.1f} WAL records per message ({fpi * len(targets):.0f} full-page images in {len(targets)})"
 
 
 def main() -> None:
