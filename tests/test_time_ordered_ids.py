@@ -31,6 +31,7 @@ FROM pg_attrdef AS d
 JOIN pg_class AS c ON c.oid = d.adrelid
 JOIN pg_attribute AS a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
 WHERE a.attname = 'id' AND c.relnamespace = 'public'::regnamespace
+  AND (%(table)s::regclass IS NULL OR d.adrelid = %(table)s::regclass)
 """
 
 
@@ -38,19 +39,15 @@ def milliseconds(value: uuid.UUID) -> int:
     return value.int >> 80  # the first 48 bits
 
 
-def defaults(url: str) -> dict[str, str]:
+def defaults(url: str, table: str | None = None) -> dict[str, str]:
+    """The id defaults of every table, or of `table` alone (pg_get_expr locks each table it reads)."""
     with psycopg.connect(url) as conn:
-        return {str(table): str(default) for table, default in conn.execute(DEFAULTS).fetchall()}
+        rows = conn.execute(DEFAULTS, {"table": table}).fetchall()
+    return {str(name): str(default) for name, default in rows}
 
 
 def default_of(url: str, table: str) -> str:
-    """One table's id default; pg_get_expr locks the table it reads, so `defaults` would queue."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = %s::regclass AND adnum = 1", (table,)
-        ).fetchone()
-    assert row is not None
-    return str(row[0])
+    return defaults(url, table)[table]
 
 
 @pytest.fixture
