@@ -72,6 +72,10 @@ class MigrationFailed(SocialdbError):
         super().__init__(f"{where}: {message}")
 
 
+class PrivilegeError(SocialdbError):
+    """The migrating role lacks a privilege the pending migrations need (docs/deploying.md)."""
+
+
 class LockNotAvailableError(SocialdbError):
     """A migration could not get a table lock within its lock_timeout, after every retry."""
 

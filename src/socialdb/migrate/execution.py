@@ -29,6 +29,7 @@ from socialdb.migrate import history, interrupts
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.files import Migration, lock_timeout_of
 from socialdb.migrate.options import Direction, RunOptions
+from socialdb.migrate.privileges import BOOTSTRAP_HINT
 from socialdb.migrate.statements import Statement
 
 Report = Callable[[str], None]
@@ -58,6 +59,9 @@ class Session:
     opts: RunOptions
     report: Report
     watch: BlockerWatch  # samples, on `monitor`, who blocks `conn` while a statement waits
+
+
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 def run(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> int:
@@ -249,6 +253,8 @@ def _failure(migration: Migration, statement: Statement, exc: psycopg.Error) -> 
 
 def _pg_message(exc: psycopg.Error) -> str:
     message = exc.diag.message_primary or str(exc).strip().splitlines()[0]
+    if exc.sqlstate == _INSUFFICIENT_PRIVILEGE:  # the migrating role lacks a grant (docs/deploying.md)
+        return f"{message} (SQLSTATE {exc.sqlstate}; {BOOTSTRAP_HINT})"
     return f"{message} (SQLSTATE {exc.sqlstate})"
 
 

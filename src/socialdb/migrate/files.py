@@ -8,6 +8,7 @@ when the file is read, so a file that loads has no syntax error and no empty par
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -22,6 +23,7 @@ from socialdb.migrate.options import Direction, RunOptions
 from socialdb.migrate.statements import Statement, split
 
 ROLLBACK_MARKER = "-- ROLLBACK"
+CORRECTIONS = "rollback-corrections.toml"  # in a migrations folder: see _with_corrections
 _FILENAME = re.compile(r"^(\d+)-([a-z0-9][a-z0-9_-]*)\.sql$")
 _LOOSE_MARKER = re.compile(r"^--\s*rollback\b", re.IGNORECASE)
 _DIRECTIVE = re.compile(r"^--\s*socialdb\s*:(.*)$", re.IGNORECASE)
@@ -55,6 +57,11 @@ class Migration:
     # Both parts split by PostgreSQL's parser when the file was read; never empty.
     up_statements: tuple[Statement, ...] = ()
     down_statements: tuple[Statement, ...] | None = None  # None: no ROLLBACK section
+    # The up part's own checksum (header and up SQL): what may never change once applied.
+    up_checksum: str = ""
+    # Whole-file checksums the file had before its rollback part was corrected, with this
+    # same up part (CORRECTIONS): a history row from before the split proves it unchanged.
+    earlier_checksums: tuple[str, ...] = ()
 
 
 def normalise(text: str) -> str:
@@ -99,6 +106,7 @@ def parse_migration(filename: str, text: str) -> Migration:
         up=up,
         down=down,
         checksum=checksum(text),
+        up_checksum=checksum(up),
         up_line=1,
         down_line=down_line,
         directives=directives,
@@ -159,7 +167,34 @@ def load_migrations(directory: Path) -> list[Migration]:
             raise MigrationFileError(where, f"version {migration.version} is also used by {seen[migration.version]}")
         seen[migration.version] = name
         migrations.append(migration)
-    return sorted(migrations, key=lambda m: m.version)
+    return _with_corrections(directory, sorted(migrations, key=lambda m: m.version))
+
+
+def _with_corrections(directory: Path, migrations: list[Migration]) -> list[Migration]:
+    """Attach to each file the checksums it had before its rollback was corrected.
+
+    `rollback-corrections.toml` maps a file name to its earlier whole-file checksums, each
+    with the checksum of its up part then. Only an entry whose up part is the file's own
+    counts: a changed up part stays a change, whatever the list says.
+    """
+    path = os.path.join(directory, CORRECTIONS)
+    if not os.path.exists(path):
+        return migrations
+    import tomllib  # only for a folder that has corrections
+
+    try:
+        with open(path, "rb") as handle:
+            table = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise MigrationFileError(path, f"not valid TOML: {exc}") from None
+    result = []
+    for migration in migrations:
+        entries = table.get(migration.filename, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise MigrationFileError(path, f"{migration.filename}: expected a list of {{checksum, up}} tables")
+        earlier = tuple(str(e.get("checksum")) for e in entries if e.get("up") == migration.up_checksum)
+        result.append(dataclasses.replace(migration, earlier_checksums=earlier) if earlier else migration)
+    return result
 
 
 def read_text(path: Path) -> str:

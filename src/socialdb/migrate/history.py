@@ -22,13 +22,16 @@ def ensure_table(conn: Conn) -> str | None:
     """
     row = conn.execute(
         "SELECT to_regclass('migrations') IS NOT NULL, (SELECT format_type(atttypid, atttypmod) FROM pg_attribute"
-        " WHERE attrelid = to_regclass('migrations') AND attname = 'version')"
+        " WHERE attrelid = to_regclass('migrations') AND attname = 'version'), EXISTS (SELECT 1 FROM pg_attribute"
+        " WHERE attrelid = to_regclass('migrations') AND attname = 'up_checksum' AND NOT attisdropped)"
     ).fetchone()
-    found, version_type = row if row else (False, None)
+    found, version_type, split = row if row else (False, None, False)
     if not found:
         conn.execute(ddl().encode())  # its statements in one query, which runs as one transaction
         return None
-    return _widen_version(conn) if version_type == "integer" else None
+    done = [_widen_version(conn)] if version_type == "integer" else []
+    done += [] if split else [_split_checksum(conn)]
+    return "; ".join(done) or None
 
 
 def _widen_version(conn: Conn) -> str:
@@ -39,13 +42,21 @@ def _widen_version(conn: Conn) -> str:
     return "upgraded the history table: migrations.version is now bigint (64-bit versions)"
 
 
+def _split_checksum(conn: Conn) -> str:
+    """Tables created before the up part had a checksum of its own: add the column, once."""
+    with conn.transaction():
+        conn.execute("SET LOCAL lock_timeout = '10s'")
+        conn.execute("ALTER TABLE migrations ADD COLUMN IF NOT EXISTS up_checksum text")
+    return "upgraded the history table: migrations.up_checksum keeps each up part's own checksum"
+
+
 def read(conn: Conn, *, known_to_exist: bool = False) -> list[HistoryRow]:
     """Every row, in version order; empty when the table does not exist yet (not asked when `known_to_exist`)."""
     if not known_to_exist and not exists(conn):
         return []
     rows = conn.execute(
-        "SELECT version, name, file, checksum, executed_at, execution_ms, state, failed_statement, error"
-        " FROM migrations ORDER BY version"
+        "SELECT version, name, file, checksum, executed_at, execution_ms, state, failed_statement, error,"
+        " up_checksum FROM migrations ORDER BY version"
     ).fetchall()
     return [HistoryRow(*row) for row in rows]
 
@@ -53,24 +64,40 @@ def read(conn: Conn, *, known_to_exist: bool = False) -> list[HistoryRow]:
 def record_applied(conn: Conn, migration: Migration, execution_ms: int) -> None:
     """Insert (or turn a failed row into) an applied row; call inside the migration's transaction."""
     conn.execute(
-        "INSERT INTO migrations (version, name, file, checksum, execution_ms, state)"
-        " VALUES (%s, %s, %s, %s, %s, 'applied')"
+        "INSERT INTO migrations (version, name, file, checksum, up_checksum, execution_ms, state)"
+        " VALUES (%s, %s, %s, %s, %s, %s, 'applied')"
         " ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file,"
-        " checksum = EXCLUDED.checksum, execution_ms = EXCLUDED.execution_ms, state = 'applied',"
-        " executed_at = now(), failed_statement = NULL, error = NULL",
-        (migration.version, migration.name, migration.filename, migration.checksum, execution_ms),
+        " checksum = EXCLUDED.checksum, up_checksum = EXCLUDED.up_checksum, execution_ms = EXCLUDED.execution_ms,"
+        " state = 'applied', executed_at = now(), failed_statement = NULL, error = NULL",
+        (
+            migration.version,
+            migration.name,
+            migration.filename,
+            migration.checksum,
+            migration.up_checksum,
+            execution_ms,
+        ),
     )
 
 
 def record_failed(conn: Conn, migration: Migration, execution_ms: int, statement: str, error: str) -> None:
     """Mark a non-transactional migration as failed midway, with the statement at fault."""
     conn.execute(
-        "INSERT INTO migrations (version, name, file, checksum, execution_ms, state, failed_statement, error)"
-        " VALUES (%s, %s, %s, %s, %s, 'failed', %s, %s)"
-        " ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum,"
+        "INSERT INTO migrations (version, name, file, checksum, up_checksum, execution_ms, state, failed_statement,"
+        " error) VALUES (%s, %s, %s, %s, %s, %s, 'failed', %s, %s)"
+        " ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, up_checksum = EXCLUDED.up_checksum,"
         " execution_ms = EXCLUDED.execution_ms, state = 'failed', executed_at = now(),"
         " failed_statement = EXCLUDED.failed_statement, error = EXCLUDED.error",
-        (migration.version, migration.name, migration.filename, migration.checksum, execution_ms, statement, error),
+        (
+            migration.version,
+            migration.name,
+            migration.filename,
+            migration.checksum,
+            migration.up_checksum,
+            execution_ms,
+            statement,
+            error,
+        ),
     )
 
 

@@ -27,6 +27,14 @@ class HistoryRow:
     state: str  # "applied" or "failed"
     failed_statement: str | None
     error: str | None
+    up_checksum: str | None = None  # None: recorded before the runner kept the up part's own
+
+
+def up_unchanged(row: HistoryRow, migration: Migration) -> bool:
+    """Whether the file's up part is the one that was applied; its rollback may have been corrected."""
+    if row.up_checksum is not None:
+        return row.up_checksum == migration.up_checksum
+    return row.checksum == migration.checksum or row.checksum in migration.earlier_checksums
 
 
 @dataclass(frozen=True)
@@ -53,10 +61,10 @@ def _status_of_applied(row: HistoryRow, migration: Migration | None) -> StatusRo
         state, detail = "failed", row.error
     elif migration is None:
         state, detail = "missing", None
-    elif migration.checksum != row.checksum or migration.filename != row.file:
+    elif migration.filename != row.file or not up_unchanged(row, migration):
         state, detail = "changed", None
     else:
-        state, detail = "applied", None
+        state, detail = "applied", (None if migration.checksum == row.checksum else "rollback corrected since applied")
     return StatusRow(row.version, row.name, row.file, state, row.executed_at, row.execution_ms, detail)
 
 
@@ -93,9 +101,10 @@ def resolvable(files: list[Migration], history: list[HistoryRow], version: int) 
     return next(m for m in files if m.version == version)
 
 
-def require_version(files: list[Migration], version: int | None) -> None:
-    """Refuse a target version (`--to`) that names no migration file."""
-    if version is None or any(m.version == version for m in files):
+def require_version(files: list[Migration], version: int | None, *, zero: bool = False) -> None:
+    """Refuse a target version (`--to`) that names no migration file (`zero`: 0, the empty
+    database before the first file, is a target too, for `down`)."""
+    if version is None or (zero and version == 0) or any(m.version == version for m in files):
         return
     known = f"versions run from {files[0].version} to {files[-1].version}" if files else "the folder is empty"
     raise UsageError(f"--to {version}: no migration file has this version ({known})")
@@ -129,7 +138,7 @@ def rollbacks(files: list[Migration], history: list[HistoryRow], steps: int) -> 
 
 def rollbacks_to(files: list[Migration], history: list[HistoryRow], to: int) -> list[Migration]:
     """Every applied migration newer than `to`, newest first (`to` itself stays); refuses before anything runs."""
-    require_version(files, to)
+    require_version(files, to, zero=True)
     check(files, history)
     return _reversible(files, sorted((row.version for row in history if row.version > to), reverse=True))
 

@@ -19,7 +19,7 @@ import psycopg
 
 from socialdb.db import connect
 from socialdb.errors import DurabilityError, Interrupted, UsageError
-from socialdb.migrate import execution, history, interrupts
+from socialdb.migrate import execution, history, interrupts, privileges
 from socialdb.migrate import plan as plan_mod
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
@@ -77,7 +77,8 @@ def up(
         todo = plan_mod.pending(migrations, history.read(session.conn, known_to_exist=True), to)
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
-        return _run_all(session, [(m, prepare(m, Direction.UP)) for m in todo], Direction.UP)
+        end = max((m.version for m in todo), default=0)
+        return _run_all(session, _ready(session, directory, todo, Direction.UP, end), Direction.UP)
 
 
 def down(
@@ -94,7 +95,7 @@ def down(
     if steps is not None and to is not None:
         raise UsageError("give a number of migrations to roll back or a version to go down to, not both")
     migrations = _load(directory)
-    plan_mod.require_version(migrations, to)
+    plan_mod.require_version(migrations, to, zero=True)
     with _session(url, opts, report) as session:
         rows = history.read(session.conn)
         if to is None:
@@ -103,7 +104,9 @@ def down(
             chosen = plan_mod.rollbacks_to(migrations, rows, to)
             if not chosen:
                 report(f"nothing to roll back: no applied migration is newer than version {to}")
-        return _run_all(session, [(m, prepare(m, Direction.DOWN)) for m in chosen], Direction.DOWN)
+        undone = {m.version for m in chosen}
+        end = max((r.version for r in rows if r.version not in undone), default=0)
+        return _run_all(session, _ready(session, directory, chosen, Direction.DOWN, end), Direction.DOWN)
 
 
 def status(url: str, directory: Path | None = None) -> list[plan_mod.StatusRow]:
@@ -185,6 +188,25 @@ def resolve(
             history.record_applied(conn, migration, execution_ms)
         report(f"marked {migration.filename} as applied")
         return None
+
+
+def _ready(
+    session: Session, directory: Path | None, todo: list[Migration], direction: Direction, end: int
+) -> list[tuple[Migration, list[Statement]]]:
+    """Each migration with the statements to run. For the platform's own folder, first the
+    privileges they need are checked and what the role can give itself is done (privileges.py)."""
+    items = [(m, prepare(m, direction)) for m in todo]
+    if not todo or not _platform_folder(directory):
+        return items
+    me = privileges.standing(session.conn)
+    privileges.check(session.conn, me, todo, direction)
+    strip = privileges.require_band(me, todo, direction, end)
+    privileges.prepare(session.conn, me, todo)
+    return [(m, privileges.without_placeholder_clause(s)) for m, s in items] if strip else items
+
+
+def _platform_folder(directory: Path | None) -> bool:
+    return directory is None or directory.resolve() == default_directory().resolve()
 
 
 def _load(directory: Path | None) -> list[Migration]:

@@ -67,7 +67,13 @@ BEGIN
   LOOP
     EXECUTE format('ALTER %s %s OWNER TO %I', item.kind, item.name, current_user);
   END LOOP;
-  FOR item IN SELECT p.oid::regprocedure::text AS name FROM pg_proc AS p WHERE p.pronamespace = 'public'::regnamespace LOOP
+  -- An extension's functions (020's btree_gin, which its rollback leaves) are not the schema's.
+  FOR item IN
+    SELECT p.oid::regprocedure::text AS name FROM pg_proc AS p
+    WHERE p.pronamespace = 'public'::regnamespace
+      AND NOT EXISTS (SELECT 1 FROM pg_depend AS d
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+  LOOP
     EXECUTE format('ALTER FUNCTION %s OWNER TO %I', item.name, current_user);
   END LOOP;
 END

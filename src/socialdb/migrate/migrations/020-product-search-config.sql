@@ -52,3 +52,18 @@ ALTER TEXT SEARCH CONFIGURATION portuguese_unaccent OWNER TO socialdb_owner;
 DROP FUNCTION search_seller_products(text, integer);
 DROP FUNCTION product_search_document(text, text);
 DROP TEXT SEARCH CONFIGURATION portuguese_unaccent;
+-- The extensions this file made (corrected after it landed, issue 21): those the migrating
+-- role owns. One that a provider or the bootstrap made belongs to another role and stays.
+DO $$
+DECLARE
+  made text;
+BEGIN
+  FOR made IN
+    SELECT e.extname FROM pg_catalog.pg_extension AS e
+    WHERE e.extname IN ('btree_gin', 'unaccent') AND pg_catalog.pg_get_userbyid(e.extowner) = current_user
+    ORDER BY e.extname
+  LOOP
+    EXECUTE pg_catalog.format('DROP EXTENSION %I', made);
+  END LOOP;
+END
+$$;

@@ -1,0 +1,224 @@
+"""What the platform's migrations need of the role that runs them, on a server where it is no
+superuser (docs/deploying.md, decision 110).
+
+Three pieces, all for socialdb's own migrations folder only (another team's folder gets none):
+
+- `NEEDS`, the named list: each privilege, who must hold it and the first version that needs it.
+  The runner checks it before the first pending file runs (`missing`), so a managed server
+  fails with one line naming the privilege and `socialdb db bootstrap`, not halfway through.
+- `prepare`: what the migrating role can do for itself first (the runner step): the roles,
+  SET on them, CREATE on schema public for the two roles that are handed objects.
+- The placeholder band: 025-039 define functions with `SET app.user_id = ''`, which PostgreSQL
+  15+ refuses to anyone but a superuser or a holder of SET on that parameter (only a superuser
+  can grant it). 040 removes the clause. A role without it may pass through the band with the
+  clause left out (`without_placeholder_clause`), never stop inside it (`require_band`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from psycopg import sql
+
+from socialdb.db import Conn
+from socialdb.errors import PrivilegeError
+from socialdb.migrate.files import Migration
+from socialdb.migrate.options import Direction
+from socialdb.migrate.statements import Statement
+
+BOOTSTRAP_HINT = "`socialdb db bootstrap` prints what to run"
+PLACEHOLDER = "app.user_id"
+BAND = (25, 40)  # versions 25..39 hold functions with the clause; 40 takes it out
+_CLAUSE = re.compile(r"^SET app\.user_id = ''\n", re.MULTILINE)
+
+
+class Kind(Enum):
+    ROLE = "role exists"  # or the migrating role may create it
+    SET_ROLE = "SET on role"  # membership that ALTER ... OWNER TO needs
+    SCHEMA_CREATE = "CREATE on schema public"  # the new owner's, for ALTER ... OWNER TO
+    DATABASE_CREATE = "CREATE on the database"  # trusted extensions (020)
+    DATABASE_OWNER = "ownership of the database"  # REVOKE TEMPORARY ... FROM PUBLIC (027)
+
+
+@dataclass(frozen=True)
+class Need:
+    kind: Kind
+    role: str  # the role the privilege is about (or whose it is); "" for the migrating role
+    since: int  # the first version that needs it
+    why: str
+
+
+ROLES = ("socialdb_owner", "socialdb_app", "socialdb_maintenance", "socialdb_ingest")
+HANDED_OBJECTS = ("socialdb_owner", "socialdb_ingest")  # ALTER ... OWNER TO names them
+NEEDS: tuple[Need, ...] = (
+    Need(Kind.ROLE, "socialdb_owner", 18, "owns the schema"),
+    Need(Kind.ROLE, "socialdb_app", 18, "the application's role"),
+    Need(Kind.SET_ROLE, "socialdb_owner", 18, "ALTER ... OWNER TO socialdb_owner"),
+    Need(Kind.SCHEMA_CREATE, "socialdb_owner", 18, "ALTER ... OWNER TO socialdb_owner"),
+    Need(Kind.DATABASE_CREATE, "", 20, "CREATE EXTENSION unaccent, btree_gin"),
+    Need(Kind.ROLE, "socialdb_maintenance", 27, "runs maintenance"),
+    Need(Kind.DATABASE_OWNER, "", 27, "REVOKE TEMPORARY ON DATABASE ... FROM PUBLIC"),
+    Need(Kind.ROLE, "socialdb_ingest", 36, "runs the webhook function"),
+    Need(Kind.SET_ROLE, "socialdb_ingest", 36, "ALTER FUNCTION ... OWNER TO socialdb_ingest"),
+    Need(Kind.SCHEMA_CREATE, "socialdb_ingest", 36, "ALTER FUNCTION ... OWNER TO socialdb_ingest"),
+)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """What the migrating role is, read once from the catalog."""
+
+    name: str
+    superuser: bool
+    createrole: bool
+    server_version: int  # server_version_num
+    may_set_placeholder: bool  # superuser, or SET on app.user_id
+
+
+_STANDING = """
+SELECT r.rolname, r.rolsuper, r.rolcreaterole, current_setting('server_version_num')::int,
+       r.rolsuper OR (current_setting('server_version_num')::int >= 150000
+                      AND has_parameter_privilege('app.user_id', 'SET'))
+FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user
+"""
+_ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"
+# On 16+ only SET lets a role hand objects over; on 15 any membership does.
+_MAY_SET_ROLE = """
+SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+            THEN pg_catalog.pg_has_role(%s, 'SET') ELSE pg_catalog.pg_has_role(%s, 'MEMBER') END
+"""
+_MAY_GRANT_ROLE = "SELECT pg_catalog.pg_has_role(%s, 'MEMBER WITH ADMIN OPTION')"
+_SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"
+_MAY_GRANT_SCHEMA = (
+    "SELECT pg_catalog.has_schema_privilege('public', 'CREATE WITH GRANT OPTION')"
+    " OR pg_catalog.pg_has_role((SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'public'), 'USAGE')"
+)
+_DATABASE_CREATE = "SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')"
+_DATABASE_OWNER = (
+    "SELECT pg_catalog.pg_has_role((SELECT datdba FROM pg_catalog.pg_database"
+    " WHERE datname = current_database()), 'USAGE')"
+)
+
+
+def standing(conn: Conn) -> Standing:
+    row = conn.execute(_STANDING).fetchone()
+    assert row is not None  # current_user always has a row
+    return Standing(str(row[0]), bool(row[1]), bool(row[2]), int(row[3]), bool(row[4]))
+
+
+def _ask(conn: Conn, query: str, *params: object) -> bool:
+    row = conn.execute(query, params).fetchone()
+    return bool(row and row[0])
+
+
+def _held(conn: Conn, me: Standing, need: Need) -> bool:
+    """Whether `need` is met now, or will be by the file that needs it (a role it may create)."""
+    if me.superuser:
+        return True
+    exists = _ask(conn, _ROLE_EXISTS, need.role) if need.role else True
+    if need.kind is Kind.ROLE:
+        return exists or me.createrole
+    if need.kind is Kind.SET_ROLE:
+        # A role the run creates is the creator's (prepare asks for SET on 16+; 018/036 grant it on 15).
+        if not exists:
+            return me.createrole
+        # 018 and 036 grant it to a creator on 15; prepare() to an ADMIN holder on 16+.
+        return (
+            (me.createrole and me.server_version < 160000)
+            or _ask(conn, _MAY_SET_ROLE, need.role, need.role)
+            or _ask(conn, _MAY_GRANT_ROLE, need.role)
+        )
+    if need.kind is Kind.SCHEMA_CREATE:
+        return (exists and _ask(conn, _SCHEMA_CREATE, need.role)) or _ask(conn, _MAY_GRANT_SCHEMA)
+    if need.kind is Kind.DATABASE_CREATE:
+        return _ask(conn, _DATABASE_CREATE)
+    return _ask(conn, _DATABASE_OWNER)
+
+
+def _wording(me: Standing, need: Need) -> str:
+    if need.kind is Kind.ROLE:
+        return f"role {need.role} does not exist and {me.name} may not create roles (CREATEROLE)"
+    if need.kind is Kind.SET_ROLE:
+        return f"{me.name} lacks membership with SET in {need.role}"
+    if need.kind is Kind.SCHEMA_CREATE:
+        return f"{need.role} lacks CREATE on schema public and {me.name} may not grant it"
+    if need.kind is Kind.DATABASE_CREATE:
+        return f"{me.name} lacks CREATE on the database"
+    return f"{me.name} does not own the database"
+
+
+def check(conn: Conn, me: Standing, todo: Sequence[Migration], direction: Direction) -> None:
+    """Refuse, before the first pending file, a run that a privilege on the list would stop."""
+    if not todo or direction is not Direction.UP:
+        return
+    first, last = min(m.version for m in todo), max(m.version for m in todo)
+    for need in NEEDS:
+        if need.since <= last and not _held(conn, me, need):
+            needed_by = next(m for m in sorted(todo, key=lambda m: m.version) if m.version >= need.since)
+            raise PrivilegeError(
+                f"{needed_by.filename} needs {need.kind.value} ({need.why}): {_wording(me, need)};"
+                f" {BOOTSTRAP_HINT} (version {first} is the first pending)"
+            )
+
+
+def prepare(conn: Conn, me: Standing, todo: Sequence[Migration]) -> None:
+    """The runner step before the first pending file: the roles and grants the migrating role
+    can give itself. Idempotent; committed on its own; nothing when nothing is pending."""
+    if not todo or me.superuser:
+        return
+    with conn.transaction():
+        if me.createrole and me.server_version >= 160000:
+            # From 16 on, a role's creator gets only ADMIN on it unless it asks for more.
+            conn.execute("SET LOCAL createrole_self_grant = 'set, inherit'")
+        for role in ROLES:
+            if me.createrole and not _ask(conn, _ROLE_EXISTS, role):
+                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+        may_grant_schema = _ask(conn, _MAY_GRANT_SCHEMA)
+        for role in HANDED_OBJECTS:
+            if not _ask(conn, _ROLE_EXISTS, role):
+                continue
+            if may_grant_schema and not _ask(conn, _SCHEMA_CREATE, role):
+                conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
+            if (
+                me.server_version >= 160000
+                and not _ask(conn, _MAY_SET_ROLE, role, role)
+                and _ask(conn, _MAY_GRANT_ROLE, role)
+            ):
+                conn.execute(
+                    sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(
+                        sql.Identifier(role), sql.Identifier(me.name)
+                    )
+                )
+
+
+def _with_clause(migration: Migration, direction: Direction) -> bool:
+    statements = migration.up_statements if direction is Direction.UP else migration.down_statements or ()
+    return any(s.kind == "CreateFunctionStmt" and _CLAUSE.search(s.sql) for s in statements)
+
+
+def require_band(me: Standing, todo: Sequence[Migration], direction: Direction, end: int) -> bool:
+    """Whether the run must leave the placeholder clause out; refuses a run that would stop in
+    the band (a state a role without SET on app.user_id cannot make). `end`: the version after."""
+    if me.may_set_placeholder or not any(_with_clause(m, direction) for m in todo):
+        return False
+    if BAND[0] <= end < BAND[1]:
+        raise PrivilegeError(
+            f"version {end} needs SET on parameter {PLACEHOLDER}, which {me.name} lacks: versions"
+            f" {BAND[0]:03d}-{BAND[1] - 1:03d} define functions with `SET {PLACEHOLDER}`; without it, migrate"
+            f" to {BAND[1]:03d} or later, or below {BAND[0]:03d} (docs/deploying.md); {BOOTSTRAP_HINT}"
+        )
+    return True
+
+
+def without_placeholder_clause(statements: list[Statement]) -> list[Statement]:
+    """The statements with `SET app.user_id = ''` taken out of each function definition: the
+    functions 040 redefines without it, so the end state is the chain's (tests/test_managed.py)."""
+    return [
+        Statement(_CLAUSE.sub("", s.sql), s.line, s.needs_no_transaction, s.concurrent_index, s.kind)
+        if s.kind == "CreateFunctionStmt"
+        else s
+        for s in statements
+    ]
