@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
@@ -184,3 +185,58 @@ def login_role(url: str, member_of: str) -> Iterator[tuple[str, str]]:
     finally:
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def server_major(url: str) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SHOW server_version_num").fetchone()
+    return int(str(row[0] if row else 0)) // 10000
+
+
+@contextmanager
+def fresh_server(like_url: str) -> Iterator[str]:
+    """A new cluster with no socialdb role in it, of the major version of the server at
+    `like_url` (the machine's PostgreSQL 15, or the embedded 18); a superuser's URL to it."""
+    import shutil
+    import tempfile
+
+    from socialdb import embedded
+
+    home = Path(tempfile.mkdtemp(prefix="socialdb-fresh-"))
+    try:
+        if server_major(like_url) == 15:
+            if not (PG15_BIN / "initdb").exists():
+                pytest.skip(f"a second PostgreSQL 15 cluster needs {PG15_BIN}")
+            yield _start_pg15(home)
+        else:
+            yield embedded.start(home, database="postgres")
+    finally:
+        if (home / "data").exists():
+            _as_postgres([str(PG15_BIN / "pg_ctl"), "-D", str(home / "data"), "-m", "immediate", "stop"], check=False)
+        else:
+            embedded.stop(home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _as_postgres(command: list[str], check: bool = True) -> None:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    subprocess.run([*prefix, *command], check=check, capture_output=True, timeout=120)
+
+
+def _start_pg15(home: Path) -> str:
+    if os.geteuid() == 0:
+        shutil_chown(home)
+    data = home / "data"
+    _as_postgres([str(PG15_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--encoding=UTF8"])
+    options = f"-c listen_addresses='' -k {home} -p 5499"
+    _as_postgres([str(PG15_BIN / "pg_ctl"), "-D", str(data), "-l", str(home / "log"), "-w", "-o", options, "start"])
+    return f"postgresql://postgres@/postgres?host={home}&port=5499"
+
+
+def shutil_chown(path: Path) -> None:
+    import shutil
+
+    shutil.chown(path, user="postgres")

@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 039-time-ordered-ids.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 040-seller-calls-without-set-clause.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -339,8 +339,9 @@ CREATE OR REPLACE FUNCTION public.seller_inbox_page(p_seller uuid, p_account uui
  RETURNS TABLE(id uuid, platform_conversation_id text, participant_username text, last_message_at timestamp with time zone, unread_count bigint)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'public'
- SET "app.user_id" TO ''
 AS $function$
+DECLARE
+  previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_inbox_page: the seller is null' USING ERRCODE = 'null_value_not_allowed';
@@ -364,6 +365,7 @@ BEGIN
       ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
       LIMIT public.seller_limit('seller_inbox_page', p_limit, 200);
   END IF;
+  PERFORM set_config('app.user_id', previous, true);
 END;
 $function$;
 
@@ -372,9 +374,9 @@ CREATE OR REPLACE FUNCTION public.seller_ingest_message(p_seller uuid, p_account
  LANGUAGE plpgsql
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
- SET "app.user_id" TO ''
 AS $function$
 DECLARE
+  previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
   unread integer := (p_sender = 'customer')::integer;
   conversation uuid;
   stored uuid;
@@ -410,6 +412,7 @@ BEGIN
     SELECT found.id, counted.id INTO conversation, stored
     FROM found LEFT JOIN counted ON true;
     IF conversation IS NOT NULL THEN
+      PERFORM set_config('app.user_id', previous, true);
       RETURN stored IS NOT NULL;
     END IF;
     -- Counted by the statement above on the next pass, like any conversation.
@@ -445,8 +448,9 @@ CREATE OR REPLACE FUNCTION public.seller_message_page(p_seller uuid, p_conversat
  RETURNS TABLE(id uuid, sender_type text, message_type text, content text, sent_at timestamp with time zone, is_read boolean)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'public'
- SET "app.user_id" TO ''
 AS $function$
+DECLARE
+  previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_message_page: the seller is null' USING ERRCODE = 'null_value_not_allowed';
@@ -468,6 +472,7 @@ BEGIN
       ORDER BY m.sent_at DESC, m.id DESC
       LIMIT public.seller_limit('seller_message_page', p_limit, 200);
   END IF;
+  PERFORM set_config('app.user_id', previous, true);
 END;
 $function$;
 
@@ -984,7 +989,9 @@ ALTER TABLE public.users OWNER TO socialdb_owner;
 -- Grants
 
 GRANT USAGE ON SCHEMA public TO socialdb_app;
+GRANT CREATE ON SCHEMA public TO socialdb_ingest;
 GRANT USAGE ON SCHEMA public TO socialdb_maintenance;
+GRANT CREATE ON SCHEMA public TO socialdb_owner;
 REVOKE EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from typing import Annotated
 
 import typer
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -23,6 +24,37 @@ def db_url(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
     Example: DATABASE_URL=postgresql://me:secret@db/socialdb socialdb db url
     """
     say(mask_url(target_url(database_url, debug)))
+
+
+@db_app.command("bootstrap")
+def db_bootstrap(
+    role: Annotated[
+        str | None, typer.Option("--role", help="The role that will migrate (default: the one connecting).")
+    ] = None,
+    run: Annotated[
+        bool, typer.Option("--apply", help="Run the statements (in one transaction), not just print them.")
+    ] = False,
+    database_url: DatabaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Print what must be done once before a role that is no superuser migrates this database.
+
+    Only what is missing, each a statement a managed provider's main role may run
+    (docs/deploying.md). Run it as that role; --apply runs them.
+
+    Example: socialdb db bootstrap --role deploy --database-url postgresql://admin@db/socialdb
+    """
+    from socialdb.migrate.bootstrap import bootstrap
+
+    url = target_url(database_url, debug)
+    migrator, todo = call(lambda: bootstrap(url, role, run=run), debug, url)
+    if not todo:
+        say(f"-- nothing to do: {migrator} has what the migrations need in this database")
+        return
+    for step in todo:
+        say(f"{step.statement};  -- {step.why}")
+    if run:
+        say(f"-- {len(todo)} statement(s) applied for {migrator}")
 
 
 @db_app.command("stop")

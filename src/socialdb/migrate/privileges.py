@@ -52,7 +52,7 @@ class Need:
 
 
 ROLES = ("socialdb_owner", "socialdb_app", "socialdb_maintenance", "socialdb_ingest")
-HANDED_OBJECTS = ("socialdb_owner", "socialdb_ingest")  # ALTER ... OWNER TO names them
+HANDED_OBJECTS = ("socialdb_owner", "socialdb_ingest")  # ALTER ... OWNER TO names them (bootstrap.py)
 NEEDS: tuple[Need, ...] = (
     Need(Kind.ROLE, "socialdb_owner", 18, "owns the schema"),
     Need(Kind.ROLE, "socialdb_app", 18, "the application's role"),
@@ -165,33 +165,38 @@ def check(conn: Conn, me: Standing, todo: Sequence[Migration], direction: Direct
 
 
 def prepare(conn: Conn, me: Standing, todo: Sequence[Migration]) -> None:
-    """The runner step before the first pending file: the roles and grants the migrating role
-    can give itself. Idempotent; committed on its own; nothing when nothing is pending."""
-    if not todo or me.superuser:
+    """The runner step before the first pending file: what the pending files need and the
+    migrating role can give itself, the same for a superuser (so that every database is alike,
+    whoever migrated it): the roles, SET on the roles objects are handed to (16+), and CREATE
+    on schema public for those roles. Idempotent; committed on its own."""
+    last = max((m.version for m in todo), default=0)
+    needs = [need for need in NEEDS if need.since <= last]
+    if not needs:
         return
     with conn.transaction():
-        if me.createrole and me.server_version >= 160000:
+        if me.createrole and not me.superuser and me.server_version >= 160000:
             # From 16 on, a role's creator gets only ADMIN on it unless it asks for more.
             conn.execute("SET LOCAL createrole_self_grant = 'set, inherit'")
-        for role in ROLES:
-            if me.createrole and not _ask(conn, _ROLE_EXISTS, role):
-                conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
-        may_grant_schema = _ask(conn, _MAY_GRANT_SCHEMA)
-        for role in HANDED_OBJECTS:
-            if not _ask(conn, _ROLE_EXISTS, role):
-                continue
-            if may_grant_schema and not _ask(conn, _SCHEMA_CREATE, role):
-                conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role)))
-            if (
-                me.server_version >= 160000
-                and not _ask(conn, _MAY_SET_ROLE, role, role)
-                and _ask(conn, _MAY_GRANT_ROLE, role)
-            ):
-                conn.execute(
-                    sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(
-                        sql.Identifier(role), sql.Identifier(me.name)
-                    )
-                )
+        for need in needs:
+            _give(conn, me, need)
+
+
+def _give(conn: Conn, me: Standing, need: Need) -> None:
+    role = sql.Identifier(need.role)
+    if need.kind is Kind.ROLE and (me.createrole or me.superuser) and not _ask(conn, _ROLE_EXISTS, need.role):
+        conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
+    if not need.role or not _ask(conn, _ROLE_EXISTS, need.role):
+        return
+    if need.kind is Kind.SCHEMA_CREATE and not _ask(conn, _SCHEMA_CREATE, need.role) and _ask(conn, _MAY_GRANT_SCHEMA):
+        conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(role))
+    if (
+        need.kind is Kind.SET_ROLE
+        and not me.superuser
+        and me.server_version >= 160000
+        and not _ask(conn, _MAY_SET_ROLE, need.role, need.role)
+        and _ask(conn, _MAY_GRANT_ROLE, need.role)
+    ):
+        conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(role, sql.Identifier(me.name)))
 
 
 def _with_clause(migration: Migration, direction: Direction) -> bool:

@@ -201,7 +201,8 @@ def _ready(
     me = privileges.standing(session.conn)
     privileges.check(session.conn, me, todo, direction)
     strip = privileges.require_band(me, todo, direction, end)
-    privileges.prepare(session.conn, me, todo)
+    if direction is Direction.UP:
+        privileges.prepare(session.conn, me, todo)
     return [(m, privileges.without_placeholder_clause(s)) for m, s in items] if strip else items
 
 

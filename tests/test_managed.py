@@ -1,0 +1,191 @@
+"""Migrating as production does on a managed PostgreSQL: as a role that is no superuser
+(issue 21, docs/deploying.md). Three privilege models, each on the test server's version:
+
+- (a) a fresh cluster: the migrator owns the database, has CREATEROLE and CREATEDB, and
+  creates socialdb's roles itself;
+- (b) roles made beforehand by an administrator (`socialdb db bootstrap --apply`): the
+  migrator has no CREATEROLE, and a second database on the same cluster works too;
+- (c) an RDS-like master user: CREATEROLE, CREATEDB, member of a provider role holding
+  what AWS documents for rds_superuser, no BYPASSRLS, on a fresh cluster.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from socialdb.errors import MigrationFailed, PrivilegeError
+from socialdb.migrate import bootstrap, runner
+from tests.catalog import Snapshot, differences, snapshot
+from tests.helpers import LATEST, finish, fresh_server, socialdb, write_migrations
+
+# What a database migrated by a role that is no superuser has, and one migrated by a
+# superuser has not (docs/security.md, "Migrating without a superuser"): nothing, once the
+# role names are mapped.
+LISTED: set[tuple[str, str]] = set()
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    migrator: str
+    url: str  # the migrator's, on its database
+    admin_url: str  # a superuser's, on the same server (the test's own hands, never the migrator's)
+
+
+def _as(url: str, user: str, database: str | None = None) -> str:
+    params = conninfo_to_dict(url)
+    params["user"] = user
+    if database is not None:
+        params["dbname"] = database
+    return make_conninfo("", **params)
+
+
+def _admin(url: str, *statements: sql.Composable) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+def _new_database(admin_url: str, owner: str) -> str:
+    name = f"managed_{uuid.uuid4().hex[:8]}"
+    _admin(admin_url, sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+    return name
+
+
+@contextmanager
+def _model(name: str, server_url: str) -> Iterator[Model]:
+    migrator = f"deploy_{name}_{uuid.uuid4().hex[:6]}"
+    who = sql.Identifier(migrator)
+    if name == "b":  # the shared test server: socialdb's roles exist (its template made them)
+        _admin(server_url, sql.SQL("CREATE ROLE {} LOGIN").format(who))
+        database = _new_database(server_url, migrator)
+        url = _as(server_url, migrator, database)
+        bootstrap.bootstrap(
+            _as(server_url, conninfo_to_dict(server_url).get("user") or "postgres", database), migrator, run=True
+        )
+        yield Model(name, migrator, url, _as(server_url, conninfo_to_dict(server_url)["user"] or "", database))
+        return
+    with fresh_server(server_url) as fresh:
+        if name == "a":
+            _admin(fresh, sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB").format(who))
+        else:  # AWS: the master user is CREATEROLE CREATEDB in rds_superuser, which holds these
+            _admin(
+                fresh,
+                sql.SQL("CREATE ROLE provider_superuser NOLOGIN IN ROLE pg_signal_backend, pg_monitor"),
+                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB NOBYPASSRLS IN ROLE provider_superuser").format(who),
+            )
+        database = _new_database(fresh, migrator)
+        yield Model(
+            name, migrator, _as(fresh, migrator, database), _as(fresh, conninfo_to_dict(fresh)["user"] or "", database)
+        )
+
+
+def _mapped(found: Snapshot, *names: str) -> Snapshot:
+    """The snapshot with the migrating role's name (or the superuser's) as one placeholder."""
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
+
+    def cell(value: object) -> object:
+        if isinstance(value, list | tuple):
+            return sorted((cell(v) for v in value), key=repr)
+        return pattern.sub("<migrator>", value) if isinstance(value, str) else value
+
+    return {section: sorted((tuple(cell(v) for v in row) for row in rows), key=repr) for section, rows in found.items()}
+
+
+@pytest.fixture(scope="module")
+def superuser_snapshot(server_url: str, template_name: str) -> Snapshot:
+    user = conninfo_to_dict(server_url).get("user") or "postgres"
+    return _mapped(snapshot(_as(server_url, user, template_name)), user)
+
+
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_up_down_to_zero_and_up_again_as_no_superuser(name: str, server_url: str, superuser_snapshot: Snapshot) -> None:
+    with _model(name, server_url) as model:
+        assert len(runner.up(model.url)) == LATEST
+        runner.down(model.url, to=0)
+        assert runner.status(model.url) and all(r.state == "pending" for r in runner.status(model.url))
+        runner.up(model.url)
+        assert runner.verify(model.url) == []
+        # The bootstrap superuser (initdb's) owns plpgsql and the trusted extensions' members.
+        found = differences(superuser_snapshot, _mapped(snapshot(model.url), model.migrator, "postgres"))
+        unlisted = {(section, key) for section, keys in found.items() for key in keys} - LISTED
+        assert not unlisted, {s: k for s, k in found.items()}
+
+
+def _run(args: tuple[str, ...], env: dict[str, str]) -> tuple[int, str]:
+    proc = socialdb(*args, env=env)
+    out, err = finish(proc, 120)
+    return proc.returncode, out + err
+
+
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_every_command_as_no_superuser(name: str, server_url: str, tmp_path: Path) -> None:
+    with _model(name, server_url) as model:
+        # (b) has no CREATEDB: its expected schema is built where an administrator may create databases.
+        scratch = ("--scratch-url", model.admin_url) if name == "b" else ()
+        env = {"SOCIALDB_TOKEN_KEYS": "k1:" + "A" * 43 + "=", "DATABASE_URL": model.url}
+        for args, said in [
+            (("migrate", "up"), f"{LATEST} migration(s) applied"),
+            (("migrate", "status"), "applied"),
+            (("migrate", "verify"), ""),
+            (("migrate", "plan"), "nothing"),
+            (("migrate", "down", "--to", "24"), "16 migration(s) rolled back"),
+            (("migrate", "plan"), "025-seller-calls.sql"),
+            (("migrate", "up"), "16 migration(s) applied"),
+            (("migrate", "down", "--to", "0"), f"{LATEST} migration(s) rolled back"),
+            (("migrate", "up"), f"{LATEST} migration(s) applied"),
+            (("schema", "diff", *scratch), "matches"),
+            (("schema", "docs", "--check", "--database-url", model.url), ""),
+            (("seed",), "seeded"),
+            (("maintain",), "partitions"),
+            (("summary", "refresh"), "refreshed"),
+            (("summary", "rebuild"), "rebuilt"),
+            (("tokens", "rotate"), "re-encrypted"),
+        ]:
+            code, output = _run(args, env)
+            assert code == 0 and said in output, (args, output[-600:])
+        code, output = _run(("migrate", "up", "--to", "30"), env)  # nothing pending up to 30: fine
+        assert code == 0, output
+
+
+def test_second_database_on_a_cluster_whose_roles_exist(server_url: str) -> None:
+    with _model("b", server_url) as first:
+        runner.up(first.url)
+        second = _as(first.admin_url, first.migrator, _new_database(first.admin_url, first.migrator))
+        assert len(runner.up(second)) == LATEST
+
+
+def test_a_missing_privilege_is_named_before_the_first_file(server_url: str) -> None:
+    with _model("b", server_url) as model:
+        lone = f"lone_{uuid.uuid4().hex[:6]}"
+        _admin(model.admin_url, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(lone)))
+        url = _as(model.admin_url, lone, _new_database(model.admin_url, lone))
+        with pytest.raises(PrivilegeError, match=f"018-roles-and-grants.sql needs SET on role.*{lone}.*db bootstrap"):
+            runner.up(url)
+        assert runner.status(url)[0].state == "pending"  # nothing ran
+        _, todo = bootstrap.bootstrap(_as(model.admin_url, conninfo_to_dict(model.admin_url)["user"] or ""), lone)
+        assert [s.statement for s in todo if "TO" in s.statement]
+
+
+def test_a_permission_error_inside_a_file_names_the_bootstrap(server_url: str, tmp_path: Path) -> None:
+    folder = write_migrations(tmp_path, {"001-superuser.sql": "CREATE ROLE needs_a_superuser SUPERUSER;\n"})
+    with _model("b", server_url) as model:
+        with pytest.raises(MigrationFailed, match=r"^001-superuser.sql:1: .*SQLSTATE 42501; `socialdb db bootstrap`"):
+            runner.up(model.url, folder)
+
+
+def test_stopping_inside_the_band_is_refused(server_url: str) -> None:
+    with _model("b", server_url) as model:
+        with pytest.raises(PrivilegeError, match="version 30 needs SET on parameter app.user_id"):
+            runner.up(model.url, to=30)
+        assert all(r.state == "pending" for r in runner.status(model.url))
