@@ -55,8 +55,10 @@ def read(conn: Conn, *, known_to_exist: bool = False) -> list[HistoryRow]:
     if not known_to_exist and not exists(conn):
         return []
     rows = conn.execute(
+        # up_checksum through to_jsonb: read-only commands (status, verify) also read a table
+        # that a runner from before the split made, which `up` alone upgrades.
         "SELECT version, name, file, checksum, executed_at, execution_ms, state, failed_statement, error,"
-        " up_checksum FROM migrations ORDER BY version"
+        " to_jsonb(m) ->> 'up_checksum' FROM migrations AS m ORDER BY version"
     ).fetchall()
     return [HistoryRow(*row) for row in rows]
 

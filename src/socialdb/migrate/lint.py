@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from socialdb.errors import LintError
+from socialdb.migrate import superuser_lint
 from socialdb.migrate.files import Migration, load_migrations, lock_timeout_of, parse_migration
 from socialdb.migrate.options import RunOptions
 
@@ -115,7 +116,18 @@ def lint_migration(migration: Migration, squawk: str) -> list[Finding]:
     findings: list[Finding] = []
     for part, text, first_line in parts:
         findings += _squawk(migration, part, text, first_line, squawk)
+    findings += _needs_superuser(migration)
     return findings
+
+
+def _needs_superuser(migration: Migration) -> list[Finding]:
+    """socialdb's own rule: what a managed server, with no superuser, refuses (superuser_lint.py)."""
+    parts = [("up", migration.up_statements), ("down", migration.down_statements or ())]
+    return [
+        Finding(migration.filename, line, part, superuser_lint.RULE, message, "docs/deploying.md")
+        for part, statements in parts
+        for line, message in superuser_lint.findings(statements)
+    ]
 
 
 def _read(path: Path) -> Migration:

@@ -317,13 +317,22 @@ def _grant_facts(key: Key, grants: tuple[str, ...], owner: str, *, parent: Key |
         )
 
 
+def _as_migrator(role: str, reader: str) -> str:
+    return "the migrating role" if role == reader else role
+
+
 def _privilege_facts(catalog: Catalog) -> Iterator[Fact]:
     kinds = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
     for item in catalog.default_privileges:
-        where = f"for {kinds.get(item.object_type, item.object_type)} {item.role} creates" + (
+        # 027 sets the migrating role's own defaults: whoever built each side, under one name.
+        role = _as_migrator(item.role, catalog.reader)
+        where = f"for {kinds.get(item.object_type, item.object_type)} {role} creates" + (
             f" in schema {item.schema}" if item.schema else ""
         )
-        granted = ", ".join(item.grants) or NONE
+        grants = sorted(
+            _as_migrator(g.partition(":")[0], catalog.reader) + ":" + g.partition(":")[2] for g in item.grants
+        )
+        granted = ", ".join(grants) or NONE
         yield Fact(("default privileges", where), {"grants": granted}, summary=granted)
     for privilege in catalog.database_privileges:
         yield Fact(("database privilege", privilege.replace(":", " ")), {}, summary="granted")
