@@ -179,9 +179,9 @@ def test_a_missing_privilege_is_named_before_the_first_file(server_url: str) -> 
 
 def test_a_permission_error_inside_a_file_names_the_bootstrap(server_url: str, tmp_path: Path) -> None:
     folder = write_migrations(tmp_path, {"001-superuser.sql": "CREATE ROLE needs_a_superuser SUPERUSER;\n"})
-    with _model("b", server_url) as model:
-        with pytest.raises(MigrationFailed, match=r"^001-superuser.sql:1: .*SQLSTATE 42501; `socialdb db bootstrap`"):
-            runner.up(model.url, folder)
+    refused = r"^001-superuser.sql:1: .*SQLSTATE 42501; `socialdb db bootstrap`"
+    with _model("b", server_url) as model, pytest.raises(MigrationFailed, match=refused):
+        runner.up(model.url, folder)
 
 
 def test_stopping_inside_the_band_is_refused(server_url: str) -> None:
