@@ -146,7 +146,7 @@ def test_drift_is_measured_against_the_recorded_version(empty_db_url: str) -> No
 
 def test_a_changed_or_unapplied_migration_is_reported(db_url: str) -> None:
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("UPDATE migrations SET checksum = 'edited' WHERE version = 5")
+        conn.execute("UPDATE migrations SET up_checksum = 'edited' WHERE version = 5")  # the up part's
         conn.execute("DELETE FROM migrations WHERE version = 7")
     lines = [str(d) for d in diff.drift(db_url).differences]
     assert lines == [

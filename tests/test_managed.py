@@ -26,6 +26,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from socialdb.errors import MigrationFailed, PrivilegeError
 from socialdb.migrate import bootstrap, runner
 from tests.catalog import Snapshot, differences, snapshot
+from tests.conftest import Databases
 from tests.helpers import LATEST, finish, fresh_server, socialdb, write_migrations
 
 # What a database migrated by a role that is no superuser has, and one migrated by a
@@ -103,9 +104,13 @@ def _mapped(found: Snapshot, *names: str) -> Snapshot:
 
 
 @pytest.fixture(scope="module")
-def superuser_snapshot(server_url: str, template_name: str) -> Snapshot:
+def superuser_snapshot(server_url: str, databases: Databases) -> Snapshot:
+    """The catalog of a database the server's superuser migrated (the suite's template is not:
+    tests/conftest.py migrates it as a login role, as production does)."""
+    url = databases.create()
+    runner.up(url)
     user = conninfo_to_dict(server_url).get("user") or "postgres"
-    return _mapped(snapshot(_as(server_url, user, template_name)), user)
+    return _mapped(snapshot(url), user)
 
 
 @pytest.mark.parametrize("name", ["a", "b", "c"])

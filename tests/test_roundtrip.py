@@ -113,12 +113,6 @@ _COMPOSITE_KEYS_STAY_VALID = Inexact(
     _validated_only(fresh_validated=False),
     "017's rollback leaves 016's composite foreign keys validated; built fresh to 016 they are NOT VALID",
 )
-# 020 creates unaccent and btree_gin IF NOT EXISTS; its rollback drops what depends on them, not them.
-_SEARCH_EXTENSIONS_LEFT = Inexact(
-    frozenset({"unaccent", "btree_gin"}),
-    _left_behind,
-    "020's rollback leaves the extensions unaccent and btree_gin installed",
-)
 # 019 revokes EXECUTE from PUBLIC and grants it to socialdb_app; its rollback grants PUBLIC back, revokes nothing.
 _REFRESH_GRANT_LEFT = Inexact(
     frozenset({"public.refresh_analytics_daily_summary()"}),
@@ -132,7 +126,6 @@ INEXACT: dict[tuple[int, str], tuple[Inexact, ...]] = {
     **{(v, "constraints"): (_SINGLE_COLUMN_KEYS_NOT_VALID,) for v in range(3, 16)},  # 003 creates oauth_tokens
     (16, "constraints"): (_SINGLE_COLUMN_KEYS_NOT_VALID, _COMPOSITE_KEYS_STAY_VALID),
     **{(v, "functions"): (_REFRESH_GRANT_LEFT,) for v in range(12, 19)},  # 012 creates the function
-    **{(v, "extensions"): (_SEARCH_EXTENSIONS_LEFT,) for v in range(0, 20)},
 }
 
 

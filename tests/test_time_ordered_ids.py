@@ -123,6 +123,7 @@ def test_every_role_that_may_insert_may_call_it(db_url: str, socialdb_owner_conn
 
 def test_a_member_of_the_owner_role_may_roll_it_back(db_url: str) -> None:
     """Whoever applied it (here the server's superuser), the function is the owner role's."""
+    runner.down(db_url, to=39)  # 040's rollback restores SET app.user_id clauses: a superuser's
     with login_role(db_url, "socialdb_owner") as (_, url):
         runner.down(url, to=38)
     found = defaults(db_url)

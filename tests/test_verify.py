@@ -48,7 +48,7 @@ def test_verify_fails_on_a_changed_a_missing_and_an_out_of_order_file(empty_db_u
     folder = write_migrations(tmp_path / "m", {k: v for k, v in FILES.items() if k != "002-b.sql"})
     runner.up(empty_db_url, folder)
     write_migrations(folder, {"002-b.sql": FILES["002-b.sql"]})  # pending, below the newest applied
-    (folder / "001-a.sql").write_text(FILES["001-a.sql"] + "-- edited\n")
+    (folder / "001-a.sql").write_text("-- edited\n" + FILES["001-a.sql"])  # the up part: history
     (folder / "003-c.sql").unlink()
     code, out, err = verify(empty_db_url, folder)
     assert code == 1

@@ -181,6 +181,21 @@ def prepare(conn: Conn, me: Standing, todo: Sequence[Migration]) -> None:
             _give(conn, me, need)
 
 
+def settle(conn: Conn, end: int) -> None:
+    """After a rollback to version `end`: take back the schema grants that prepare() gave for
+    versions above it, so that the database is the one `up --to end` makes (round trips)."""
+    with conn.transaction():
+        for need in NEEDS:
+            if (
+                need.kind is Kind.SCHEMA_CREATE
+                and need.since > end
+                and _ask(conn, _ROLE_EXISTS, need.role)
+                and _ask(conn, _SCHEMA_CREATE, need.role)
+                and _ask(conn, _MAY_GRANT_SCHEMA)
+            ):
+                conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM {}").format(sql.Identifier(need.role)))
+
+
 def _give(conn: Conn, me: Standing, need: Need) -> None:
     role = sql.Identifier(need.role)
     if need.kind is Kind.ROLE and (me.createrole or me.superuser) and not _ask(conn, _ROLE_EXISTS, need.role):

@@ -106,7 +106,10 @@ def down(
                 report(f"nothing to roll back: no applied migration is newer than version {to}")
         undone = {m.version for m in chosen}
         end = max((r.version for r in rows if r.version not in undone), default=0)
-        return _run_all(session, _ready(session, directory, chosen, Direction.DOWN, end), Direction.DOWN)
+        done = _run_all(session, _ready(session, directory, chosen, Direction.DOWN, end), Direction.DOWN)
+        if done and _platform_folder(directory):
+            privileges.settle(session.conn, end)
+        return done
 
 
 def status(url: str, directory: Path | None = None) -> list[plan_mod.StatusRow]:

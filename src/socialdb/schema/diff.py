@@ -21,6 +21,7 @@ from socialdb.db import connect, mask_url
 from socialdb.errors import DriftCheckError
 from socialdb.migrate import history, plan
 from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.migrate.privileges import ROLES
 from socialdb.schema import catalog as catalog_reader
 from socialdb.schema import scratch
 from socialdb.schema.model import Catalog, Function, Relation
@@ -317,21 +318,20 @@ def _grant_facts(key: Key, grants: tuple[str, ...], owner: str, *, parent: Key |
         )
 
 
-def _as_migrator(role: str, reader: str) -> str:
-    return "the migrating role" if role == reader else role
+def _as_migrator(role: str) -> str:
+    """027 sets the defaults of whichever role runs it: any role but socialdb's own is that one."""
+    return role if role in ROLES or role == "PUBLIC" else "the migrating role"
 
 
 def _privilege_facts(catalog: Catalog) -> Iterator[Fact]:
     kinds = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
     for item in catalog.default_privileges:
-        # 027 sets the migrating role's own defaults: whoever built each side, under one name.
-        role = _as_migrator(item.role, catalog.reader)
+        # Whoever built each side (the scratch's builder, the target's migrator), under one name.
+        role = _as_migrator(item.role)
         where = f"for {kinds.get(item.object_type, item.object_type)} {role} creates" + (
             f" in schema {item.schema}" if item.schema else ""
         )
-        grants = sorted(
-            _as_migrator(g.partition(":")[0], catalog.reader) + ":" + g.partition(":")[2] for g in item.grants
-        )
+        grants = sorted(_as_migrator(g.partition(":")[0]) + ":" + g.partition(":")[2] for g in item.grants)
         granted = ", ".join(grants) or NONE
         yield Fact(("default privileges", where), {"grants": granted}, summary=granted)
     for privilege in catalog.database_privileges:

@@ -52,15 +52,16 @@ ALTER TEXT SEARCH CONFIGURATION portuguese_unaccent OWNER TO socialdb_owner;
 DROP FUNCTION search_seller_products(text, integer);
 DROP FUNCTION product_search_document(text, text);
 DROP TEXT SEARCH CONFIGURATION portuguese_unaccent;
--- The extensions this file made (corrected after it landed, issue 21): those the migrating
--- role owns. One that a provider or the bootstrap made belongs to another role and stays.
+-- The extensions this file made (corrected after it landed, issue 21): those whose owner
+-- the migrating role may act as. One that a provider made (owned by its own administrative
+-- role, such as rdsadmin) stays.
 DO $$
 DECLARE
   made text;
 BEGIN
   FOR made IN
     SELECT e.extname FROM pg_catalog.pg_extension AS e
-    WHERE e.extname IN ('btree_gin', 'unaccent') AND pg_catalog.pg_get_userbyid(e.extowner) = current_user
+    WHERE e.extname IN ('btree_gin', 'unaccent') AND pg_catalog.pg_has_role(e.extowner, 'USAGE')
     ORDER BY e.extname
   LOOP
     EXECUTE pg_catalog.format('DROP EXTENSION %I', made);
