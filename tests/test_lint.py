@@ -146,3 +146,46 @@ def test_missing_squawk_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_pa
     code, _, err = run(str(FIXTURES / "clean"))
     assert code == 1
     assert err.strip() == "error: squawk not found: install it with `pip install squawk-cli` (or `socialdb[lint]`)"
+
+
+# What a managed server (no superuser) refuses, each with the words its finding must use.
+_SUPERUSER_ONLY = [
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql SET app.user_id = '' AS 'SELECT 1';", "SET app.user_id"),
+    ("ALTER FUNCTION f() SET app.tenant = 'x';", "SET app.tenant"),
+    ("ALTER ROLE someone SET app.user_id = 'x';", "SET app.user_id"),
+    ("ALTER DATABASE somedb SET app.user_id = 'x';", "SET app.user_id"),
+    ("CREATE ROLE r SUPERUSER;", "SUPERUSER"),
+    ("CREATE ROLE r NOLOGIN BYPASSRLS;", "BYPASSRLS"),
+    ("ALTER ROLE r REPLICATION;", "REPLICATION"),
+    ("ALTER SYSTEM SET work_mem = '1GB';", "ALTER SYSTEM"),
+    ("CREATE EVENT TRIGGER e ON ddl_command_start EXECUTE FUNCTION f();", "event trigger"),
+    ("COPY products FROM '/tmp/products.csv';", "server file"),
+    ("CREATE EXTENSION postgis;", "extension postgis is not trusted"),
+    ("LOAD 'auto_explain';", "LOAD"),
+]
+
+
+@pytest.mark.parametrize(("statement", "words"), _SUPERUSER_ONLY)
+def test_what_needs_a_superuser_is_found_in_either_part(tmp_path: Path, statement: str, words: str) -> None:
+    for text, part, line in [
+        (f"SELECT 1;\n{statement}\n-- ROLLBACK\nSELECT 1;\n", "up", 2),
+        (f"SELECT 1;\n-- ROLLBACK\n{statement}\n", "down", 3),
+    ]:
+        folder = write_migrations(tmp_path / part, {"001-x.sql": text})
+        found = [f for f in lint.lint_paths([folder]) if f.rule == "needs-superuser"]
+        assert [(f.line, f.part) for f in found] == [(line, part)] and words in found[0].message, found
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET search_path = pg_catalog, public, pg_temp AS 'SELECT 1';",
+        "CREATE EXTENSION IF NOT EXISTS unaccent;",
+        "CREATE ROLE r NOLOGIN NOSUPERUSER NOBYPASSRLS;",
+        "COPY products TO STDOUT;",
+        "SELECT set_config('app.user_id', 'x', true);",
+    ],
+)
+def test_what_a_database_owner_may_run_is_not_found(tmp_path: Path, statement: str) -> None:
+    folder = write_migrations(tmp_path, {"001-x.sql": f"{statement}\n-- ROLLBACK\nSELECT 1;\n"})
+    assert [f for f in lint.lint_paths([folder]) if f.rule == "needs-superuser"] == []

@@ -194,3 +194,18 @@ def test_stopping_inside_the_band_is_refused(server_url: str) -> None:
         with pytest.raises(PrivilegeError, match="version 30 needs SET on parameter app.user_id"):
             runner.up(model.url, to=30)
         assert all(r.state == "pending" for r in runner.status(model.url))
+
+
+def test_resolve_as_no_superuser(server_url: str, tmp_path: Path) -> None:
+    half = "-- socialdb: transaction=off\nCREATE TABLE half (id int);\nSELECT 1 / 0;\n-- ROLLBACK\nDROP TABLE half;\n"
+    folder = write_migrations(tmp_path, {"001-half.sql": half})
+    with _model("b", server_url) as model:
+        with pytest.raises(MigrationFailed, match="division by zero"):
+            runner.up(model.url, folder)
+        assert runner.status(model.url, folder)[0].state == "failed"
+        write_migrations(
+            folder, {"001-half.sql": half.replace("half (id int);\nSELECT 1 / 0;", "IF NOT EXISTS half (id int);")}
+        )
+        runner.resolve(model.url, 1, "retry", folder)
+        assert runner.status(model.url, folder)[0].state == "applied"
+        runner.down(model.url, to=0, directory=folder)
