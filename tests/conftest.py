@@ -12,7 +12,6 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from socialdb.testing import Databases
 
@@ -49,11 +48,8 @@ def databases(socialdb_databases: Databases) -> Databases:
     return socialdb_databases
 
 
-MIGRATOR = "socialdb_test_migrator"
-
-
 @pytest.fixture(scope="session")
-def socialdb_template(socialdb_databases: Databases, socialdb_server_url: str) -> str:
+def socialdb_template(socialdb_databases: Databases) -> str:
     """Every migration applied as production applies them: by a login role that is no superuser
     and owns the database, after `socialdb db bootstrap` (docs/deploying.md, model b). The
     suite's own role, a superuser, only makes that role and hands it the database."""
@@ -62,18 +58,16 @@ def socialdb_template(socialdb_databases: Databases, socialdb_server_url: str) -
     from socialdb.db import database_of
     from socialdb.migrate import runner
     from socialdb.migrate.bootstrap import bootstrap
+    from tests.helpers import MIGRATOR, as_migrator
 
     url = socialdb_databases.create()
-    name = database_of(url)
     with psycopg.connect(url, autocommit=True) as admin:
         if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (MIGRATOR,)).fetchone() is None:
             admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(MIGRATOR)))
-        admin.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(name), sql.Identifier(MIGRATOR)))
+    migrator_url = as_migrator(url)
     bootstrap(url, MIGRATOR, run=True)
-    params = conninfo_to_dict(url)
-    params["user"] = MIGRATOR
-    runner.up(make_conninfo("", **params))
-    return name
+    runner.up(migrator_url)
+    return database_of(url)
 
 
 @pytest.fixture(scope="session")

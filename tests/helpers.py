@@ -188,6 +188,22 @@ def login_role(url: str, member_of: str) -> Iterator[tuple[str, str]]:
 
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
+# The login role that migrates the suite's template, as production migrates: no superuser,
+# owner of its database, after `socialdb db bootstrap` (tests/conftest.py, docs/deploying.md).
+MIGRATOR = "test_deploy"
+
+
+def as_migrator(url: str) -> str:
+    """Hand the database at `url` (a superuser's) to MIGRATOR, as the template is; MIGRATOR's URL to it."""
+    from socialdb.db import database_of
+
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database_of(url)), sql.Identifier(MIGRATOR))
+        )
+    params = conninfo_to_dict(url)
+    params["user"] = MIGRATOR
+    return make_conninfo("", **params)
 
 
 def server_major(url: str) -> int:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from socialdb.app.tenant import clear_seller, seller
 from socialdb.cli import app as cli
 from socialdb.db import database_of, with_database
-from tests.helpers import login_role
+from tests.helpers import MIGRATOR, login_role
 from tests.test_security import DATA, SELLERS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -230,11 +230,11 @@ def _values_of(tree: Any, key: str) -> list[str]:
     return [node[key] for node in _dicts(tree) if isinstance(node.get(key), str)]
 
 
-@pytest.mark.parametrize("creator", ["socialdb_owner", None])  # None: the role that runs migrations
-def test_functions_created_later_are_private_by_default(conn: Conn, creator: str | None) -> None:
-    if creator:
-        conn.execute("GRANT CREATE ON SCHEMA public TO socialdb_owner")  # the schema is the database owner's
-        conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(creator)))
+@pytest.mark.parametrize("creator", ["socialdb_owner", MIGRATOR])  # MIGRATOR: the role that ran the migrations
+def test_functions_created_later_are_private_by_default(conn: Conn, creator: str) -> None:
+    # The schema is the database owner's (here the suite's superuser, who copied the template).
+    conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(creator)))
+    conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(creator)))
     conn.execute("CREATE FUNCTION public.later() RETURNS int LANGUAGE sql AS 'SELECT 1'")
     conn.execute("RESET ROLE")
     row = conn.execute(

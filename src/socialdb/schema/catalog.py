@@ -350,7 +350,6 @@ def read_connection(conn: Conn) -> Catalog:
             ),
             database_privileges=tuple(sorted(str(row[0]) for row in conn.execute(_DATABASE_PRIVILEGES))),
             migrations=_migrations(conn),
-            reader=str((conn.execute("SELECT current_user").fetchone() or ("",))[0]),
         )
 
 

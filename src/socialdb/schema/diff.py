@@ -21,10 +21,9 @@ from socialdb.db import connect, mask_url
 from socialdb.errors import DriftCheckError
 from socialdb.migrate import history, plan
 from socialdb.migrate.files import default_directory, load_migrations
-from socialdb.migrate.privileges import ROLES
 from socialdb.schema import catalog as catalog_reader
 from socialdb.schema import scratch
-from socialdb.schema.model import Catalog, Function, Relation
+from socialdb.schema.model import Catalog, Function, Relation, ran_the_migrations
 
 NONE = "none"
 
@@ -319,8 +318,7 @@ def _grant_facts(key: Key, grants: tuple[str, ...], owner: str, *, parent: Key |
 
 
 def _as_migrator(role: str) -> str:
-    """027 sets the defaults of whichever role runs it: any role but socialdb's own is that one."""
-    return role if role in ROLES or role == "PUBLIC" else "the migrating role"
+    return "the migrating role" if ran_the_migrations(role) else role
 
 
 def _privilege_facts(catalog: Catalog) -> Iterator[Fact]:

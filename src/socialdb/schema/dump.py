@@ -14,7 +14,15 @@ from collections.abc import Iterable, Iterator
 
 from pglast.keywords import COL_NAME_KEYWORDS, RESERVED_KEYWORDS, TYPE_FUNC_NAME_KEYWORDS
 
-from socialdb.schema.model import Catalog, ConstraintKind, Function, Relation, RelationKind
+from socialdb.schema.model import (
+    Catalog,
+    ConstraintKind,
+    Function,
+    Relation,
+    RelationKind,
+    by_migrator_first,
+    ran_the_migrations,
+)
 
 _KEYWORDS = frozenset(RESERVED_KEYWORDS | TYPE_FUNC_NAME_KEYWORDS | COL_NAME_KEYWORDS)
 # Kinds that must exist before a foreign key can point at them.
@@ -307,10 +315,10 @@ def _by_grantee(grants: Iterable[str], owner: str) -> dict[str, list[str]]:
 def _default_privileges(catalog: Catalog) -> Iterator[str]:
     kinds = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES", "n": "SCHEMAS"}
     public_default = {"f": "PUBLIC:EXECUTE", "T": "PUBLIC:USAGE"}
-    for item in catalog.default_privileges:
+    for item in sorted(catalog.default_privileges, key=by_migrator_first):
         where = f" IN SCHEMA {ident(item.schema)}" if item.schema else ""
-        # The reading role's own (the migrator's, for a scratch database): whoever loads the file.
-        role = "" if item.role == catalog.reader else f" FOR ROLE {ident(item.role)}"
+        # The migrating role's own: whoever loads the file.
+        role = "" if ran_the_migrations(item.role) else f" FOR ROLE {ident(item.role)}"
         head = f"ALTER DEFAULT PRIVILEGES{role}{where}"
         default = public_default.get(item.object_type)
         if default and default not in item.grants:

@@ -10,7 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from socialdb.schema import diagram
-from socialdb.schema.model import Catalog, Column, DefaultPrivilege, Function, Relation
+from socialdb.schema.model import (
+    Catalog,
+    Column,
+    DefaultPrivilege,
+    Function,
+    Relation,
+    by_migrator_first,
+    ran_the_migrations,
+)
 
 _VOLATILITY = {"i": "immutable", "s": "stable", "v": "volatile"}
 
@@ -227,7 +235,7 @@ def _privileges(catalog: Catalog) -> Iterator[str]:
         f"- schema `{n.name}` (owner `{n.owner}`): {_grants(n.grants, n.owner) or 'no grants'}"
         for n in catalog.namespaces
     ]
-    lines += [_default_privilege(item, catalog.reader) for item in catalog.default_privileges]
+    lines += [_default_privilege(item) for item in sorted(catalog.default_privileges, key=by_migrator_first)]
     held = [p.partition(":")[2] for p in catalog.database_privileges if p.startswith("PUBLIC:")]
     withheld = [p for p in ("CONNECT", "TEMPORARY") if p not in held]
     lines.append(
@@ -238,11 +246,11 @@ def _privileges(catalog: Catalog) -> Iterator[str]:
     yield "\n".join(lines)
 
 
-def _default_privilege(item: DefaultPrivilege, reader: str) -> str:
+def _default_privilege(item: DefaultPrivilege) -> str:
     """What objects a role creates later are granted (PostgreSQL's defaults: PUBLIC may run functions, use types).
 
-    The role that read the catalog (of a scratch database: the one that ran the migrations) is
-    not named, so the page does not depend on who generated it.
+    The role that ran the migrations is not named, so the page does not depend on who
+    migrated or generated it.
     """
     kinds = {"r": "tables", "S": "sequences", "f": "functions", "T": "types", "n": "schemas"}
     public = {"f": "PUBLIC:EXECUTE", "T": "PUBLIC:USAGE"}.get(item.object_type)
@@ -251,7 +259,7 @@ def _default_privilege(item: DefaultPrivilege, reader: str) -> str:
     facts += [f"granted to {granted}"] if granted else []
     where = f" in schema `{item.schema}`" if item.schema else ""
     what = kinds.get(item.object_type, item.object_type)
-    who = "the role that ran the migrations" if item.role == reader else f"`{item.role}`"
+    who = "the role that ran the migrations" if ran_the_migrations(item.role) else f"`{item.role}`"
     return f"- {what} {who} creates{where} from now on: {'; '.join(facts) or 'the defaults'}"
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from socialdb.migrate.privileges import ROLES
+
 
 class RelationKind(StrEnum):
     """pg_class.relkind of the relations the schema describes."""
@@ -242,7 +244,6 @@ class Catalog:
     default_privileges: tuple[DefaultPrivilege, ...]
     database_privileges: tuple[str, ...]  # `role:PRIVILEGE` held on this database, PUBLIC and socialdb_* roles
     migrations: tuple[str, ...]  # the applied migrations' files, in version order
-    reader: str = ""  # the role that read the catalog: for a scratch database, the one that ran the migrations
 
     @property
     def tables(self) -> tuple[Relation, ...]:
@@ -254,3 +255,15 @@ class Catalog:
 
     def relation(self, qualified: str) -> Relation | None:
         return next((r for r in self.relations if r.qualified == qualified), None)
+
+
+def ran_the_migrations(role: str) -> bool:
+    """Whether `role` is the one that ran the migrations: 027 sets that role's own default
+    privileges, and any role but socialdb's own and PUBLIC can only be it. Named as such in
+    the docs and compared as such by `schema diff`, whoever built or reads each database."""
+    return role != "PUBLIC" and role not in ROLES
+
+
+def by_migrator_first(item: DefaultPrivilege) -> tuple[bool, str, str, str]:
+    """The order of default privileges in the docs: the migrating role's, whatever its name, first."""
+    return (not ran_the_migrations(item.role), item.role, item.schema or "", item.object_type)
