@@ -69,12 +69,14 @@ def _model(name: str, server_url: str) -> Iterator[Model]:
     who = sql.Identifier(migrator)
     if name == "b":  # the shared test server: socialdb's roles exist (its template made them)
         _admin(server_url, sql.SQL("CREATE ROLE {} LOGIN").format(who))
-        database = _new_database(server_url, migrator)
-        url = _as(server_url, migrator, database)
-        bootstrap.bootstrap(
-            _as(server_url, conninfo_to_dict(server_url).get("user") or "postgres", database), migrator, run=True
-        )
-        yield Model(name, migrator, url, _as(server_url, conninfo_to_dict(server_url)["user"] or "", database))
+        try:
+            database = _new_database(server_url, migrator)
+            url = _as(server_url, migrator, database)
+            admin_url = _as(server_url, conninfo_to_dict(server_url).get("user") or "postgres", database)
+            bootstrap.bootstrap(admin_url, migrator, run=True)
+            yield Model(name, migrator, url, admin_url)
+        finally:
+            _forget(server_url, migrator)
         return
     with fresh_server(server_url) as fresh:
         if name == "a":
@@ -89,6 +91,17 @@ def _model(name: str, server_url: str) -> Iterator[Model]:
         yield Model(
             name, migrator, _as(fresh, migrator, database), _as(fresh, conninfo_to_dict(fresh)["user"] or "", database)
         )
+
+
+def _forget(server_url: str, role: str) -> None:
+    """Drop the databases `role` owns on the shared server, then the role."""
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        owned = admin.execute(
+            "SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)", (role,)
+        ).fetchall()
+        for (database,) in owned:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
+        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def _mapped(found: Snapshot, *names: str) -> Snapshot:
@@ -170,11 +183,12 @@ def test_second_database_on_a_cluster_whose_roles_exist(server_url: str) -> None
         assert len(runner.up(second)) == LATEST
 
 
-def test_a_missing_privilege_is_named_before_the_first_file(server_url: str) -> None:
+def test_a_missing_privilege_is_named_before_the_first_file(server_url: str, request: pytest.FixtureRequest) -> None:
     with _model("b", server_url) as model:
         lone = f"lone_{uuid.uuid4().hex[:6]}"
         _admin(model.admin_url, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(lone)))
         url = _as(model.admin_url, lone, _new_database(model.admin_url, lone))
+        request.addfinalizer(lambda: _forget(server_url, lone))
         with pytest.raises(PrivilegeError, match=f"018-roles-and-grants.sql needs SET on role.*{lone}.*db bootstrap"):
             runner.up(url)
         assert runner.status(url)[0].state == "pending"  # nothing ran
@@ -209,3 +223,22 @@ def test_resolve_as_no_superuser(server_url: str, tmp_path: Path) -> None:
         runner.resolve(model.url, 1, "retry", folder)
         assert runner.status(model.url, folder)[0].state == "applied"
         runner.down(model.url, to=0, directory=folder)
+
+
+def test_with_set_on_the_parameter_a_role_may_stop_inside_the_band(server_url: str) -> None:
+    """Where a superuser exists, GRANT SET ON PARAMETER app.user_id lifts the band: the files run as written."""
+    with _model("b", server_url) as model:
+        grant = sql.SQL("GRANT SET ON PARAMETER app.user_id TO {}").format(sql.Identifier(model.migrator))
+        _admin(model.admin_url, grant)
+        try:
+            assert len(runner.up(model.url, to=30)) == 30
+            with psycopg.connect(model.url) as conn:
+                row = conn.execute("SELECT proconfig FROM pg_proc WHERE proname = 'seller_inbox_page'").fetchone()
+            assert row is not None and "app.user_id=" in row[0]
+            runner.up(model.url)
+            runner.down(model.url, to=30)
+        finally:
+            _admin(
+                model.admin_url,
+                sql.SQL("REVOKE SET ON PARAMETER app.user_id FROM {}").format(sql.Identifier(model.migrator)),
+            )
