@@ -162,6 +162,18 @@ _SUPERUSER_ONLY = [
     ("COPY products FROM '/tmp/products.csv';", "server file"),
     ("CREATE EXTENSION postgis;", "extension postgis is not trusted"),
     ("LOAD 'auto_explain';", "LOAD"),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'lib', 'f';", "LANGUAGE c is not trusted"),
+    (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET log_min_duration_statement = 0 AS 'SELECT 1';",
+        "setting log_min",
+    ),
+    ("ALTER ROLE socialdb_app SET log_statement = 'all';", "setting log_statement"),
+    ("SET session_replication_role = replica;", "setting session_replication_role"),
+    ("ALTER TABLE users DISABLE TRIGGER ALL;", "system triggers"),
+    ("CREATE PUBLICATION p FOR ALL TABLES;", "publication"),
+    ("CREATE PUBLICATION p FOR TABLES IN SCHEMA public;", "publication"),
+    ("GRANT SET ON PARAMETER app.user_id TO socialdb_app;", "on a parameter"),
+    ("CHECKPOINT;", "CHECKPOINT"),
 ]
 
 
@@ -184,6 +196,11 @@ def test_what_needs_a_superuser_is_found_in_either_part(tmp_path: Path, statemen
         "CREATE ROLE r NOLOGIN NOSUPERUSER NOBYPASSRLS;",
         "COPY products TO STDOUT;",
         "SELECT set_config('app.user_id', 'x', true);",
+        "SET app.user_id = 'x';",
+        "SET LOCAL lock_timeout = '1s';",
+        "ALTER TABLE users DISABLE TRIGGER USER;",
+        "CREATE PUBLICATION p FOR TABLE users;",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS 'BEGIN RETURN 1; END';",
     ],
 )
 def test_what_a_database_owner_may_run_is_not_found(tmp_path: Path, statement: str) -> None:

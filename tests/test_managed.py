@@ -23,11 +23,12 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from socialdb.errors import MigrationFailed, PrivilegeError
+from socialdb.errors import LockNotAvailableError, MigrationFailed, PrivilegeError
 from socialdb.migrate import bootstrap, runner
+from socialdb.migrate.options import RunOptions
 from tests.catalog import Snapshot, differences, snapshot
 from tests.conftest import Databases
-from tests.helpers import LATEST, finish, fresh_server, socialdb, write_migrations
+from tests.helpers import LATEST, finish, fresh_server, server_major, socialdb, write_migrations
 
 # What a database migrated by a role that is no superuser has, and one migrated by a
 # superuser has not (docs/security.md, "Migrating without a superuser"): nothing, once the
@@ -40,7 +41,8 @@ class Model:
     name: str
     migrator: str
     url: str  # the migrator's, on its database
-    admin_url: str  # a superuser's, on the same server (the test's own hands, never the migrator's)
+    admin_url: str  # a superuser's, on the same database (the test's own hands, never the migrator's)
+    main_url: str  # the provider's main role's (CREATEROLE CREATEDB, no superuser), on the same database
 
 
 def _as(url: str, user: str, database: str | None = None) -> str:
@@ -57,51 +59,45 @@ def _admin(url: str, *statements: sql.Composable) -> None:
             conn.execute(statement)
 
 
-def _new_database(admin_url: str, owner: str) -> str:
+def _new_database(url: str, owner: str | None = None) -> str:
+    """A new database on the server of `url`, made by its role (owned by `owner` if given)."""
     name = f"managed_{uuid.uuid4().hex[:8]}"
-    _admin(admin_url, sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(owner)))
+    owned = sql.SQL(" OWNER {}").format(sql.Identifier(owner)) if owner else sql.SQL("")
+    _admin(url, sql.SQL("CREATE DATABASE {}{}").format(sql.Identifier(name), owned))
     return name
+
+
+# AWS: the master user is CREATEROLE CREATEDB, in rds_superuser, which holds these.
+_PROVIDER_ROLE = sql.SQL("CREATE ROLE provider_superuser NOLOGIN IN ROLE pg_signal_backend, pg_monitor")
+_MAIN = sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB NOBYPASSRLS IN ROLE provider_superuser")
 
 
 @contextmanager
 def _model(name: str, server_url: str) -> Iterator[Model]:
+    """A database for a migrator of model `name`, on a fresh cluster of the test server's version."""
     migrator = f"deploy_{name}_{uuid.uuid4().hex[:6]}"
     who = sql.Identifier(migrator)
-    if name == "b":  # the shared test server: socialdb's roles exist (its template made them)
-        _admin(server_url, sql.SQL("CREATE ROLE {} LOGIN").format(who))
-        try:
-            database = _new_database(server_url, migrator)
-            url = _as(server_url, migrator, database)
-            admin_url = _as(server_url, conninfo_to_dict(server_url).get("user") or "postgres", database)
-            bootstrap.bootstrap(admin_url, migrator, run=True)
-            yield Model(name, migrator, url, admin_url)
-        finally:
-            _forget(server_url, migrator)
-        return
     with fresh_server(server_url) as fresh:
-        if name == "a":
+        superuser = conninfo_to_dict(fresh).get("user") or "postgres"
+        _admin(fresh, _PROVIDER_ROLE, _MAIN.format(sql.Identifier("main")))
+        if name == "a":  # a fresh cluster: the migrator owns the database and may create roles
             _admin(fresh, sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB").format(who))
-        else:  # AWS: the master user is CREATEROLE CREATEDB in rds_superuser, which holds these
-            _admin(
-                fresh,
-                sql.SQL("CREATE ROLE provider_superuser NOLOGIN IN ROLE pg_signal_backend, pg_monitor"),
-                sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB NOBYPASSRLS IN ROLE provider_superuser").format(who),
-            )
-        database = _new_database(fresh, migrator)
+            database = _new_database(fresh, migrator)
+        elif name == "b":  # the main role makes the migrator, the database and the roles: the bootstrap
+            main = _as(fresh, "main")
+            _admin(main, sql.SQL("CREATE ROLE {} LOGIN").format(who))
+            database = _new_database(main)
+            bootstrap.bootstrap(_as(fresh, "main", database), migrator, run=True)
+        else:  # an RDS-like master user migrates a database it made
+            _admin(fresh, _MAIN.format(who))
+            database = _new_database(_as(fresh, migrator))
         yield Model(
-            name, migrator, _as(fresh, migrator, database), _as(fresh, conninfo_to_dict(fresh)["user"] or "", database)
+            name,
+            migrator,
+            _as(fresh, migrator, database),
+            _as(fresh, superuser, database),
+            _as(fresh, "main", database),
         )
-
-
-def _forget(server_url: str, role: str) -> None:
-    """Drop the databases `role` owns on the shared server, then the role."""
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        owned = admin.execute(
-            "SELECT datname FROM pg_database WHERE datdba = (SELECT oid FROM pg_roles WHERE rolname = %s)", (role,)
-        ).fetchall()
-        for (database,) in owned:
-            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(database)))
-        admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
 
 
 def _mapped(found: Snapshot, *names: str) -> Snapshot:
@@ -150,7 +146,7 @@ def _run(args: tuple[str, ...], env: dict[str, str]) -> tuple[int, str]:
 def test_every_command_as_no_superuser(name: str, server_url: str, tmp_path: Path) -> None:
     with _model(name, server_url) as model:
         # (b) has no CREATEDB: its expected schema is built where an administrator may create databases.
-        scratch = ("--scratch-url", model.admin_url) if name == "b" else ()
+        scratch = ("--scratch-url", model.main_url) if name == "b" else ()
         env = {"SOCIALDB_TOKEN_KEYS": "k1:" + "A" * 43 + "=", "DATABASE_URL": model.url}
         for args, said in [
             (("migrate", "up"), f"{LATEST} migration(s) applied"),
@@ -177,23 +173,45 @@ def test_every_command_as_no_superuser(name: str, server_url: str, tmp_path: Pat
 
 
 def test_second_database_on_a_cluster_whose_roles_exist(server_url: str) -> None:
+    """The main role makes another database on the same cluster and bootstraps it (the
+    database goes to the migrator); the migrator then migrates it."""
     with _model("b", server_url) as first:
         runner.up(first.url)
-        second = _as(first.admin_url, first.migrator, _new_database(first.admin_url, first.migrator))
-        assert len(runner.up(second)) == LATEST
+        database = _new_database(first.main_url)
+        _, todo = bootstrap.bootstrap(_as(first.main_url, "main", database), first.migrator, run=True)
+        assert any("ALTER DATABASE" in step.statement for step in todo) and not any(s.blocked for s in todo)
+        assert len(runner.up(_as(first.url, first.migrator, database))) == LATEST
 
 
-def test_a_missing_privilege_is_named_before_the_first_file(server_url: str, request: pytest.FixtureRequest) -> None:
+def test_a_missing_privilege_is_named_before_the_first_file(server_url: str) -> None:
     with _model("b", server_url) as model:
-        lone = f"lone_{uuid.uuid4().hex[:6]}"
-        _admin(model.admin_url, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(lone)))
-        url = _as(model.admin_url, lone, _new_database(model.admin_url, lone))
-        request.addfinalizer(lambda: _forget(server_url, lone))
+        lone = "lone_deploy"
+        _admin(model.main_url, sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(lone)))
+        database = _new_database(model.admin_url, lone)
+        url = _as(model.url, lone, database)
         with pytest.raises(PrivilegeError, match=f"018-roles-and-grants.sql needs SET on role.*{lone}.*db bootstrap"):
             runner.up(url)
         assert runner.status(url)[0].state == "pending"  # nothing ran
-        _, todo = bootstrap.bootstrap(_as(model.admin_url, conninfo_to_dict(model.admin_url)["user"] or ""), lone)
-        assert [s.statement for s in todo if "TO" in s.statement]
+        _, todo = bootstrap.bootstrap(_as(model.main_url, "main", database), lone, run=True)  # as the main role
+        assert [s.statement for s in todo if "socialdb_owner" in s.statement]
+        assert len(runner.up(url)) == LATEST
+
+
+def test_the_bootstrap_refuses_what_the_main_role_may_not_run(server_url: str) -> None:
+    """From 16 on, giving the database to a role the main role did not create needs ADMIN on it."""
+    with _model("b", server_url) as model:
+        _admin(model.admin_url, sql.SQL("CREATE ROLE made_by_another LOGIN"))
+        database = _new_database(model.main_url)
+        main = _as(model.main_url, "main", database)
+        _, todo = bootstrap.bootstrap(main, "made_by_another")
+        blocked = [s for s in todo if s.blocked]
+        if server_major(server_url) >= 16:
+            assert blocked and "lacks ADMIN on made_by_another" in str(blocked[0].blocked)
+            with pytest.raises(PrivilegeError, match="cannot run `GRANT .*nothing was applied"):
+                bootstrap.bootstrap(main, "made_by_another", run=True)
+            assert bootstrap.bootstrap(main, "made_by_another")[1] == todo  # nothing changed
+        else:  # on 15, CREATEROLE may grant any role that is no superuser
+            assert blocked == []
 
 
 def test_a_permission_error_inside_a_file_names_the_bootstrap(server_url: str, tmp_path: Path) -> None:
@@ -242,3 +260,40 @@ def test_with_set_on_the_parameter_a_role_may_stop_inside_the_band(server_url: s
                 model.admin_url,
                 sql.SQL("REVOKE SET ON PARAMETER app.user_id FROM {}").format(sql.Identifier(model.migrator)),
             )
+
+
+def test_an_extension_made_before_020_survives_its_rollback(empty_db_url: str) -> None:
+    with psycopg.connect(empty_db_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION unaccent")
+        conn.execute("CREATE SCHEMA other")
+        conn.execute("CREATE TEXT SEARCH CONFIGURATION other.cfg (COPY = pg_catalog.simple)")
+        conn.execute("ALTER TEXT SEARCH CONFIGURATION other.cfg ALTER MAPPING FOR word WITH unaccent, simple")
+    runner.up(empty_db_url, to=20)
+    runner.down(empty_db_url, to=19)
+    with psycopg.connect(empty_db_url) as conn:
+        left = conn.execute("SELECT extname FROM pg_extension WHERE extname <> 'plpgsql' ORDER BY 1").fetchall()
+    assert left == [("unaccent",)]  # 020 made btree_gin, and dropped it; unaccent was there before
+
+
+def test_an_extension_a_migrator_cannot_hand_over_is_named_before_018(server_url: str) -> None:
+    with _model("a", server_url) as model:
+        with psycopg.connect(model.url, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION unaccent")  # trusted: its functions are the bootstrap superuser's
+        with pytest.raises(PrivilegeError, match=r"018-roles-and-grants.sql needs .*extension unaccent.*SET SCHEMA"):
+            runner.up(model.url)
+        assert all(r.state == "pending" for r in runner.status(model.url))
+
+
+def test_a_run_stopped_inside_the_band_is_flagged_and_finished_by_up(server_url: str) -> None:
+    with _model("a", server_url) as model:
+        runner.up(model.url, to=24)
+        with psycopg.connect(model.admin_url, autocommit=True) as blocker, blocker.transaction():
+            blocker.execute("LOCK TABLE analytics_events IN ACCESS SHARE MODE")  # 028 waits, then gives up
+            options = RunOptions(lock_timeout_ms=50, lock_retries=1)
+            with pytest.raises(LockNotAvailableError):
+                runner.up(model.url, options=options)
+        assert max(r.version for r in runner.status(model.url) if r.state == "applied") == 27
+        [problem] = runner.verify(model.url)
+        assert (problem.version, problem.state) == (27, "unfinished") and "migrate up" in problem.detail
+        runner.up(model.url)
+        assert runner.verify(model.url) == []

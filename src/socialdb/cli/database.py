@@ -52,7 +52,10 @@ def db_bootstrap(
         say(f"-- nothing to do: {migrator} has what the migrations need in this database")
         return
     for step in todo:
-        say(f"{step.statement};  -- {step.why}")
+        if step.blocked:
+            say(f"-- needs another role ({step.blocked}): {step.statement};  -- {step.why}")
+        else:
+            say(f"{step.statement};  -- {step.why}")
     if run:
         say(f"-- {len(todo)} statement(s) applied for {migrator}")
 

@@ -1,12 +1,13 @@
 """`socialdb db bootstrap`: what must be done once, by a role that can, before a role that is
 no superuser migrates the platform's database (docs/deploying.md).
 
-It reads the catalog and returns only the statements still missing, for the migrating role
-named: the roles, that role's SET on the two roles objects are handed to, CREATE on schema
-public for those two, CREATE on the database. Each is a statement a managed provider's main
-role can run (it has CREATEROLE and owns the database); none needs a superuser. SET on the
-parameter app.user_id is never asked for: nobody under a superuser can grant it, and the
-runner does without it (privileges.py).
+It reads the catalog and returns only the statements still missing for the migrating role
+named: the roles, that role's SET on the two roles objects are handed to, the database's
+ownership, CREATE on schema public for those two roles, CREATE on the database. Each is
+checked against what the connecting role may do (a managed provider's main role: CREATEROLE,
+CREATEDB, owner of the database it made): one it may not run is returned as blocked, with
+the reason, and `apply` refuses to run any. SET on the parameter app.user_id is never asked
+for: nobody under a superuser can grant it, and the runner does without it (privileges.py).
 """
 
 from __future__ import annotations
@@ -16,14 +17,21 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from socialdb.db import Conn
+from socialdb.errors import PrivilegeError
 from socialdb.migrate.privileges import HANDED_OBJECTS, ROLES
 
 _ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"
 _MAY_SET = """
+SELECT pg_catalog.pg_has_role(%s, %s, 'USAGE') AND (current_setting('server_version_num')::int < 160000
+                                                  OR pg_catalog.pg_has_role(%s, %s, 'SET'))
+"""
+# ALTER DATABASE ... OWNER TO takes only SET on the new owner (membership on 15).
+_MAY_BECOME = """
 SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
             THEN pg_catalog.pg_has_role(%s, %s, 'SET') ELSE pg_catalog.pg_has_role(%s, %s, 'MEMBER') END
 """
 _IN_ROLE = "SELECT pg_catalog.pg_has_role(%s, %s, 'MEMBER')"
+_ADMIN_OF = "SELECT pg_catalog.pg_has_role(%s, 'MEMBER WITH ADMIN OPTION')"
 _SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"
 # The migrator that owns schema public (as its database's owner, on 15+) grants CREATE on it
 # itself before its first pending file (privileges.prepare): nothing for the bootstrap.
@@ -31,9 +39,16 @@ _GRANTS_SCHEMA = (
     "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE WITH GRANT OPTION') OR pg_catalog.pg_has_role("
     "%s, (SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'public'), 'USAGE')"
 )
+_FOLLOWS_OWNER = "SELECT nspowner = 'pg_database_owner'::regrole FROM pg_catalog.pg_namespace WHERE nspname = 'public'"
+_ME = """
+SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolcreatedb,
+       pg_catalog.pg_has_role(d.datdba, 'USAGE'), current_database(), current_setting('server_version_num')::int
+FROM pg_catalog.pg_roles AS r, pg_catalog.pg_database AS d
+WHERE r.rolname = current_user AND d.datname = current_database()
+"""
 _DATABASE = """
-SELECT current_database(), pg_catalog.has_database_privilege(%s, current_database(), 'CREATE'),
-       pg_catalog.pg_get_userbyid(d.datdba) = %s, current_setting('server_version_num')::int
+SELECT pg_catalog.has_database_privilege(%s, current_database(), 'CREATE'),
+       pg_catalog.pg_get_userbyid(d.datdba) = %s
 FROM pg_catalog.pg_database AS d WHERE d.datname = current_database()
 """
 
@@ -42,6 +57,20 @@ FROM pg_catalog.pg_database AS d WHERE d.datname = current_database()
 class Step:
     statement: str  # SQL, ready to run
     why: str
+    blocked: str | None = None  # why the connecting role may not run it; None: it may
+
+
+@dataclass(frozen=True)
+class _Me:
+    """The connecting role (the one that runs the bootstrap) and the database."""
+
+    name: str
+    superuser: bool
+    createrole: bool
+    createdb: bool
+    owns_database: bool
+    database: str
+    version: int
 
 
 def _ask(conn: Conn, query: str, *params: object) -> bool:
@@ -49,38 +78,94 @@ def _ask(conn: Conn, query: str, *params: object) -> bool:
     return bool(row and row[0])
 
 
+def _read_me(conn: Conn) -> _Me:
+    row = conn.execute(_ME).fetchone()
+    assert row is not None  # current_user and current_database() always have rows
+    return _Me(str(row[0]), bool(row[1]), bool(row[2]), bool(row[3]), bool(row[4]), str(row[5]), int(row[6]))
+
+
+def _may_grant(conn: Conn, me: _Me, role: str, created: set[str]) -> str | None:
+    """Why `me` may not grant membership in `role`, or None. From 16 on it takes ADMIN (which a
+    role's creator gets); on 15, CREATEROLE."""
+    if me.superuser or (role in created and me.createrole):
+        return None
+    if me.version < 160000 and me.createrole:
+        return None
+    if _ask(conn, _ADMIN_OF, role):
+        return None
+    return f"{me.name} lacks ADMIN on {role}: run it as the role that created {role}"
+
+
 def steps(conn: Conn, migrator: str) -> list[Step]:
-    """What `migrator` still lacks to run every migration of the platform's folder."""
-    found = conn.execute(_DATABASE, (migrator, migrator)).fetchone()
-    assert found is not None  # the current database has a row
-    database, may_create, owns, version = str(found[0]), bool(found[1]), bool(found[2]), int(found[3])
-    who = sql.Identifier(migrator)
-    result: list[Step] = []
+    """What `migrator` still lacks to run every migration of the platform's folder, in order."""
+    me = _read_me(conn)
+    row = conn.execute(_DATABASE, (migrator, migrator)).fetchone()
+    may_create, owns = (bool(row[0]), bool(row[1])) if row else (False, False)
+    result, created = _roles(conn, me)
+    result += _ownership(conn, me, migrator) if not owns else []
+    result += _memberships(conn, me, migrator, created)
+    # Given the database, the migrator owns a schema public that follows its owner (15+).
+    grants_schema = not _ask(conn, _GRANTS_SCHEMA, migrator, migrator) and (owns or not _ask(conn, _FOLLOWS_OWNER))
+    for role in HANDED_OBJECTS if grants_schema else ():
+        if role in created or not _ask(conn, _SCHEMA_CREATE, role):
+            grant = sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role))
+            blocked = None if me.superuser or _ask(conn, _GRANTS_SCHEMA, me.name, me.name) else "not the schema's owner"
+            result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role} (a new owner needs it)", blocked))
+    if owns and not may_create:
+        grant = sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
+            sql.Identifier(me.database), sql.Identifier(migrator)
+        )
+        blocked = None if me.superuser or me.owns_database else "not the database's owner"
+        result.append(Step(_text(conn, grant), "020 creates the trusted extensions unaccent and btree_gin", blocked))
+    return result
+
+
+def _roles(conn: Conn, me: _Me) -> tuple[list[Step], set[str]]:
+    result, created = [], set()
     for role in ROLES:
         if not _ask(conn, _ROLE_EXISTS, role):
-            result.append(Step(_text(conn, sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role))), "a role"))
-    if not _ask(conn, _ROLE_EXISTS, "socialdb_ingest") or not _ask(conn, _IN_ROLE, "socialdb_ingest", "socialdb_app"):
-        result.append(Step("GRANT socialdb_app TO socialdb_ingest", "the webhook function's role acts as the app"))
-    options = sql.SQL(" WITH INHERIT TRUE, SET TRUE" if version >= 160000 else "")
+            create = sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role))
+            blocked = None if me.superuser or me.createrole else f"{me.name} lacks CREATEROLE"
+            result.append(Step(_text(conn, create), "a role", blocked))
+            created.add(role)
+    if "socialdb_ingest" in created or not _ask(conn, _IN_ROLE, "socialdb_ingest", "socialdb_app"):
+        blocked = _may_grant(conn, me, "socialdb_app", created)
+        result.append(Step("GRANT socialdb_app TO socialdb_ingest", "the webhook function acts as the app", blocked))
+    return result, created
+
+
+def _ownership(conn: Conn, me: _Me, migrator: str) -> list[Step]:
+    """The database to the migrator (027 revokes TEMPORARY on it from PUBLIC, the owner's to do).
+    A role that is no superuser must be able to SET ROLE to the new owner (membership on 15)."""
+    who = sql.Identifier(migrator)
+    result = []
+    if not me.superuser and not _ask(conn, _MAY_BECOME, me.name, migrator, me.name, migrator):
+        options = " WITH INHERIT FALSE, SET TRUE" if me.version >= 160000 else ""
+        grant = sql.SQL("GRANT {} TO {}{}").format(who, sql.Identifier(me.name), sql.SQL(options))
+        result.append(Step(_text(conn, grant), "to give it the database", _may_grant(conn, me, migrator, set())))
+    blocked = None
+    if not me.superuser and not (me.owns_database and me.createdb):
+        blocked = f"{me.name} must own the database and have CREATEDB"
+    change = sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(me.database), who)
+    result.append(Step(_text(conn, change), "027 revokes TEMPORARY on it from PUBLIC", blocked))
+    return result
+
+
+def _memberships(conn: Conn, me: _Me, migrator: str, created: set[str]) -> list[Step]:
+    options = sql.SQL(" WITH INHERIT TRUE, SET TRUE" if me.version >= 160000 else "")
+    result = []
     for role in HANDED_OBJECTS:
-        exists = _ask(conn, _ROLE_EXISTS, role)
-        if not exists or not _ask(conn, _MAY_SET, migrator, role, migrator, role):
-            grant = sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), who, options)
-            result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role}"))
-        if (not exists or not _ask(conn, _SCHEMA_CREATE, role)) and not _ask(conn, _GRANTS_SCHEMA, migrator, migrator):
-            grant = sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role))
-            result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role} (a new owner needs it)"))
-    if not owns:
-        change = sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), who)
-        result.append(Step(_text(conn, change), "027 revokes TEMPORARY on it from PUBLIC"))
-    elif not may_create:
-        grant = sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(sql.Identifier(database), who)
-        result.append(Step(_text(conn, grant), "020 creates the trusted extensions unaccent and btree_gin"))
+        if role in created or not _ask(conn, _MAY_SET, migrator, role, migrator, role):
+            grant = sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), sql.Identifier(migrator), options)
+            result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role}", _may_grant(conn, me, role, created)))
     return result
 
 
 def apply(conn: Conn, todo: list[Step]) -> None:
-    """Run the steps in one transaction: all of them or none."""
+    """Run the steps in one transaction: all of them or none; none if one is blocked."""
+    blocked = next((step for step in todo if step.blocked), None)
+    if blocked is not None:
+        raise PrivilegeError(f"cannot run `{blocked.statement}`: {blocked.blocked}; nothing was applied")
     with conn.transaction():
         for step in todo:
             conn.execute(step.statement.encode())

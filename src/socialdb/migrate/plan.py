@@ -162,7 +162,7 @@ class Problem:
 
     version: int
     file: str
-    state: str  # changed, missing, failed, out-of-order
+    state: str  # changed, missing, failed, out-of-order, unfinished
     detail: str
 
 

@@ -25,7 +25,7 @@ from psycopg import sql
 
 from socialdb.db import Conn
 from socialdb.errors import PrivilegeError
-from socialdb.migrate.files import Migration
+from socialdb.migrate.files import MAX_VERSION, Migration
 from socialdb.migrate.options import Direction
 from socialdb.migrate.statements import Statement
 
@@ -41,6 +41,8 @@ class Kind(Enum):
     SCHEMA_CREATE = "CREATE on schema public"  # the new owner's, for ALTER ... OWNER TO
     DATABASE_CREATE = "CREATE on the database"  # trusted extensions (020)
     DATABASE_OWNER = "ownership of the database"  # REVOKE TEMPORARY ... FROM PUBLIC (027)
+    GRANT_ROLE = "ADMIN on role"  # GRANT socialdb_app TO socialdb_ingest (036)
+    EXTENSION_MEMBERS = "no extension's functions in schema public"  # 018 hands every function over
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,12 @@ class Need:
     role: str  # the role the privilege is about (or whose it is); "" for the migrating role
     since: int  # the first version that needs it
     why: str
+    until: int | None = None  # the last one (None: every later version too)
+
+    def needed_by(self, todo: Sequence[Migration]) -> Migration | None:
+        """The first pending migration that needs it, if any."""
+        last = self.until if self.until is not None else MAX_VERSION
+        return next((m for m in sorted(todo, key=lambda m: m.version) if self.since <= m.version <= last), None)
 
 
 ROLES = ("socialdb_owner", "socialdb_app", "socialdb_maintenance", "socialdb_ingest")
@@ -56,13 +64,15 @@ HANDED_OBJECTS = ("socialdb_owner", "socialdb_ingest")  # ALTER ... OWNER TO nam
 NEEDS: tuple[Need, ...] = (
     Need(Kind.ROLE, "socialdb_owner", 18, "owns the schema"),
     Need(Kind.ROLE, "socialdb_app", 18, "the application's role"),
+    Need(Kind.EXTENSION_MEMBERS, "", 18, "018 hands every function of schema public to socialdb_owner", 18),
     Need(Kind.SET_ROLE, "socialdb_owner", 18, "ALTER ... OWNER TO socialdb_owner"),
     Need(Kind.SCHEMA_CREATE, "socialdb_owner", 18, "ALTER ... OWNER TO socialdb_owner"),
-    Need(Kind.DATABASE_CREATE, "", 20, "CREATE EXTENSION unaccent, btree_gin"),
+    Need(Kind.DATABASE_CREATE, "", 20, "CREATE EXTENSION unaccent, btree_gin", 20),
     Need(Kind.ROLE, "socialdb_maintenance", 27, "runs maintenance"),
-    Need(Kind.DATABASE_OWNER, "", 27, "REVOKE TEMPORARY ON DATABASE ... FROM PUBLIC"),
+    Need(Kind.DATABASE_OWNER, "", 27, "REVOKE TEMPORARY ON DATABASE ... FROM PUBLIC", 27),
     Need(Kind.ROLE, "socialdb_ingest", 36, "runs the webhook function"),
     Need(Kind.SET_ROLE, "socialdb_ingest", 36, "ALTER FUNCTION ... OWNER TO socialdb_ingest"),
+    Need(Kind.GRANT_ROLE, "socialdb_app", 36, "GRANT socialdb_app TO socialdb_ingest", 36),
     Need(Kind.SCHEMA_CREATE, "socialdb_ingest", 36, "ALTER FUNCTION ... OWNER TO socialdb_ingest"),
 )
 
@@ -79,16 +89,16 @@ class Standing:
 
 
 _STANDING = """
-SELECT r.rolname, r.rolsuper, r.rolcreaterole, current_setting('server_version_num')::int,
-       r.rolsuper OR (current_setting('server_version_num')::int >= 150000
-                      AND has_parameter_privilege('app.user_id', 'SET'))
-FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user
+SELECT r.rolname, r.rolsuper, r.rolcreaterole FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user
 """
+_MAY_SET_PLACEHOLDER = "SELECT pg_catalog.has_parameter_privilege('app.user_id', 'SET')"  # 15+ only
 _ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"
-# On 16+ only SET lets a role hand objects over; on 15 any membership does.
+# Handing objects over takes SET on the new owner (16+), and granting on them afterwards its
+# privileges (USAGE: an inheriting membership). SET can come through another role without
+# INHERIT (a main role with SET on the migrator, a member of the owner): both are asked.
 _MAY_SET_ROLE = """
-SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
-            THEN pg_catalog.pg_has_role(%s, 'SET') ELSE pg_catalog.pg_has_role(%s, 'MEMBER') END
+SELECT pg_catalog.pg_has_role(%s, 'USAGE') AND (current_setting('server_version_num')::int < 160000
+                                              OR pg_catalog.pg_has_role(%s, 'SET'))
 """
 _MAY_GRANT_ROLE = "SELECT pg_catalog.pg_has_role(%s, 'MEMBER WITH ADMIN OPTION')"
 _SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"
@@ -96,6 +106,19 @@ _MAY_GRANT_SCHEMA = (
     "SELECT pg_catalog.has_schema_privilege('public', 'CREATE WITH GRANT OPTION')"
     " OR pg_catalog.pg_has_role((SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'public'), 'USAGE')"
 )
+# Functions of schema public that belong to an extension whose owner the role cannot act as:
+# 018's loop would fail to hand them over (a trusted extension's members are the bootstrap
+# superuser's). 018 runs before 020, so any such extension was there first.
+_FOREIGN_EXTENSION = """
+SELECT e.extname FROM pg_catalog.pg_extension AS e
+WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_proc AS p ON p.oid = d.objid
+              WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid
+                AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
+                AND p.pronamespace = 'public'::regnamespace
+                AND NOT pg_catalog.pg_has_role(p.proowner, 'USAGE'))
+ORDER BY e.extname LIMIT 1
+"""
+_INGEST_IN_APP = "SELECT pg_catalog.pg_has_role('socialdb_ingest', 'socialdb_app', 'MEMBER')"
 _DATABASE_CREATE = "SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')"
 _DATABASE_OWNER = (
     "SELECT pg_catalog.pg_has_role((SELECT datdba FROM pg_catalog.pg_database"
@@ -106,7 +129,11 @@ _DATABASE_OWNER = (
 def standing(conn: Conn) -> Standing:
     row = conn.execute(_STANDING).fetchone()
     assert row is not None  # current_user always has a row
-    return Standing(str(row[0]), bool(row[1]), bool(row[2]), int(row[3]), bool(row[4]))
+    name, superuser, createrole = str(row[0]), bool(row[1]), bool(row[2])
+    version = conn.info.server_version
+    # Before 15 no SET privilege exists, and no function's SET clause needs one.
+    may_set = superuser or version < 150000 or _ask(conn, _MAY_SET_PLACEHOLDER)
+    return Standing(name, superuser, createrole, version, may_set)
 
 
 def _ask(conn: Conn, query: str, *params: object) -> bool:
@@ -126,19 +153,25 @@ def _held(conn: Conn, me: Standing, need: Need) -> bool:
         if not exists:
             return me.createrole
         # 018 and 036 grant it to a creator on 15; prepare() to an ADMIN holder on 16+.
-        return (
-            (me.createrole and me.server_version < 160000)
-            or _ask(conn, _MAY_SET_ROLE, need.role, need.role)
-            or _ask(conn, _MAY_GRANT_ROLE, need.role)
-        )
+        return _ask(conn, _MAY_SET_ROLE, need.role, need.role) or _may_grant(conn, me, need.role)
     if need.kind is Kind.SCHEMA_CREATE:
         return (exists and _ask(conn, _SCHEMA_CREATE, need.role)) or _ask(conn, _MAY_GRANT_SCHEMA)
     if need.kind is Kind.DATABASE_CREATE:
         return _ask(conn, _DATABASE_CREATE)
+    if need.kind is Kind.GRANT_ROLE:
+        ingest_in = _ask(conn, _ROLE_EXISTS, "socialdb_ingest") and _ask(conn, _INGEST_IN_APP)
+        return ingest_in or (not exists and me.createrole) or _may_grant(conn, me, need.role)
+    if need.kind is Kind.EXTENSION_MEMBERS:
+        return conn.execute(_FOREIGN_EXTENSION).fetchone() is None
     return _ask(conn, _DATABASE_OWNER)
 
 
-def _wording(me: Standing, need: Need) -> str:
+def _may_grant(conn: Conn, me: Standing, role: str) -> bool:
+    """Whether the role may grant membership in `role`: on 15 CREATEROLE suffices, from 16 on ADMIN."""
+    return (me.createrole and me.server_version < 160000) or _ask(conn, _MAY_GRANT_ROLE, role)
+
+
+def _wording(conn: Conn, me: Standing, need: Need) -> str:
     if need.kind is Kind.ROLE:
         return f"role {need.role} does not exist and {me.name} may not create roles (CREATEROLE)"
     if need.kind is Kind.SET_ROLE:
@@ -147,6 +180,14 @@ def _wording(me: Standing, need: Need) -> str:
         return f"{need.role} lacks CREATE on schema public and {me.name} may not grant it"
     if need.kind is Kind.DATABASE_CREATE:
         return f"{me.name} lacks CREATE on the database"
+    if need.kind is Kind.GRANT_ROLE:
+        return f"{me.name} may not grant {need.role} (it needs ADMIN on it)"
+    if need.kind is Kind.EXTENSION_MEMBERS:
+        found = conn.execute(_FOREIGN_EXTENSION).fetchone()
+        return (
+            f"extension {found[0] if found else '?'}, installed before it, keeps functions there that"
+            f" {me.name} cannot hand over: move it (ALTER EXTENSION ... SET SCHEMA) or create it after 018"
+        )
     return f"{me.name} does not own the database"
 
 
@@ -154,13 +195,14 @@ def check(conn: Conn, me: Standing, todo: Sequence[Migration], direction: Direct
     """Refuse, before the first pending file, a run that a privilege on the list would stop."""
     if not todo or direction is not Direction.UP:
         return
-    first, last = min(m.version for m in todo), max(m.version for m in todo)
+    first = min(m.version for m in todo)
     for need in NEEDS:
-        if need.since <= last and not _held(conn, me, need):
-            needed_by = next(m for m in sorted(todo, key=lambda m: m.version) if m.version >= need.since)
+        needed_by = need.needed_by(todo)
+        if needed_by is not None and not _held(conn, me, need):
+            advice = "" if need.kind is Kind.EXTENSION_MEMBERS else f"; {BOOTSTRAP_HINT}"
             raise PrivilegeError(
-                f"{needed_by.filename} needs {need.kind.value} ({need.why}): {_wording(me, need)};"
-                f" {BOOTSTRAP_HINT} (version {first} is the first pending)"
+                f"{needed_by.filename} needs {need.kind.value} ({need.why}): {_wording(conn, me, need)}"
+                f"{advice} (version {first} is the first pending)"
             )
 
 
@@ -169,8 +211,7 @@ def prepare(conn: Conn, me: Standing, todo: Sequence[Migration]) -> None:
     migrating role can give itself, the same for a superuser (so that every database is alike,
     whoever migrated it): the roles, SET on the roles objects are handed to (16+), and CREATE
     on schema public for those roles. Idempotent; committed on its own."""
-    last = max((m.version for m in todo), default=0)
-    needs = [need for need in NEEDS if need.since <= last]
+    needs = [need for need in NEEDS if need.needed_by(todo) is not None]
     if not needs:
         return
     with conn.transaction():
@@ -214,9 +255,15 @@ def _give(conn: Conn, me: Standing, need: Need) -> None:
         conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(role, sql.Identifier(me.name)))
 
 
+def in_band(migration: Migration) -> bool:
+    """025-039 define the functions with the clause, and 040's rollback restores it: only
+    these files are ever run without it."""
+    return BAND[0] <= migration.version <= BAND[1]
+
+
 def _with_clause(migration: Migration, direction: Direction) -> bool:
     statements = migration.up_statements if direction is Direction.UP else migration.down_statements or ()
-    return any(s.kind == "CreateFunctionStmt" and _CLAUSE.search(s.sql) for s in statements)
+    return in_band(migration) and any(s.kind == "CreateFunctionStmt" and _CLAUSE.search(s.sql) for s in statements)
 
 
 def require_band(me: Standing, todo: Sequence[Migration], direction: Direction, end: int) -> bool:
@@ -242,3 +289,21 @@ def without_placeholder_clause(statements: list[Statement]) -> list[Statement]:
         else s
         for s in statements
     ]
+
+
+# The three seller calls, each defined with the clause at every version of the band.
+_WITHOUT_CLAUSE = """
+SELECT count(*) FROM pg_catalog.pg_proc
+WHERE pronamespace = 'public'::regnamespace
+  AND proname IN ('seller_inbox_page', 'seller_message_page', 'seller_ingest_message')
+  AND NOT coalesce('app.user_id=' = ANY (proconfig), false)
+"""
+
+
+def stopped_in_band(conn: Conn, newest: int | None) -> bool:
+    """Whether a run that left the clause out stopped inside the band (interrupted or failed):
+    at 025-039 the seller calls must have it. `up` to 040 finishes the job."""
+    if newest is None or not BAND[0] <= newest < BAND[1]:
+        return False
+    row = conn.execute(_WITHOUT_CLAUSE).fetchone()
+    return bool(row and row[0])

@@ -165,7 +165,14 @@ def verify(url: str, directory: Path | None = None) -> list[plan_mod.Problem]:
     """Files that disagree with the database's history (changed, missing, failed, out of order). Read-only."""
     migrations = load_migrations(directory or default_directory())
     with connect(url, autocommit=True, purpose="verify") as conn:
-        return plan_mod.problems(migrations, history.read(conn))
+        rows = history.read(conn)
+        found = plan_mod.problems(migrations, rows)
+        newest = max((r.version for r in rows), default=None)
+        if _platform_folder(directory) and privileges.stopped_in_band(conn, newest):
+            file = next(r.file for r in rows if r.version == newest)
+            detail = "a run without SET on app.user_id stopped inside 025-039; run `socialdb migrate up` to 040"
+            found.append(plan_mod.Problem(newest or 0, file, "unfinished", detail))
+        return found
 
 
 def resolve(
@@ -206,7 +213,9 @@ def _ready(
     strip = privileges.require_band(me, todo, direction, end)
     if direction is Direction.UP:
         privileges.prepare(session.conn, me, todo)
-    return [(m, privileges.without_placeholder_clause(s)) for m, s in items] if strip else items
+    if not strip:
+        return items
+    return [(m, privileges.without_placeholder_clause(s) if privileges.in_band(m) else s) for m, s in items]
 
 
 def _platform_folder(directory: Path | None) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 
 from socialdb.db import create_database, drop_database, mask_url, scrub
-from socialdb.errors import ScratchDatabaseError
+from socialdb.errors import PrivilegeError, ScratchDatabaseError
 from socialdb.migrate import runner
 
 PREFIX = "socialdb_scratch"
@@ -42,5 +42,11 @@ def database(server_url: str) -> Iterator[str]:
 def migrated(server_url: str, *, to: int | None = None, directory: Path | None = None) -> Iterator[str]:
     """A scratch database with the migrations applied (up to version `to`, if given)."""
     with database(server_url) as url:
-        runner.up(url, directory, to=to)
+        try:
+            runner.up(url, directory, to=to)
+        except PrivilegeError as exc:  # the scratch's builder, not the database checked
+            raise ScratchDatabaseError(
+                f"cannot build the expected schema in a scratch database on {mask_url(server_url)}: {exc};"
+                " give --scratch-url a server where a role that may do it creates the scratch"
+            ) from None
         yield url

@@ -52,16 +52,17 @@ ALTER TEXT SEARCH CONFIGURATION portuguese_unaccent OWNER TO socialdb_owner;
 DROP FUNCTION search_seller_products(text, integer);
 DROP FUNCTION product_search_document(text, text);
 DROP TEXT SEARCH CONFIGURATION portuguese_unaccent;
--- The extensions this file made (corrected after it landed, issue 21): those whose owner
--- the migrating role may act as. One that a provider made (owned by its own administrative
--- role, such as rdsadmin) stays.
+-- The extensions this file made (corrected after it landed, decision 111): those created in
+-- this migration's own transaction, the one that inserted its history row. An extension that
+-- was there before (a provider's, an administrator's) stays, and so do its dependents.
 DO $$
 DECLARE
   made text;
 BEGIN
   FOR made IN
     SELECT e.extname FROM pg_catalog.pg_extension AS e
-    WHERE e.extname IN ('btree_gin', 'unaccent') AND pg_catalog.pg_has_role(e.extowner, 'USAGE')
+    WHERE e.extname IN ('btree_gin', 'unaccent')
+      AND e.xmin = (SELECT m.xmin FROM public.migrations AS m WHERE m.version = 20)
     ORDER BY e.extname
   LOOP
     EXECUTE pg_catalog.format('DROP EXTENSION %I', made);
