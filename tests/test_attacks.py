@@ -7,7 +7,9 @@ database the migrations really ran in.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,13 +17,14 @@ import pglast
 import psycopg
 import pytest
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from typer.testing import CliRunner
 
-from socialdb.app.tenant import clear_seller, seller
+from socialdb.app.tenant import aclear_seller, aseller, clear_seller, seller
 from socialdb.cli import app as cli
 from socialdb.db import database_of, with_database
-from tests.helpers import MIGRATOR, login_role
+from socialdb.errors import SellerScopeError
+from tests.helpers import MIGRATOR, in_background, join, login_role
 from tests.test_security import DATA, SELLERS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -361,3 +364,101 @@ def test_a_pooled_connection_carries_no_seller_to_the_next_request(loaded: str, 
             assert _acting_for(conn) == next_sees  # type: ignore[arg-type]
             visible = conn.execute("SELECT count(*) FROM oauth_tokens").fetchone()
             assert visible == ((0,) if next_sees is None else (1,))
+
+
+# -- issue 22: what a request leaves on a pooled connection, and connections shared ------------
+
+_LEAVE_BEHIND = [
+    # (what request 1 does under seller A, what request 2 under seller B tries)
+    ("DECLARE export CURSOR WITH HOLD FOR SELECT name FROM products", "FETCH ALL FROM export"),
+    ("PREPARE peek AS SELECT name FROM products", "EXECUTE peek"),
+]
+
+
+def _open_pool(url: str, asynchronous: bool) -> Any:
+    if asynchronous:
+        return AsyncConnectionPool(url, min_size=1, max_size=1, reset=aclear_seller, open=False, timeout=10)
+    return ConnectionPool(url, min_size=1, max_size=1, reset=clear_seller, open=True, timeout=10)
+
+
+@pytest.mark.parametrize(("leave", "borrow"), _LEAVE_BEHIND)
+def test_a_pooled_connection_keeps_no_cursor_or_statement_of_the_last_request(
+    loaded: str, leave: str, borrow: str
+) -> None:
+    """A WITH HOLD cursor or a prepared statement made under seller A outlives A's transaction:
+    the reset must close it, or the next borrower, under seller B, reads A's rows through it."""
+    with login_role(loaded, "socialdb_app") as (_, url), _open_pool(url, False) as pool:
+        with pool.connection(timeout=10) as conn, seller(conn, SELLERS["a"]):
+            conn.execute(leave)
+        refused = pytest.raises(psycopg.errors.Error, match="does not exist")
+        with pool.connection(timeout=10) as conn, refused, seller(conn, SELLERS["b"]):
+            conn.execute(borrow)
+
+
+@pytest.mark.parametrize(("leave", "borrow"), _LEAVE_BEHIND)
+def test_an_async_pooled_connection_keeps_nothing_of_the_last_request(loaded: str, leave: str, borrow: str) -> None:
+    async def scenario(url: str) -> None:
+        async with _open_pool(url, True) as pool:
+            async with pool.connection(timeout=10) as conn, aseller(conn, SELLERS["a"]):
+                await conn.execute(leave)
+            async with pool.connection(timeout=10) as conn:
+                assert await (await conn.execute("SELECT current_setting('app.user_id', true)")).fetchone() in [
+                    (None,),
+                    ("",),
+                ]
+                with pytest.raises(psycopg.errors.Error, match="does not exist"):
+                    async with aseller(conn, SELLERS["b"]):
+                        await conn.execute(borrow)
+
+    with login_role(loaded, "socialdb_app") as (_, url):
+        asyncio.run(asyncio.wait_for(scenario(url), 60))
+
+
+def test_a_scope_refuses_a_connection_another_thread_holds(loaded: str) -> None:
+    """Two threads on one connection, each in its own scope: the second is refused before it
+    sets its seller, so the first one's reads stay its own."""
+    inside, done = threading.Event(), threading.Event()
+    seen: list[object] = []
+    with login_role(loaded, "socialdb_app") as (_, url), psycopg.connect(url, autocommit=True) as conn:
+
+        def first() -> None:
+            with seller(conn, SELLERS["a"]):
+                inside.set()
+                assert done.wait(30)
+                seen.append(_acting_for(conn))
+
+        thread, errors = in_background(first, "seller-a")
+        assert inside.wait(30)
+        with pytest.raises(SellerScopeError, match="another thread or task"), seller(conn, SELLERS["b"]):
+            pass
+        done.set()
+        join(thread)
+        assert errors == [] and seen == [SELLERS["a"]]
+        with seller(conn, SELLERS["b"]):  # free again once the first scope ended
+            assert _acting_for(conn) == SELLERS["b"]
+
+
+def test_a_scope_refuses_a_connection_another_task_holds(loaded: str) -> None:
+    async def scenario(url: str) -> None:
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            inside, done = asyncio.Event(), asyncio.Event()
+
+            async def first() -> object:
+                async with aseller(conn, SELLERS["a"]):
+                    inside.set()
+                    await done.wait()
+                    row = await (await conn.execute("SELECT current_setting('app.user_id', true)")).fetchone()
+                    return row[0] if row else None
+
+            task = asyncio.create_task(first())
+            await inside.wait()
+            with pytest.raises(SellerScopeError, match="another thread or task"):
+                async with aseller(conn, SELLERS["b"]):
+                    pass
+            done.set()
+            assert await task == str(SELLERS["a"])
+            async with aseller(conn, SELLERS["a"]), aseller(conn, SELLERS["b"]):  # nesting in one task: allowed
+                pass
+
+    with login_role(loaded, "socialdb_app") as (_, url):
+        asyncio.run(asyncio.wait_for(scenario(url), 60))

@@ -76,6 +76,10 @@ class PrivilegeError(SocialdbError):
     """The migrating role lacks a privilege the pending migrations need (docs/deploying.md)."""
 
 
+class SellerScopeError(SocialdbError):
+    """A seller scope asked on a connection that another thread or task holds in a scope of its own."""
+
+
 class LockNotAvailableError(SocialdbError):
     """A migration could not get a table lock within its lock_timeout, after every retry."""
 

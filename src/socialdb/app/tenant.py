@@ -1,17 +1,73 @@
-"""The seller a transaction acts for: row-level security reads it from `app.user_id`."""
+"""The seller a transaction acts for: row-level security reads it from `app.user_id`.
+
+A scope belongs to the thread, or the event loop's task, that opened it: another one that
+tries to open a scope on the same connection meanwhile is refused (`SellerScopeError`),
+since it would read or write as the first one's seller. Nesting in the same thread or task
+stays allowed. A pool's reset (`clear_seller`, `aclear_seller`) leaves nothing of a request
+on the connection: DISCARD ALL closes its cursors (WITH HOLD ones too), deallocates its
+prepared statements and resets every setting, the seller included.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import asyncio
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
+from socialdb.errors import SellerScopeError
+
 _SET = "SELECT set_config('app.user_id', %s, true)"
 _CURRENT = "SELECT current_setting('app.user_id', true)"
+_DISCARD = "DISCARD ALL"  # psycopg forgets its prepared statements when it sees this
+
+
+@dataclass
+class _Holder:
+    who: tuple[int, int | None]  # (thread, task)
+    depth: int
+
+
+_holders: weakref.WeakKeyDictionary[object, _Holder] = weakref.WeakKeyDictionary()
+_guard = threading.Lock()
+
+
+def _who() -> tuple[int, int | None]:
+    try:
+        task = asyncio.current_task()
+    except RuntimeError:  # no event loop in this thread
+        task = None
+    return threading.get_ident(), None if task is None else id(task)
+
+
+@contextmanager
+def _held(conn: object) -> Iterator[None]:
+    """Mark `conn` as in a scope of this thread or task for the block; refuse another's."""
+    me = _who()
+    with _guard:
+        holder = _holders.get(conn)
+        if holder is not None and holder.who != me:
+            raise SellerScopeError(
+                "this connection is in a seller scope of another thread or task: give each its own connection"
+                " (take one from a pool per request)"
+            )
+        if holder is None:
+            holder = _holders[conn] = _Holder(me, 0)
+        holder.depth += 1
+    try:
+        yield
+    finally:
+        with _guard:
+            holder.depth -= 1
+            if holder.depth == 0:
+                _holders.pop(conn, None)
 
 
 @contextmanager
@@ -24,26 +80,63 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psyco
     back when the block ends (a failed block's savepoint rollback undoes it by itself).
     """
     wanted = str(UUID(str(user_id)))
-    nested = conn.info.transaction_status != TransactionStatus.IDLE
-    with conn.transaction():
-        previous = _current(conn) if nested else None
-        conn.execute(_SET, (wanted,))
-        yield conn
-        if nested:
-            conn.execute(_SET, (previous or "",))
+    with _held(conn):
+        nested = conn.info.transaction_status != TransactionStatus.IDLE
+        with conn.transaction():
+            previous = _current(conn) if nested else None
+            conn.execute(_SET, (wanted,))
+            yield conn
+            if nested:
+                conn.execute(_SET, (previous or "",))
+
+
+@asynccontextmanager
+async def aseller(
+    conn: psycopg.AsyncConnection[Any], user_id: UUID | str
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
+    wanted = str(UUID(str(user_id)))
+    with _held(conn):
+        nested = conn.info.transaction_status != TransactionStatus.IDLE
+        async with conn.transaction():
+            previous = await _acurrent(conn) if nested else None
+            await conn.execute(_SET, (wanted,))
+            yield conn
+            if nested:
+                await conn.execute(_SET, (previous or "",))
 
 
 def clear_seller(conn: psycopg.Connection[Any]) -> None:
-    """Forget any seller set on the session; a pool's `reset` callback, so a connection
-    handed to the next request never acts for the previous one's seller.
+    """Leave nothing of the last request on the session; a pool's `reset` callback, so a
+    connection handed to the next request never acts for, or holds anything of, the previous
+    one's seller: cursors (WITH HOLD too), prepared statements, settings, the seller.
 
     `psycopg_pool.ConnectionPool(url, reset=clear_seller)`: the pool calls it on an idle
     connection (it has rolled back any open transaction first).
     """
-    with conn.transaction():  # committed, autocommit or not: RESET is transactional
-        conn.execute("RESET app.user_id")
+    autocommit = conn.autocommit
+    conn.autocommit = True  # DISCARD ALL refuses to run in a transaction block
+    try:
+        conn.execute(_DISCARD)
+    finally:
+        conn.autocommit = autocommit
+
+
+async def aclear_seller(conn: psycopg.AsyncConnection[Any]) -> None:
+    """`clear_seller` for `psycopg_pool.AsyncConnectionPool(url, reset=aclear_seller)`."""
+    autocommit = conn.autocommit
+    await conn.set_autocommit(True)
+    try:
+        await conn.execute(_DISCARD)
+    finally:
+        await conn.set_autocommit(autocommit)
 
 
 def _current(conn: psycopg.Connection[Any]) -> str | None:
     row = conn.execute(_CURRENT).fetchone()
+    return None if row is None else row[0]
+
+
+async def _acurrent(conn: psycopg.AsyncConnection[Any]) -> str | None:
+    row = await (await conn.execute(_CURRENT)).fetchone()
     return None if row is None else row[0]
