@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pglast
@@ -20,11 +22,12 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from typer.testing import CliRunner
 
+from socialdb.app.operations import INGEST_STATEMENT, LIMITS, IncomingMessage, ingest_parameters
 from socialdb.app.tenant import aclear_seller, aseller, clear_seller, seller
 from socialdb.cli import app as cli
 from socialdb.db import database_of, with_database
-from socialdb.errors import SellerScopeError
-from tests.helpers import MIGRATOR, in_background, join, login_role
+from socialdb.errors import FieldLimitError, SellerScopeError
+from tests.helpers import MIGRATOR, add_seller, in_background, join, login_role
 from tests.test_security import DATA, SELLERS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -462,3 +465,60 @@ def test_a_scope_refuses_a_connection_another_task_holds(loaded: str) -> None:
 
     with login_role(loaded, "socialdb_app") as (_, url):
         asyncio.run(asyncio.wait_for(scenario(url), 60))
+
+
+# -- issue 22: nothing unbounded comes in -------------------------------------------------------
+
+
+T0 = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def _stored(url: str, seller_id: uuid.UUID) -> tuple[int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM messages WHERE user_id = %(s)s),"
+            " (SELECT count(*) FROM conversations WHERE user_id = %(s)s)",
+            {"s": seller_id},
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+@pytest.fixture
+def one_seller(db_url: str) -> tuple[str, uuid.UUID, uuid.UUID]:
+    user, account = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        add_seller(conn, user, account)
+    return db_url, user, account
+
+
+@pytest.mark.parametrize("size", [8193, 1_000_000])
+def test_the_application_cannot_store_an_unbounded_message(
+    one_seller: tuple[str, uuid.UUID, uuid.UUID], size: int
+) -> None:
+    """Called directly, past the library: the function's insert fails whole, conversation included."""
+    url, user, account = one_seller
+    params = ingest_parameters(user, IncomingMessage(account, "c1", "p1", "m1", "customer", T0, "ok"))
+    with login_role(url, "socialdb_app") as (_, app_url), psycopg.connect(app_url, autocommit=True) as app:
+        with pytest.raises(psycopg.errors.CheckViolation, match="chk_messages_platform_sizes"):
+            app.execute(INGEST_STATEMENT, {**params, "content": "x" * size})
+        assert _stored(url, user) == (0, 0)
+        app.execute(INGEST_STATEMENT, {**params, "content": "x" * 8192})  # the bound itself is allowed
+        assert _stored(url, user) == (1, 1)
+
+
+def test_the_library_refuses_an_unbounded_field_before_sending_it(one_seller: tuple[str, uuid.UUID, uuid.UUID]) -> None:
+    _, _, account = one_seller
+    for field_name, limit in LIMITS.items():
+        fields = {"content": "ok", "participant_username": "maria"} | {field_name: "x" * (limit + 1)}
+        with pytest.raises(FieldLimitError, match=f"{field_name} has {limit + 1} characters, at most {limit}"):
+            IncomingMessage(
+                account,
+                fields.get("platform_conversation_id", "c1"),
+                fields.get("participant_platform_id", "p1"),
+                fields.get("platform_message_id", "m1"),
+                "customer",
+                T0,
+                fields["content"],
+                participant_username=fields["participant_username"],
+            )

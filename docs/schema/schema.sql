@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 040-seller-calls-without-set-clause.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 042-platform-field-limits-validate.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -748,20 +748,24 @@ ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_counts CHE
 ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_ids CHECK ((((char_length(platform_account_id) >= 1) AND (char_length(platform_account_id) <= 255)) AND ((char_length(username) >= 1) AND (char_length(username) <= 255))));
 ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
 ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_not_nil CHECK ((id <> '00000000-0000-0000-0000-000000000000'::uuid));
+ALTER TABLE public.client_accounts ADD CONSTRAINT chk_client_accounts_platform_sizes CHECK (((char_length(profile_picture_url) <= 8192) AND (octet_length((metadata)::text) <= 65536)));
 ALTER TABLE public.client_accounts ADD CONSTRAINT chk_platform CHECK ((platform = ANY (ARRAY['instagram'::text, 'whatsapp'::text])));
 ALTER TABLE public.client_accounts ADD CONSTRAINT chk_status CHECK ((status = ANY (ARRAY['active'::text, 'token_expired'::text, 'token_revoked'::text, 'disconnected'::text, 'error'::text])));
 ALTER TABLE public.conversations ADD CONSTRAINT chk_conversation_status CHECK ((status = ANY (ARRAY['open'::text, 'closed'::text, 'archived'::text])));
 ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_ids CHECK ((((char_length(platform_conversation_id) >= 1) AND (char_length(platform_conversation_id) <= 255)) AND ((char_length(participant_platform_id) >= 1) AND (char_length(participant_platform_id) <= 255)) AND (char_length(participant_username) <= 255)));
 ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_platform_sizes CHECK (((char_length(participant_profile_pic) <= 8192) AND (octet_length((metadata)::text) <= 65536)));
 ALTER TABLE public.conversations ADD CONSTRAINT chk_conversations_unread CHECK ((unread_count >= 0));
 ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_counts CHECK (((like_count >= 0) AND (comment_count >= 0)));
 ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_id CHECK (((char_length(platform_media_id) >= 1) AND (char_length(platform_media_id) <= 255)));
 ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.instagram_media ADD CONSTRAINT chk_instagram_media_platform_sizes CHECK (((char_length(caption) <= 4400) AND (char_length(media_url) <= 8192) AND (char_length(thumbnail_url) <= 8192) AND (char_length(permalink) <= 8192) AND (octet_length((metadata)::text) <= 65536)));
 ALTER TABLE public.instagram_media ADD CONSTRAINT chk_media_type CHECK ((media_type = ANY (ARRAY['IMAGE'::text, 'VIDEO'::text, 'CAROUSEL_ALBUM'::text])));
 ALTER TABLE public.messages ADD CONSTRAINT chk_message_type CHECK ((message_type = ANY (ARRAY['text'::text, 'image'::text, 'video'::text, 'audio'::text, 'story_mention'::text, 'story_reply'::text])));
 ALTER TABLE public.messages ADD CONSTRAINT chk_messages_ids CHECK ((((char_length(platform_message_id) >= 1) AND (char_length(platform_message_id) <= 255)) AND (char_length(sender_platform_id) <= 255)));
 ALTER TABLE public.messages ADD CONSTRAINT chk_messages_media_type CHECK ((char_length(media_type) <= 50));
 ALTER TABLE public.messages ADD CONSTRAINT chk_messages_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
+ALTER TABLE public.messages ADD CONSTRAINT chk_messages_platform_sizes CHECK (((char_length(content) <= 8192) AND (char_length(media_url) <= 8192) AND (octet_length((metadata)::text) <= 65536)));
 ALTER TABLE public.messages ADD CONSTRAINT chk_sender_type CHECK ((sender_type = ANY (ARRAY['user'::text, 'customer'::text])));
 ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_metadata CHECK ((jsonb_typeof(metadata) = 'object'::text));
 ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_title CHECK (((char_length(title) >= 1) AND (char_length(title) <= 255)));
@@ -769,6 +773,7 @@ ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_type CHECK (((
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_access_token CHECK ((char_length(access_token) >= 1));
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_platform CHECK ((platform = ANY (ARRAY['instagram'::text, 'whatsapp'::text])));
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_token_type CHECK (((char_length(token_type) >= 1) AND (char_length(token_type) <= 50)));
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_tokens_platform_sizes CHECK (((char_length(access_token) <= 16384) AND (cardinality(scopes) <= 100)));
 ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_counts CHECK (((clicks >= 0) AND (conversions >= 0) AND (revenue >= (0)::numeric)));
 ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_media CHECK ((char_length(instagram_media_id) <= 255));
 ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_short_link CHECK (((char_length(short_link) >= 1) AND (char_length(short_link) <= 255)));

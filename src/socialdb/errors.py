@@ -76,6 +76,10 @@ class PrivilegeError(SocialdbError):
     """The migrating role lacks a privilege the pending migrations need (docs/deploying.md)."""
 
 
+class FieldLimitError(SocialdbError):
+    """A field from a platform over its bound (migration 041): refused before anything is stored."""
+
+
 class SellerScopeError(SocialdbError):
     """A seller scope asked on a connection that another thread or task holds in a scope of its own."""
 

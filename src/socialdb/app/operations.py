@@ -27,13 +27,26 @@ from typing import Any
 from uuid import UUID
 
 from socialdb.db import AnyConn
+from socialdb.errors import FieldLimitError
 
 Conn = AnyConn
 
 
+# What a platform may send, in characters: the bounds the schema's CHECKs hold (001-011,
+# 041; decision 113), checked here first so that a call fails with one clear line and no
+# round trip. The database refuses the same whatever the caller.
+LIMITS = {
+    "platform_conversation_id": 255,
+    "participant_platform_id": 255,
+    "platform_message_id": 255,
+    "participant_username": 255,
+    "content": 8192,  # WhatsApp's 4,096-character text limit, twice
+}
+
+
 @dataclass(frozen=True)
 class IncomingMessage:
-    """One message as a webhook delivers it."""
+    """One message as a webhook delivers it; refused (FieldLimitError) over a platform's bound."""
 
     client_account_id: UUID
     platform_conversation_id: str
@@ -44,6 +57,15 @@ class IncomingMessage:
     content: str | None = None
     message_type: str = "text"
     participant_username: str | None = None
+
+    def __post_init__(self) -> None:
+        for field_name, limit in LIMITS.items():
+            value = getattr(self, field_name)
+            if value is not None and len(value) > limit:
+                raise FieldLimitError(
+                    f"message {self.platform_message_id[:64]!r}: {field_name} has {len(value)} characters,"
+                    f" at most {limit} (docs/security.md, platform bounds)"
+                )
 
 
 @dataclass(frozen=True)
