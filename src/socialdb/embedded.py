@@ -39,12 +39,23 @@ def start(home: Path, database: str = DATABASE) -> str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             server = _package().get_server(home / "pgdata", cleanup_mode=None)
-            admin_url = str(server.get_uri())
+            info = server.get_postmaster_info()
     except (OSError, subprocess.SubprocessError, AssertionError) as exc:
         log = home / "pgdata" / "log"
         raise EmbeddedServerError(f"could not start the embedded PostgreSQL in {home}: {exc} (see {log})") from None
-    _create_database(admin_url, database)
-    return str(server.get_uri(database=database))
+    _create_database(_uri(info, "postgres"), database)
+    return _uri(info, database)
+
+
+def _uri(info: object, database: str) -> str:
+    """The server's URL as the server itself recorded it (postmaster.pid): its socket and its
+    port, which follows PGPORT when it started, then no PG* variable of a later environment
+    can point the URL elsewhere (PGHOST, PGPORT, PGDATABASE, PGUSER) or change its sessions
+    (PGOPTIONS: an empty `options` wins over it)."""
+    socket_dir, port = getattr(info, "socket_dir", None), getattr(info, "port", None)
+    if socket_dir is None or port is None:
+        raise EmbeddedServerError("the embedded PostgreSQL recorded no socket or port in its postmaster.pid")
+    return f"postgresql://postgres:@/{database}?host={socket_dir}&port={port}&options="
 
 
 def stop(home: Path) -> bool:
