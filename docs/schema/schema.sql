@@ -773,7 +773,7 @@ ALTER TABLE public.notifications ADD CONSTRAINT chk_notifications_type CHECK (((
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_access_token CHECK ((char_length(access_token) >= 1));
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_platform CHECK ((platform = ANY (ARRAY['instagram'::text, 'whatsapp'::text])));
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_token_type CHECK (((char_length(token_type) >= 1) AND (char_length(token_type) <= 50)));
-ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_tokens_platform_sizes CHECK (((char_length(access_token) <= 16384) AND (cardinality(scopes) <= 100)));
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT chk_oauth_tokens_platform_sizes CHECK (((char_length(access_token) <= 16384) AND (cardinality(scopes) <= 100) AND (octet_length(array_to_string(scopes, ' '::text)) <= 8192)));
 ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_counts CHECK (((clicks >= 0) AND (conversions >= 0) AND (revenue >= (0)::numeric)));
 ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_media CHECK ((char_length(instagram_media_id) <= 255));
 ALTER TABLE public.product_links ADD CONSTRAINT chk_product_links_short_link CHECK (((char_length(short_link) >= 1) AND (char_length(short_link) <= 255)));

@@ -42,6 +42,7 @@ LIMITS = {
     "participant_username": 255,
     "content": 8192,  # WhatsApp's 4,096-character text limit, twice
 }
+_OPTIONAL = {"participant_username", "content"}  # may be None (or empty); the ids may not
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,14 @@ class IncomingMessage:
     def __post_init__(self) -> None:
         for field_name, limit in LIMITS.items():
             value = getattr(self, field_name)
-            if value is not None and len(value) > limit:
+            if value is None and field_name in _OPTIONAL:
+                continue
+            if not isinstance(value, str) or not (field_name in _OPTIONAL or value) or len(value) > limit:
+                shown = f"{len(value)} characters" if isinstance(value, str) else f"a {type(value).__name__}"
+                bound = f"at most {limit}" if field_name in _OPTIONAL else f"from 1 to {limit}"
                 raise FieldLimitError(
-                    f"message {self.platform_message_id[:64]!r}: {field_name} has {len(value)} characters,"
-                    f" at most {limit} (docs/security.md, platform bounds)"
+                    f"message {str(self.platform_message_id)[:64]!r}: {field_name} has {shown},"
+                    f" {bound} (docs/security.md, platform bounds)"
                 )
 
 

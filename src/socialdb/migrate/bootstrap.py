@@ -151,9 +151,16 @@ def _ownership(conn: Conn, me: _Me, migrator: str) -> list[Step]:
     return result
 
 
+_INHERITS = "SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = %s"
+
+
 def _memberships(conn: Conn, me: _Me, migrator: str, created: set[str]) -> list[Step]:
     options = sql.SQL(" WITH INHERIT TRUE, SET TRUE" if me.version >= 160000 else "")
     result = []
+    if me.version < 160000 and not _ask(conn, _INHERITS, migrator):  # 16+: the grants below say INHERIT
+        change = sql.SQL("ALTER ROLE {} INHERIT").format(sql.Identifier(migrator))
+        blocked = None if me.superuser or me.createrole else f"{me.name} lacks CREATEROLE"
+        result.append(Step(_text(conn, change), "on 15 a NOINHERIT role uses none of its roles' privileges", blocked))
     for role in HANDED_OBJECTS:
         if role in created or not _ask(conn, _MAY_SET, migrator, role, migrator, role):
             grant = sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), sql.Identifier(migrator), options)

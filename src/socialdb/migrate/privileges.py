@@ -42,7 +42,8 @@ class Kind(Enum):
     DATABASE_CREATE = "CREATE on the database"  # trusted extensions (020)
     DATABASE_OWNER = "ownership of the database"  # REVOKE TEMPORARY ... FROM PUBLIC (027)
     GRANT_ROLE = "ADMIN on role"  # GRANT socialdb_app TO socialdb_ingest (036)
-    EXTENSION_MEMBERS = "no extension's functions in schema public"  # 018 hands every function over
+    PUBLIC_OBJECTS = "every object of schema public its own"  # 018 hands them all over
+    INHERIT = "INHERIT"  # on 15, a NOINHERIT role uses none of its roles' privileges
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ HANDED_OBJECTS = ("socialdb_owner", "socialdb_ingest")  # ALTER ... OWNER TO nam
 NEEDS: tuple[Need, ...] = (
     Need(Kind.ROLE, "socialdb_owner", 18, "owns the schema"),
     Need(Kind.ROLE, "socialdb_app", 18, "the application's role"),
-    Need(Kind.EXTENSION_MEMBERS, "", 18, "018 hands every function of schema public to socialdb_owner", 18),
+    Need(Kind.INHERIT, "", 1, "it acts through socialdb_owner and the database's owner"),
+    Need(Kind.PUBLIC_OBJECTS, "", 18, "018 hands every table, view and function of public to socialdb_owner", 18),
     Need(Kind.SET_ROLE, "socialdb_owner", 18, "ALTER ... OWNER TO socialdb_owner"),
     Need(Kind.SCHEMA_CREATE, "socialdb_owner", 18, "ALTER ... OWNER TO socialdb_owner"),
     Need(Kind.DATABASE_CREATE, "", 20, "CREATE EXTENSION unaccent, btree_gin", 20),
@@ -84,12 +86,13 @@ class Standing:
     name: str
     superuser: bool
     createrole: bool
+    inherit: bool
     server_version: int  # server_version_num
     may_set_placeholder: bool  # superuser, or SET on app.user_id
 
 
 _STANDING = """
-SELECT r.rolname, r.rolsuper, r.rolcreaterole FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user
+SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolinherit FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user
 """
 _MAY_SET_PLACEHOLDER = "SELECT pg_catalog.has_parameter_privilege('app.user_id', 'SET')"  # 15+ only
 _ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"
@@ -106,17 +109,20 @@ _MAY_GRANT_SCHEMA = (
     "SELECT pg_catalog.has_schema_privilege('public', 'CREATE WITH GRANT OPTION')"
     " OR pg_catalog.pg_has_role((SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'public'), 'USAGE')"
 )
-# Functions of schema public that belong to an extension whose owner the role cannot act as:
-# 018's loop would fail to hand them over (a trusted extension's members are the bootstrap
-# superuser's). 018 runs before 020, so any such extension was there first.
-_FOREIGN_EXTENSION = """
-SELECT e.extname FROM pg_catalog.pg_extension AS e
-WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS d JOIN pg_catalog.pg_proc AS p ON p.oid = d.objid
-              WHERE d.refclassid = 'pg_catalog.pg_extension'::regclass AND d.refobjid = e.oid
-                AND d.classid = 'pg_catalog.pg_proc'::regclass AND d.deptype = 'e'
-                AND p.pronamespace = 'public'::regnamespace
-                AND NOT pg_catalog.pg_has_role(p.proowner, 'USAGE'))
-ORDER BY e.extname LIMIT 1
+# An object of schema public whose owner the role cannot act as: 018's loops would fail to
+# hand it over. A trusted extension's functions are the bootstrap superuser's (018 runs
+# before 020, so any such extension was there first); a table the provider's main role made
+# before giving the database away stays that role's.
+_FOREIGN_OBJECT = """
+SELECT kind, name, pg_catalog.pg_get_userbyid(owner) FROM (
+  SELECT 'table'::text AS kind, c.oid::regclass::text AS name, c.relowner AS owner FROM pg_catalog.pg_class AS c
+  WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'm', 'v')
+  UNION ALL
+  SELECT 'function', p.oid::regprocedure::text, p.proowner FROM pg_catalog.pg_proc AS p
+  WHERE p.pronamespace = 'public'::regnamespace
+) AS objects
+WHERE NOT pg_catalog.pg_has_role(owner, 'USAGE')
+ORDER BY kind, name LIMIT 1
 """
 _INGEST_IN_APP = "SELECT pg_catalog.pg_has_role('socialdb_ingest', 'socialdb_app', 'MEMBER')"
 _DATABASE_CREATE = "SELECT pg_catalog.has_database_privilege(current_database(), 'CREATE')"
@@ -129,11 +135,11 @@ _DATABASE_OWNER = (
 def standing(conn: Conn) -> Standing:
     row = conn.execute(_STANDING).fetchone()
     assert row is not None  # current_user always has a row
-    name, superuser, createrole = str(row[0]), bool(row[1]), bool(row[2])
+    name, superuser, createrole, inherit = str(row[0]), bool(row[1]), bool(row[2]), bool(row[3])
     version = conn.info.server_version
     # Before 15 no SET privilege exists, and no function's SET clause needs one.
     may_set = superuser or version < 150000 or _ask(conn, _MAY_SET_PLACEHOLDER)
-    return Standing(name, superuser, createrole, version, may_set)
+    return Standing(name, superuser, createrole, inherit, version, may_set)
 
 
 def _ask(conn: Conn, query: str, *params: object) -> bool:
@@ -161,8 +167,10 @@ def _held(conn: Conn, me: Standing, need: Need) -> bool:
     if need.kind is Kind.GRANT_ROLE:
         ingest_in = _ask(conn, _ROLE_EXISTS, "socialdb_ingest") and _ask(conn, _INGEST_IN_APP)
         return ingest_in or (not exists and me.createrole) or _may_grant(conn, me, need.role)
-    if need.kind is Kind.EXTENSION_MEMBERS:
-        return conn.execute(_FOREIGN_EXTENSION).fetchone() is None
+    if need.kind is Kind.PUBLIC_OBJECTS:
+        return conn.execute(_FOREIGN_OBJECT).fetchone() is None
+    if need.kind is Kind.INHERIT:
+        return me.inherit or me.server_version >= 160000  # 16+: the grants say INHERIT TRUE themselves
     return _ask(conn, _DATABASE_OWNER)
 
 
@@ -182,12 +190,15 @@ def _wording(conn: Conn, me: Standing, need: Need) -> str:
         return f"{me.name} lacks CREATE on the database"
     if need.kind is Kind.GRANT_ROLE:
         return f"{me.name} may not grant {need.role} (it needs ADMIN on it)"
-    if need.kind is Kind.EXTENSION_MEMBERS:
-        found = conn.execute(_FOREIGN_EXTENSION).fetchone()
+    if need.kind is Kind.PUBLIC_OBJECTS:
+        found = conn.execute(_FOREIGN_OBJECT).fetchone()
+        kind, name, owner = found if found else ("object", "?", "?")
         return (
-            f"extension {found[0] if found else '?'}, installed before it, keeps functions there that"
-            f" {me.name} cannot hand over: move it (ALTER EXTENSION ... SET SCHEMA) or create it after 018"
+            f"{kind} {name} is {owner}'s, whom {me.name} cannot act as: have {owner} run ALTER {kind.upper()}"
+            f" ... OWNER TO {me.name}, or move it out of public (an extension: ALTER EXTENSION ... SET SCHEMA)"
         )
+    if need.kind is Kind.INHERIT:
+        return f"{me.name} is NOINHERIT, which on PostgreSQL 15 leaves it none of its roles' privileges"
     return f"{me.name} does not own the database"
 
 
@@ -199,7 +210,7 @@ def check(conn: Conn, me: Standing, todo: Sequence[Migration], direction: Direct
     for need in NEEDS:
         needed_by = need.needed_by(todo)
         if needed_by is not None and not _held(conn, me, need):
-            advice = "" if need.kind is Kind.EXTENSION_MEMBERS else f"; {BOOTSTRAP_HINT}"
+            advice = "" if need.kind is Kind.PUBLIC_OBJECTS else f"; {BOOTSTRAP_HINT}"
             raise PrivilegeError(
                 f"{needed_by.filename} needs {need.kind.value} ({need.why}): {_wording(conn, me, need)}"
                 f"{advice} (version {first} is the first pending)"
@@ -266,10 +277,11 @@ def _with_clause(migration: Migration, direction: Direction) -> bool:
     return in_band(migration) and any(s.kind == "CreateFunctionStmt" and _CLAUSE.search(s.sql) for s in statements)
 
 
-def require_band(me: Standing, todo: Sequence[Migration], direction: Direction, end: int) -> bool:
+def require_band(me: Standing, todo: Sequence[Migration], direction: Direction, end: int, *, stripped: bool) -> bool:
     """Whether the run must leave the placeholder clause out; refuses a run that would stop in
-    the band (a state a role without SET on app.user_id cannot make). `end`: the version after."""
-    if me.may_set_placeholder or not any(_with_clause(m, direction) for m in todo):
+    the band (a state a role without SET on app.user_id cannot make). `end`: the version after;
+    `stripped`: the database is in the band already, without the clause (an unfinished run)."""
+    if me.may_set_placeholder or not (stripped or any(_with_clause(m, direction) for m in todo)):
         return False
     if BAND[0] <= end < BAND[1]:
         raise PrivilegeError(

@@ -210,7 +210,9 @@ def _ready(
         return items
     me = privileges.standing(session.conn)
     privileges.check(session.conn, me, todo, direction)
-    strip = privileges.require_band(me, todo, direction, end)
+    newest = max((r.version for r in history.read(session.conn)), default=None)
+    stripped = privileges.stopped_in_band(session.conn, newest)
+    strip = privileges.require_band(me, todo, direction, end, stripped=stripped)
     if direction is Direction.UP:
         privileges.prepare(session.conn, me, todo)
     if not strip:

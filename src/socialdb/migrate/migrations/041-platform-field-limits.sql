@@ -12,7 +12,7 @@
 --     8,000 octets. Bound: 8,192 characters.
 --   metadata: a webhook's JSON, as text, at most 64 KiB.
 --   tokens: the platform's access token as stored (ciphertext, decision 42): Meta's tokens
---     are a few hundred characters. Bound: 16,384 characters; at most 100 scopes.
+--     are a few hundred characters. Bound: 16,384 characters; at most 100 scopes, 8 KiB of them.
 -- Locks: ACCESS EXCLUSIVE on each table for a catalog change only (NOT VALID: no scan),
 -- held together until the commit, each taken within the run's lock_timeout (retried as a
 -- whole). 042 validates the existing rows without blocking writers.
@@ -32,6 +32,7 @@ ALTER TABLE instagram_media ADD CONSTRAINT chk_instagram_media_platform_sizes CH
 ) NOT VALID;
 ALTER TABLE oauth_tokens ADD CONSTRAINT chk_oauth_tokens_platform_sizes CHECK (
   char_length(access_token) <= 16384 AND cardinality(scopes) <= 100
+  AND octet_length(array_to_string(scopes, ' ')) <= 8192
 ) NOT VALID;
 
 -- ROLLBACK

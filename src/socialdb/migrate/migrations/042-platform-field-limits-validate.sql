@@ -15,6 +15,7 @@ ALTER TABLE oauth_tokens VALIDATE CONSTRAINT chk_oauth_tokens_platform_sizes;
 ALTER TABLE oauth_tokens DROP CONSTRAINT chk_oauth_tokens_platform_sizes;
 ALTER TABLE oauth_tokens ADD CONSTRAINT chk_oauth_tokens_platform_sizes CHECK (
   char_length(access_token) <= 16384 AND cardinality(scopes) <= 100
+  AND octet_length(array_to_string(scopes, ' ')) <= 8192
 ) NOT VALID;
 ALTER TABLE instagram_media DROP CONSTRAINT chk_instagram_media_platform_sizes;
 ALTER TABLE instagram_media ADD CONSTRAINT chk_instagram_media_platform_sizes CHECK (
