@@ -228,10 +228,11 @@ def test_stopping_inside_the_band_is_refused(server_url: str) -> None:
         assert all(r.state == "pending" for r in runner.status(model.url))
 
 
-def test_resolve_as_no_superuser(server_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["a", "b", "c"])
+def test_resolve_as_no_superuser(name: str, server_url: str, tmp_path: Path) -> None:
     half = "-- socialdb: transaction=off\nCREATE TABLE half (id int);\nSELECT 1 / 0;\n-- ROLLBACK\nDROP TABLE half;\n"
     folder = write_migrations(tmp_path, {"001-half.sql": half})
-    with _model("b", server_url) as model:
+    with _model(name, server_url) as model:
         with pytest.raises(MigrationFailed, match="division by zero"):
             runner.up(model.url, folder)
         assert runner.status(model.url, folder)[0].state == "failed"
