@@ -71,14 +71,7 @@ def record_applied(conn: Conn, migration: Migration, execution_ms: int) -> None:
         " ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, file = EXCLUDED.file,"
         " checksum = EXCLUDED.checksum, up_checksum = EXCLUDED.up_checksum, execution_ms = EXCLUDED.execution_ms,"
         " state = 'applied', executed_at = now(), failed_statement = NULL, error = NULL",
-        (
-            migration.version,
-            migration.name,
-            migration.filename,
-            migration.checksum,
-            migration.up_checksum,
-            execution_ms,
-        ),
+        _identity(migration, execution_ms),
     )
 
 
@@ -90,16 +83,19 @@ def record_failed(conn: Conn, migration: Migration, execution_ms: int, statement
         " ON CONFLICT (version) DO UPDATE SET checksum = EXCLUDED.checksum, up_checksum = EXCLUDED.up_checksum,"
         " execution_ms = EXCLUDED.execution_ms, state = 'failed', executed_at = now(),"
         " failed_statement = EXCLUDED.failed_statement, error = EXCLUDED.error",
-        (
-            migration.version,
-            migration.name,
-            migration.filename,
-            migration.checksum,
-            migration.up_checksum,
-            execution_ms,
-            statement,
-            error,
-        ),
+        (*_identity(migration, execution_ms), statement, error),
+    )
+
+
+def _identity(migration: Migration, execution_ms: int) -> tuple[object, ...]:
+    """The columns every row of a migration carries: which file, which checksums, how long."""
+    return (
+        migration.version,
+        migration.name,
+        migration.filename,
+        migration.checksum,
+        migration.up_checksum,
+        execution_ms,
     )
 
 
