@@ -1,17 +1,18 @@
 """What the platform's migrations need of the role that runs them, on a server where it is no
-superuser (docs/deploying.md, decision 110).
+superuser (docs/deploying.md, decision 110). For socialdb's own migrations folder only
+(another team's folder gets none of it):
 
-Three pieces, all for socialdb's own migrations folder only (another team's folder gets none):
-
-- `NEEDS`, the named list: each privilege, who must hold it and the first version that needs it.
-  The runner checks it before the first pending file runs (`missing`), so a managed server
-  fails with one line naming the privilege and `socialdb db bootstrap`, not halfway through.
-- `prepare`: what the migrating role can do for itself first (the runner step): the roles,
-  SET on them, CREATE on schema public for the two roles that are handed objects.
+- `NEEDS`, the named list: each privilege, who must hold it and the versions that need it.
+  `check` reads it before the first pending file runs, so a managed server fails with one
+  line naming the privilege and `socialdb db bootstrap`, not halfway through.
+- `prepare`, the runner step before the first pending file: what the migrating role can give
+  itself (the roles, SET on them, CREATE on schema public for the two roles that are handed
+  objects); `settle` takes the schema grants back after a rollback below their versions.
 - The placeholder band: 025-039 define functions with `SET app.user_id = ''`, which PostgreSQL
   15+ refuses to anyone but a superuser or a holder of SET on that parameter (only a superuser
   can grant it). 040 removes the clause. A role without it may pass through the band with the
-  clause left out (`without_placeholder_clause`), never stop inside it (`require_band`).
+  clause left out (`without_placeholder_clause`), never stop inside it (`require_band`);
+  `stopped_in_band` finds a run that did (interrupted), for `verify`.
 """
 
 from __future__ import annotations
