@@ -191,3 +191,46 @@ def test_packaged_migrations_parse_and_all_roll_back() -> None:
     assert all(m.up_statements and m.down_statements for m in migrations)  # both parts parsed, neither empty
     assert not any(m.directives.irreversible for m in migrations)
     assert [m.version for m in migrations if not m.directives.transaction][:2] == [13, 15]
+
+
+# Files written for another tool (issue 24): refused, naming the tool, never misread.
+_FOREIGN_FILES = [
+    (
+        "20250801120000-t.sql",
+        "-- migrate:up\nCREATE TABLE t (id int);\n\n-- migrate:down\nDROP TABLE t;\n",
+        "dbmate's marker",
+        1,
+    ),
+    ("20250801120000-t.sql", "CREATE TABLE t (id int);\n-- migrate:down\nDROP TABLE t;\n", "dbmate's marker", 2),
+    (
+        "1700000000000-t.sql",
+        "-- Up Migration\nCREATE TABLE t (id int);\n-- Down Migration\nDROP TABLE t;\n",
+        "node-pg-migrate",
+        1,
+    ),
+    ("20250801120000_create_t.sql", "CREATE TABLE t (id int);\n", "a dbmate file name", None),
+    ("1_create_t.up.sql", "CREATE TABLE t (id int);\n", "a golang-migrate file name", None),
+    ("V1__init.sql", "CREATE TABLE t (id int);\n", "a Flyway file name", None),
+    ("V1.2__more.sql", "CREATE TABLE t (id int);\n", "a Flyway file name", None),
+    ("R__views.sql", "CREATE VIEW v AS SELECT 1;\n", "a Flyway file name", None),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "tool", "line"), _FOREIGN_FILES)
+def test_another_tools_file_is_refused_naming_the_tool(
+    tmp_path: Path, name: str, text: str, tool: str, line: int | None
+) -> None:
+    (tmp_path / name).write_text(text)
+    with pytest.raises(MigrationFileError) as caught:
+        load_migrations(tmp_path)
+    assert tool in caught.value.reason and caught.value.line == line
+    assert "\n" not in str(caught.value)
+
+
+def test_a_diesel_folder_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "2024-01-01-000000_create_t"
+    folder.mkdir()
+    (folder / "up.sql").write_text("CREATE TABLE t (id int);\n")
+    (folder / "down.sql").write_text("DROP TABLE t;\n")
+    with pytest.raises(MigrationFileError, match="a Diesel migration folder"):
+        load_migrations(tmp_path)

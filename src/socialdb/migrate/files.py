@@ -18,6 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from socialdb.errors import MigrationFileError, NoRollbackError
+from socialdb.migrate import foreign
 from socialdb.migrate.durations import parse_duration
 from socialdb.migrate.options import Direction, RunOptions
 from socialdb.migrate.statements import Statement, split
@@ -75,6 +76,8 @@ def checksum(text: str) -> str:
 
 def parse_filename(filename: str) -> tuple[int, str]:
     match = _FILENAME.match(filename)
+    if match is None and (other := foreign.by_name(filename)) is not None:
+        raise MigrationFileError(filename, other)
     if match is None:
         raise MigrationFileError(
             filename, "not a migration file name: expected NNN-name.sql (digits, a dash, lower-case name)"
@@ -89,6 +92,8 @@ def parse_migration(filename: str, text: str) -> Migration:
     """Turn one file's text into a Migration; raise MigrationFileError naming the line at fault."""
     version, name = parse_filename(filename)
     lines = normalise(text).split("\n")
+    if (other := foreign.by_marker(lines)) is not None:
+        raise MigrationFileError(filename, other[1], other[0])
     marker = _find_marker(filename, lines)
     up_lines = lines if marker is None else lines[:marker]
     down_lines = None if marker is None else lines[marker + 1 :]
@@ -159,7 +164,11 @@ def load_migrations(directory: Path) -> list[Migration]:
     # Plain names and os.path, not Path objects: with 10,000 files, Path's ordering and
     # conversions took a third of the time of reading the folder (docs/performance.md).
     with os.scandir(directory) as entries:
-        names = sorted(e.name for e in entries if e.name.endswith(".sql") and not e.name.startswith("."))
+        found = list(entries)
+    diesel = next((e.name for e in found if e.is_dir() and os.path.exists(os.path.join(e.path, "up.sql"))), None)
+    if diesel is not None:
+        raise MigrationFileError(os.path.join(directory, diesel), foreign.DIESEL_HINT)
+    names = sorted(e.name for e in found if e.name.endswith(".sql") and not e.name.startswith("."))
     for name in names:
         where = os.path.join(directory, name)
         migration = parse_migration(name, _read(where))
