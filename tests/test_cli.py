@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from socialdb.cli import app
 from socialdb.migrate import runner as library
-from tests.helpers import LATEST, NEXT
+from tests.helpers import LATEST, NEXT, history
 
 cli = CliRunner()
 
@@ -234,3 +234,17 @@ def test_shell_completion_is_offered() -> None:
     result = CliRunner().invoke(app, ["--show-completion", "bash"], prog_name="socialdb")
     assert result.exit_code == 0, result.output
     assert "_socialdb_completion" in result.stdout and "complete " in result.stdout
+
+
+def test_an_unedited_template_is_refused_before_anything_runs(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "001-create-a.sql").write_text("CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n")
+    code, out, _ = run("migrate", "new", "add-b", "--dir", str(folder))
+    assert code == 0
+    code, _, err = run("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))
+    assert code == 1 and err.strip() == "error: 002-add-b.sql:5: still `migrate new`'s template: write the change"
+    assert history(empty_db_url) == []  # 001 did not run either
+    path = Path(out.strip())
+    path.write_text(path.read_text().replace("SELECT 'replace this statement with the change' AS todo;", "SELECT 1;"))
+    assert run("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))[0] == 0

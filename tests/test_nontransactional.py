@@ -60,6 +60,7 @@ def test_failure_midway_is_recorded_with_the_statement_and_invalid_index(empty_d
     assert str(error).startswith('002-indexes.sql:4: could not create unique index "t_a_unique"')
     assert "invalid indexes left behind: t_a_unique" in str(error)
     assert "socialdb migrate resolve 2 --retry" in str(error)
+    assert "so that a rerun skips what is done, e.g. IF NOT EXISTS" in str(error)  # issue 24
     assert error.applied_partially
     assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": False}
     assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
@@ -73,7 +74,7 @@ def test_failure_midway_is_recorded_with_the_statement_and_invalid_index(empty_d
 def test_up_refuses_until_resolved(empty_db_url: str, folder: Path) -> None:
     fail_midway(empty_db_url, folder)
     (folder / "003-more.sql").write_text("CREATE TABLE more (id int);\n")
-    with pytest.raises(FailedMigrationError, match="^002-indexes.sql: failed midway"):
+    with pytest.raises(FailedMigrationError, match="^002-indexes.sql: failed midway.*IF NOT EXISTS"):
         runner.up(empty_db_url, folder)
     assert history(empty_db_url)[-1] == (2, "failed")
 

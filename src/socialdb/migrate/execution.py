@@ -182,7 +182,10 @@ def _record_failure(
     leftovers = invalid_indexes(conn)
     if leftovers:
         message += f"; invalid indexes left behind: {', '.join(leftovers)}"
-    message += f" (fix, then `socialdb migrate resolve {migration.version} --retry` or `--mark-applied`)"
+    message += (
+        f" (fix it so that a rerun skips what is done, e.g. IF NOT EXISTS, then"
+        f" `socialdb migrate resolve {migration.version} --retry` or `--mark-applied`)"
+    )
     return MigrationFailed(exc.path, exc.line, message, exc.sqlstate, applied_partially=True)
 
 

@@ -221,6 +221,7 @@ def _read(where: str) -> str:
         raise MigrationFileError(where, f"not valid UTF-8 at byte {exc.start}", line) from None
 
 
+TEMPLATE_MARK = "replace this statement with the change"  # `up` refuses a pending file that still holds it
 NEW_TEMPLATE = """\
 -- {filename}: say what this migration changes and why.
 -- Runs in one transaction with lock_timeout 1s and retries (docs/runner.md). For

@@ -88,7 +88,8 @@ def check(files: list[Migration], history: list[HistoryRow], resolving: int | No
             )
         if row.state == "failed":
             raise FailedMigrationError(
-                f"{row.file}: failed midway ({row.detail}); fix it, then run"
+                f"{row.file}: failed midway ({row.detail}); fix it so that a rerun skips what is done"
+                " (e.g. IF NOT EXISTS), then run"
                 f" `socialdb migrate resolve {row.version} --retry` or `--mark-applied`"
             )
 

@@ -18,12 +18,20 @@ from typing import TYPE_CHECKING
 import psycopg
 
 from socialdb.db import connect
-from socialdb.errors import DurabilityError, Interrupted, UsageError
+from socialdb.errors import DurabilityError, Interrupted, MigrationFileError, UsageError
 from socialdb.migrate import execution, history, interrupts, privileges
 from socialdb.migrate import plan as plan_mod
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
-from socialdb.migrate.files import Migration, default_directory, load_migrations, parse_migration, prepare, read_text
+from socialdb.migrate.files import (
+    TEMPLATE_MARK,
+    Migration,
+    default_directory,
+    load_migrations,
+    parse_migration,
+    prepare,
+    read_text,
+)
 from socialdb.migrate.gates import Thresholds
 from socialdb.migrate.lock import migration_lock
 from socialdb.migrate.options import Direction, LockMode, ResolveAction, RunOptions, choice
@@ -75,6 +83,7 @@ def up(
         if upgraded:
             report(upgraded)
         todo = plan_mod.pending(migrations, history.read(session.conn, known_to_exist=True), to)
+        _refuse_templates(todo)
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
         end = max((m.version for m in todo), default=0)
@@ -218,6 +227,14 @@ def _ready(
     if not strip:
         return items
     return [(m, privileges.without_placeholder_clause(s) if privileges.in_band(m) else s) for m, s in items]
+
+
+def _refuse_templates(todo: list[Migration]) -> None:
+    """A pending file that is still `migrate new`'s template would apply a placeholder: refused."""
+    for migration in todo:
+        if TEMPLATE_MARK in migration.up:
+            line = migration.up[: migration.up.index(TEMPLATE_MARK)].count("\n") + 1
+            raise MigrationFileError(migration.filename, "still `migrate new`'s template: write the change", line)
 
 
 def _platform_folder(directory: Path | None) -> bool:
