@@ -248,3 +248,20 @@ def test_an_unedited_template_is_refused_before_anything_runs(empty_db_url: str,
     path = Path(out.strip())
     path.write_text(path.read_text().replace("SELECT 'replace this statement with the change' AS todo;", "SELECT 1;"))
     assert run("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))[0] == 0
+
+
+def test_status_shows_an_unreadable_file_and_every_other(empty_db_url: str, tmp_path: Path) -> None:
+    folder = tmp_path / "m"
+    folder.mkdir()
+    (folder / "001-a.sql").write_text("CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n")
+    assert run("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))[0] == 0
+    (folder / "002-b.sql").write_text("CREATE TABEL b (id int);\n-- ROLLBACK\nDROP TABLE b;\n")
+    (folder / "003-c.sql").write_text("CREATE TABLE c (id int);\n-- ROLLBACK\nDROP TABLE c;\n")
+    code, out, _ = run("migrate", "status", "--database-url", empty_db_url, "--dir", str(folder))
+    assert code == 0
+    states = {line.split("│")[2].strip(): line.split("│")[5].strip() for line in out.splitlines() if "│ 00" in line}
+    assert states == {"a": "applied", "b": "unreadable", "c": "pending"}
+    assert '002-b.sql: line 1: syntax error: syntax error at or near "TABEL"' in out
+    (folder / "001-a.sql").write_text("CREATE TABEL a (id int);\n")  # an applied file broken since
+    code, out, _ = run("migrate", "status", "--database-url", empty_db_url, "--dir", str(folder))
+    assert "│ 001     │ a" in out and "missing" not in out

@@ -234,7 +234,7 @@ def migrate_status(
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Every migration with its state: applied, pending, changed, missing or failed.
+    """Every migration with its state: applied, pending, changed, missing, failed or unreadable.
 
     Example: socialdb migrate status --database-url postgresql://deploy@db/socialdb
     """
@@ -247,8 +247,11 @@ def migrate_status(
     for row in rows:
         applied = f"{row.executed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if row.executed_at else ""
         duration = f"{row.execution_ms} ms" if row.execution_ms is not None else ""
-        cells.append([f"{row.version:03d}", row.name, applied, duration, row.state])
+        cells.append([f"{row.version:03d}" if row.version >= 0 else "?", row.name, applied, duration, row.state])
     say(report.grid(["version", "name", "applied at (UTC)", "duration", "state"], cells))
+    for row in rows:
+        if row.state == "unreadable":  # what keeps `up` from running, file by file
+            say(f"{row.file}: {row.detail}")
 
 
 @migrate_app.command("new")

@@ -157,6 +157,18 @@ def format_migration(up: str, down: str | None = None) -> str:
 
 def load_migrations(directory: Path) -> list[Migration]:
     """Every migration in `directory`, in version order. Non-.sql files are ignored."""
+    migrations, unreadable = _read_folder(directory, tolerant=False)
+    assert not unreadable  # raised instead
+    return migrations
+
+
+def load_readable(directory: Path) -> tuple[list[Migration], list[MigrationFileError]]:
+    """The folder's migrations that read, and the error of each file that does not (for
+    `status`, which shows every file: one bad file must not hide the others)."""
+    return _read_folder(directory, tolerant=True)
+
+
+def _read_folder(directory: Path, *, tolerant: bool) -> tuple[list[Migration], list[MigrationFileError]]:
     if not directory.is_dir():
         raise MigrationFileError(str(directory), "migrations folder not found")
     migrations: list[Migration] = []
@@ -169,14 +181,21 @@ def load_migrations(directory: Path) -> list[Migration]:
     if diesel is not None:
         raise MigrationFileError(os.path.join(directory, diesel), foreign.DIESEL_HINT)
     names = sorted(e.name for e in found if e.name.endswith(".sql") and not e.name.startswith("."))
+    unreadable: list[MigrationFileError] = []
     for name in names:
         where = os.path.join(directory, name)
-        migration = parse_migration(name, _read(where))
+        try:
+            migration = parse_migration(name, _read(where))
+        except MigrationFileError as exc:
+            if not tolerant:
+                raise
+            unreadable.append(exc)
+            continue
         if migration.version in seen:
             raise MigrationFileError(where, f"version {migration.version} is also used by {seen[migration.version]}")
         seen[migration.version] = name
         migrations.append(migration)
-    return _with_corrections(directory, sorted(migrations, key=lambda m: m.version))
+    return _with_corrections(directory, sorted(migrations, key=lambda m: m.version)), unreadable
 
 
 def _with_corrections(directory: Path, migrations: list[Migration]) -> list[Migration]:

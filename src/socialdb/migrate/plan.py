@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 
 from socialdb.errors import (
     ChecksumMismatchError,
     FailedMigrationError,
+    MigrationFileError,
     MissingMigrationError,
     NoRollbackError,
     OutOfOrderError,
@@ -42,7 +44,7 @@ class StatusRow:
     version: int
     name: str
     file: str
-    state: str  # applied, pending, changed, missing, failed
+    state: str  # applied, pending, changed, missing, failed, unreadable
     executed_at: datetime | None = None
     execution_ms: int | None = None
     detail: str | None = None
@@ -66,6 +68,16 @@ def _status_of_applied(row: HistoryRow, migration: Migration | None) -> StatusRo
     else:
         state, detail = "applied", (None if migration.checksum == row.checksum else "rollback corrected since applied")
     return StatusRow(row.version, row.name, row.file, state, row.executed_at, row.execution_ms, detail)
+
+
+def unreadable_row(error: MigrationFileError) -> StatusRow:
+    """A file that does not read, as `status` shows it: its version if its name has one."""
+    name = os.path.basename(error.path)
+    digits, _, rest = name.partition("-")
+    version = int(digits) if digits.isdigit() else -1
+    where = f"line {error.line}: " if error.line is not None else ""
+    shown = (rest if version >= 0 else name).removesuffix(".sql")
+    return StatusRow(version, shown, name, "unreadable", detail=where + error.reason)
 
 
 def check(files: list[Migration], history: list[HistoryRow], resolving: int | None = None) -> None:

@@ -28,6 +28,7 @@ from socialdb.migrate.files import (
     Migration,
     default_directory,
     load_migrations,
+    load_readable,
     parse_migration,
     prepare,
     read_text,
@@ -122,10 +123,16 @@ def down(
 
 
 def status(url: str, directory: Path | None = None) -> list[plan_mod.StatusRow]:
-    """Every migration known to the files or the history, with its state. Read-only."""
-    migrations = load_migrations(directory or default_directory())
+    """Every migration known to the files or the history, with its state. Read-only. A file
+    that does not read (a syntax error, a bad name) is a row of its own, `unreadable`, with
+    the error: the rest still show."""
+    migrations, unreadable = load_readable(directory or default_directory())
     with connect(url, autocommit=True, purpose="status") as conn:
-        return plan_mod.status(migrations, history.read(conn))
+        rows = plan_mod.status(migrations, history.read(conn))
+    bad = {b.version: b for b in map(plan_mod.unreadable_row, unreadable)}
+    # An applied file that no longer reads shows as what it is, not as missing.
+    kept = [r for r in rows if not (r.version in bad and r.state == "missing")]
+    return sorted(kept + list(bad.values()), key=lambda r: (r.version, r.file))
 
 
 def plan(
