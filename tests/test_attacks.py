@@ -1,8 +1,10 @@
 """The application role as an attacker (issue 10): no way to run as the owner, to outlast a
 seller block, to hold maintenance hostage or to lift a page's limit.
 
-Each test runs as `socialdb_app` (SET ROLE from the test's superuser), on a copy of a
-database the migrations really ran in.
+The application connects as a login role in `socialdb_app`, as production does, to a copy of
+a database the migrations really ran in (migrated, too, by a login role that is no superuser:
+tests/conftest.py). One test switches roles in a single session on purpose: the temporary
+objects it plants are that session's.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ def loaded(db_url: str) -> str:
 
 @pytest.fixture
 def app_conn(loaded: str) -> Iterator[Conn]:
-    with psycopg.connect(loaded, autocommit=True) as conn:
-        conn.execute("SET ROLE socialdb_app")
+    """The application as production connects: a login role in socialdb_app (no SET ROLE a
+    superuser session could undo)."""
+    with login_role(loaded, "socialdb_app") as (_, url), psycopg.connect(url, autocommit=True) as conn:
         yield conn
 
 
@@ -251,14 +254,20 @@ def test_functions_created_later_are_private_by_default(conn: Conn, creator: str
 
 
 def test_the_application_cannot_stall_the_refresh(loaded: str) -> None:
-    """Holding the advisory lock the refresh used before 027 no longer blocks it."""
-    with psycopg.connect(loaded) as app, psycopg.connect(loaded, autocommit=True) as maintenance:
-        app.execute("SET ROLE socialdb_app")
+    """Holding the advisory lock the refresh used before 027 no longer blocks it: the refresh
+    finishes (within a timeout that would fail it) and consumes the changes."""
+    with (
+        login_role(loaded, "socialdb_app") as (_, app_url),
+        login_role(loaded, "socialdb_maintenance") as (_, maintenance_url),
+        psycopg.connect(app_url) as app,
+        psycopg.connect(maintenance_url, autocommit=True) as maintenance,
+    ):
         app.execute("SELECT pg_advisory_xact_lock('public.analytics_summary_changes'::regclass::oid::bigint)")
-        maintenance.execute("SET ROLE socialdb_maintenance")
         maintenance.execute("SET statement_timeout = '20s'")  # a stall fails the test instead of hanging it
         maintenance.execute("SELECT refresh_analytics_daily_summary()")
         app.rollback()
+    with psycopg.connect(loaded) as owner:
+        assert owner.execute("SELECT count(*) FROM analytics_summary_changes").fetchone() == (0,)
 
 
 def test_refreshes_still_take_turns(loaded: str) -> None:
