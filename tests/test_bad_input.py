@@ -5,7 +5,8 @@ folder is applied. A refusal is an exit code (1, or 2 for a usage error), exactl
 line on stderr naming the file and line or the value at fault, no traceback, and the
 history table exactly as it was. The few inputs a command accepts by design (`status`
 shows a missing file; `down` and `resolve` do not care about a pending file older than
-the newest applied one) are in the table too, with what they do instead.
+the newest applied one; `status` shows a file that does not read as a row of its own) are in
+the table too, with what they do instead.
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ ACCEPTED: dict[tuple[str, str], tuple[tuple[str, ...], Callable[[Rows], Rows]]] 
         lambda rows: [*rows[:-1], (4, "applied")],
     ),
 }
+# `status` shows a file that does not read as a row of its own and every other (issue 24).
+UNREADABLE = [
+    "non-UTF-8 file",
+    "unknown directive",
+    "empty file",
+    "comment-only file",
+    "empty ROLLBACK",
+    "syntax error in up",
+    "syntax error in down",
+    "COMMIT in a migration",
+    "BEGIN in a transaction=off file",
+]
+ACCEPTED |= {("status", name): ((" unreadable ",), lambda rows: rows) for name in UNREADABLE}
 OVERRIDES = {("status", "bad lock mode"): (2, "No such option: --lock-mode")}
 
 cli = CliRunner()
