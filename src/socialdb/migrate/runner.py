@@ -83,12 +83,13 @@ def up(
         upgraded = history.ensure_table(session.conn)
         if upgraded:
             report(upgraded)
-        todo = plan_mod.pending(migrations, history.read(session.conn, known_to_exist=True), to)
+        rows = history.read(session.conn, known_to_exist=True)
+        todo = plan_mod.pending(migrations, rows, to)
         _refuse_templates(todo)
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
         end = max((m.version for m in todo), default=0)
-        return _run_all(session, _ready(session, directory, todo, Direction.UP, end), Direction.UP)
+        return _run_all(session, _ready(session, directory, todo, Direction.UP, (rows, end)), Direction.UP)
 
 
 def down(
@@ -116,7 +117,7 @@ def down(
                 report(f"nothing to roll back: no applied migration is newer than version {to}")
         undone = {m.version for m in chosen}
         end = max((r.version for r in rows if r.version not in undone), default=0)
-        done = _run_all(session, _ready(session, directory, chosen, Direction.DOWN, end), Direction.DOWN)
+        done = _run_all(session, _ready(session, directory, chosen, Direction.DOWN, (rows, end)), Direction.DOWN)
         if done and _platform_folder(directory):
             privileges.settle(session.conn, end)
         return done
@@ -217,17 +218,22 @@ def resolve(
 
 
 def _ready(
-    session: Session, directory: Path | None, todo: list[Migration], direction: Direction, end: int
+    session: Session,
+    directory: Path | None,
+    todo: list[Migration],
+    direction: Direction,
+    where: tuple[list[plan_mod.HistoryRow], int],
 ) -> list[tuple[Migration, list[Statement]]]:
     """Each migration with the statements to run. For the platform's own folder, first the
-    privileges they need are checked and what the role can give itself is done (privileges.py)."""
+    privileges they need are checked and what the role can give itself is done (privileges.py).
+    `where`: the history as the run found it, and the version the run ends at."""
     items = [(m, prepare(m, direction)) for m in todo]
     if not todo or not _platform_folder(directory):
         return items
+    rows, end = where
     me = privileges.standing(session.conn)
     privileges.check(session.conn, me, todo, direction)
-    newest = max((r.version for r in history.read(session.conn)), default=None)
-    stripped = privileges.stopped_in_band(session.conn, newest)
+    stripped = privileges.stopped_in_band(session.conn, max((r.version for r in rows), default=None))
     strip = privileges.require_band(me, todo, direction, end, stripped=stripped)
     if direction is Direction.UP:
         privileges.prepare(session.conn, me, todo)
