@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 
 from socialdb.errors import (
@@ -14,7 +15,7 @@ from socialdb.errors import (
     OutOfOrderError,
     UsageError,
 )
-from socialdb.migrate import plan
+from socialdb.migrate import live, plan
 from socialdb.migrate.files import Migration, parse_migration
 from socialdb.migrate.plan import HistoryRow
 
@@ -60,3 +61,33 @@ def test_rollbacks_newest_first_and_checked_before_running() -> None:
     no_down = mig(4, "SELECT 1;\n")
     with pytest.raises(NoRollbackError, match="004-m4.sql: has no '-- ROLLBACK' section"):
         plan.rollbacks([a, no_down], [row(a), row(no_down)], 2)
+
+
+def test_a_partitioned_relations_size_is_its_partitions_sum(db_url: str) -> None:
+    """relpages is -1 for a partitioned table or index: its size must be its partitions' sum,
+    never negative (issue 23)."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        seller = conn.execute(
+            "INSERT INTO users (email, password_hash, name) VALUES ('p@x.com', 'h', 'P') RETURNING id"
+        ).fetchone()
+        assert seller is not None
+        conn.execute(
+            "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+            " SELECT %s, 'view', 'engagement', now() - g * interval '1 hour' FROM generate_series(1, 2000) AS g",
+            (seller[0],),
+        )
+        conn.execute("ANALYZE analytics_events")
+        with conn.transaction():
+            conn.execute("SET TRANSACTION READ ONLY")
+            facts = live.facts(conn)
+        leaves = conn.execute(
+            "SELECT n.nspname || '.' || c.relname FROM pg_partition_tree('analytics_events') AS t"
+            " JOIN pg_class AS c ON c.oid = t.relid JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+            " WHERE t.isleaf AND c.relkind = 'r'"
+        ).fetchall()
+    parent = facts.relations["public.analytics_events"]
+    parts = [facts.relations[name] for (name,) in leaves]
+    assert parent.rows == sum(p.rows or 0 for p in parts) and parent.rows is not None and parent.rows >= 2000
+    assert parent.bytes == sum(p.bytes or 0 for p in parts) and parent.bytes > 0
+    sizes = [r.bytes for r in facts.relations.values() if r.bytes is not None]
+    assert sizes and min(sizes) >= 0  # partitioned indexes too

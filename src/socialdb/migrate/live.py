@@ -9,6 +9,7 @@ behind a migration holding one.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import defaultdict
 
@@ -22,8 +23,9 @@ _USER = """n.nspname NOT IN ('pg_catalog', 'information_schema')
 
 _RELATIONS = f"""
 SELECT n.nspname || '.' || c.relname, c.relkind::text,
-       CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE s.n_live_tup END,
-       CASE WHEN c.reltuples < 0 THEN NULL
+       CASE WHEN c.relkind IN ('p', 'I') THEN NULL  -- no storage of its own: its partitions' sum (_summed)
+            WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE s.n_live_tup END,
+       CASE WHEN c.reltuples < 0 OR c.relkind IN ('p', 'I') THEN NULL
             ELSE (c.relpages::bigint + coalesce(t.relpages, 0)) * current_setting('block_size')::bigint END,
        (SELECT tn.nspname || '.' || tc.relname FROM pg_index AS i
           JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
@@ -72,6 +74,14 @@ FROM pg_inherits AS i JOIN pg_class AS p ON p.oid = i.inhparent JOIN pg_namespac
 JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_namespace AS cn ON cn.oid = c.relnamespace
 JOIN pg_namespace AS n ON n.oid = p.relnamespace
 WHERE {_USER} AND p.relkind IN ('r', 'p')
+"""
+# Partitioned tables' and partitioned indexes' partitions, for their sizes (_summed).
+_PARTS = f"""
+SELECT pn.nspname || '.' || p.relname, cn.nspname || '.' || c.relname
+FROM pg_inherits AS i JOIN pg_class AS p ON p.oid = i.inhparent JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
+JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_namespace AS cn ON cn.oid = c.relnamespace
+JOIN pg_namespace AS n ON n.oid = p.relnamespace
+WHERE {_USER} AND p.relkind IN ('p', 'I')
 """
 _KEYS = f"""
 SELECT k.conname, n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname,
@@ -153,6 +163,29 @@ def _relations(conn: Conn) -> dict[str, Relation]:
             tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
             frozenset(in_expressions or ()),
         )  # fmt: skip
+    return _summed(found, conn)
+
+
+def _summed(found: dict[str, Relation], conn: Conn) -> dict[str, Relation]:
+    """A partitioned table or index has no storage (relpages -1): its size is its partitions'
+    sum, recursively; unknown only where every partition's is."""
+    parts: dict[str, list[str]] = defaultdict(list)
+    for parent, child in conn.execute(_PARTS):
+        parts[parent].append(child)
+
+    def total(name: str, depth: int = 0) -> tuple[int | None, int | None]:
+        if name not in parts or depth > 32:  # a leaf (or a cycle, which the catalog cannot hold)
+            relation = found.get(name)
+            return (relation.rows, relation.bytes) if relation else (None, None)
+        sums = [total(child, depth + 1) for child in parts[name]]
+        rows = [r for r, _ in sums if r is not None]
+        sizes = [b for _, b in sums if b is not None]
+        return (sum(rows) if rows else None, sum(sizes) if sizes else None)
+
+    for name in parts:
+        if name in found:
+            rows, size = total(name)
+            found[name] = dataclasses.replace(found[name], rows=rows, bytes=size)
     return found
 
 
