@@ -46,6 +46,7 @@ from socialdb.errors import DurabilityError, MigrationFailed
 from socialdb.migrate import runner
 from socialdb.migrate.files import default_directory
 from tests.catalog import differences, snapshot
+from tests.helpers import wait_for
 
 # It starts PostgreSQL servers of its own: a server (db) and processes, for `-m` selections.
 pytestmark = [pytest.mark.db, pytest.mark.processes]
@@ -210,11 +211,7 @@ def wait_for_replay(replica: Replica, timeout_s: float = WAIT_S) -> None:
 
 
 def _wait_until(what: str, check: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout_s:g}s")
-        time.sleep(0.05)
+    wait_for(check, timeout_s, what)
 
 
 def _add_seller(conn: psycopg.Connection[Any], n: int) -> Seller:
@@ -547,7 +544,10 @@ def test_with_remote_apply_the_run_waits_for_the_standby_but_holds_no_lock(repli
     with _run_waiting_for_the_standby(replica, _with_probe_migration(tmp_path)) as run:
         # The run waits, and holds no lock on the migrated table: the primary's reader passes.
         assert not _lock_on_conversations(replica.primary, granted=True)()
-        assert _scalar(replica.primary, "SELECT count(*) FROM conversations") >= 0
+        with _connect(replica.primary) as reader:  # within a lock_timeout, or it fails the test
+            reader.execute("SET lock_timeout = '2s'")
+            row = reader.execute("SELECT count(*) FROM conversations").fetchone()
+            assert row is not None and isinstance(row[0], int)
         assert run.thread.is_alive()  # still waiting for replay when the primary's reader was served
         run.thread.join(WAIT_S)
         assert not run.thread.is_alive() and run.errors == []
@@ -590,7 +590,10 @@ def test_hot_standby_feedback_holds_back_the_primary_cleanup_horizon(replica: Re
                 for _ in range(10):  # ten transactions that each take a transaction id
                     last = int(primary.execute("SELECT txid_current()").fetchone()[0])  # type: ignore[index]
             wait_for_replay(replica)
-            time.sleep(2 * feedback_s)  # two rounds of feedback after them
+            # Two rounds of the standby's feedback after them, waited for, not slept.
+            after = _scalar(replica.primary, "SELECT now() + %s * interval '1 second'", (feedback_s,))
+            replied = "SELECT coalesce(bool_and(reply_time > %s), false) FROM pg_stat_replication"
+            _wait_until("two feedback rounds", lambda: bool(_scalar(replica.primary, replied, (after,))))
             held = int(_scalar(replica.primary, horizon))
             assert held <= snapshot_xmin < last, (held, snapshot_xmin, last)
         # The snapshot gone, the next feedback moves the primary's horizon past those transactions.
