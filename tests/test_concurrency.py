@@ -9,7 +9,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,7 +99,10 @@ def test_runner_waits_for_the_lock_then_proceeds(empty_db_url: str) -> None:
         return row.fetchone() == (1,)
 
     wait_for(runner_is_polling, 60, "the second runner to poll")
-    time.sleep(1)
+    polled = "SELECT query_start FROM pg_stat_activity WHERE application_name = 'socialdb migrate lock'"
+    first = holder.execute(polled).fetchone()
+    # It polls again, still waiting: a later query_start, not a fixed sleep.
+    wait_for(lambda: holder.execute(polled).fetchone() not in (first, None), 30, "the runner to poll again")
     assert proc.poll() is None and history(empty_db_url) == []
     holder.close()
     out, _ = finish(proc, 120)

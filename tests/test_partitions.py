@@ -470,15 +470,17 @@ def test_a_writer_keeps_writing_while_migrate_up_converts_the_table(databases: D
             writer = threading.Thread(target=_write_until, args=(app_url, stop, written, errors))
             writer.start()
             try:
-                time.sleep(0.3)
+                wait_for(lambda: written[0] >= 5, 30, "the writer to write")
                 applied = [o.migration.version for o in runner.up(url)]
-                time.sleep(0.3)
+                after = written[0]
+                wait_for(
+                    lambda: written[0] >= after + 5 or bool(errors), 30, "the writer to go on after the conversion"
+                )
             finally:
                 stop.set()
                 join(writer, 30)
         assert applied[0] == 31 and applied[-1] == LATEST
         assert errors == []
-        assert written[0] > 10
         with psycopg.connect(url, autocommit=True) as admin:
             count = admin.execute("SELECT count(*) FROM analytics_events WHERE event_type = 'live'").fetchone()
             kind = admin.execute(
