@@ -256,3 +256,10 @@ def shutil_chown(path: Path) -> None:
     import shutil
 
     shutil.chown(path, user="postgres")
+
+
+def loaded_after(statement: str) -> set[str]:
+    """The modules a fresh interpreter has loaded after `statement`."""
+    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    return set(done.stdout.split())

