@@ -16,6 +16,7 @@ from socialdb.app import operations as ops
 from socialdb.app import summary
 from socialdb.app.operations import Event, IncomingMessage
 from socialdb.app.tenant import seller
+from socialdb.errors import NoSellerError
 from tests.helpers import add_seller, join, wait_for
 
 Conn = psycopg.Connection[Any]
@@ -186,7 +187,16 @@ def test_search_is_ranked_accent_insensitive_and_per_seller(app: Conn) -> None:
         assert [r[1] for r in ops.search_products(app, "algodao")] == ["Camisa"]
     with seller(app, OTHER):
         assert [r[1] for r in ops.search_products(app, "promocao")] == ["Promoção do outro vendedor"]
-    assert ops.search_products(app, "promocao") == []  # no seller, no products
+    # Outside a seller scope no call answers quietly (issue 22): search, mark read, events, dashboard.
+    # (ingest_batch and the seller_* calls name the seller or fail under row-level security.)
+    for call in (
+        lambda: ops.search_products(app, "promocao"),
+        lambda: ops.mark_read(app, uuid.uuid4()),
+        lambda: ops.record_events(app, []),
+        lambda: ops.dashboard(app, ME, date(2026, 6, 1), date(2026, 6, 2)),
+    ):
+        with pytest.raises(NoSellerError, match="acts for a seller: call it inside `with seller"):
+            call()
 
 
 def test_events_dashboard_and_refresh(app: Conn, db_url: str) -> None:

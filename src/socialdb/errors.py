@@ -80,6 +80,10 @@ class FieldLimitError(SocialdbError):
     """A field from a platform over its bound (migration 041): refused before anything is stored."""
 
 
+class NoSellerError(SocialdbError):
+    """A call that acts for the current seller, made outside a seller scope: refused, not answered empty."""
+
+
 class SellerScopeError(SocialdbError):
     """A seller scope asked on a connection that another thread or task holds in a scope of its own."""
 

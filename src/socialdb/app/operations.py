@@ -6,8 +6,10 @@ inbox_page, message_page) take the seller as an argument and are one statement e
 (migration 025): run them in autocommit or inside a transaction, whose seller they leave
 as it was. ingest_message must be its transaction's only write of messages (a payload of
 several messages is one ingest_batch), or it can deadlock with a concurrent delivery of the
-same message (migration 038, decision 105). The others expect a connection inside a transaction acting for one
-seller (see socialdb.app.tenant.seller); the caller commits. docs/performance.md measures
+same message (migration 038, decision 105). search_products, mark_read, record_events and
+dashboard act for the seller of a `with socialdb.app.tenant.seller(conn, user_id)` block of
+this thread or task, and raise NoSellerError outside one rather than answer empty; the
+caller commits. docs/performance.md measures
 each of them.
 
 Read replicas: inbox_page, message_page, search_products and dashboard only read, and run on
@@ -26,6 +28,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from socialdb.app.tenant import require_seller
 from socialdb.db import AnyConn
 from socialdb.errors import FieldLimitError
 
@@ -117,7 +120,7 @@ ON CONFLICT (platform_message_id) DO NOTHING
 """
 
 # Only the customer's unread messages count; the trigger brings unread_count back to 0.
-_MARK_READ = """
+MARK_READ_STATEMENT = """
 UPDATE messages SET is_read = true, read_at = now()
 WHERE conversation_id = %(conversation)s AND sender_type = 'customer' AND NOT is_read
 """
@@ -186,7 +189,8 @@ def _arrays(items: Sequence[Any], fields: dict[str, str]) -> dict[str, list[Any]
 
 
 def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:
-    """Store many messages (backfills) with the same semantics; returns how many were new."""
+    """Store many messages (backfills) with the same semantics; returns how many were new.
+    Outside a seller scope row-level security refuses the conversations' insert: not quiet."""
     columns = _arrays(messages, _MESSAGE_ARRAYS)
     conn.execute(_INGEST_CONVERSATIONS, columns)
     return conn.execute(_INGEST_MESSAGES, columns).rowcount
@@ -215,11 +219,13 @@ def _keyset(after: tuple[datetime, UUID] | None) -> dict[str, Any]:
 
 def mark_read(conn: Conn, conversation_id: UUID) -> int:
     """Mark a conversation's unread customer messages read; returns how many changed."""
-    return conn.execute(_MARK_READ, {"conversation": conversation_id}).rowcount
+    require_seller(conn, "mark_read")
+    return conn.execute(MARK_READ_STATEMENT, {"conversation": conversation_id}).rowcount
 
 
 def search_products(conn: Conn, query: str, limit: int = 20) -> list[tuple[Any, ...]]:
     """The current seller's products matching `query` (web-search syntax), best first, accents ignored."""
+    require_seller(conn, "search_products")
     return conn.execute(_SEARCH, {"query": query, "limit": limit}).fetchall()
 
 
@@ -236,10 +242,12 @@ SELECT * FROM unnest(%(users)b::uuid[], %(accounts)b::uuid[], %(types)b::text[],
 
 def record_events(conn: Conn, events: Iterable[Event]) -> int:
     """Append analytics events in one batch (one statement); returns how many."""
+    require_seller(conn, "record_events")
     return conn.execute(_EVENTS_INSERT, _arrays(list(events), _EVENT_ARRAYS)).rowcount
 
 
 def dashboard(conn: Conn, user_id: UUID, first: date, last: date) -> list[tuple[Any, ...]]:
     """A seller's events per day and category between two dates (inclusive), from the daily
     summary's per-seller rollup."""
+    require_seller(conn, "dashboard")
     return conn.execute(_DASHBOARD, {"user": user_id, "first": first, "last": last}).fetchall()

@@ -22,7 +22,7 @@ from uuid import UUID
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from socialdb.errors import SellerScopeError
+from socialdb.errors import NoSellerError, SellerScopeError
 
 _SET = "SELECT set_config('app.user_id', %s, true)"
 _CURRENT = "SELECT current_setting('app.user_id', true)"
@@ -68,6 +68,16 @@ def _held(conn: object) -> Iterator[None]:
             holder.depth -= 1
             if holder.depth == 0:
                 _holders.pop(conn, None)
+
+
+def require_seller(conn: object, call: str) -> None:
+    """Refuse a call that reads or writes as the current seller outside a scope of this thread
+    or task: under row-level security it would answer quietly (nothing found, nothing changed)."""
+    holder = _holders.get(conn)
+    if holder is None or holder.who != _who():
+        raise NoSellerError(
+            f"{call} acts for a seller: call it inside `with seller(conn, user_id)` (socialdb.app.tenant)"
+        )
 
 
 @contextmanager
