@@ -18,9 +18,8 @@ from psycopg import sql
 
 from socialdb.db import Conn
 from socialdb.errors import PrivilegeError
-from socialdb.migrate.privileges import HANDED_OBJECTS, ROLES
+from socialdb.migrate.privileges import HANDED_OBJECTS, ROLE_EXISTS, ROLES, SCHEMA_CREATE, ask
 
-_ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"
 _MAY_SET = """
 SELECT pg_catalog.pg_has_role(%s, %s, 'USAGE') AND (current_setting('server_version_num')::int < 160000
                                                   OR pg_catalog.pg_has_role(%s, %s, 'SET'))
@@ -32,7 +31,6 @@ SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
 """
 _IN_ROLE = "SELECT pg_catalog.pg_has_role(%s, %s, 'MEMBER')"
 _ADMIN_OF = "SELECT pg_catalog.pg_has_role(%s, 'MEMBER WITH ADMIN OPTION')"
-_SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"
 # The migrator that owns schema public (as its database's owner, on 15+) grants CREATE on it
 # itself before its first pending file (privileges.prepare): nothing for the bootstrap.
 _GRANTS_SCHEMA = (
@@ -73,11 +71,6 @@ class _Me:
     version: int
 
 
-def _ask(conn: Conn, query: str, *params: object) -> bool:
-    row = conn.execute(query, params).fetchone()
-    return bool(row and row[0])
-
-
 def _read_me(conn: Conn) -> _Me:
     row = conn.execute(_ME).fetchone()
     assert row is not None  # current_user and current_database() always have rows
@@ -91,7 +84,7 @@ def _may_grant(conn: Conn, me: _Me, role: str, created: set[str]) -> str | None:
         return None
     if me.version < 160000 and me.createrole:
         return None
-    if _ask(conn, _ADMIN_OF, role):
+    if ask(conn, _ADMIN_OF, role):
         return None
     return f"{me.name} lacks ADMIN on {role}: run it as the role that created {role}"
 
@@ -105,11 +98,11 @@ def steps(conn: Conn, migrator: str) -> list[Step]:
     result += _ownership(conn, me, migrator) if not owns else []
     result += _memberships(conn, me, migrator, created)
     # Given the database, the migrator owns a schema public that follows its owner (15+).
-    grants_schema = not _ask(conn, _GRANTS_SCHEMA, migrator, migrator) and (owns or not _ask(conn, _FOLLOWS_OWNER))
+    grants_schema = not ask(conn, _GRANTS_SCHEMA, migrator, migrator) and (owns or not ask(conn, _FOLLOWS_OWNER))
     for role in HANDED_OBJECTS if grants_schema else ():
-        if role in created or not _ask(conn, _SCHEMA_CREATE, role):
+        if role in created or not ask(conn, SCHEMA_CREATE, role):
             grant = sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role))
-            blocked = None if me.superuser or _ask(conn, _GRANTS_SCHEMA, me.name, me.name) else "not the schema's owner"
+            blocked = None if me.superuser or ask(conn, _GRANTS_SCHEMA, me.name, me.name) else "not the schema's owner"
             result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role} (a new owner needs it)", blocked))
     if owns and not may_create:
         grant = sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
@@ -123,12 +116,12 @@ def steps(conn: Conn, migrator: str) -> list[Step]:
 def _roles(conn: Conn, me: _Me) -> tuple[list[Step], set[str]]:
     result, created = [], set()
     for role in ROLES:
-        if not _ask(conn, _ROLE_EXISTS, role):
+        if not ask(conn, ROLE_EXISTS, role):
             create = sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role))
             blocked = None if me.superuser or me.createrole else f"{me.name} lacks CREATEROLE"
             result.append(Step(_text(conn, create), "a role", blocked))
             created.add(role)
-    if "socialdb_ingest" in created or not _ask(conn, _IN_ROLE, "socialdb_ingest", "socialdb_app"):
+    if "socialdb_ingest" in created or not ask(conn, _IN_ROLE, "socialdb_ingest", "socialdb_app"):
         blocked = _may_grant(conn, me, "socialdb_app", created)
         result.append(Step("GRANT socialdb_app TO socialdb_ingest", "the webhook function acts as the app", blocked))
     return result, created
@@ -139,7 +132,7 @@ def _ownership(conn: Conn, me: _Me, migrator: str) -> list[Step]:
     A role that is no superuser must be able to SET ROLE to the new owner (membership on 15)."""
     who = sql.Identifier(migrator)
     result = []
-    if not me.superuser and not _ask(conn, _MAY_BECOME, me.name, migrator, me.name, migrator):
+    if not me.superuser and not ask(conn, _MAY_BECOME, me.name, migrator, me.name, migrator):
         options = " WITH INHERIT FALSE, SET TRUE" if me.version >= 160000 else ""
         grant = sql.SQL("GRANT {} TO {}{}").format(who, sql.Identifier(me.name), sql.SQL(options))
         result.append(Step(_text(conn, grant), "to give it the database", _may_grant(conn, me, migrator, set())))
@@ -157,12 +150,12 @@ _INHERITS = "SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = %s"
 def _memberships(conn: Conn, me: _Me, migrator: str, created: set[str]) -> list[Step]:
     options = sql.SQL(" WITH INHERIT TRUE, SET TRUE" if me.version >= 160000 else "")
     result = []
-    if me.version < 160000 and not _ask(conn, _INHERITS, migrator):  # 16+: the grants below say INHERIT
+    if me.version < 160000 and not ask(conn, _INHERITS, migrator):  # 16+: the grants below say INHERIT
         change = sql.SQL("ALTER ROLE {} INHERIT").format(sql.Identifier(migrator))
         blocked = None if me.superuser or me.createrole else f"{me.name} lacks CREATEROLE"
         result.append(Step(_text(conn, change), "on 15 a NOINHERIT role uses none of its roles' privileges", blocked))
     for role in HANDED_OBJECTS:
-        if role in created or not _ask(conn, _MAY_SET, migrator, role, migrator, role):
+        if role in created or not ask(conn, _MAY_SET, migrator, role, migrator, role):
             grant = sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), sql.Identifier(migrator), options)
             result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role}", _may_grant(conn, me, role, created)))
     return result

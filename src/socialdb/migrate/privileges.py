@@ -96,7 +96,7 @@ _STANDING = """
 SELECT r.rolname, r.rolsuper, r.rolcreaterole, r.rolinherit FROM pg_catalog.pg_roles AS r WHERE r.rolname = current_user
 """
 _MAY_SET_PLACEHOLDER = "SELECT pg_catalog.has_parameter_privilege('app.user_id', 'SET')"  # 15+ only
-_ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"
+ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = %s)"  # bootstrap.py too
 # Handing objects over takes SET on the new owner (16+), and granting on them afterwards its
 # privileges (USAGE: an inheriting membership). SET can come through another role without
 # INHERIT (a main role with SET on the migrator, a member of the owner): both are asked.
@@ -105,7 +105,7 @@ SELECT pg_catalog.pg_has_role(%s, 'USAGE') AND (current_setting('server_version_
                                               OR pg_catalog.pg_has_role(%s, 'SET'))
 """
 _MAY_GRANT_ROLE = "SELECT pg_catalog.pg_has_role(%s, 'MEMBER WITH ADMIN OPTION')"
-_SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"
+SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"  # bootstrap.py too
 _MAY_GRANT_SCHEMA = (
     "SELECT pg_catalog.has_schema_privilege('public', 'CREATE WITH GRANT OPTION')"
     " OR pg_catalog.pg_has_role((SELECT nspowner FROM pg_catalog.pg_namespace WHERE nspname = 'public'), 'USAGE')"
@@ -139,11 +139,12 @@ def standing(conn: Conn) -> Standing:
     name, superuser, createrole, inherit = str(row[0]), bool(row[1]), bool(row[2]), bool(row[3])
     version = conn.info.server_version
     # Before 15 no SET privilege exists, and no function's SET clause needs one.
-    may_set = superuser or version < 150000 or _ask(conn, _MAY_SET_PLACEHOLDER)
+    may_set = superuser or version < 150000 or ask(conn, _MAY_SET_PLACEHOLDER)
     return Standing(name, superuser, createrole, inherit, version, may_set)
 
 
-def _ask(conn: Conn, query: str, *params: object) -> bool:
+def ask(conn: Conn, query: str, *params: object) -> bool:
+    """The one boolean a catalog query answers."""
     row = conn.execute(query, params).fetchone()
     return bool(row and row[0])
 
@@ -152,7 +153,7 @@ def _held(conn: Conn, me: Standing, need: Need) -> bool:
     """Whether `need` is met now, or will be by the file that needs it (a role it may create)."""
     if me.superuser:
         return True
-    exists = _ask(conn, _ROLE_EXISTS, need.role) if need.role else True
+    exists = ask(conn, ROLE_EXISTS, need.role) if need.role else True
     if need.kind is Kind.ROLE:
         return exists or me.createrole
     if need.kind is Kind.SET_ROLE:
@@ -160,24 +161,24 @@ def _held(conn: Conn, me: Standing, need: Need) -> bool:
         if not exists:
             return me.createrole
         # 018 and 036 grant it to a creator on 15; prepare() to an ADMIN holder on 16+.
-        return _ask(conn, _MAY_SET_ROLE, need.role, need.role) or _may_grant(conn, me, need.role)
+        return ask(conn, _MAY_SET_ROLE, need.role, need.role) or _may_grant(conn, me, need.role)
     if need.kind is Kind.SCHEMA_CREATE:
-        return (exists and _ask(conn, _SCHEMA_CREATE, need.role)) or _ask(conn, _MAY_GRANT_SCHEMA)
+        return (exists and ask(conn, SCHEMA_CREATE, need.role)) or ask(conn, _MAY_GRANT_SCHEMA)
     if need.kind is Kind.DATABASE_CREATE:
-        return _ask(conn, _DATABASE_CREATE)
+        return ask(conn, _DATABASE_CREATE)
     if need.kind is Kind.GRANT_ROLE:
-        ingest_in = _ask(conn, _ROLE_EXISTS, "socialdb_ingest") and _ask(conn, _INGEST_IN_APP)
+        ingest_in = ask(conn, ROLE_EXISTS, "socialdb_ingest") and ask(conn, _INGEST_IN_APP)
         return ingest_in or (not exists and me.createrole) or _may_grant(conn, me, need.role)
     if need.kind is Kind.PUBLIC_OBJECTS:
         return conn.execute(_FOREIGN_OBJECT).fetchone() is None
     if need.kind is Kind.INHERIT:
         return me.inherit or me.server_version >= 160000  # 16+: the grants say INHERIT TRUE themselves
-    return _ask(conn, _DATABASE_OWNER)
+    return ask(conn, _DATABASE_OWNER)
 
 
 def _may_grant(conn: Conn, me: Standing, role: str) -> bool:
     """Whether the role may grant membership in `role`: on 15 CREATEROLE suffices, from 16 on ADMIN."""
-    return (me.createrole and me.server_version < 160000) or _ask(conn, _MAY_GRANT_ROLE, role)
+    return (me.createrole and me.server_version < 160000) or ask(conn, _MAY_GRANT_ROLE, role)
 
 
 def _wording(conn: Conn, me: Standing, need: Need) -> str:
@@ -242,27 +243,27 @@ def settle(conn: Conn, end: int) -> None:
             if (
                 need.kind is Kind.SCHEMA_CREATE
                 and need.since > end
-                and _ask(conn, _ROLE_EXISTS, need.role)
-                and _ask(conn, _SCHEMA_CREATE, need.role)
-                and _ask(conn, _MAY_GRANT_SCHEMA)
+                and ask(conn, ROLE_EXISTS, need.role)
+                and ask(conn, SCHEMA_CREATE, need.role)
+                and ask(conn, _MAY_GRANT_SCHEMA)
             ):
                 conn.execute(sql.SQL("REVOKE CREATE ON SCHEMA public FROM {}").format(sql.Identifier(need.role)))
 
 
 def _give(conn: Conn, me: Standing, need: Need) -> None:
     role = sql.Identifier(need.role)
-    if need.kind is Kind.ROLE and (me.createrole or me.superuser) and not _ask(conn, _ROLE_EXISTS, need.role):
+    if need.kind is Kind.ROLE and (me.createrole or me.superuser) and not ask(conn, ROLE_EXISTS, need.role):
         conn.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(role))
-    if not need.role or not _ask(conn, _ROLE_EXISTS, need.role):
+    if not need.role or not ask(conn, ROLE_EXISTS, need.role):
         return
-    if need.kind is Kind.SCHEMA_CREATE and not _ask(conn, _SCHEMA_CREATE, need.role) and _ask(conn, _MAY_GRANT_SCHEMA):
+    if need.kind is Kind.SCHEMA_CREATE and not ask(conn, SCHEMA_CREATE, need.role) and ask(conn, _MAY_GRANT_SCHEMA):
         conn.execute(sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(role))
     if (
         need.kind is Kind.SET_ROLE
         and not me.superuser
         and me.server_version >= 160000
-        and not _ask(conn, _MAY_SET_ROLE, need.role, need.role)
-        and _ask(conn, _MAY_GRANT_ROLE, need.role)
+        and not ask(conn, _MAY_SET_ROLE, need.role, need.role)
+        and ask(conn, _MAY_GRANT_ROLE, need.role)
     ):
         conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(role, sql.Identifier(me.name)))
 
