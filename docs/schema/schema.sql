@@ -338,7 +338,7 @@ $function$;
 CREATE OR REPLACE FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(id uuid, platform_conversation_id text, participant_username text, last_message_at timestamp with time zone, unread_count bigint)
  LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public'
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
@@ -447,7 +447,7 @@ $function$;
 CREATE OR REPLACE FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(id uuid, sender_type text, message_type text, content text, sent_at timestamp with time zone, is_read boolean)
  LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public'
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');

@@ -68,20 +68,14 @@ JOIN pg_namespace AS n ON n.oid = v.relnamespace
 WHERE {_USER} AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
   AND dep.oid <> v.oid AND d.deptype = 'n' AND dep.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
 """
-_CHILDREN = f"""
-SELECT pn.nspname || '.' || p.relname, cn.nspname || '.' || c.relname
+# Inheritance: a table's partitions and children (the planner's recursion), and a partitioned
+# table's or index's partitions (its size, _summed). One query, split by the parent's kind.
+_INHERITS = f"""
+SELECT pn.nspname || '.' || p.relname, cn.nspname || '.' || c.relname, p.relkind::text
 FROM pg_inherits AS i JOIN pg_class AS p ON p.oid = i.inhparent JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
 JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_namespace AS cn ON cn.oid = c.relnamespace
 JOIN pg_namespace AS n ON n.oid = p.relnamespace
-WHERE {_USER} AND p.relkind IN ('r', 'p')
-"""
-# Partitioned tables' and partitioned indexes' partitions, for their sizes (_summed).
-_PARTS = f"""
-SELECT pn.nspname || '.' || p.relname, cn.nspname || '.' || c.relname
-FROM pg_inherits AS i JOIN pg_class AS p ON p.oid = i.inhparent JOIN pg_namespace AS pn ON pn.oid = p.relnamespace
-JOIN pg_class AS c ON c.oid = i.inhrelid JOIN pg_namespace AS cn ON cn.oid = c.relnamespace
-JOIN pg_namespace AS n ON n.oid = p.relnamespace
-WHERE {_USER} AND p.relkind IN ('p', 'I')
+WHERE {_USER} AND p.relkind IN ('r', 'p', 'I')
 """
 _KEYS = f"""
 SELECT k.conname, n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname,
@@ -153,8 +147,12 @@ def _relations(conn: Conn) -> dict[str, Relation]:
     for view, base in conn.execute(_READS):
         reads[view].append(base)
     children: dict[str, list[str]] = defaultdict(list)
-    for parent, child in conn.execute(_CHILDREN):
-        children[parent].append(child)
+    parts: dict[str, list[str]] = defaultdict(list)
+    for parent, child, relkind in conn.execute(_INHERITS):
+        if relkind in ("r", "p"):
+            children[parent].append(child)
+        if relkind in ("p", "I"):
+            parts[parent].append(child)
     found = {}
     for name, relkind, rows, size, index_of, owner, column, persistence, in_expressions in conn.execute(_RELATIONS):
         kind = RELKINDS.get(relkind, Kind.OTHER)
@@ -163,15 +161,12 @@ def _relations(conn: Conn) -> dict[str, Relation]:
             tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
             frozenset(in_expressions or ()),
         )  # fmt: skip
-    return _summed(found, conn)
+    return _summed(found, parts)
 
 
-def _summed(found: dict[str, Relation], conn: Conn) -> dict[str, Relation]:
+def _summed(found: dict[str, Relation], parts: dict[str, list[str]]) -> dict[str, Relation]:
     """A partitioned table or index has no storage (relpages -1): its size is its partitions'
     sum, recursively; unknown only where every partition's is."""
-    parts: dict[str, list[str]] = defaultdict(list)
-    for parent, child in conn.execute(_PARTS):
-        parts[parent].append(child)
 
     def total(name: str, depth: int = 0) -> tuple[int | None, int | None]:
         if name not in parts or depth > 32:  # a leaf (or a cycle, which the catalog cannot hold)

@@ -8,6 +8,8 @@
 -- transaction or the caller's savepoint, which restores the variable as before).
 -- Supersedes: the SET app.user_id clause of seller_inbox_page and seller_message_page
 -- (027) and of seller_ingest_message (038); their bodies are otherwise unchanged.
+-- The two page calls now also name pg_temp last in their search_path (every name in them
+-- is qualified; the application has no temporary objects since 027: belt and braces).
 -- Owners, grants and comments stay: CREATE OR REPLACE keeps them.
 -- Locks: none on any table (the functions' catalog rows).
 
@@ -26,7 +28,7 @@ RETURNS TABLE (
   unread_count bigint
 )
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
@@ -73,7 +75,7 @@ RETURNS TABLE (
   is_read boolean
 )
 LANGUAGE plpgsql
-SET search_path = pg_catalog, public
+SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
