@@ -18,12 +18,8 @@ from psycopg import sql
 
 from socialdb.db import Conn
 from socialdb.errors import PrivilegeError
-from socialdb.migrate.privileges import HANDED_OBJECTS, ROLE_EXISTS, ROLES, SCHEMA_CREATE, ask
+from socialdb.migrate.privileges import HANDED_OBJECTS, ROLE_EXISTS, ROLES, SCHEMA_CREATE, ask, may_set_role
 
-_MAY_SET = """
-SELECT pg_catalog.pg_has_role(%s, %s, 'USAGE') AND (current_setting('server_version_num')::int < 160000
-                                                  OR pg_catalog.pg_has_role(%s, %s, 'SET'))
-"""
 # ALTER DATABASE ... OWNER TO takes only SET on the new owner (membership on 15).
 _MAY_BECOME = """
 SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
@@ -155,7 +151,7 @@ def _memberships(conn: Conn, me: _Me, migrator: str, created: set[str]) -> list[
         blocked = None if me.superuser or me.createrole else f"{me.name} lacks CREATEROLE"
         result.append(Step(_text(conn, change), "on 15 a NOINHERIT role uses none of its roles' privileges", blocked))
     for role in HANDED_OBJECTS:
-        if role in created or not ask(conn, _MAY_SET, migrator, role, migrator, role):
+        if role in created or not may_set_role(conn, migrator, role):
             grant = sql.SQL("GRANT {} TO {}{}").format(sql.Identifier(role), sql.Identifier(migrator), options)
             result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role}", _may_grant(conn, me, role, created)))
     return result

@@ -101,8 +101,8 @@ ROLE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 
 # privileges (USAGE: an inheriting membership). SET can come through another role without
 # INHERIT (a main role with SET on the migrator, a member of the owner): both are asked.
 _MAY_SET_ROLE = """
-SELECT pg_catalog.pg_has_role(%s, 'USAGE') AND (current_setting('server_version_num')::int < 160000
-                                              OR pg_catalog.pg_has_role(%s, 'SET'))
+SELECT pg_catalog.pg_has_role(%(member)s, %(role)s, 'USAGE')
+   AND (current_setting('server_version_num')::int < 160000 OR pg_catalog.pg_has_role(%(member)s, %(role)s, 'SET'))
 """
 _MAY_GRANT_ROLE = "SELECT pg_catalog.pg_has_role(%s, 'MEMBER WITH ADMIN OPTION')"
 SCHEMA_CREATE = "SELECT pg_catalog.has_schema_privilege(%s, 'public', 'CREATE')"  # bootstrap.py too
@@ -143,6 +143,12 @@ def standing(conn: Conn) -> Standing:
     return Standing(name, superuser, createrole, inherit, version, may_set)
 
 
+def may_set_role(conn: Conn, member: str, role: str) -> bool:
+    """Whether `member` may hand objects to `role` and then act with its privileges."""
+    row = conn.execute(_MAY_SET_ROLE, {"member": member, "role": role}).fetchone()
+    return bool(row and row[0])
+
+
 def ask(conn: Conn, query: str, *params: object) -> bool:
     """The one boolean a catalog query answers."""
     row = conn.execute(query, params).fetchone()
@@ -161,7 +167,7 @@ def _held(conn: Conn, me: Standing, need: Need) -> bool:
         if not exists:
             return me.createrole
         # 018 and 036 grant it to a creator on 15; prepare() to an ADMIN holder on 16+.
-        return ask(conn, _MAY_SET_ROLE, need.role, need.role) or _may_grant(conn, me, need.role)
+        return may_set_role(conn, me.name, need.role) or _may_grant(conn, me, need.role)
     if need.kind is Kind.SCHEMA_CREATE:
         return (exists and ask(conn, SCHEMA_CREATE, need.role)) or ask(conn, _MAY_GRANT_SCHEMA)
     if need.kind is Kind.DATABASE_CREATE:
@@ -262,7 +268,7 @@ def _give(conn: Conn, me: Standing, need: Need) -> None:
         need.kind is Kind.SET_ROLE
         and not me.superuser
         and me.server_version >= 160000
-        and not ask(conn, _MAY_SET_ROLE, need.role, need.role)
+        and not may_set_role(conn, me.name, need.role)
         and ask(conn, _MAY_GRANT_ROLE, need.role)
     ):
         conn.execute(sql.SQL("GRANT {} TO {} WITH INHERIT TRUE, SET TRUE").format(role, sql.Identifier(me.name)))
