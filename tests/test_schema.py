@@ -437,9 +437,9 @@ UNIQUE_RULES = {
     "idx_oauth_tokens_client_account": "oauth_tokens",  # one live token per account
     "product_links_short_link_key": "product_links",
     "idx_conversations_platform": "conversations",
-    "messages_platform_message_id_key": "messages",
+    "messages_seller_message_key": "messages",  # (user_id, conversation_id, platform_message_id): 043
     "unique_message_product": "message_products",
-    "instagram_media_platform_media_id_key": "instagram_media",
+    "instagram_media_seller_media_key": "instagram_media",  # (user_id, client_account_id, platform_media_id): 043
     "idx_analytics_daily_unique": "analytics_daily_summary",
     # (id, user_id): the targets of the composite foreign keys (015, decision 23)
     **{f"{t}_id_user_id_key": t for t in ("client_accounts", "products", "conversations", "messages")},
@@ -580,19 +580,22 @@ def test_no_duplicate_or_prefix_indexes(conn: Conn) -> None:
     assert rows == []
 
 
-def test_each_unique_column_has_one_unique_index(conn: Conn) -> None:
-    for table, column in [
-        ("messages", "platform_message_id"),
-        ("instagram_media", "platform_media_id"),
-        ("product_links", "short_link"),
+def test_each_platform_id_has_one_unique_index_of_its_scope(conn: Conn) -> None:
+    """A platform's ids are unique within the seller's conversation or account (043, decision 117);
+    a short link, resolved before any seller is known, across the platform."""
+    for table, columns in [
+        ("messages", ["user_id", "conversation_id", "platform_message_id"]),
+        ("instagram_media", ["user_id", "client_account_id", "platform_media_id"]),
+        ("product_links", ["short_link"]),
     ]:
-        count = scalar(
-            conn,
-            "SELECT count(*) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
-            " WHERE i.indrelid = %s::regclass AND i.indnatts = 1 AND a.attname = %s",
-            (table, column),
-        )
-        assert count == 1, (table, column)
+        keys = conn.execute(
+            "SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k (attnum, n)"
+            "  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.n)"
+            " FROM pg_index i WHERE i.indrelid = %s::regclass AND i.indisunique AND %s = ANY (SELECT attname"
+            "  FROM pg_attribute WHERE attrelid = i.indrelid AND attnum = ANY (i.indkey::int2[]))",
+            (table, columns[-1]),
+        ).fetchall()
+        assert keys == [(columns,)], table
 
 
 def test_last_message_at_follows_every_message(conn: Conn) -> None:

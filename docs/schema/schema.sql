@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 042-platform-field-limits-validate.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 045-seller-defaults-and-webhook-route.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -321,6 +321,17 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text)
+ RETURNS TABLE(user_id uuid, client_account_id uuid)
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+  SELECT a.user_id, a.id
+  FROM public.client_accounts AS a
+  WHERE a.platform = p_platform AND a.platform_account_id = p_platform_account_id AND a.deleted_at IS NULL
+$function$;
+
 CREATE OR REPLACE FUNCTION public.search_seller_products(p_query text, p_limit integer)
  RETURNS TABLE(id uuid, name text, price numeric, rank real)
  LANGUAGE sql
@@ -397,7 +408,7 @@ BEGIN
       INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
       SELECT found.id, p_message, p_sender, p_type, p_content, p_sent_at
       FROM found
-      ON CONFLICT (platform_message_id) DO NOTHING
+      ON CONFLICT (user_id, conversation_id, platform_message_id) DO NOTHING
       RETURNING conversation_id
     ), counted AS (
       -- The conversation's row lock comes after the message's, as in the triggers.
@@ -552,7 +563,7 @@ CREATE TABLE public.analytics_summary_changes (
 
 CREATE TABLE public.client_accounts (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL,
     platform text NOT NULL,
     platform_account_id text NOT NULL,
     username text NOT NULL,
@@ -631,7 +642,7 @@ CREATE TABLE public.messages (
 
 CREATE TABLE public.notifications (
     id uuid DEFAULT time_ordered_uuid() NOT NULL,
-    user_id uuid NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL,
     type text NOT NULL,
     title text NOT NULL,
     message text NOT NULL,
@@ -644,7 +655,7 @@ CREATE TABLE public.notifications (
 
 CREATE TABLE public.oauth_tokens (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL,
     client_account_id uuid NOT NULL,
     platform text NOT NULL,
     access_token text NOT NULL,
@@ -673,7 +684,7 @@ CREATE TABLE public.product_links (
 
 CREATE TABLE public.products (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
+    user_id uuid DEFAULT app_user_id() NOT NULL,
     name text NOT NULL,
     description text,
     price numeric(10,2),
@@ -727,11 +738,9 @@ ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY
 ALTER TABLE public.client_accounts ADD CONSTRAINT client_accounts_pkey PRIMARY KEY (id);
 ALTER TABLE public.conversations ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
 ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_pkey PRIMARY KEY (id);
-ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_platform_media_id_key UNIQUE (platform_media_id);
 ALTER TABLE public.message_products ADD CONSTRAINT message_products_pkey PRIMARY KEY (id);
 ALTER TABLE public.message_products ADD CONSTRAINT unique_message_product UNIQUE (message_id, product_id);
 ALTER TABLE public.messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
-ALTER TABLE public.messages ADD CONSTRAINT messages_platform_message_id_key UNIQUE (platform_message_id);
 ALTER TABLE public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (id);
 ALTER TABLE public.product_links ADD CONSTRAINT product_links_pkey PRIMARY KEY (id);
@@ -815,10 +824,12 @@ CREATE INDEX idx_conversations_inbox ON public.conversations USING btree (client
 CREATE UNIQUE INDEX idx_conversations_platform ON public.conversations USING btree (client_account_id, platform_conversation_id);
 CREATE INDEX idx_instagram_media_client_account ON public.instagram_media USING btree (client_account_id);
 CREATE INDEX idx_instagram_media_timestamp ON public.instagram_media USING btree ("timestamp" DESC);
+CREATE UNIQUE INDEX instagram_media_seller_media_key ON public.instagram_media USING btree (user_id, client_account_id, platform_media_id);
 CREATE INDEX idx_message_products_product ON public.message_products USING btree (product_id);
 CREATE INDEX idx_messages_content_search ON public.messages USING gin (to_tsvector('portuguese'::regconfig, content)) WHERE (message_type = 'text'::text);
 CREATE INDEX idx_messages_conversation_page ON public.messages USING btree (conversation_id, user_id, sent_at DESC, id DESC);
 CREATE UNIQUE INDEX messages_id_user_id_key ON public.messages USING btree (id, user_id);
+CREATE UNIQUE INDEX messages_seller_message_key ON public.messages USING btree (user_id, conversation_id, platform_message_id);
 CREATE INDEX idx_notifications_created_at ON public.notifications USING btree (created_at DESC);
 CREATE INDEX idx_notifications_is_read ON public.notifications USING btree (is_read);
 CREATE INDEX idx_notifications_user_id ON public.notifications USING btree (user_id);
@@ -967,6 +978,7 @@ ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.search_seller_products(p_query text, p_limit integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_ingest;
@@ -1005,6 +1017,8 @@ REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
 REVOKE EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit integer) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
@@ -1054,6 +1068,7 @@ COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement o
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
+COMMENT ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) IS 'Webhooks: the seller and account ids of a live connection of (platform, platform account id), before any seller is set (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.search_seller_products(p_query text, p_limit integer) IS 'The current seller''s products matching a web-search style query, best first, at most 200.';
 COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Open conversations of an account, most recent first, for the seller given: one page (at most 200), keyset on (last_message_at, id).';
 COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before an existing conversation, as every writer of messages does (a new conversation is its own, invisible to others, until the commit).';
@@ -1125,7 +1140,7 @@ COMMENT ON COLUMN public.conversations.user_id IS 'The seller (tenant key, migra
 COMMENT ON TABLE public.instagram_media IS 'Instagram posts of connected accounts, cached from the platform.';
 COMMENT ON COLUMN public.instagram_media.id IS 'Row id.';
 COMMENT ON COLUMN public.instagram_media.client_account_id IS 'The connected account that published the post.';
-COMMENT ON COLUMN public.instagram_media.platform_media_id IS 'The post''s id on Instagram, unique.';
+COMMENT ON COLUMN public.instagram_media.platform_media_id IS 'The post''s id on Instagram, unique within the seller''s account.';
 COMMENT ON COLUMN public.instagram_media.media_type IS 'IMAGE, VIDEO or CAROUSEL_ALBUM.';
 COMMENT ON COLUMN public.instagram_media.media_url IS 'URL of the media file.';
 COMMENT ON COLUMN public.instagram_media.thumbnail_url IS 'URL of a video''s thumbnail.';
@@ -1138,6 +1153,7 @@ COMMENT ON COLUMN public.instagram_media.metadata IS 'Platform details as a JSON
 COMMENT ON COLUMN public.instagram_media.synced_at IS 'When the post was last synced.';
 COMMENT ON COLUMN public.instagram_media.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN public.instagram_media.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON INDEX public.instagram_media_seller_media_key IS 'A post, once per seller and account.';
 COMMENT ON TABLE public.message_products IS 'Products mentioned in a message: one row per message and product.';
 COMMENT ON COLUMN public.message_products.id IS 'Row id.';
 COMMENT ON COLUMN public.message_products.message_id IS 'The message.';
@@ -1147,7 +1163,7 @@ COMMENT ON COLUMN public.message_products.user_id IS 'The seller (tenant key, mi
 COMMENT ON TABLE public.messages IS 'Messages of a conversation, from the seller or the customer; inserting, reading and deleting them keeps the conversation''s counters.';
 COMMENT ON COLUMN public.messages.id IS 'Row id.';
 COMMENT ON COLUMN public.messages.conversation_id IS 'The thread the message belongs to.';
-COMMENT ON COLUMN public.messages.platform_message_id IS 'The message''s id on the platform, unique: a redelivered webhook inserts nothing.';
+COMMENT ON COLUMN public.messages.platform_message_id IS 'The message''s id on the platform, unique within the seller''s conversation: a redelivered webhook inserts nothing.';
 COMMENT ON COLUMN public.messages.sender_type IS 'user (the seller) or customer.';
 COMMENT ON COLUMN public.messages.sender_platform_id IS 'The sender''s id on the platform.';
 COMMENT ON COLUMN public.messages.message_type IS 'text, image, video, audio, story_mention or story_reply.';
@@ -1161,6 +1177,7 @@ COMMENT ON COLUMN public.messages.read_at IS 'When it was read.';
 COMMENT ON COLUMN public.messages.metadata IS 'Platform details as a JSON object.';
 COMMENT ON COLUMN public.messages.created_at IS 'When the row was inserted.';
 COMMENT ON COLUMN public.messages.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON INDEX public.messages_seller_message_key IS 'A platform''s message id, once per seller and conversation: the target of ingest''s ON CONFLICT.';
 COMMENT ON TABLE public.notifications IS 'In-app notifications for sellers.';
 COMMENT ON COLUMN public.notifications.id IS 'Row id.';
 COMMENT ON COLUMN public.notifications.user_id IS 'The seller notified.';

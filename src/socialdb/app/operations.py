@@ -108,6 +108,8 @@ ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
 """
 
 # In message id order: two batches sharing ids wait for each other's in one order, not both.
+# No conflict target: the key is the seller's conversation's since 044 (decision 117), and the
+# statement runs unchanged on a database before it (the only unique rule a new row can break).
 _INGEST_MESSAGES = """
 INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
 SELECT c.id, i.message, i.sender, i.type, i.content, i.sent_at
@@ -116,7 +118,7 @@ FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(messages)s::text[
   AS i (account, conversation, message, sender, type, content, sent_at)
 JOIN conversations AS c ON c.client_account_id = i.account AND c.platform_conversation_id = i.conversation
 ORDER BY i.message
-ON CONFLICT (platform_message_id) DO NOTHING
+ON CONFLICT DO NOTHING
 """
 
 # Only the customer's unread messages count; the trigger brings unread_count back to 0.
