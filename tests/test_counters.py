@@ -173,8 +173,9 @@ def test_a_delete_waiting_on_another_delete_recounts_from_what_is_left(app_url: 
 
 
 def test_a_redelivery_takes_its_count_back_even_when_it_lies_about_its_time(app_url: str) -> None:
-    """A redelivery must move no counter: same id with a later time, or claiming another
-    conversation (which it opens, with nothing counted)."""
+    """A redelivery must move no counter, even with a later time. The same id in another
+    conversation is that conversation's message (the key is the seller's conversation's since
+    044, decision 117): counted there, and nothing moves in the first."""
     with psycopg.connect(app_url, autocommit=True) as conn:
         conn.execute("SET ROLE socialdb_app")
         first = IncomingMessage(ACCOUNT, "c0", "p-c0", "m1", "customer", T0)
@@ -185,13 +186,13 @@ def test_a_redelivery_takes_its_count_back_even_when_it_lies_about_its_time(app_
         later = IncomingMessage(ACCOUNT, "c0", "p-c0", "m1", "customer", T0 + timedelta(days=3))
         assert not ops.ingest_message(conn, SELLER, later)
         elsewhere = IncomingMessage(ACCOUNT, "c9", "p-c9", "m1", "customer", T0 + timedelta(days=4))
-        assert not ops.ingest_message(conn, SELLER, elsewhere)  # opens c9, whose message is not new
+        assert ops.ingest_message(conn, SELLER, elsewhere)  # opens c9, with its own message
         with seller(conn, SELLER):
             rows = conn.execute(
                 "SELECT platform_conversation_id, unread_count, last_message_at FROM conversations ORDER BY 1"
             ).fetchall()
             assert conn.execute(DRIFT).fetchall() == []
-    assert rows == [("c0", 1, T0 + timedelta(minutes=1)), ("c9", 0, None)]
+    assert rows == [("c0", 1, T0 + timedelta(minutes=1)), ("c9", 1, T0 + timedelta(days=4))]
 
 
 def test_the_application_cannot_become_the_role_that_skips_the_count(app_url: str) -> None:

@@ -84,6 +84,10 @@ class NoSellerError(SocialdbError):
     """A call that acts for the current seller, made outside a seller scope: refused, not answered empty."""
 
 
+class AccountTakenError(SocialdbError):
+    """A platform account another seller has connected: an account has one live seller."""
+
+
 class SellerScopeError(SocialdbError):
     """A seller scope asked on a connection that another thread or task holds in a scope of its own."""
 

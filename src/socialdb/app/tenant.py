@@ -11,6 +11,7 @@ prepared statements and resets every setting, the seller included.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -26,7 +27,13 @@ from socialdb.errors import NoSellerError, SellerScopeError
 
 _SET = "SELECT set_config('app.user_id', %s, true)"
 _CURRENT = "SELECT current_setting('app.user_id', true)"
-_DISCARD = "DISCARD ALL"  # psycopg forgets its prepared statements when it sees this
+# psycopg forgets its prepared statements when a statement it sees for the first time reports
+# DISCARD ALL; a text it has seen before is only counted, unchecked. The first reset of a
+# connection that had prepared nothing yet would make the text known, and a later reset would
+# then leave psycopg naming statements the server no longer has ("prepared statement _pg3_0
+# does not exist", found by tests/test_library.py). So each reset's text is new.
+_DISCARD = "DISCARD ALL /* socialdb reset {} */"
+_resets = itertools.count()
 
 
 @dataclass
@@ -48,7 +55,7 @@ def _who() -> tuple[int, int | None]:
 
 
 @contextmanager
-def _held(conn: object) -> Iterator[None]:
+def hold(conn: object) -> Iterator[None]:
     """Mark `conn` as in a scope of this thread or task for the block; refuse another's."""
     me = _who()
     with _guard:
@@ -68,6 +75,19 @@ def _held(conn: object) -> Iterator[None]:
             holder.depth -= 1
             if holder.depth == 0:
                 _holders.pop(conn, None)
+
+
+def require_holder(conn: object) -> None:
+    """Refuse a session's call from a thread or task other than the one that opened it: it
+    would act for the session's seller on a connection another is using."""
+    holder = _holders.get(conn)
+    if holder is None or holder.who != _who():
+        raise SellerScopeError("this session belongs to another thread or task (or has ended): open a session in each")
+
+
+def seller_id(user_id: UUID | str) -> UUID:
+    """A seller's id as a UUID; a malformed one fails here (ValueError), before any round trip."""
+    return user_id if isinstance(user_id, UUID) else UUID(str(user_id))
 
 
 def require_seller(conn: object, call: str) -> None:
@@ -90,7 +110,7 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psyco
     back when the block ends (a failed block's savepoint rollback undoes it by itself).
     """
     wanted = str(UUID(str(user_id)))
-    with _held(conn):
+    with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         with conn.transaction():
             previous = _current(conn) if nested else None
@@ -106,7 +126,7 @@ async def aseller(
 ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
     wanted = str(UUID(str(user_id)))
-    with _held(conn):
+    with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         async with conn.transaction():
             previous = await _acurrent(conn) if nested else None
@@ -127,7 +147,7 @@ def clear_seller(conn: psycopg.Connection[Any]) -> None:
     autocommit = conn.autocommit
     conn.autocommit = True  # DISCARD ALL refuses to run in a transaction block
     try:
-        conn.execute(_DISCARD)
+        conn.execute(_DISCARD.format(next(_resets)))
     finally:
         conn.autocommit = autocommit
 
@@ -137,7 +157,7 @@ async def aclear_seller(conn: psycopg.AsyncConnection[Any]) -> None:
     autocommit = conn.autocommit
     await conn.set_autocommit(True)
     try:
-        await conn.execute(_DISCARD)
+        await conn.execute(_DISCARD.format(next(_resets)))
     finally:
         await conn.set_autocommit(autocommit)
 

@@ -22,7 +22,10 @@ from uuid import UUID
 import psycopg
 
 from socialdb.app import operations as ops
-from socialdb.app import tenant
+from socialdb.app import session as library
+from socialdb.app import statements
+from socialdb.app.calls import MESSAGE_ARRAYS, arrays, ingest_parameters
+from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.bench.generate import CUSTOMER_SAYS, ITEMS, QUALITIES, START
 
 Conn = psycopg.Connection[Any]
@@ -147,13 +150,15 @@ class Session:
         if schema == "socialdb":
             self.conn.execute("SET ROLE socialdb_app")
 
-    def run(self, seller: UUID | None, action: Callable[[Conn], Any]) -> Any:
-        """The action in a transaction for the seller; with no seller, as one statement in autocommit."""
+    def run(self, seller: UUID | None, action: Callable[[Any], Any]) -> Any:
+        """Ours: the action on a library session of the seller's, which chooses its transaction.
+        The spec's: in a transaction for a seller; with none, as one statement in autocommit."""
+        if self.schema == "socialdb":
+            assert seller is not None, "every call of ours names its seller"
+            with library.session(self.conn, seller) as session:
+                return action(session)
         if seller is None:
             return action(self.conn)
-        if self.schema == "socialdb":
-            with tenant.seller(self.conn, seller):
-                return action(self.conn)
         with self.conn.transaction():
             return action(self.conn)
 
@@ -163,7 +168,7 @@ class Session:
 
 # A step draws one call: the seller to set around it in a transaction, or None for a call
 # that is a single statement on its own (autocommit), as the seller_* functions are.
-Step = Callable[[random.Random], tuple[UUID | None, Callable[[Conn], Any]]]
+Step = Callable[[random.Random], tuple[UUID | None, Callable[[Any], Any]]]
 
 
 def timed(operation: str, session: Session, seconds: float, step: Step, seed: int = 11) -> Measure:
@@ -201,39 +206,39 @@ def _read_steps(schema: str, s: Sample) -> dict[str, Step]:
     ours = schema == "socialdb"
     words = ITEMS + QUALITIES
 
-    def inbox(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
+    def inbox(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
         _, account, seller = rng.choice(s.conversations)
         if ours:
-            return None, lambda c: ops.inbox_page(c, seller, account)
+            return seller, lambda s: s.inbox_page(account)
         return None, lambda c: c.execute(SPEC_INBOX, {"account": account}).fetchall()
 
-    def messages(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
+    def messages(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
         conversation, _, seller = rng.choice(s.conversations)
         if ours:
-            return None, lambda c: ops.message_page(c, seller, conversation)
+            return seller, lambda s: s.message_page(conversation)
         return None, lambda c: c.execute(SPEC_MESSAGES, {"conversation": conversation}).fetchall()
 
-    def search(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
+    def search(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
         seller, word = rng.choice(s.sellers), rng.choice(words).split()[-1]
         if ours:
-            return seller, lambda c: ops.search_products(c, word)
+            return seller, lambda s: s.search_products(word)
         return seller, lambda c: c.execute(SPEC_SEARCH, {"user": seller, "query": word}).fetchall()
 
-    def dashboard(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
+    def dashboard(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
         seller = rng.choice(s.sellers)
         first = (START + timedelta(days=rng.randrange(270))).date()
         last = first + timedelta(days=89)
         if ours:
-            return seller, lambda c: ops.dashboard(c, seller, first, last)
+            return seller, lambda s: s.dashboard(first, last)
         params = {"user": seller, "first": first, "last": last}
         return seller, lambda c: c.execute(SPEC_DASHBOARD, params).fetchall()
 
-    def mark_read(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
+    def mark_read(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
         conversation, _, seller = rng.choice(s.conversations)
         if ours:
-            return seller, lambda c: ops.mark_read(c, conversation)
+            return seller, lambda s: s.mark_read(conversation)
         # The same statement, outside a seller scope: the spec's schema has none.
-        return seller, lambda c: c.execute(ops.MARK_READ_STATEMENT, {"conversation": conversation}).rowcount
+        return seller, lambda c: c.execute(statements.MARK_READ, {"conversation": conversation}).rowcount
 
     return dict(zip(READS, (inbox, messages, search, dashboard, mark_read), strict=True))
 
@@ -255,14 +260,14 @@ def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections
         mine = by_worker[index]
         counter = iter(range(10**9))
 
-        def step(rng: random.Random) -> tuple[UUID | None, Callable[[Conn], Any]]:
+        def step(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
             conversation, account, seller = rng.choice(mine)
-            message = ops.IncomingMessage(
+            message = IncomingMessage(
                 account, platform_ids[conversation], "cliente", f"{tag}-{index}-{next(counter)}", "customer",
                 datetime.now(UTC), rng.choice(CUSTOMER_SAYS),
             )  # fmt: skip
             if schema == "socialdb":
-                return None, lambda c: ops.ingest_message(c, seller, message)
+                return seller, lambda s: s.ingest_message(message)
             return None, lambda c: _spec_ingest(c, message)
 
         measure = timed("webhook ingest", session, seconds, step, seed=index)
@@ -293,12 +298,12 @@ def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag:
         seller = rng.choice(s.sellers)
         theirs = [item for item in s.conversations if item[2] == seller]
         batch = [
-            ops.IncomingMessage(account, platform_ids[conversation], "cliente", f"{tag}-b{b}-{n}",
+            IncomingMessage(account, platform_ids[conversation], "cliente", f"{tag}-b{b}-{n}",
                                 "customer" if n % 3 else "user", START + timedelta(seconds=n), "Oi!")
             for n, (conversation, account, _) in enumerate(rng.choice(theirs) for _ in range(size))
         ]  # fmt: skip
         t0 = time.perf_counter()
-        rows += session.run(seller, lambda c, batch=batch: ops.ingest_batch(c, batch))  # type: ignore[misc]
+        rows += session.run(seller, lambda c, batch=batch: _ingest_batch(schema, c, batch))  # type: ignore[misc]
         latencies.append((time.perf_counter() - t0) * 1000)
     session.close()
     return Measure(batch_name(size), schema, batches, rows, time.perf_counter() - started, latencies)
@@ -314,12 +319,13 @@ def record_events(url: str, schema: str, s: Sample, batches: int, size: int, day
     for _ in range(batches):
         _, account, seller = rng.choice(s.conversations)
         when = datetime.now(UTC) - timedelta(days=days_ago)
-        events = [ops.Event(seller, account, "sale", "sales", when, Decimal("49.90")) for _ in range(size)]
         t0 = time.perf_counter()
         if schema == "socialdb":
-            session.run(seller, lambda c, events=events: ops.record_events(c, events))  # type: ignore[misc]
+            events = [NewEvent(account, "sale", "sales", when, Decimal("49.90")) for _ in range(size)]
+            session.run(seller, lambda s, events=events: s.record_events(events))  # type: ignore[misc]
         else:
-            session.run(seller, lambda c, events=events: spec_copy_events(c, events))  # type: ignore[misc]
+            rows = [ops.Event(seller, account, "sale", "sales", when, Decimal("49.90")) for _ in range(size)]
+            session.run(seller, lambda c, rows=rows: spec_copy_events(c, rows))  # type: ignore[misc]
         latencies.append((time.perf_counter() - t0) * 1000)
     session.close()
     return Measure(events_name(size), schema, batches, batches * size, time.perf_counter() - started, latencies)
@@ -359,9 +365,18 @@ def refresh(url: str, schema: str, s: Sample, every_day: bool = False) -> tuple[
     return Measure(REBUILD if every_day else REFRESH, schema, 1, 1, ms / 1000, [ms]), slowest[0]
 
 
-def _spec_ingest(conn: Conn, m: ops.IncomingMessage) -> bool:
+def _ingest_batch(schema: str, target: Any, batch: list[IncomingMessage]) -> int:
+    """Ours through the library's session; the spec's with the same two statements, plainly."""
+    if schema == "socialdb":
+        return int(target.ingest_batch(batch))
+    columns = arrays(batch, MESSAGE_ARRAYS)
+    target.execute(statements.INGEST_CONVERSATIONS, columns)
+    return int(target.execute(statements.INGEST_MESSAGES, columns).rowcount)
+
+
+def _spec_ingest(conn: Conn, m: IncomingMessage) -> bool:
     # The spec's statement has no seller: psycopg leaves that parameter unused.
-    return conn.execute(SPEC_INGEST, ops.ingest_parameters(None, m)).fetchone() is not None
+    return conn.execute(SPEC_INGEST, ingest_parameters(None, m)).fetchone() is not None
 
 
 def spec_copy_events(conn: Conn, events: list[ops.Event]) -> int:

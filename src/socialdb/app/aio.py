@@ -1,0 +1,209 @@
+"""The platform's library, asynchronous: socialdb.app.session's surface for asyncio services.
+
+    pool = await open_pool(url)                            # reset=aclear_seller
+    async with session(pool, seller_id) as s:
+        page = await s.inbox_page(account_id)
+
+Every call has the name, arguments, result and transaction of its synchronous twin; both run
+the same `Call`s (socialdb.app.calls), and one parametrised suite tests both
+(tests/test_library.py). A session belongs to the task that opened it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from socialdb.app import calls
+from socialdb.app.calls import Call, Result, Scope
+from socialdb.app.inputs import IncomingMessage, NewEvent
+from socialdb.app.rows import (
+    Account,
+    Cursor,
+    DashboardDay,
+    InboxRow,
+    MessageRow,
+    Notification,
+    Page,
+    Product,
+    ProductHit,
+    Route,
+    SignIn,
+)
+from socialdb.app.tenant import aclear_seller, hold, require_holder, seller_id
+from socialdb.app.tenant import aseller as seller_scope
+
+if TYPE_CHECKING:
+    from psycopg_pool import AsyncConnectionPool
+
+    from socialdb.app.tokens import TokenCipher
+
+T = TypeVar("T")
+
+
+async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> AsyncConnectionPool[Any]:
+    """A psycopg_pool.AsyncConnectionPool whose reset leaves nothing of a request."""
+    from psycopg_pool import AsyncConnectionPool
+
+    pool = AsyncConnectionPool(url, min_size=min_size, max_size=max_size, reset=aclear_seller, open=False, **kwargs)
+    await pool.open()
+    return pool
+
+
+@asynccontextmanager
+async def session(
+    source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], seller: UUID | str
+) -> AsyncIterator[AsyncSession]:
+    """A session acting for `seller` on a connection of `source` (a pool, or a connection) for the block."""
+    if isinstance(source, psycopg.AsyncConnection):
+        async with _bound(source, seller) as bound:
+            yield bound
+    else:
+        async with source.connection() as conn, _bound(conn, seller) as bound:
+            yield bound
+
+
+@asynccontextmanager
+async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> AsyncIterator[AsyncSession]:
+    autocommit = conn.autocommit
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        await conn.set_autocommit(True)
+    try:
+        with hold(conn):
+            yield AsyncSession(conn, seller_id(seller))
+    finally:
+        if conn.info.transaction_status == TransactionStatus.IDLE:
+            await conn.set_autocommit(autocommit)
+
+
+async def route_account(
+    source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], platform: str, account: str
+) -> Route | None:
+    """Whose webhook this is: the live connection of (platform, platform account id), or None."""
+    return await _lookup(source, calls.route_account(platform, account))
+
+
+async def sign_in_lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], email: str) -> SignIn | None:
+    """A live user by email, whatever its case, for sign-in (check the password hash yourself)."""
+    return await _lookup(source, calls.sign_in_lookup(email))
+
+
+async def _lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], call: Call[T]) -> T:
+    if isinstance(source, psycopg.AsyncConnection):
+        return await _execute(source, call)
+    async with source.connection() as conn:
+        return await _execute(conn, call)
+
+
+async def _execute(conn: psycopg.AsyncConnection[Any], call: Call[T]) -> T:
+    cur = conn.cursor()
+    for statement, params in call.statements:
+        await cur.execute(statement, params)
+    rows = await cur.fetchall() if cur.description is not None else []
+    return call.shape(Result(rows, cur.rowcount))
+
+
+class AsyncSession:
+    """One seller's calls on one async connection: get it from `session(...)`. Each method is
+    its synchronous twin's (socialdb.app.session.Session), awaited."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], seller: UUID) -> None:
+        self.conn, self.seller = conn, seller
+
+    async def _run(self, call: Call[T]) -> T:
+        require_holder(self.conn)
+        for attempt in (1, 2):
+            try:
+                if call.scope is not Scope.TRANSACTION:
+                    return await _execute(self.conn, call)
+                async with seller_scope(self.conn, self.seller):
+                    return await _execute(self.conn, call)
+            except psycopg.errors.UniqueViolation:
+                if call.taken is None:
+                    raise
+                if attempt == 2:
+                    raise call.taken() from None
+        raise AssertionError("unreachable")
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[AsyncSession]:
+        async with seller_scope(self.conn, self.seller):
+            yield self
+
+    async def ingest_message(self, message: IncomingMessage) -> bool:
+        return await self._run(calls.ingest_message(self.seller, message))
+
+    async def ingest_batch(self, messages: Sequence[IncomingMessage]) -> int:
+        return await self._run(calls.ingest_batch(messages))
+
+    async def inbox_page(self, account_id: UUID, limit: int = 20, after: Cursor | None = None) -> Page[InboxRow]:
+        return await self._run(calls.inbox_page(self.seller, account_id, limit, after))
+
+    async def message_page(
+        self, conversation_id: UUID, limit: int = 50, after: Cursor | None = None
+    ) -> Page[MessageRow]:
+        return await self._run(calls.message_page(self.seller, conversation_id, limit, after))
+
+    async def mark_read(self, conversation_id: UUID) -> int:
+        return await self._run(calls.mark_read(conversation_id))
+
+    async def search_products(self, query: str, limit: int = 20) -> list[ProductHit]:
+        return await self._run(calls.search_products(query, limit))
+
+    async def create_product(self, name: str, **fields: Any) -> Product:
+        return await self._run(calls.create_product({"name": name, **fields}))
+
+    async def update_product(self, product_id: UUID, **changes: Any) -> Product | None:
+        return await self._run(calls.update_product(product_id, changes))
+
+    async def archive_product(self, product_id: UUID) -> bool:
+        return await self._run(calls.archive_product(product_id))
+
+    async def create_link(
+        self, product_id: UUID, account_id: UUID, short_link: str, media_id: str | None = None
+    ) -> UUID:
+        return await self._run(calls.create_link(product_id, account_id, short_link, media_id))
+
+    async def attach_products(self, message_id: UUID, product_ids: Iterable[UUID]) -> int:
+        return await self._run(calls.attach_products(message_id, product_ids))
+
+    async def connect_account(self, platform: str, platform_account_id: str, username: str) -> Account:
+        return await self._run(calls.connect_account(platform, platform_account_id, username))
+
+    async def disconnect_account(self, account_id: UUID) -> bool:
+        return await self._run(calls.disconnect_account(account_id))
+
+    async def store_token(
+        self,
+        account_id: UUID,
+        cipher: TokenCipher,
+        token: str,
+        expires_at: datetime,
+        scopes: Sequence[str],
+        token_type: str = "Bearer",
+    ) -> UUID | None:
+        return await self._run(calls.store_token(account_id, cipher, token, expires_at, scopes, token_type))
+
+    async def read_token(self, account_id: UUID, cipher: TokenCipher) -> str | None:
+        return await self._run(calls.read_token(account_id, cipher))
+
+    async def record_events(self, events: Iterable[NewEvent]) -> int:
+        return await self._run(calls.record_events(self.seller, events))
+
+    async def dashboard(self, first: date, last: date) -> list[DashboardDay]:
+        return await self._run(calls.dashboard(first, last))
+
+    async def notify(self, kind: str, title: str, message: str, action_url: str | None = None) -> UUID:
+        return await self._run(calls.notify(kind, title, message, action_url))
+
+    async def notifications(self, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+        return await self._run(calls.notifications(unread_only, limit))
+
+    async def read_notifications(self, ids: Iterable[UUID]) -> int:
+        return await self._run(calls.read_notifications(ids))

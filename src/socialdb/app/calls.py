@@ -1,0 +1,270 @@
+"""Each call of the platform's library as data: its statements, parameters and result shape.
+
+Pure: nothing here reaches the database. The synchronous and the asynchronous session run the
+same `Call`s (socialdb.app.session, socialdb.app.aio), so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from uuid import UUID, uuid4
+
+from socialdb.app import statements as sql
+from socialdb.app.inputs import IncomingMessage, NewEvent
+from socialdb.app.rows import (
+    Account,
+    Cursor,
+    DashboardDay,
+    InboxRow,
+    MessageRow,
+    Notification,
+    Page,
+    Product,
+    ProductHit,
+    Route,
+    SignIn,
+    maker,
+    typed,
+)
+from socialdb.errors import AccountTakenError
+
+if TYPE_CHECKING:  # the cipher is passed in: loading cryptography is the caller's choice
+    from socialdb.app.tokens import TokenCipher
+
+T = TypeVar("T")
+
+
+class Scope(Enum):
+    """How a call names its seller."""
+
+    ARGUMENT = "argument"  # the statement takes it: one statement, no transaction of its own
+    TRANSACTION = "transaction"  # row-level security reads it: a short transaction sets it
+    NONE = "none"  # a lookup that finds the seller (routing, sign-in)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the last statement of a call returned."""
+
+    rows: Sequence[Sequence[Any]]
+    rowcount: int
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    statements: tuple[tuple[str, Mapping[str, Any]], ...]
+    shape: Callable[[Result], T]
+    scope: Scope
+    # Raised in place of a unique violation that a second try did not clear.
+    taken: Callable[[], Exception] | None = field(default=None)
+
+
+def _one(statement: str, params: Mapping[str, Any], shape: Callable[[Result], T], scope: Scope) -> Call[T]:
+    return Call(((statement, params),), shape, scope)
+
+
+def _count(result: Result) -> int:
+    return result.rowcount
+
+
+def _first(result: Result) -> Any:
+    return result.rows[0][0] if result.rows else None
+
+
+def _keyset(after: Cursor | None) -> dict[str, Any]:
+    return {"after_at": after.at if after else None, "after_id": after.id if after else None}
+
+
+# -- the seller as an argument --------------------------------------------------------------
+
+
+def ingest_parameters(seller: UUID | None, message: IncomingMessage) -> dict[str, Any]:
+    """One message as the ingest statement's parameters (the benchmark's spec statement uses them too)."""
+    return {
+        "seller": seller,
+        "account": message.client_account_id,
+        "conversation": message.platform_conversation_id,
+        "participant": message.participant_platform_id,
+        "username": message.participant_username,
+        "message": message.platform_message_id,
+        "sender": message.sender_type,
+        "type": message.message_type,
+        "content": message.content,
+        "sent_at": message.sent_at,
+    }
+
+
+def ingest_message(seller: UUID, message: IncomingMessage) -> Call[bool]:
+    return _one(sql.INGEST, ingest_parameters(seller, message), lambda r: bool(_first(r)), Scope.ARGUMENT)
+
+
+def inbox_page(seller: UUID, account: UUID, limit: int, after: Cursor | None) -> Call[Page[InboxRow]]:
+    params = {"seller": seller, "account": account, "limit": limit, **_keyset(after)}
+    return _one(sql.INBOX, params, lambda r: Page(r.rows, InboxRow, limit), Scope.ARGUMENT)
+
+
+def message_page(seller: UUID, conversation: UUID, limit: int, after: Cursor | None) -> Call[Page[MessageRow]]:
+    params = {"seller": seller, "conversation": conversation, "limit": limit, **_keyset(after)}
+    return _one(sql.MESSAGES, params, lambda r: Page(r.rows, MessageRow, limit), Scope.ARGUMENT)
+
+
+# -- no seller: the lookups that find one -----------------------------------------------------
+
+
+def route_account(platform: str, platform_account_id: str) -> Call[Route | None]:
+    params = {"platform": platform, "platform_account_id": platform_account_id}
+    return _one(sql.ROUTE, params, lambda r: maker(Route)(r.rows[0]) if r.rows else None, Scope.NONE)
+
+
+def sign_in_lookup(email: str) -> Call[SignIn | None]:
+    return _one(sql.SIGN_IN, {"email": email}, lambda r: maker(SignIn)(r.rows[0]) if r.rows else None, Scope.NONE)
+
+
+# -- under the seller of a transaction ------------------------------------------------------
+
+# A batch travels as one array per column: parameter name -> the attribute it collects.
+MESSAGE_ARRAYS = {
+    "accounts": "client_account_id",
+    "conversations": "platform_conversation_id",
+    "participants": "participant_platform_id",
+    "usernames": "participant_username",
+    "messages": "platform_message_id",
+    "senders": "sender_type",
+    "types": "message_type",
+    "contents": "content",
+    "sent_ats": "sent_at",
+}
+EVENT_ARRAYS = {
+    "accounts": "client_account_id",
+    "types": "event_type",
+    "categories": "event_category",
+    "times": "occurred_at",
+    "values": "value",
+    "entity_types": "entity_type",
+    "entity_ids": "entity_id",
+}
+
+
+def arrays(items: Sequence[Any], fields: Mapping[str, str]) -> dict[str, list[Any]]:
+    return {name: [getattr(item, attribute) for item in items] for name, attribute in fields.items()}
+
+
+def ingest_batch(messages: Sequence[IncomingMessage]) -> Call[int]:
+    columns = arrays(messages, MESSAGE_ARRAYS)
+    return Call(((sql.INGEST_CONVERSATIONS, columns), (sql.INGEST_MESSAGES, columns)), _count, Scope.TRANSACTION)
+
+
+def mark_read(conversation: UUID) -> Call[int]:
+    return _one(sql.MARK_READ, {"conversation": conversation}, _count, Scope.TRANSACTION)
+
+
+def search_products(query: str, limit: int) -> Call[list[ProductHit]]:
+    params = {"query": query, "limit": limit}
+    return _one(sql.SEARCH, params, lambda r: typed(ProductHit, r.rows), Scope.TRANSACTION)
+
+
+def dashboard(first: date, last: date) -> Call[list[DashboardDay]]:
+    params = {"first": first, "last": last}
+    return _one(sql.DASHBOARD, params, lambda r: typed(DashboardDay, r.rows), Scope.TRANSACTION)
+
+
+def record_events(seller: UUID, events: Iterable[NewEvent]) -> Call[int]:
+    batch = list(events)
+    params = {"users": [seller] * len(batch), **arrays(batch, EVENT_ARRAYS)}
+    return _one(sql.EVENTS, params, _count, Scope.TRANSACTION)
+
+
+def connect_account(platform: str, platform_account_id: str, username: str) -> Call[Account]:
+    params = {"platform": platform, "platform_account_id": platform_account_id, "username": username}
+
+    def taken() -> Exception:
+        return AccountTakenError(f"{platform} account {platform_account_id!r} is connected by another seller")
+
+    shape: Callable[[Result], Account] = lambda r: maker(Account)(r.rows[0])  # noqa: E731
+    return Call(((sql.CONNECT_ACCOUNT, params),), shape, Scope.TRANSACTION, taken)
+
+
+def disconnect_account(account: UUID) -> Call[bool]:
+    return _one(sql.DISCONNECT_ACCOUNT, {"account": account}, lambda r: bool(r.rows[0][0]), Scope.TRANSACTION)
+
+
+def store_token(
+    account: UUID, cipher: TokenCipher, token: str, expires_at: datetime, scopes: Sequence[str], token_type: str
+) -> Call[UUID | None]:
+    """The account's new live token, encrypted and bound to its row; None if no live account of the seller's."""
+    token_id = uuid4()
+    params = {
+        "id": token_id,
+        "account": account,
+        "access_token": cipher.encrypt(token, account, token_id),
+        "token_type": token_type,
+        "expires_at": expires_at,
+        "scopes": list(scopes),
+    }
+    statements = ((sql.REVOKE_TOKEN, {"account": account}), (sql.STORE_TOKEN, params))
+    return Call(statements, lambda r: token_id if r.rowcount == 1 else None, Scope.TRANSACTION)
+
+
+def read_token(account: UUID, cipher: TokenCipher) -> Call[str | None]:
+    def shape(result: Result) -> str | None:
+        if not result.rows:
+            return None
+        token_id, stored, _expires = result.rows[0]
+        return cipher.decrypt(stored, account, token_id)
+
+    return _one(sql.LIVE_TOKEN, {"account": account}, shape, Scope.TRANSACTION)
+
+
+def _product(result: Result) -> Product | None:
+    return maker(Product)(result.rows[0]) if result.rows else None
+
+
+def create_product(fields: Mapping[str, Any]) -> Call[Product]:
+    defaults = {"description": None, "price": None, "currency": "BRL", "stock_quantity": None, "sku": None}
+    params = {**defaults, "category": None, **fields}
+    return _one(sql.CREATE_PRODUCT, params, lambda r: maker(Product)(r.rows[0]), Scope.TRANSACTION)
+
+
+PRODUCT_CHANGES = ("name", "description", "price", "stock_quantity", "is_available")
+
+
+def update_product(product: UUID, changes: Mapping[str, Any]) -> Call[Product | None]:
+    unknown = set(changes) - set(PRODUCT_CHANGES)
+    if unknown:
+        raise TypeError(f"update_product: no such field {sorted(unknown)[0]!r} (fields: {', '.join(PRODUCT_CHANGES)})")
+    params: dict[str, Any] = {"product": product}
+    for name in PRODUCT_CHANGES:
+        params[name], params[f"set_{name}"] = changes.get(name), name in changes
+    return _one(sql.UPDATE_PRODUCT, params, _product, Scope.TRANSACTION)
+
+
+def archive_product(product: UUID) -> Call[bool]:
+    return _one(sql.ARCHIVE_PRODUCT, {"product": product}, lambda r: bool(r.rows[0][0]), Scope.TRANSACTION)
+
+
+def create_link(product: UUID, account: UUID, short_link: str, media: str | None) -> Call[UUID]:
+    params = {"product": product, "account": account, "short_link": short_link, "media": media}
+    return _one(sql.CREATE_LINK, params, _first, Scope.TRANSACTION)
+
+
+def attach_products(message: UUID, products: Iterable[UUID]) -> Call[int]:
+    params = {"message": message, "products": sorted(set(products))}
+    return _one(sql.ATTACH_PRODUCTS, params, _count, Scope.TRANSACTION)
+
+
+def notify(kind: str, title: str, message: str, url: str | None) -> Call[UUID]:
+    params = {"type": kind, "title": title, "message": message, "url": url}
+    return _one(sql.NOTIFY, params, _first, Scope.TRANSACTION)
+
+
+def notifications(unread_only: bool, limit: int) -> Call[list[Notification]]:
+    params = {"unread_only": unread_only, "limit": limit}
+    return _one(sql.NOTIFICATIONS, params, lambda r: typed(Notification, r.rows), Scope.TRANSACTION)
+
+
+def read_notifications(ids: Iterable[UUID]) -> Call[int]:
+    return _one(sql.READ_NOTIFICATIONS, {"ids": list(ids)}, _count, Scope.TRANSACTION)

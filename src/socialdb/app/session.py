@@ -1,0 +1,234 @@
+"""The platform's library, synchronous: one seller's calls on a pooled connection.
+
+    pool = open_pool(url)                                  # reset=clear_seller, so nothing leaks
+    with session(pool, seller_id) as s:
+        page = s.inbox_page(account_id)
+        more = s.inbox_page(account_id, after=page.next)
+
+The seller is named once, when the session opens; every call acts for that seller and no
+other. The three hottest calls take the seller as an argument and are one statement each
+(no transaction); every other call is one statement, or a few, in a short transaction of its
+own that sets the seller for row-level security (inside an `atomic()` block, a savepoint of
+it). A session holds its connection for the block: another thread or task cannot open a
+seller scope on it meanwhile (SellerScopeError). Two calls need no seller, since they find
+it: `route_account` (webhooks) and `sign_in_lookup`. socialdb.app.aio is the same surface,
+async. docs/library.md shows it in a web service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
+
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from socialdb.app import calls
+from socialdb.app.calls import Call, Result, Scope
+from socialdb.app.inputs import IncomingMessage, NewEvent
+from socialdb.app.rows import (
+    Account,
+    Cursor,
+    DashboardDay,
+    InboxRow,
+    MessageRow,
+    Notification,
+    Page,
+    Product,
+    ProductHit,
+    Route,
+    SignIn,
+)
+from socialdb.app.tenant import clear_seller, hold, require_holder, seller_id
+from socialdb.app.tenant import seller as seller_scope
+
+if TYPE_CHECKING:
+    from psycopg_pool import ConnectionPool
+
+    from socialdb.app.tokens import TokenCipher
+
+T = TypeVar("T")
+
+
+def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> ConnectionPool[Any]:
+    """A psycopg_pool.ConnectionPool (the `socialdb[pool]` extra) whose reset leaves nothing of a request."""
+    from psycopg_pool import ConnectionPool
+
+    return ConnectionPool(url, min_size=min_size, max_size=max_size, reset=clear_seller, open=True, **kwargs)
+
+
+@contextmanager
+def session(source: ConnectionPool[Any] | psycopg.Connection[Any], seller: UUID | str) -> Iterator[Session]:
+    """A session acting for `seller` on a connection of `source` (a pool, or a connection) for the block."""
+    if isinstance(source, psycopg.Connection):
+        with _bound(source, seller) as bound:
+            yield bound
+    else:
+        with source.connection() as conn, _bound(conn, seller) as bound:
+            yield bound
+
+
+@contextmanager
+def _bound(conn: psycopg.Connection[Any], seller: UUID | str) -> Iterator[Session]:
+    # Autocommit, so that a one-statement call is one round trip; a connection already in a
+    # transaction keeps it (the calls then join it), and the caller's mode comes back.
+    autocommit = conn.autocommit
+    if conn.info.transaction_status == TransactionStatus.IDLE:
+        conn.autocommit = True
+    try:
+        with hold(conn):
+            yield Session(conn, seller_id(seller))
+    finally:
+        if conn.info.transaction_status == TransactionStatus.IDLE:
+            conn.autocommit = autocommit
+
+
+def route_account(source: ConnectionPool[Any] | psycopg.Connection[Any], platform: str, account: str) -> Route | None:
+    """Whose webhook this is: the live connection of (platform, platform account id), or None."""
+    return _lookup(source, calls.route_account(platform, account))
+
+
+def sign_in_lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], email: str) -> SignIn | None:
+    """A live user by email, whatever its case, for sign-in (check the password hash yourself)."""
+    return _lookup(source, calls.sign_in_lookup(email))
+
+
+def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]) -> T:
+    if isinstance(source, psycopg.Connection):
+        return _execute(source, call)
+    with source.connection() as conn:
+        return _execute(conn, call)
+
+
+def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
+    cur = conn.cursor()
+    for statement, params in call.statements:
+        cur.execute(statement, params)
+    rows = cur.fetchall() if cur.description is not None else []
+    return call.shape(Result(rows, cur.rowcount))
+
+
+class Session:
+    """One seller's calls on one connection: get it from `session(...)`."""
+
+    def __init__(self, conn: psycopg.Connection[Any], seller: UUID) -> None:
+        self.conn, self.seller = conn, seller
+
+    def _run(self, call: Call[T]) -> T:
+        require_holder(self.conn)
+        for attempt in (1, 2):
+            try:
+                if call.scope is not Scope.TRANSACTION:
+                    return _execute(self.conn, call)
+                with seller_scope(self.conn, self.seller):
+                    return _execute(self.conn, call)
+            except psycopg.errors.UniqueViolation:
+                # Two connects of one new account race: the second try finds the first's row.
+                if call.taken is None:
+                    raise
+                if attempt == 2:
+                    raise call.taken() from None
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def atomic(self) -> Iterator[Session]:
+        """Run the block's calls in one transaction for the seller (each call a savepoint of it)."""
+        with seller_scope(self.conn, self.seller):
+            yield self
+
+    # -- messages and conversations --
+
+    def ingest_message(self, message: IncomingMessage) -> bool:
+        """Store one webhook message; False when it is a redelivery already stored. Call it alone
+        or as its transaction's only write of messages (decision 105); many at once: ingest_batch."""
+        return self._run(calls.ingest_message(self.seller, message))
+
+    def ingest_batch(self, messages: Sequence[IncomingMessage]) -> int:
+        """Store many messages (backfills) with the same semantics; returns how many were new."""
+        return self._run(calls.ingest_batch(messages))
+
+    def inbox_page(self, account_id: UUID, limit: int = 20, after: Cursor | None = None) -> Page[InboxRow]:
+        """Open conversations of an account, most recent first; `after=page.next` for the next page."""
+        return self._run(calls.inbox_page(self.seller, account_id, limit, after))
+
+    def message_page(self, conversation_id: UUID, limit: int = 50, after: Cursor | None = None) -> Page[MessageRow]:
+        """Messages of a conversation, newest first; `after=page.next` for the next page."""
+        return self._run(calls.message_page(self.seller, conversation_id, limit, after))
+
+    def mark_read(self, conversation_id: UUID) -> int:
+        """Mark a conversation's unread customer messages read; returns how many changed."""
+        return self._run(calls.mark_read(conversation_id))
+
+    # -- products --
+
+    def search_products(self, query: str, limit: int = 20) -> list[ProductHit]:
+        """Products matching `query` (web-search syntax), best first, accents ignored."""
+        return self._run(calls.search_products(query, limit))
+
+    def create_product(self, name: str, **fields: Any) -> Product:
+        """A new product; fields: description, price, currency, stock_quantity, sku, category."""
+        return self._run(calls.create_product({"name": name, **fields}))
+
+    def update_product(self, product_id: UUID, **changes: Any) -> Product | None:
+        """Change the named fields (name, description, price, stock_quantity, is_available); None if
+        no live product of the seller's has that id."""
+        return self._run(calls.update_product(product_id, changes))
+
+    def archive_product(self, product_id: UUID) -> bool:
+        """Archive a product (kept for the messages that showed it) and stop its links."""
+        return self._run(calls.archive_product(product_id))
+
+    def create_link(self, product_id: UUID, account_id: UUID, short_link: str, media_id: str | None = None) -> UUID:
+        return self._run(calls.create_link(product_id, account_id, short_link, media_id))
+
+    def attach_products(self, message_id: UUID, product_ids: Iterable[UUID]) -> int:
+        """Products shown in a message; returns how many were newly attached."""
+        return self._run(calls.attach_products(message_id, product_ids))
+
+    # -- accounts and their tokens --
+
+    def connect_account(self, platform: str, platform_account_id: str, username: str) -> Account:
+        """Connect an account (again: the same row comes back). AccountTakenError if another seller has it."""
+        return self._run(calls.connect_account(platform, platform_account_id, username))
+
+    def disconnect_account(self, account_id: UUID) -> bool:
+        """Disconnect an account and revoke its token; webhooks no longer route to it."""
+        return self._run(calls.disconnect_account(account_id))
+
+    def store_token(
+        self,
+        account_id: UUID,
+        cipher: TokenCipher,
+        token: str,
+        expires_at: datetime,
+        scopes: Sequence[str],
+        token_type: str = "Bearer",
+    ) -> UUID | None:
+        """Store (or refresh) an account's access token, encrypted; None if the account is not live."""
+        return self._run(calls.store_token(account_id, cipher, token, expires_at, scopes, token_type))
+
+    def read_token(self, account_id: UUID, cipher: TokenCipher) -> str | None:
+        """The account's live access token, decrypted; None if it has none."""
+        return self._run(calls.read_token(account_id, cipher))
+
+    # -- analytics and notifications --
+
+    def record_events(self, events: Iterable[NewEvent]) -> int:
+        """Append analytics events in one statement; returns how many."""
+        return self._run(calls.record_events(self.seller, events))
+
+    def dashboard(self, first: date, last: date) -> list[DashboardDay]:
+        """Events per day (UTC) and category between two dates, inclusive."""
+        return self._run(calls.dashboard(first, last))
+
+    def notify(self, kind: str, title: str, message: str, action_url: str | None = None) -> UUID:
+        return self._run(calls.notify(kind, title, message, action_url))
+
+    def notifications(self, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+        return self._run(calls.notifications(unread_only, limit))
+
+    def read_notifications(self, ids: Iterable[UUID]) -> int:
+        return self._run(calls.read_notifications(ids))

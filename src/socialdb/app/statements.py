@@ -1,0 +1,188 @@
+"""The platform's statements: static SQL with bound parameters, one per call.
+
+Shared by the synchronous and the asynchronous session (socialdb.app.session), the
+deprecated functions of socialdb.app.operations and the benchmark, which sends the very
+statements the platform does. Each is one statement; what writes several rows writes the
+parent row before its children, as decision 105 orders messages before conversations.
+"""
+
+from __future__ import annotations
+
+# -- the seller as an argument (migrations 025, 040, 044): one round trip, no transaction --
+
+INGEST = """
+SELECT seller_ingest_message(%(seller)s, %(account)s, %(conversation)s, %(participant)s, %(username)s,
+                             %(message)s, %(sender)s, %(type)s, %(content)s, %(sent_at)s)
+"""
+INBOX = "SELECT * FROM seller_inbox_page(%(seller)s, %(account)s, %(limit)s, %(after_at)s, %(after_id)s)"
+MESSAGES = "SELECT * FROM seller_message_page(%(seller)s, %(conversation)s, %(limit)s, %(after_at)s, %(after_id)s)"
+
+# -- no seller: the two lookups that find one (SECURITY DEFINER, migrations 019 and 045) --
+
+ROUTE = "SELECT user_id, client_account_id FROM route_platform_account(%(platform)s, %(platform_account_id)s)"
+SIGN_IN = "SELECT id, password_hash, email_verified FROM auth_user_by_email(%(email)s)"
+
+# -- under the seller of a scope: row-level security confines them, user_id fills itself in --
+
+INGEST_CONVERSATIONS = """
+INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+SELECT DISTINCT ON (account, conversation) account, conversation, participant, username
+FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::text[], %(usernames)s::text[])
+  AS i (account, conversation, participant, username)
+ORDER BY account, conversation
+ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
+"""
+# In message id order: two batches sharing ids wait for each other's in one order, not both.
+# No conflict target: the key is the seller's conversation's since 044 (decision 117), and the
+# statement runs unchanged on a database before it.
+INGEST_MESSAGES = """
+INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+SELECT c.id, i.message, i.sender, i.type, i.content, i.sent_at
+FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(messages)s::text[], %(senders)s::text[],
+            %(types)s::text[], %(contents)s::text[], %(sent_ats)s::timestamptz[])
+  AS i (account, conversation, message, sender, type, content, sent_at)
+JOIN conversations AS c ON c.client_account_id = i.account AND c.platform_conversation_id = i.conversation
+ORDER BY i.message
+ON CONFLICT DO NOTHING
+"""
+
+# Only the customer's unread messages count; the trigger brings unread_count back to 0.
+MARK_READ = """
+UPDATE messages SET is_read = true, read_at = now()
+WHERE conversation_id = %(conversation)s AND sender_type = 'customer' AND NOT is_read
+"""
+
+# A SECURITY DEFINER function (migration 020): under RLS, `@@` could not use the index.
+SEARCH = "SELECT id, name, price, rank FROM search_seller_products(%(query)s, %(limit)s)"
+
+# The rollup holds the summary's rows summed per seller, day and category (migration 023).
+DASHBOARD = """
+SELECT date, event_category, event_count, coalesce(total_value, 0)
+FROM analytics_daily_rollup
+WHERE user_id = app_user_id() AND date BETWEEN %(first)s AND %(last)s
+ORDER BY date, event_category
+"""
+
+# COPY FROM is refused on a table with row-level security, and the application may not
+# create a temporary table to copy into (migration 027): a batch travels as one array per
+# column and lands with one INSERT, which the policies check.
+EVENTS = """
+INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, occurred_at, value,
+                              entity_type, entity_id)
+SELECT * FROM unnest(%(users)b::uuid[], %(accounts)b::uuid[], %(types)b::text[], %(categories)b::text[],
+                     %(times)b::timestamptz[], %(values)b::numeric[], %(entity_types)b::text[], %(entity_ids)b::uuid[])
+"""
+
+# Connecting: the seller's live connection of that account if there is one; else its latest
+# disconnected one, revived (its conversations and messages come back, so a redelivery is
+# still recognised); else a new row. Another seller's live connection makes the insert fail
+# on idx_client_accounts_platform_account (23505): an account has one live seller.
+CONNECT_ACCOUNT = """
+WITH live AS (
+  SELECT id, username, status, false AS reconnected FROM client_accounts
+  WHERE platform = %(platform)s AND platform_account_id = %(platform_account_id)s AND deleted_at IS NULL
+), revived AS (
+  UPDATE client_accounts SET deleted_at = NULL, status = 'active', username = %(username)s
+  WHERE deleted_at IS NOT NULL
+    AND id = (SELECT id FROM client_accounts
+              WHERE platform = %(platform)s AND platform_account_id = %(platform_account_id)s
+                AND deleted_at IS NOT NULL AND NOT EXISTS (SELECT FROM live)
+              ORDER BY deleted_at DESC, id LIMIT 1)
+  RETURNING id, username, status, true AS reconnected
+), inserted AS (
+  INSERT INTO client_accounts (platform, platform_account_id, username)
+  SELECT %(platform)s, %(platform_account_id)s, %(username)s
+  WHERE NOT EXISTS (SELECT FROM live) AND NOT EXISTS (SELECT FROM revived)
+  RETURNING id, username, status, false AS reconnected
+)
+SELECT id, %(platform)s, %(platform_account_id)s, username, status, reconnected
+FROM (SELECT * FROM live UNION ALL SELECT * FROM revived UNION ALL SELECT * FROM inserted) AS chosen
+"""
+# The account first, then its live token: no webhook routes to it, no call reads its token.
+DISCONNECT_ACCOUNT = """
+WITH gone AS (
+  UPDATE client_accounts SET deleted_at = now(), status = 'disconnected'
+  WHERE id = %(account)s AND deleted_at IS NULL
+  RETURNING id
+), revoked AS (
+  UPDATE oauth_tokens SET revoked_at = now()
+  WHERE client_account_id IN (SELECT id FROM gone) AND revoked_at IS NULL
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM revoked)
+"""
+
+# A token replaces the account's live one: revoke, then insert, in one transaction (the
+# partial unique index allows one live token per account). The id is chosen by the caller,
+# since the ciphertext is bound to it (socialdb.app.tokens).
+REVOKE_TOKEN = """
+UPDATE oauth_tokens SET revoked_at = now() WHERE client_account_id = %(account)s AND revoked_at IS NULL
+"""
+STORE_TOKEN = """
+INSERT INTO oauth_tokens (id, client_account_id, platform, access_token, token_type, expires_at, scopes)
+SELECT %(id)s, a.id, a.platform, %(access_token)s, %(token_type)s, %(expires_at)s, %(scopes)s
+FROM client_accounts AS a
+WHERE a.id = %(account)s AND a.deleted_at IS NULL
+"""
+LIVE_TOKEN = """
+SELECT id, access_token, expires_at FROM oauth_tokens WHERE client_account_id = %(account)s AND revoked_at IS NULL
+"""
+
+_PRODUCT_COLUMNS = (
+    "id, name, description, price, currency, stock_quantity, is_available, deleted_at IS NOT NULL AS archived"
+)
+CREATE_PRODUCT = f"""
+INSERT INTO products (name, description, price, currency, stock_quantity, sku, category)
+VALUES (%(name)s, %(description)s, %(price)s, %(currency)s, %(stock_quantity)s, %(sku)s, %(category)s)
+RETURNING {_PRODUCT_COLUMNS}
+"""
+# Each field changes only when named (`set_<field>`): one static statement for any subset.
+UPDATE_PRODUCT = f"""
+UPDATE products SET
+  name = CASE WHEN %(set_name)s THEN %(name)s ELSE name END,
+  description = CASE WHEN %(set_description)s THEN %(description)s ELSE description END,
+  price = CASE WHEN %(set_price)s THEN %(price)s ELSE price END,
+  stock_quantity = CASE WHEN %(set_stock_quantity)s THEN %(stock_quantity)s ELSE stock_quantity END,
+  is_available = CASE WHEN %(set_is_available)s THEN %(is_available)s ELSE is_available END
+WHERE id = %(product)s AND deleted_at IS NULL
+RETURNING {_PRODUCT_COLUMNS}
+"""
+# Archived, not deleted: messages that showed it keep their link to it. Its links stop.
+ARCHIVE_PRODUCT = """
+WITH archived AS (
+  UPDATE products SET deleted_at = now(), is_available = false
+  WHERE id = %(product)s AND deleted_at IS NULL
+  RETURNING id
+), stopped AS (
+  UPDATE product_links SET is_active = false
+  WHERE product_id IN (SELECT id FROM archived) AND is_active
+  RETURNING id
+)
+SELECT (SELECT count(*) FROM archived), (SELECT count(*) FROM stopped)
+"""
+CREATE_LINK = """
+INSERT INTO product_links (product_id, client_account_id, short_link, instagram_media_id)
+VALUES (%(product)s, %(account)s, %(short_link)s, %(media)s)
+RETURNING id
+"""
+# Products shown in a message; a product already attached is not attached twice.
+ATTACH_PRODUCTS = """
+INSERT INTO message_products (message_id, product_id)
+SELECT %(message)s, p FROM unnest(%(products)s::uuid[]) AS p ORDER BY p
+ON CONFLICT (message_id, product_id) DO NOTHING
+"""
+
+NOTIFY = """
+INSERT INTO notifications (type, title, message, action_url) VALUES (%(type)s, %(title)s, %(message)s, %(url)s)
+RETURNING id
+"""
+NOTIFICATIONS = """
+SELECT id, type, title, message, action_url, is_read, created_at FROM notifications
+WHERE NOT (%(unread_only)s AND is_read)
+ORDER BY created_at DESC, id DESC
+LIMIT %(limit)s
+"""
+READ_NOTIFICATIONS = """
+UPDATE notifications SET is_read = true, read_at = now()
+WHERE id = ANY (%(ids)s::uuid[]) AND NOT is_read
+"""

@@ -1,0 +1,330 @@
+"""The platform's library as a service uses it, synchronous and asynchronous with one suite.
+
+Every test runs twice: through socialdb.app.session on a psycopg_pool.ConnectionPool, and
+through socialdb.app.aio on an AsyncConnectionPool (on an event loop of its own thread). Both
+pools log in as a login role in socialdb_app, as production does, with the library's reset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from socialdb.app import aio, summary
+from socialdb.app import session as sync
+from socialdb.app.inputs import IncomingMessage, NewEvent
+from socialdb.app.rows import InboxRow, MessageRow, Page
+from socialdb.app.tokens import TokenCipher
+from socialdb.errors import AccountTakenError, SellerScopeError
+from tests.helpers import add_seller, join, login_role
+
+ME = uuid.UUID("aaaaaaaa-0000-4000-8000-00000000000a")
+OTHER = uuid.UUID("bbbbbbbb-0000-4000-8000-00000000000b")
+ACCOUNT = uuid.UUID("aaaaaaaa-0000-4000-8000-0000000000ac")
+OTHER_ACCOUNT = uuid.UUID("bbbbbbbb-0000-4000-8000-0000000000bc")
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+CIPHER = TokenCipher.parse("k1:" + "A" * 43 + "=", "test")
+TIMEOUT_S = 60
+
+
+class Loop:
+    """An event loop in a thread of its own: the async surface, driven from a sync test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="aio-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(TIMEOUT_S)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        join(self.thread, TIMEOUT_S)
+        self.loop.close()
+
+
+@dataclass
+class Lib:
+    """One surface: `lib(seller, "inbox_page", account)` calls it in a session of its own."""
+
+    mode: str
+    pool: Any
+    loop: Loop | None
+
+    def __call__(self, seller: uuid.UUID, method: str, *args: Any, **kwargs: Any) -> Any:
+        if self.loop is None:
+            with sync.session(self.pool, seller) as s:
+                return getattr(s, method)(*args, **kwargs)
+
+        async def call() -> Any:
+            async with aio.session(self.pool, seller) as s:
+                return await getattr(s, method)(*args, **kwargs)
+
+        return self.loop.run(call())
+
+    def route(self, platform: str, account: str) -> Any:
+        if self.loop is None:
+            return sync.route_account(self.pool, platform, account)
+        return self.loop.run(aio.route_account(self.pool, platform, account))
+
+    def sign_in(self, email: str) -> Any:
+        if self.loop is None:
+            return sync.sign_in_lookup(self.pool, email)
+        return self.loop.run(aio.sign_in_lookup(self.pool, email))
+
+    def raw(self, statement: str) -> Any:
+        """A statement on a borrowed connection, outside any session (what a careless handler runs)."""
+        if self.loop is None:
+            with self.pool.connection() as conn:
+                return conn.execute(statement).fetchall()
+
+        async def run() -> Any:
+            async with self.pool.connection() as conn:
+                return await (await conn.execute(statement)).fetchall()
+
+        return self.loop.run(run())
+
+
+@pytest.fixture(params=["sync", "async"])
+def lib(request: pytest.FixtureRequest, db_url: str) -> Iterator[Lib]:
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        for user, account in ((ME, ACCOUNT), (OTHER, OTHER_ACCOUNT)):
+            add_seller(admin, user, account)
+    with login_role(db_url, "socialdb_app") as (_, url):
+        if request.param == "sync":
+            pool = sync.open_pool(url, min_size=1, max_size=1)
+            try:
+                yield Lib("sync", pool, None)
+            finally:
+                pool.close()
+        else:
+            loop = Loop()
+            pool = loop.run(aio.open_pool(url, min_size=1, max_size=1))
+            try:
+                yield Lib("async", pool, loop)
+            finally:
+                loop.run(pool.close())
+                loop.close()
+
+
+def msg(
+    n: int, conversation: str = "c1", at: datetime = T0, account: uuid.UUID = ACCOUNT, **kw: Any
+) -> IncomingMessage:
+    return IncomingMessage(account, conversation, "cust-" + conversation, f"m{n}", "customer", at, f"oi {n}", **kw)
+
+
+def walk(fetch: Callable[[Any], Page[Any]]) -> list[Any]:
+    """Every row, page after page, by the pages' own cursors."""
+    rows: list[Any] = []
+    page = fetch(None)
+    while True:
+        rows.extend(page)
+        if page.next is None:
+            return rows
+        page = fetch(page.next)
+
+
+def test_pages_are_typed_and_their_cursor_walks_every_row_once(lib: Lib) -> None:
+    for n in range(7):
+        assert lib(ME, "ingest_message", msg(n, at=T0 + timedelta(minutes=n // 2)))  # ties on sent_at
+    inbox = lib(ME, "inbox_page", ACCOUNT)
+    assert [type(r) for r in inbox] == [InboxRow]
+    assert (inbox[0].platform_conversation_id, inbox[0].unread_count) == ("c1", 7)
+    conversation = inbox[0].id
+    walked = walk(lambda after: lib(ME, "message_page", conversation, limit=2, after=after))
+    assert all(type(r) is MessageRow for r in walked)
+    assert [r.content for r in walked] == [r.content for r in lib(ME, "message_page", conversation)]
+    assert sorted(r.content for r in walked) == sorted(f"oi {n}" for n in range(7))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(minutes=st.lists(st.integers(0, 3), min_size=0, max_size=9), limit=st.integers(1, 4))
+def test_the_inbox_cursor_neither_skips_nor_repeats(lib: Lib, minutes: list[int], limit: int) -> None:
+    tag = uuid.uuid4().hex[:8]
+    for n, minute in enumerate(minutes):
+        lib(ME, "ingest_message", msg(n, conversation=f"{tag}-{n}", at=T0 + timedelta(minutes=minute)))
+    walked = walk(lambda after: lib(ME, "inbox_page", ACCOUNT, limit=limit, after=after))
+    mine = [r.platform_conversation_id for r in walked if r.platform_conversation_id.startswith(tag)]
+    assert sorted(mine) == sorted(f"{tag}-{n}" for n in range(len(minutes)))
+    assert len({r.id for r in walked}) == len(walked)
+
+
+def test_two_sellers_keep_their_own_message_of_the_same_id(lib: Lib) -> None:
+    """Gap 1: two connected accounts of different sellers message each other; both webhooks
+    carry one message id. Before 043/044 the second seller's message was dropped as a redelivery."""
+    assert lib(ME, "ingest_message", msg(1))
+    assert lib(OTHER, "ingest_message", msg(1, account=OTHER_ACCOUNT))
+    assert not lib(OTHER, "ingest_message", msg(1, account=OTHER_ACCOUNT))  # its own redelivery
+    for seller, account in ((ME, ACCOUNT), (OTHER, OTHER_ACCOUNT)):
+        (conversation,) = lib(seller, "inbox_page", account)
+        assert [m.content for m in lib(seller, "message_page", conversation.id)] == ["oi 1"]
+    assert lib(OTHER, "ingest_batch", [msg(2, account=OTHER_ACCOUNT), msg(1, account=OTHER_ACCOUNT)]) == 1
+    assert lib(ME, "ingest_batch", [msg(2)]) == 1  # the same id as OTHER's batch: ME's own
+
+
+def test_a_reconnected_account_comes_back_and_knows_its_messages(lib: Lib) -> None:
+    account = lib(ME, "connect_account", "whatsapp", "5511999990000", "loja.zap")
+    assert (account.platform, account.status, account.reconnected) == ("whatsapp", "active", False)
+    assert lib.route("whatsapp", "5511999990000") == (ME, account.id)
+    assert lib(ME, "ingest_message", msg(1, account=account.id))
+    assert lib(ME, "disconnect_account", account.id)
+    assert lib.route("whatsapp", "5511999990000") is None  # a webhook for it finds no seller
+    assert not lib(ME, "disconnect_account", account.id)
+    again = lib(ME, "connect_account", "whatsapp", "5511999990000", "loja.zap2")
+    assert (again.id, again.reconnected, again.username) == (account.id, True, "loja.zap2")
+    assert not lib(ME, "ingest_message", msg(1, account=account.id))  # redelivered after the reconnect
+    assert lib(ME, "connect_account", "whatsapp", "5511999990000", "x").id == account.id  # idempotent
+
+
+def test_an_account_has_one_live_seller(lib: Lib) -> None:
+    mine = lib(ME, "connect_account", "instagram", "ig-77", "loja")
+    with pytest.raises(AccountTakenError, match="instagram account 'ig-77' is connected by another seller"):
+        lib(OTHER, "connect_account", "instagram", "ig-77", "outra")
+    lib(ME, "disconnect_account", mine.id)
+    theirs = lib(OTHER, "connect_account", "instagram", "ig-77", "outra")
+    assert theirs.id != mine.id and lib.route("instagram", "ig-77") == (OTHER, theirs.id)
+    with pytest.raises(AccountTakenError):  # ME's old row cannot come back while OTHER holds it
+        lib(ME, "connect_account", "instagram", "ig-77", "loja")
+
+
+def test_tokens_are_stored_refreshed_and_revoked_with_the_account(lib: Lib) -> None:
+    expires = T0 + timedelta(days=60)
+    first = lib(ME, "store_token", ACCOUNT, CIPHER, "token-1", expires, ["instagram_basic"])
+    assert first is not None and lib(ME, "read_token", ACCOUNT, CIPHER) == "token-1"
+    second = lib(ME, "store_token", ACCOUNT, CIPHER, "token-2", expires, ["instagram_basic"])
+    assert second not in (None, first) and lib(ME, "read_token", ACCOUNT, CIPHER) == "token-2"
+    assert lib(OTHER, "read_token", ACCOUNT, CIPHER) is None  # not OTHER's account
+    assert lib(OTHER, "store_token", ACCOUNT, CIPHER, "stolen", expires, []) is None
+    lib(ME, "disconnect_account", ACCOUNT)
+    assert lib(ME, "read_token", ACCOUNT, CIPHER) is None
+
+
+def test_products_their_links_and_the_messages_that_show_them(lib: Lib) -> None:
+    vestido = lib(ME, "create_product", "Vestido floral", price=Decimal("89.90"), description="Vestido de algodão")
+    assert (vestido.name, vestido.currency, vestido.archived) == ("Vestido floral", "BRL", False)
+    assert [h.id for h in lib(ME, "search_products", "algodao")] == [vestido.id]
+    assert lib(OTHER, "search_products", "algodao") == []
+    changed = lib(ME, "update_product", vestido.id, price=Decimal("79.90"), stock_quantity=None)
+    assert (changed.price, changed.name) == (Decimal("79.90"), "Vestido floral")
+    assert lib(OTHER, "update_product", vestido.id, price=Decimal("1")) is None
+    link = lib(ME, "create_link", vestido.id, ACCOUNT, f"https://sl.example/{uuid.uuid4().hex[:6]}")
+    lib(ME, "ingest_message", msg(1))
+    (conversation,) = lib(ME, "inbox_page", ACCOUNT)
+    (message,) = lib(ME, "message_page", conversation.id)
+    assert lib(ME, "attach_products", message.id, [vestido.id, vestido.id]) == 1
+    assert lib(ME, "attach_products", message.id, [vestido.id]) == 0
+    assert lib(ME, "archive_product", vestido.id) and not lib(ME, "archive_product", vestido.id)
+    assert lib(ME, "search_products", "algodao") == []
+    assert lib.raw(f"SELECT count(*) FROM product_links WHERE id = '{link}'") == [(0,)]  # no seller: nothing
+    with pytest.raises(TypeError, match="no such field 'user_id'"):
+        lib(ME, "update_product", vestido.id, user_id=OTHER)
+
+
+def test_notifications_events_and_the_dashboard(lib: Lib, db_url: str) -> None:
+    first = lib(ME, "notify", "new_message", "Nova mensagem", "Maria escreveu", "/inbox")
+    lib(ME, "notify", "sale", "Venda", "Vestido vendido")
+    assert [n.title for n in lib(ME, "notifications")] == ["Venda", "Nova mensagem"]
+    assert lib(OTHER, "notifications") == []
+    assert lib(ME, "read_notifications", [first]) == 1
+    assert [n.title for n in lib(ME, "notifications", unread_only=True)] == ["Venda"]
+    today = datetime.now(UTC)
+    events = [NewEvent(ACCOUNT, "sale", "sales", today, Decimal("10.00")) for _ in range(3)]
+    assert lib(ME, "record_events", events) == 3
+    summary.run(db_url, summary.SummaryTask.REFRESH)  # maintenance's job, not the application's
+    (day,) = lib(ME, "dashboard", today.date() - timedelta(days=1), today.date() + timedelta(days=1))
+    assert (day.date, day.category, day.events, day.total_value) == (today.date(), "sales", 3, Decimal("30.00"))
+    assert lib(OTHER, "dashboard", date(2000, 1, 1), today.date()) == []
+
+
+def test_webhooks_and_sign_in_find_their_seller_and_nothing_else(lib: Lib) -> None:
+    assert lib.route("instagram", str(ACCOUNT)) == (ME, ACCOUNT)
+    assert lib.route("instagram", "nobody") is None
+    assert lib.route("whatsapp", str(ACCOUNT)) is None
+    found = lib.sign_in(f"{ME}@X.COM")
+    assert found is not None and (found.user_id, found.password_hash) == (ME, "h")
+
+
+def test_the_pool_reset_leaves_no_cursor_or_setting(lib: Lib) -> None:
+    """Gap 2, as found: a WITH HOLD cursor declared under seller A, then the connection goes
+    back to the pool; the next borrower (the same connection: the pool holds one) sees nothing."""
+    if lib.loop is None:
+        with sync.session(lib.pool, ME) as s, s.atomic():
+            s.conn.execute("DECLARE export CURSOR WITH HOLD FOR SELECT platform_account_id FROM client_accounts")
+            s.conn.execute("SET application_name = 'leaky'")
+    else:
+
+        async def leak() -> None:
+            async with aio.session(lib.pool, ME) as s, s.atomic():
+                await s.conn.execute(
+                    "DECLARE export CURSOR WITH HOLD FOR SELECT platform_account_id FROM client_accounts"
+                )
+                await s.conn.execute("SET application_name = 'leaky'")
+
+        lib.loop.run(leak())
+    assert lib.raw("SELECT count(*) FROM pg_cursors") == [(0,)]
+    assert lib.raw("SELECT current_setting('application_name') = 'leaky', app_user_id()") == [(False, None)]
+
+
+def test_a_session_refuses_a_call_from_another_thread_or_task(lib: Lib) -> None:
+    """Gap 2's second case through the session: another thread (or task) calling on a session
+    it did not open would act for that session's seller on a connection in use."""
+    errors: list[BaseException] = []
+    if lib.loop is None:
+        with sync.session(lib.pool, ME) as s:
+
+            def other() -> None:
+                try:
+                    s.inbox_page(ACCOUNT)
+                except BaseException as exc:  # the thread reports what it met
+                    errors.append(exc)
+
+            thread = threading.Thread(target=other)
+            thread.start()
+            join(thread, TIMEOUT_S)
+            assert s.inbox_page(ACCOUNT) is not None  # the owner still may
+    else:
+
+        async def two_tasks() -> None:
+            async with aio.session(lib.pool, ME) as s:
+                try:
+                    await asyncio.create_task(s.inbox_page(ACCOUNT))
+                except SellerScopeError as exc:
+                    errors.append(exc)
+                await s.inbox_page(ACCOUNT)
+
+        lib.loop.run(two_tasks())
+    assert [type(e) for e in errors] == [SellerScopeError]
+
+
+def test_a_malformed_seller_fails_before_any_round_trip(lib: Lib) -> None:
+    with pytest.raises(ValueError, match="badly formed"):
+        lib("not-a-uuid", "inbox_page", ACCOUNT)  # type: ignore[arg-type]
+
+
+def test_the_old_functions_still_work_and_name_their_replacement(db_url: str) -> None:
+    from socialdb.app import operations as ops
+    from socialdb.app.tenant import seller
+
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, ME, ACCOUNT)
+    with login_role(db_url, "socialdb_app") as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        with pytest.warns(
+            DeprecationWarning, match=r"operations\.ingest_message is deprecated: use Session\.ingest_message"
+        ):
+            assert ops.ingest_message(conn, ME, msg(1))
+        with pytest.warns(DeprecationWarning, match=r"use Session\.inbox_page"):
+            ((conversation, *_),) = ops.inbox_page(conn, ME, ACCOUNT)
+        with seller(conn, ME), pytest.warns(DeprecationWarning, match=r"use Session\.mark_read"):
+            assert ops.mark_read(conn, conversation) == 1
