@@ -10,6 +10,7 @@ objects it plants are that session's.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import threading
 import uuid
@@ -24,6 +25,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from typer.testing import CliRunner
 
+from socialdb.app import session as app_session
 from socialdb.app.operations import INGEST_STATEMENT, LIMITS, IncomingMessage, ingest_parameters
 from socialdb.app.tenant import aclear_seller, aseller, clear_seller, seller
 from socialdb.cli import app as cli
@@ -474,6 +476,63 @@ def test_a_scope_refuses_a_connection_another_task_holds(loaded: str) -> None:
 
     with login_role(loaded, "socialdb_app") as (_, url):
         asyncio.run(asyncio.wait_for(scenario(url), 60))
+
+
+# -- issue 22: no seller makes another's messages vanish --------------------------------------
+
+
+def _deliver(url: str, seller_id: str, account: uuid.UUID, content: str) -> bool:
+    """One webhook delivery of message 'shared-id' (the id both sellers' platforms sent)."""
+    message = IncomingMessage(
+        account, "dm-1", "cust", "shared-id", "customer", datetime(2026, 3, 1, tzinfo=UTC), content
+    )
+    with psycopg.connect(url, autocommit=True) as conn, app_session.session(conn, seller_id) as s:
+        return s.ingest_message(message)
+
+
+def test_a_seller_cannot_make_another_sellers_message_vanish(loaded: str) -> None:
+    """Seller A stores a message id first; seller B's own message with that id was dropped as a
+    redelivery before 043/044. Each seller now keeps its own, and redeliveries stay redeliveries."""
+    accounts = {s: uuid.UUID(hashlib.md5(f"acct-{s}".encode()).hexdigest()) for s in SELLERS}
+    with login_role(loaded, "socialdb_app") as (_, url):
+        assert _deliver(url, SELLERS["a"], accounts["a"], "from a")
+        assert _deliver(url, SELLERS["b"], accounts["b"], "from b")
+        assert not _deliver(url, SELLERS["b"], accounts["b"], "from b")
+        batch = [IncomingMessage(accounts["b"], "dm-2", "cust", "m-a", "customer", datetime(2026, 3, 2, tzinfo=UTC))]
+        with psycopg.connect(url, autocommit=True) as conn, app_session.session(conn, SELLERS["b"]) as s:
+            assert s.ingest_batch(batch) == 1  # 'm-a' is seller a's id too (tests/sellers.py)
+    with psycopg.connect(loaded) as admin:
+        rows = admin.execute(
+            "SELECT user_id::text, content FROM messages WHERE platform_message_id = 'shared-id' ORDER BY 1"
+        ).fetchall()
+    assert rows == [(SELLERS["a"], "from a"), (SELLERS["b"], "from b")]
+
+
+def test_the_global_key_cannot_come_back_over_ids_held_twice(loaded: str) -> None:
+    """Once two sellers hold one id, 044's rollback refuses, names the id and changes nothing."""
+    accounts = {s: uuid.UUID(hashlib.md5(f"acct-{s}".encode()).hexdigest()) for s in SELLERS}
+    with login_role(loaded, "socialdb_app") as (_, url):
+        for suffix in SELLERS:
+            assert _deliver(url, SELLERS[suffix], accounts[suffix], f"from {suffix}")
+    before = _catalog_state(loaded)
+    result = CliRunner().invoke(cli, ["migrate", "down", "--to", "43", "--database-url", loaded])
+    assert result.exit_code == 1, result.output
+    assert "cannot roll back 044: messages.platform_message_id held more than once" in result.output
+    assert "'shared-id'" in result.output and "Traceback" not in result.output
+    after = _catalog_state(loaded)
+    assert after[0] >= 44 and after[1:] == before[1:]  # 044 still applied: its key and both messages stay
+
+
+def _catalog_state(url: str) -> tuple[Any, ...]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT max(version) FROM migrations),"
+            " to_regclass('messages_seller_message_key') IS NOT NULL,"
+            " to_regclass('messages_platform_message_id_key') IS NULL,"
+            " (SELECT count(*) FROM messages WHERE platform_message_id = 'shared-id')"
+        ).fetchone()
+    assert row is not None
+    return tuple(row)
 
 
 # -- issue 22: nothing unbounded comes in -------------------------------------------------------
