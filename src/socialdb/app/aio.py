@@ -22,6 +22,7 @@ from psycopg.pq import TransactionStatus
 
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
+from socialdb.app.calls import has_rows as _has_rows
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
     Account,
@@ -71,15 +72,15 @@ async def session(
 
 @asynccontextmanager
 async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> AsyncIterator[AsyncSession]:
-    autocommit = conn.autocommit
-    if conn.info.transaction_status == TransactionStatus.IDLE:
+    switch = not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
+    if switch:
         await conn.set_autocommit(True)
     try:
         with hold(conn):
             yield AsyncSession(conn, seller_id(seller))
     finally:
-        if conn.info.transaction_status == TransactionStatus.IDLE:
-            await conn.set_autocommit(autocommit)
+        if switch and conn.info.transaction_status == TransactionStatus.IDLE:
+            await conn.set_autocommit(False)
 
 
 async def route_account(
@@ -105,7 +106,7 @@ async def _execute(conn: psycopg.AsyncConnection[Any], call: Call[T]) -> T:
     cur = conn.cursor()
     for statement, params in call.statements:
         await cur.execute(statement, params)
-    rows = await cur.fetchall() if cur.description is not None else []
+    rows = await cur.fetchall() if _has_rows(cur) else []
     return call.shape(Result(rows, cur.rowcount))
 
 

@@ -13,6 +13,8 @@ from enum import Enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
+from psycopg.pq import ExecStatus
+
 from socialdb.app import statements as sql
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
@@ -61,6 +63,13 @@ class Call(Generic[T]):
     scope: Scope
     # Raised in place of a unique violation that a second try did not clear.
     taken: Callable[[], Exception] | None = field(default=None)
+
+
+def has_rows(cursor: Any) -> bool:
+    """Whether the last statement returned rows; cheaper than `cursor.description`, which
+    builds a column object per column on every call (measured: 48 us per inbox page here)."""
+    result = cursor.pgresult
+    return result is not None and result.status == ExecStatus.TUPLES_OK
 
 
 def _one(statement: str, params: Mapping[str, Any], shape: Callable[[Result], T], scope: Scope) -> Call[T]:

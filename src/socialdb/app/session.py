@@ -17,6 +17,7 @@ async. docs/library.md shows it in a web service.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -28,6 +29,7 @@ from psycopg.pq import TransactionStatus
 
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
+from socialdb.app.calls import has_rows as _has_rows
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
     Account,
@@ -60,30 +62,48 @@ def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any)
     return ConnectionPool(url, min_size=min_size, max_size=max_size, reset=clear_seller, open=True, **kwargs)
 
 
-@contextmanager
-def session(source: ConnectionPool[Any] | psycopg.Connection[Any], seller: UUID | str) -> Iterator[Session]:
-    """A session acting for `seller` on a connection of `source` (a pool, or a connection) for the block."""
-    if isinstance(source, psycopg.Connection):
-        with _bound(source, seller) as bound:
-            yield bound
-    else:
-        with source.connection() as conn, _bound(conn, seller) as bound:
-            yield bound
+class session:
+    """A session acting for `seller` on a connection of `source` (a pool, or a connection) for
+    the block. A class, not a generator: a request opens one per call it makes.
 
+    Autocommit, so that a one-statement call is one round trip; a connection already in a
+    transaction keeps it (the calls then join it), and the caller's mode comes back."""
 
-@contextmanager
-def _bound(conn: psycopg.Connection[Any], seller: UUID | str) -> Iterator[Session]:
-    # Autocommit, so that a one-statement call is one round trip; a connection already in a
-    # transaction keeps it (the calls then join it), and the caller's mode comes back.
-    autocommit = conn.autocommit
-    if conn.info.transaction_status == TransactionStatus.IDLE:
-        conn.autocommit = True
-    try:
-        with hold(conn):
-            yield Session(conn, seller_id(seller))
-    finally:
-        if conn.info.transaction_status == TransactionStatus.IDLE:
-            conn.autocommit = autocommit
+    __slots__ = ("borrowed", "conn", "guard", "seller", "source", "switch")
+
+    def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any], seller: UUID | str) -> None:
+        self.source, self.seller = source, seller_id(seller)
+        self.borrowed: Any = None
+        self.guard: hold | None = None
+        self.switch = False
+
+    def __enter__(self) -> Session:
+        if isinstance(self.source, psycopg.Connection):
+            self.conn = self.source
+        else:
+            self.borrowed = self.source.connection()
+            self.conn = self.borrowed.__enter__()
+        try:
+            self.switch = not self.conn.autocommit and self.conn.info.transaction_status == TransactionStatus.IDLE
+            if self.switch:  # the setter waits on the connection: only when it changes anything
+                self.conn.autocommit = True
+            guard = hold(self.conn)
+            guard.__enter__()
+            self.guard = guard
+        except BaseException:
+            self.__exit__(*sys.exc_info())  # refused: give back what was taken
+            raise
+        return Session(self.conn, self.seller)
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        try:
+            if self.guard is not None:
+                self.guard.__exit__()
+            if self.switch and self.conn.info.transaction_status == TransactionStatus.IDLE:
+                self.conn.autocommit = False
+        finally:
+            if self.borrowed is not None:
+                self.borrowed.__exit__(kind, error, trace)
 
 
 def route_account(source: ConnectionPool[Any] | psycopg.Connection[Any], platform: str, account: str) -> Route | None:
@@ -107,7 +127,7 @@ def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
     cur = conn.cursor()
     for statement, params in call.statements:
         cur.execute(statement, params)
-    rows = cur.fetchall() if cur.description is not None else []
+    rows = cur.fetchall() if _has_rows(cur) else []
     return call.shape(Result(rows, cur.rowcount))
 
 

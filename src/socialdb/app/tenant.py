@@ -47,34 +47,41 @@ _guard = threading.Lock()
 
 
 def _who() -> tuple[int, int | None]:
-    try:
-        task = asyncio.current_task()
-    except RuntimeError:  # no event loop in this thread
-        task = None
+    # asyncio's C accessor: None outside a running loop, with no exception to raise and catch
+    # on every call of a synchronous service (decision 119's hot path).
+    loop = asyncio._get_running_loop()
+    task = None if loop is None else asyncio.current_task(loop)
     return threading.get_ident(), None if task is None else id(task)
 
 
-@contextmanager
-def hold(conn: object) -> Iterator[None]:
-    """Mark `conn` as in a scope of this thread or task for the block; refuse another's."""
-    me = _who()
-    with _guard:
-        holder = _holders.get(conn)
-        if holder is not None and holder.who != me:
-            raise SellerScopeError(
-                "this connection is in a seller scope of another thread or task: give each its own connection"
-                " (take one from a pool per request)"
-            )
-        if holder is None:
-            holder = _holders[conn] = _Holder(me, 0)
-        holder.depth += 1
-    try:
-        yield
-    finally:
+class hold:
+    """Mark `conn` as in a scope of this thread or task for the block; refuse another's.
+    A class, not a generator: it runs on every session and every scoped call."""
+
+    __slots__ = ("conn", "holder")
+
+    def __init__(self, conn: object) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        me = _who()
         with _guard:
-            holder.depth -= 1
-            if holder.depth == 0:
-                _holders.pop(conn, None)
+            holder = _holders.get(self.conn)
+            if holder is not None and holder.who != me:
+                raise SellerScopeError(
+                    "this connection is in a seller scope of another thread or task: give each its own connection"
+                    " (take one from a pool per request)"
+                )
+            if holder is None:
+                holder = _holders[self.conn] = _Holder(me, 0)
+            holder.depth += 1
+            self.holder = holder
+
+    def __exit__(self, *exc: object) -> None:
+        with _guard:
+            self.holder.depth -= 1
+            if self.holder.depth == 0:
+                _holders.pop(self.conn, None)
 
 
 def require_holder(conn: object) -> None:
