@@ -225,6 +225,11 @@ def test_products_their_links_and_the_messages_that_show_them(lib: Lib) -> None:
     (message,) = lib(ME, "message_page", conversation.id)
     assert lib(ME, "attach_products", message.id, [vestido.id, vestido.id]) == 1
     assert lib(ME, "attach_products", message.id, [vestido.id]) == 0
+    assert lib(ME, "archive_link", link) and not lib(ME, "archive_link", link)
+    assert not lib(OTHER, "archive_link", link)
+    post = lib(ME, "cache_media", ACCOUNT, "17890001", "IMAGE", caption="Vestido", likes=3)
+    assert lib(ME, "cache_media", ACCOUNT, "17890001", "IMAGE", caption="Vestido novo", likes=5) == post
+    assert lib(OTHER, "cache_media", OTHER_ACCOUNT, "17890001", "IMAGE") != post  # the same post, OTHER's cache
     assert lib(ME, "archive_product", vestido.id) and not lib(ME, "archive_product", vestido.id)
     assert lib(ME, "search_products", "algodao") == []
     assert lib.raw(f"SELECT count(*) FROM product_links WHERE id = '{link}'") == [(0,)]  # no seller: nothing

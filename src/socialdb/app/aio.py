@@ -171,6 +171,15 @@ class AsyncSession:
     ) -> UUID:
         return await self._run(calls.create_link(product_id, account_id, short_link, media_id))
 
+    async def archive_link(self, link_id: UUID) -> bool:
+        """Stop a product link (it stays, with its clicks and revenue)."""
+        return await self._run(calls.archive_link(link_id))
+
+    async def cache_media(self, account_id: UUID, platform_media_id: str, media_type: str, **fields: Any) -> UUID:
+        """Cache a post of the account (the latest sync wins); fields: url, permalink, caption,
+        likes, comments, posted_at."""
+        return await self._run(calls.cache_media(account_id, platform_media_id, media_type, fields))
+
     async def attach_products(self, message_id: UUID, product_ids: Iterable[UUID]) -> int:
         return await self._run(calls.attach_products(message_id, product_ids))
 

@@ -260,6 +260,30 @@ def create_link(product: UUID, account: UUID, short_link: str, media: str | None
     return _one(sql.CREATE_LINK, params, _first, Scope.TRANSACTION)
 
 
+def archive_link(link: UUID) -> Call[bool]:
+    return _one(sql.ARCHIVE_LINK, {"link": link}, lambda r: r.rowcount == 1, Scope.TRANSACTION)
+
+
+MEDIA_FIELDS = ("url", "permalink", "caption", "likes", "comments", "posted_at")
+
+
+def cache_media(account: UUID, media: str, kind: str, fields: Mapping[str, Any]) -> Call[UUID]:
+    unknown = set(fields) - set(MEDIA_FIELDS)
+    if unknown:
+        raise TypeError(f"cache_media: no such field {sorted(unknown)[0]!r} (fields: {', '.join(MEDIA_FIELDS)})")
+    params = {
+        "account": account,
+        "media": media,
+        "type": kind,
+        "likes": 0,
+        "comments": 0,
+        **dict.fromkeys(MEDIA_FIELDS[:3]),
+        "posted_at": None,
+        **fields,
+    }
+    return _one(sql.CACHE_MEDIA, params, _first, Scope.TRANSACTION)
+
+
 def attach_products(message: UUID, products: Iterable[UUID]) -> Call[int]:
     params = {"message": message, "products": sorted(set(products))}
     return _one(sql.ATTACH_PRODUCTS, params, _count, Scope.TRANSACTION)

@@ -204,6 +204,15 @@ class Session:
     def create_link(self, product_id: UUID, account_id: UUID, short_link: str, media_id: str | None = None) -> UUID:
         return self._run(calls.create_link(product_id, account_id, short_link, media_id))
 
+    def archive_link(self, link_id: UUID) -> bool:
+        """Stop a product link (it stays, with its clicks and revenue)."""
+        return self._run(calls.archive_link(link_id))
+
+    def cache_media(self, account_id: UUID, platform_media_id: str, media_type: str, **fields: Any) -> UUID:
+        """Cache a post of the account (the latest sync wins); fields: url, permalink, caption,
+        likes, comments, posted_at."""
+        return self._run(calls.cache_media(account_id, platform_media_id, media_type, fields))
+
     def attach_products(self, message_id: UUID, product_ids: Iterable[UUID]) -> int:
         """Products shown in a message; returns how many were newly attached."""
         return self._run(calls.attach_products(message_id, product_ids))

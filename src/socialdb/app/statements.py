@@ -165,6 +165,20 @@ INSERT INTO product_links (product_id, client_account_id, short_link, instagram_
 VALUES (%(product)s, %(account)s, %(short_link)s, %(media)s)
 RETURNING id
 """
+ARCHIVE_LINK = "UPDATE product_links SET is_active = false WHERE id = %(link)s AND is_active"
+
+# A post of the seller's account, cached: the latest sync wins (unique per seller and account: 043).
+CACHE_MEDIA = """
+INSERT INTO instagram_media (client_account_id, platform_media_id, media_type, media_url, permalink, caption,
+                             like_count, comment_count, "timestamp")
+VALUES (%(account)s, %(media)s, %(type)s, %(url)s, %(permalink)s, %(caption)s, %(likes)s, %(comments)s, %(posted_at)s)
+ON CONFLICT (user_id, client_account_id, platform_media_id) DO UPDATE
+SET media_type = EXCLUDED.media_type, media_url = EXCLUDED.media_url, permalink = EXCLUDED.permalink,
+    caption = EXCLUDED.caption, like_count = EXCLUDED.like_count, comment_count = EXCLUDED.comment_count,
+    "timestamp" = EXCLUDED."timestamp", synced_at = now()
+RETURNING id
+"""
+
 # Products shown in a message; a product already attached is not attached twice.
 ATTACH_PRODUCTS = """
 INSERT INTO message_products (message_id, product_id)
