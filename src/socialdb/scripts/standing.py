@@ -15,7 +15,7 @@ from socialdb.errors import (
     OutOfOrderError,
     UsageError,
 )
-from socialdb.migrate.files import Migration
+from socialdb.scripts.files import Migration
 
 
 @dataclass(frozen=True)
