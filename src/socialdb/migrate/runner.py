@@ -2,7 +2,7 @@
 
 Everything happens under the migration lock (lease.py), on an autocommit
 connection of its own, one migration at a time (execution.py); docs/runner.md
-tells the whole story.
+tells the whole story. What a run would lock is the lock planner's (socialdb.planner).
 """
 
 from __future__ import annotations
