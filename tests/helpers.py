@@ -160,7 +160,7 @@ def sessions_running(url: str, fragment: str) -> int:
 
 
 def _latest() -> int:
-    from socialdb.migrate.files import default_directory, load_migrations
+    from socialdb.scripts.files import default_directory, load_migrations
 
     return max(m.version for m in load_migrations(default_directory()))
 

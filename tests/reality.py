@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import psycopg
 from psycopg import sql
 
-from socialdb.migrate.locks import Analysis, DataEffect, LockLevel, When
+from socialdb.planner.lock_modes import Analysis, DataEffect, LockLevel, When
 
 RELATIONS = """
 SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.relfilenode,

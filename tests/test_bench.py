@@ -18,8 +18,8 @@ from socialdb.bench.report import BEGIN, COMMITTED, DOCUMENTED_SCALE, END, defau
 from socialdb.bench.run import Generated, Options, Run
 from socialdb.bench.workload import Measure
 from socialdb.cli import app
-from socialdb.migrate.files import default_directory, load_migrations
-from socialdb.migrate.history import ddl as history_ddl
+from socialdb.scripts.files import default_directory, load_migrations
+from socialdb.scripts.history import ddl as history_ddl
 
 
 def world_rows(seed: int, scale: float) -> dict[str, list[tuple[object, ...]]]:

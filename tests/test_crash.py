@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from socialdb import cli
 from socialdb.cli import migrate as cli_migrate
 from socialdb.migrate import interrupts
-from socialdb.migrate.lock import LOCK_KEY
+from socialdb.migrate.lease import LOCK_KEY
 from tests.helpers import (
     finish,
     history,

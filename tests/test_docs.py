@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from socialdb.migrate.files import default_directory
+from socialdb.scripts.files import default_directory
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = ROOT / "docs" / "requirements.md"

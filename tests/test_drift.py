@@ -10,9 +10,9 @@ from typer.testing import CliRunner
 from socialdb.cli import app
 from socialdb.errors import DriftCheckError
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory, load_migrations
 from socialdb.schema import catalog, diff
 from socialdb.schema.model import Catalog
+from socialdb.scripts.files import default_directory, load_migrations
 from tests.conftest import Databases
 
 NEWEST = load_migrations(default_directory())[-1].filename

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from socialdb.errors import MigrationFileError
-from socialdb.migrate.files import format_migration, load_migrations, normalise, parse_filename, parse_migration
+from socialdb.scripts.files import format_migration, load_migrations, normalise, parse_filename, parse_migration
 
 # Lines the format reserves: the rollback marker and the directives (docs/runner.md). A part
 # holding one, even inside a string literal, is not a part the format can carry.

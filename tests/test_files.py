@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from socialdb.errors import MigrationFileError
-from socialdb.migrate.files import MAX_VERSION, checksum, load_migrations, new_migration, parse_migration
+from socialdb.scripts.files import MAX_VERSION, checksum, load_migrations, new_migration, parse_migration
 
 BASIC = "CREATE TABLE t (id int);\n\n-- ROLLBACK\nDROP TABLE t;\n"
 
@@ -183,7 +183,7 @@ def test_new_migration_continues_the_folder_numbering(tmp_path: Path) -> None:
 
 
 def test_packaged_migrations_parse_and_all_roll_back() -> None:
-    from socialdb.migrate.files import default_directory
+    from socialdb.scripts.files import default_directory
 
     migrations = load_migrations(default_directory())
     assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))

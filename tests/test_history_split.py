@@ -15,7 +15,7 @@ import pytest
 
 from socialdb.errors import ChecksumMismatchError
 from socialdb.migrate import runner
-from socialdb.migrate.files import CORRECTIONS, default_directory, load_migrations
+from socialdb.scripts.files import CORRECTIONS, default_directory, load_migrations
 from tests.helpers import LATEST
 
 

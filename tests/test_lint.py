@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from socialdb.cli import app
 from socialdb.migrate import lint
-from socialdb.migrate.files import load_migrations
+from socialdb.scripts.files import load_migrations
 from tests.helpers import write_migrations
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"

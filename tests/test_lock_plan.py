@@ -19,14 +19,17 @@ from pglast import ast
 from psycopg import sql
 from typer.testing import CliRunner
 
+from socialdb import planner
 from socialdb.cli import app
-from socialdb.migrate import alter, analysis, history, live, planner, report, runner
-from socialdb.migrate.facts import Facts, Kind, Relation
-from socialdb.migrate.files import Migration, default_directory, load_migrations, parse_migration
-from socialdb.migrate.locks import ALTER_TABLE_LEVEL, Blocks, LockLevel, Server, When, blocks
-from socialdb.migrate.options import Direction
-from socialdb.migrate.queries import parsed
-from socialdb.migrate.statements import Statement, split
+from socialdb.migrate import runner
+from socialdb.planner import alter, analysis, live, lock_plan, report
+from socialdb.planner.facts import Facts, Kind, Relation
+from socialdb.planner.lock_modes import ALTER_TABLE_LEVEL, Blocks, LockLevel, Server, When, blocks
+from socialdb.planner.queries import parsed
+from socialdb.scripts import history
+from socialdb.scripts.files import Migration, default_directory, load_migrations, parse_migration
+from socialdb.scripts.options import Direction
+from socialdb.scripts.statements import Statement, split
 from tests import lock_corpus, reality
 from tests.catalog import snapshot
 from tests.conftest import Databases
@@ -35,7 +38,7 @@ from tests.helpers import loaded_after
 L = LockLevel
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER_DOC = ROOT / "docs" / "runner.md"
-PURE = ["locks", "facts", "queries", "analysis", "alter", "simulate", "planner", "report", "gates"]
+PURE = ["lock_modes", "facts", "queries", "analysis", "alter", "simulate", "lock_plan", "report", "gates"]
 # The project statements the plan cannot classify, and why: dynamic SQL and extension scripts.
 UNKNOWN = {
     "018-roles-and-grants.sql:6": "dynamic SQL",
@@ -49,9 +52,9 @@ UNKNOWN = {
 }
 
 
-def analyse(text: str, facts: Facts | None = None) -> planner.StatementPlan:
+def analyse(text: str, facts: Facts | None = None) -> lock_plan.StatementPlan:
     statement = split(text, "test.sql", 1)[0]
-    plan, _ = planner.plan_statement(statement, facts or Facts.empty(), (), planner.Thresholds(), False)
+    plan, _ = lock_plan.plan_statement(statement, facts or Facts.empty(), (), planner.Thresholds(), False)
     return plan
 
 
@@ -89,7 +92,7 @@ def test_what_a_lock_blocks(levels: list[LockLevel], expected: Blocks) -> None:
 
 @pytest.mark.parametrize("module", PURE)
 def test_the_lock_planner_never_talks_to_a_database(module: str) -> None:
-    loaded = loaded_after(f"import socialdb.migrate.{module}")
+    loaded = loaded_after(f"import socialdb.planner.{module}")
     assert not {m for m in loaded if m == "psycopg" or m.startswith(("psycopg.", "socialdb.db"))}
 
 
@@ -137,7 +140,7 @@ def test_rewrites_scans_and_what_they_block() -> None:
 def test_fail_on_gates() -> None:
     facts = Facts.empty().with_relation(Relation("public.t", Kind.TABLE, rows=5_000_000, bytes=10**9))
     migration = _migration("ALTER TABLE t ADD COLUMN b uuid DEFAULT gen_random_uuid();\nCREATE EXTENSION x;\n")
-    plan = planner.build([migration], facts)
+    plan = lock_plan.build([migration], facts)
     refused = planner.violations(plan, list(planner.FailOn))
     assert sorted(refused) == [
         "900-x.sql:1: ACCESS EXCLUSIVE on public.t",
@@ -147,7 +150,7 @@ def test_fail_on_gates() -> None:
         "900-x.sql:2: unknown: assume ACCESS EXCLUSIVE on public.t",
         "900-x.sql:2: unknown: may block a large table",
     ]
-    small = planner.build([migration], facts, thresholds=planner.Thresholds(large_rows=10**7, large_bytes=10**10))
+    small = lock_plan.build([migration], facts, thresholds=planner.Thresholds(large_rows=10**7, large_bytes=10**10))
     assert planner.violations(small, [planner.FailOn.ACCESS_EXCLUSIVE_ON_LARGE]) == []
 
 
@@ -156,7 +159,7 @@ def _migration(text: str) -> Migration:
 
 
 def test_only_dynamic_sql_and_extensions_are_unknown_in_the_projects_migrations() -> None:
-    plan = runner.plan(None)
+    plan = planner.plan(None)
     unknown = {f"{m.filename}:{s.line}" for m in plan.migrations for s in m.statements if s.unknown}
     assert unknown == set(UNKNOWN)
 
@@ -201,7 +204,7 @@ def test_the_plan_in_the_runner_docs_is_the_plan_of_the_migrations() -> None:
     text = RUNNER_DOC.read_text(encoding="utf-8")
     match = re.search(r"<!-- plan:begin -->\n(.*?)<!-- plan:end -->", text, re.DOTALL)
     assert match is not None, "docs/runner.md has no plan section"
-    expected = report.plan_markdown(runner.plan(None))
+    expected = report.plan_markdown(planner.plan(None))
     assert match.group(1) == expected, "regenerate it: uv run socialdb migrate plan --offline --format markdown"
 
 
@@ -215,7 +218,7 @@ def _facts(conn: psycopg.Connection[Any]) -> Facts:
 
 
 def _run(
-    url: str, conn: psycopg.Connection[Any], statement: Statement, plan: planner.StatementPlan
+    url: str, conn: psycopg.Connection[Any], statement: Statement, plan: lock_plan.StatementPlan
 ) -> reality.Observation:
     if statement.needs_no_transaction:
         return reality.outside_transaction(
@@ -246,12 +249,12 @@ def test_every_project_statement_locks_what_the_plan_says(databases: Databases) 
     migrations = load_migrations(default_directory())
     with psycopg.connect(url, autocommit=True) as conn:
         history.ensure_table(conn)  # as `up` does first; 018 revokes on it
-        upward = planner.build(migrations, _facts(conn))
-        offline = runner.plan(None, server=Server(upward.server_version))
+        upward = lock_plan.build(migrations, _facts(conn))
+        offline = planner.plan(None, server=Server(upward.server_version))
         assert _analyses(upward) == _analyses(offline)  # what docs/runner.md shows is what is checked
         problems = _check(url, conn, migrations, upward, Direction.UP)
         reversible = [m for m in reversed(migrations) if m.down_statements]
-        downward = planner.build(reversible, _facts(conn), part=Direction.DOWN)
+        downward = lock_plan.build(reversible, _facts(conn), part=Direction.DOWN)
         problems += _check(url, conn, reversible, downward, Direction.DOWN)
     assert problems == []
 
@@ -333,7 +336,7 @@ def test_the_plan_changes_nothing_and_needs_only_read_access(
     if applied is not None:
         runner.up(url, to=applied)
     before = snapshot(url)
-    plan = runner.plan(reader(url))
+    plan = planner.plan(reader(url))
     assert plan.migrations[0].version == (applied or 0) + 1
     result = CliRunner().invoke(app, ["migrate", "plan", "--database-url", reader(url), "--format", "json"])
     assert result.exit_code == 0, result.stderr
@@ -351,7 +354,7 @@ def test_a_session_holding_a_conflicting_lock_is_named(databases: Databases) -> 
     with psycopg.connect(url, autocommit=True, application_name="long reader") as holder:
         holder.execute("BEGIN")
         holder.execute("SELECT count(*) FROM conversations")
-        plan = runner.plan(url, to=14)
+        plan = planner.plan(url, to=14)
         holder.execute("ROLLBACK")
     add_column = next(s for s in plan.migrations[0].statements if s.sql.startswith("ALTER TABLE conversations ADD"))
     held = add_column.relations[0].holders

@@ -12,8 +12,8 @@ import pytest
 
 from socialdb.errors import LockNotAvailableError, MigrationFailed
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts.files import default_directory
+from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, NEXT, history, join, wait_for
 
 ALTER = "ALTER TABLE products ADD COLUMN note text;\n-- ROLLBACK\nALTER TABLE products DROP COLUMN note;\n"

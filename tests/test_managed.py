@@ -25,7 +25,7 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from socialdb.errors import LockNotAvailableError, MigrationFailed, PrivilegeError
 from socialdb.migrate import bootstrap, runner
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts.options import RunOptions
 from tests.catalog import Snapshot, differences, snapshot
 from tests.conftest import Databases
 from tests.helpers import LATEST, finish, fresh_server, server_major, socialdb, write_migrations

@@ -20,8 +20,8 @@ from socialdb.errors import (
     UsageError,
 )
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts.files import default_directory
+from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, history, in_background, join, wait_for, write_migrations
 
 TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n"

@@ -333,7 +333,7 @@ def _busiest(conn: Conn) -> Any:
 
 def _search_body() -> str:
     """The query inside search_seller_products, with psycopg placeholders for its parameters."""
-    from socialdb.migrate.files import default_directory, load_migrations
+    from socialdb.scripts.files import default_directory, load_migrations
 
     text = next(m for m in load_migrations(default_directory()) if m.version == 20).up
     body = text.split("AS $$", 2)[2].split("$$;", 1)[0]

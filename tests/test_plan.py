@@ -15,9 +15,10 @@ from socialdb.errors import (
     OutOfOrderError,
     UsageError,
 )
-from socialdb.migrate import live, plan
-from socialdb.migrate.files import Migration, parse_migration
-from socialdb.migrate.plan import HistoryRow
+from socialdb.planner import live
+from socialdb.scripts import standing
+from socialdb.scripts.files import Migration, parse_migration
+from socialdb.scripts.standing import HistoryRow
 
 NOW = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
 
@@ -34,33 +35,33 @@ def row(m: Migration, state: str = "applied", checksum: str | None = None) -> Hi
 def test_status_states() -> None:
     a, b, c = mig(1), mig(2), mig(3)
     gone = mig(4)
-    rows = plan.status([a, b, c], [row(a), row(b, checksum="0" * 64), row(gone)])
+    rows = standing.status([a, b, c], [row(a), row(b, checksum="0" * 64), row(gone)])
     assert [(r.version, r.state) for r in rows] == [(1, "applied"), (2, "changed"), (3, "pending"), (4, "missing")]
 
 
 def test_pending_refuses_changed_missing_failed_and_out_of_order() -> None:
     a, b, c = mig(1), mig(2), mig(3)
-    assert plan.pending([a, b, c], [row(a)]) == [b, c]
+    assert standing.pending([a, b, c], [row(a)]) == [b, c]
     with pytest.raises(ChecksumMismatchError, match="001-m1.sql: changed since it was applied"):
-        plan.pending([a, b], [row(a, checksum="f" * 64)])
+        standing.pending([a, b], [row(a, checksum="f" * 64)])
     with pytest.raises(MissingMigrationError, match="002-m2.sql: applied .* the file is missing"):
-        plan.pending([a], [row(a), row(b)])
+        standing.pending([a], [row(a), row(b)])
     with pytest.raises(FailedMigrationError, match="resolve 2"):
-        plan.pending([a, b], [row(a), row(b, "failed")])
+        standing.pending([a, b], [row(a), row(b, "failed")])
     with pytest.raises(OutOfOrderError, match="002-m2.sql is pending but version 3"):  # exit 1, not usage
-        plan.pending([a, b, c], [row(a), row(c)])
+        standing.pending([a, b, c], [row(a), row(c)])
 
 
 def test_rollbacks_newest_first_and_checked_before_running() -> None:
     a, b, c = mig(1), mig(2), mig(3)
-    assert plan.rollbacks([a, b, c], [row(a), row(b), row(c)], 2) == [c, b]
+    assert standing.rollbacks([a, b, c], [row(a), row(b), row(c)], 2) == [c, b]
     with pytest.raises(UsageError, match="only 3 applied"):
-        plan.rollbacks([a, b, c], [row(a), row(b), row(c)], 4)
+        standing.rollbacks([a, b, c], [row(a), row(b), row(c)], 4)
     with pytest.raises(UsageError):
-        plan.rollbacks([a], [row(a)], 0)
+        standing.rollbacks([a], [row(a)], 0)
     no_down = mig(4, "SELECT 1;\n")
     with pytest.raises(NoRollbackError, match="004-m4.sql: has no '-- ROLLBACK' section"):
-        plan.rollbacks([a, no_down], [row(a), row(no_down)], 2)
+        standing.rollbacks([a, no_down], [row(a), row(no_down)], 2)
 
 
 def test_a_partitioned_relations_size_is_its_partitions_sum(db_url: str) -> None:

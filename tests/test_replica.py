@@ -44,7 +44,7 @@ from socialdb.app import operations
 from socialdb.app.tenant import seller
 from socialdb.errors import DurabilityError, MigrationFailed
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory
+from socialdb.scripts.files import default_directory
 from tests.catalog import differences, snapshot
 from tests.helpers import wait_for
 

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.scripts.files import default_directory, load_migrations
 from tests.catalog import SECTIONS, Row, Snapshot, differences, snapshot
 from tests.conftest import Databases
 

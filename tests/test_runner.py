@@ -17,10 +17,10 @@ from socialdb.errors import (
     NoRollbackError,
     UsageError,
 )
-from socialdb.migrate import history as history_table
 from socialdb.migrate import runner
-from socialdb.migrate.files import checksum, default_directory
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts import history as history_table
+from socialdb.scripts.files import checksum, default_directory
+from socialdb.scripts.options import RunOptions
 from tests.catalog import snapshot
 from tests.helpers import LATEST, NEXT, as_migrator, history, tables, write_migrations
 

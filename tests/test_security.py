@@ -10,7 +10,7 @@ from psycopg import sql
 
 from socialdb.app.tenant import seller
 from socialdb.migrate import runner
-from socialdb.migrate.files import default_directory
+from socialdb.scripts.files import default_directory
 from tests.helpers import LATEST, TENANT_TABLES
 from tests.sellers import DATA, SELLERS
 
@@ -245,6 +245,6 @@ def test_role_migration_is_idempotent_where_roles_exist(db_url: str) -> None:
 
 
 def _roles_migration() -> Any:
-    from socialdb.migrate.files import load_migrations
+    from socialdb.scripts.files import load_migrations
 
     return next(m for m in load_migrations(default_directory()) if m.version == 18)

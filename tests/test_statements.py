@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from socialdb.errors import MigrationFileError
-from socialdb.migrate.statements import split
+from socialdb.scripts.statements import split
 
 FUNCTION = """-- header
 CREATE FUNCTION f() RETURNS int

@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.scripts.files import default_directory, load_migrations
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWEST = load_migrations(default_directory())[-1].version

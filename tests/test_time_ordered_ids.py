@@ -19,7 +19,7 @@ from socialdb.app.partitions import add_months, maintain, month_start, partition
 from socialdb.app.tenant import seller
 from socialdb.errors import SocialdbError
 from socialdb.migrate import runner
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts.options import RunOptions
 from tests.helpers import add_seller, history, in_background, join, login_role, sessions_waiting, wait_for
 
 SELLER = uuid.UUID("dddddddd-0000-4000-8000-00000000000d")

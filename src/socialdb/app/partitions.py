@@ -31,7 +31,7 @@ from socialdb.errors import LockNotAvailableError, PartitionUpkeepError, UsageEr
 
 PARENT = "analytics_events"
 DEFAULT = "analytics_events_default"
-# The runner's history table (socialdb.migrate.history; its name is fixed): maintain's serialising lock.
+# The runner's history table (socialdb.scripts.history; its name is fixed): maintain's serialising lock.
 SERIALISING_TABLE = "public.migrations"
 T = TypeVar("T")
 

@@ -34,8 +34,8 @@ from socialdb.db import create_database, drop_database
 from socialdb.embedded import psql_path
 from socialdb.errors import SocialdbError
 from socialdb.migrate import runner
-from socialdb.migrate.files import Migration, default_directory, load_migrations
-from socialdb.migrate.history import ddl as history_ddl
+from socialdb.scripts.files import Migration, default_directory, load_migrations
+from socialdb.scripts.history import ddl as history_ddl
 
 IN_PROCESS = "migrate up, empty database, in process"
 WHOLE = "migrate up, empty database, as a whole process"

@@ -26,8 +26,8 @@ from typer.core import TyperCommand, TyperGroup
 from socialdb import __version__
 from socialdb.errors import SocialdbError
 from socialdb.migrate import interrupts
-from socialdb.migrate.durations import parse_duration
-from socialdb.migrate.options import LockMode, RunOptions
+from socialdb.scripts.durations import parse_duration
+from socialdb.scripts.options import LockMode, RunOptions
 
 T = TypeVar("T")
 

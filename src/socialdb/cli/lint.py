@@ -11,7 +11,7 @@ import typer
 
 from socialdb.cli.common import Debug, Directory, app, call, say
 from socialdb.migrate import lint
-from socialdb.migrate.files import default_directory
+from socialdb.scripts.files import default_directory
 
 
 class Format(StrEnum):

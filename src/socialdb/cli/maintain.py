@@ -34,7 +34,7 @@ def maintain_command(
     Example: 17 * * * * socialdb maintain --retain 24mo   (crontab, as the migrating role)
     """
     from socialdb.app import partitions
-    from socialdb.migrate.durations import parse_duration
+    from socialdb.scripts.durations import parse_duration
 
     source, retention = ("--retain", retain) if retain is not None else (RETAIN_ENV, os.environ.get(RETAIN_ENV))
     retain_months = None

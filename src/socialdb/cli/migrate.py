@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import asdict
 from datetime import UTC
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from socialdb import planner  # light: each of its names loads its module when first used
 from socialdb.cli import progress
 from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, say, target_url, with_run_options
-from socialdb.migrate import report, runner
-from socialdb.migrate.files import default_directory, new_migration
-from socialdb.migrate.gates import FailOn, Thresholds
-from socialdb.migrate.options import ResolveAction, RunOptions
+from socialdb.migrate import runner
+from socialdb.planner import FailOn, Thresholds
+from socialdb.scripts.files import default_directory, new_migration
+from socialdb.scripts.options import ResolveAction, RunOptions
+from socialdb.scripts.standing import Problem, StatusRow
 
 if TYPE_CHECKING:
-    from socialdb.migrate.planner import Plan
+    from socialdb.planner import Plan
 
 migrate_app = group("migrate", "Apply, roll back and inspect migrations.")
 
@@ -77,7 +80,7 @@ def migrate_up(
     """
     url = target_url(database_url, debug)
     if dry_run:
-        plan = call(lambda: runner.plan(url, directory, to=to, options=options), debug, url)
+        plan = call(lambda: planner.plan(url, directory, to=to, options=options), debug, url)
         _show_plan(plan, output)
         return
     progress.run_up(url, directory, options, to, no_color=no_color, debug=debug, plain=say)  # Rich on a terminal
@@ -117,14 +120,11 @@ def migrate_plan(
 
     Example: socialdb migrate plan --fail-on blocking-on-large --fail-on rewrite
     """
-    from socialdb.migrate import planner  # the lock planner loads only for a plan
-    from socialdb.migrate.locks import Server
-
     limits = Thresholds(large_rows, _size(large_size))
     url = None if offline else target_url(database_url, debug)
-    server = Server(server_version * 10000)
+    server = planner.Server(server_version * 10000)
     given = files or ()
-    plan = call(lambda: runner.plan(url, directory, to=to, files=given, thresholds=limits, server=server), debug, url)
+    plan = call(lambda: planner.plan(url, directory, to=to, files=given, thresholds=limits, server=server), debug, url)
     _show_plan(plan, output)
     refused = planner.violations(plan, fail_on or ())
     if refused:
@@ -134,9 +134,9 @@ def migrate_plan(
 
 def _show_plan(plan: Plan, output: Format) -> None:
     if output is Format.JSON:
-        say(json.dumps(report.plan_json(plan), indent=2))
+        say(json.dumps(planner.plan_json(plan), indent=2))
     elif output is Format.MARKDOWN:
-        say(report.plan_markdown(plan).rstrip("\n"))
+        say(planner.plan_markdown(plan).rstrip("\n"))
     else:
         _print_plan(plan)
 
@@ -147,9 +147,9 @@ def _print_plan(plan: Plan) -> None:
         console.print("nothing to run: no pending migration")
         return
     for migration in plan.migrations:
-        table = Table(*report.columns(plan.database), title=report.migration_heading(migration), title_justify="left")
+        table = Table(*planner.columns(plan.database), title=planner.migration_heading(migration), title_justify="left")
         for statement in migration.statements:
-            for row in report.statement_rows(statement, plan.database):
+            for row in planner.statement_rows(statement, plan.database):
                 table.add_row(*row, style="bold red" if statement.risk else None)
         console.print(table)
     risky = sum(1 for m in plan.migrations for s in m.statements if s.risk)
@@ -174,7 +174,7 @@ def migrate_verify(
     url = target_url(database_url, debug)
     problems = call(lambda: runner.verify(url, directory), debug, url)
     if output is ListFormat.JSON:
-        say(json.dumps(report.problems_json(problems), indent=2))
+        say(json.dumps(_problems_json(problems), indent=2))
     else:
         for problem in problems:
             say(f"{problem.file}: {problem.state}: {problem.detail}")
@@ -241,14 +241,14 @@ def migrate_status(
     url = target_url(database_url, debug)
     rows = call(lambda: runner.status(url, directory), debug, url)
     if output is ListFormat.JSON:
-        say(json.dumps(report.status_json(rows), indent=2))
+        say(json.dumps(_status_json(rows), indent=2))
         return
     cells = []
     for row in rows:
         applied = f"{row.executed_at.astimezone(UTC):%Y-%m-%d %H:%M:%S}" if row.executed_at else ""
         duration = f"{row.execution_ms} ms" if row.execution_ms is not None else ""
         cells.append([f"{row.version:03d}" if row.version >= 0 else "?", row.name, applied, duration, row.state])
-    say(report.grid(["version", "name", "applied at (UTC)", "duration", "state"], cells))
+    say(_grid(["version", "name", "applied at (UTC)", "duration", "state"], cells))
     for row in rows:
         if row.state == "unreadable":  # what keeps `up` from running, file by file
             say(f"{row.file}: {row.detail}")
@@ -266,3 +266,33 @@ def migrate_new(
     """
     path = call(lambda: new_migration(directory or default_directory(), name), debug)
     say(str(path))
+
+
+def _status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
+    """`status --format json`: each row, its time in UTC as ISO 8601."""
+    return [
+        {**asdict(row), "executed_at": row.executed_at.astimezone(UTC).isoformat() if row.executed_at else None}
+        for row in rows
+    ]
+
+
+def _problems_json(problems: list[Problem]) -> dict[str, Any]:
+    """`verify --format json`."""
+    return {"ok": not problems, "problems": [asdict(p) for p in problems]}
+
+
+def _grid(headers: list[str], rows: list[list[str]]) -> str:
+    """A table drawn as Rich draws one (heavy head), in time linear in its cells: Rich measures every
+    cell for wrapping, which took 3 s for the 10,000 rows of a long history (docs/performance.md)."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
+
+    def line(left: str, fill: str, middle: str, right: str) -> str:
+        return left + middle.join(fill * (w + 2) for w in widths) + right
+
+    def cells(values: list[str], bar: str) -> str:
+        return bar + bar.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True)) + bar
+
+    out = [line("┏", "━", "┳", "┓"), cells(headers, "┃"), line("┡", "━", "╇", "┩")]
+    out += [cells(row, "│") for row in rows]
+    out.append(line("└", "─", "┴", "┘"))
+    return "\n".join(out)

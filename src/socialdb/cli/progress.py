@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from socialdb.cli.common import call, say
 from socialdb.migrate import runner
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts.options import RunOptions
 
 Report = Callable[[str], None]
 

@@ -25,12 +25,13 @@ from psycopg import sql
 
 from socialdb.db import Conn
 from socialdb.errors import DurabilityError, LockNotAvailableError, MigrationFailed
-from socialdb.migrate import history, interrupts
+from socialdb.migrate import interrupts
 from socialdb.migrate.blockers import BlockerWatch
-from socialdb.migrate.files import Migration, lock_timeout_of
-from socialdb.migrate.options import Direction, RunOptions
 from socialdb.migrate.privileges import BOOTSTRAP_HINT
-from socialdb.migrate.statements import Statement
+from socialdb.scripts import history
+from socialdb.scripts.files import Migration, lock_timeout_of
+from socialdb.scripts.options import Direction, RunOptions
+from socialdb.scripts.statements import Statement
 
 Report = Callable[[str], None]
 Query = tuple[str | bytes, tuple[Any, ...] | None]  # SQL and its parameters

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from socialdb.errors import LintError
 from socialdb.migrate import superuser_lint
-from socialdb.migrate.files import Migration, load_migrations, lock_timeout_of, parse_migration
-from socialdb.migrate.options import RunOptions
+from socialdb.scripts.files import Migration, load_migrations, lock_timeout_of, parse_migration
+from socialdb.scripts.options import RunOptions
 
 PG_VERSION = "15"
 WAIVERS_FILE = "lint-waivers.toml"

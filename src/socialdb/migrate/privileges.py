@@ -26,9 +26,9 @@ from psycopg import sql
 
 from socialdb.db import Conn
 from socialdb.errors import PrivilegeError
-from socialdb.migrate.files import MAX_VERSION, Migration
-from socialdb.migrate.options import Direction
-from socialdb.migrate.statements import Statement
+from socialdb.scripts.files import MAX_VERSION, Migration
+from socialdb.scripts.options import Direction
+from socialdb.scripts.statements import Statement
 
 BOOTSTRAP_HINT = "`socialdb db bootstrap` prints what to run"
 PLACEHOLDER = "app.user_id"

@@ -1,46 +1,39 @@
 """Apply and roll back migrations: the library behind `socialdb migrate`.
 
-Everything happens under the migration lock (lock.py), on an autocommit
+Everything happens under the migration lock (lease.py), on an autocommit
 connection of its own, one migration at a time (execution.py); docs/runner.md
-tells the whole story.
+tells the whole story. What a run would lock is the lock planner's (socialdb.planner).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import psycopg
 
 from socialdb.db import connect
 from socialdb.errors import DurabilityError, Interrupted, MigrationFileError, UsageError
-from socialdb.migrate import execution, history, interrupts, privileges
-from socialdb.migrate import plan as plan_mod
+from socialdb.migrate import execution, interrupts, privileges
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
-from socialdb.migrate.files import (
+from socialdb.migrate.lease import migration_lock
+from socialdb.scripts import history, standing
+from socialdb.scripts.files import (
     TEMPLATE_MARK,
     Migration,
     default_directory,
+    load_checked,
     load_migrations,
     load_readable,
-    parse_migration,
     prepare,
-    read_text,
 )
-from socialdb.migrate.gates import Thresholds
-from socialdb.migrate.lock import migration_lock
-from socialdb.migrate.options import Direction, LockMode, ResolveAction, RunOptions, choice
-from socialdb.migrate.statements import Statement
-
-if TYPE_CHECKING:  # the lock planner loads when a plan is asked for: `status` and `up` do without it
-    from socialdb.migrate.locks import Server
-    from socialdb.migrate.planner import Plan
+from socialdb.scripts.options import Direction, LockMode, ResolveAction, RunOptions, choice
+from socialdb.scripts.statements import Statement
 
 Report = Callable[[str], None]
 __all__ = [
@@ -48,7 +41,6 @@ __all__ = [
     "RunOptions",
     "default_directory",
     "down",
-    "plan",
     "resolve",
     "status",
     "up",
@@ -77,14 +69,14 @@ def up(
 ) -> list[Outcome]:
     """Apply every pending migration in version order, up to version `to` if given; returns what was applied."""
     opts = _checked(options)
-    migrations = _load(directory)  # every file parsed and checked before any change
-    plan_mod.require_version(migrations, to)
+    migrations = load_checked(directory)  # every file parsed and checked before any change
+    standing.require_version(migrations, to)
     with _session(url, opts, report) as session:
         upgraded = history.ensure_table(session.conn)
         if upgraded:
             report(upgraded)
         rows = history.read(session.conn, known_to_exist=True)
-        todo = plan_mod.pending(migrations, rows, to)
+        todo = standing.pending(migrations, rows, to)
         _refuse_templates(todo)
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
@@ -105,14 +97,14 @@ def down(
     opts = _checked(options)
     if steps is not None and to is not None:
         raise UsageError("give a number of migrations to roll back or a version to go down to, not both")
-    migrations = _load(directory)
-    plan_mod.require_version(migrations, to, zero=True)
+    migrations = load_checked(directory)
+    standing.require_version(migrations, to, zero=True)
     with _session(url, opts, report) as session:
         rows = history.read(session.conn)
         if to is None:
-            chosen = plan_mod.rollbacks(migrations, rows, 1 if steps is None else steps)
+            chosen = standing.rollbacks(migrations, rows, 1 if steps is None else steps)
         else:
-            chosen = plan_mod.rollbacks_to(migrations, rows, to)
+            chosen = standing.rollbacks_to(migrations, rows, to)
             if not chosen:
                 report(f"nothing to roll back: no applied migration is newer than version {to}")
         undone = {m.version for m in chosen}
@@ -123,72 +115,30 @@ def down(
         return done
 
 
-def status(url: str, directory: Path | None = None) -> list[plan_mod.StatusRow]:
+def status(url: str, directory: Path | None = None) -> list[standing.StatusRow]:
     """Every migration known to the files or the history, with its state. Read-only. A file
     that does not read (a syntax error, a bad name) is a row of its own, `unreadable`, with
     the error: the rest still show."""
     migrations, unreadable = load_readable(directory or default_directory())
     with connect(url, autocommit=True, purpose="status") as conn:
-        rows = plan_mod.status(migrations, history.read(conn))
-    bad = {b.version: b for b in map(plan_mod.unreadable_row, unreadable)}
+        rows = standing.status(migrations, history.read(conn))
+    bad = {b.version: b for b in map(standing.unreadable_row, unreadable)}
     # An applied file that no longer reads shows as what it is, not as missing.
     kept = [r for r in rows if not (r.version in bad and r.state == "missing")]
     return sorted(kept + list(bad.values()), key=lambda r: (r.version, r.file))
 
 
-def plan(
-    url: str | None,
-    directory: Path | None = None,
-    *,
-    to: int | None = None,
-    files: Sequence[Path] = (),
-    options: RunOptions | None = None,
-    thresholds: Thresholds | None = None,
-    server: Server | None = None,
-) -> Plan:
-    """What `up` would run (or `files`, in version order), and what each statement would lock.
-
-    With a URL the pending migrations, sizes and lock holders are that database's, read in one
-    READ ONLY transaction that changes nothing (no history table is created); without one
-    (`url=None`) every file is pending and the plan is for a new, empty database on `server`.
-    """
-    from socialdb.migrate import live, planner
-    from socialdb.migrate.facts import Facts
-    from socialdb.migrate.locks import NEWEST
-
-    migrations = _load(directory)
-    plan_mod.require_version(migrations, to)
-    chosen = _given(files)
-    if url is None:
-        todo = chosen or [m for m in migrations if to is None or m.version <= to]
-        return planner.build(todo, Facts.empty(server or NEWEST), options=options, thresholds=thresholds)
-    with connect(url, autocommit=True, purpose="plan") as conn, conn.transaction():
-        conn.execute("SET TRANSACTION READ ONLY")
-        rows = history.read(conn)
-        facts, holders = live.facts(conn), live.holders(conn)
-    todo = chosen or plan_mod.pending(migrations, rows, to)
-    return planner.build(todo, facts, holders, options, thresholds)
-
-
-def _given(files: Sequence[Path]) -> list[Migration]:
-    """Migration files named on the command line, each checked whole, in version order."""
-    chosen = [parse_migration(path.name, read_text(path)) for path in files]
-    for migration in chosen:
-        prepare(migration, Direction.UP)
-    return sorted(chosen, key=lambda m: m.version)
-
-
-def verify(url: str, directory: Path | None = None) -> list[plan_mod.Problem]:
+def verify(url: str, directory: Path | None = None) -> list[standing.Problem]:
     """Files that disagree with the database's history (changed, missing, failed, out of order). Read-only."""
     migrations = load_migrations(directory or default_directory())
     with connect(url, autocommit=True, purpose="verify") as conn:
         rows = history.read(conn)
-        found = plan_mod.problems(migrations, rows)
+        found = standing.problems(migrations, rows)
         newest = max((r.version for r in rows), default=None)
         if _platform_folder(directory) and privileges.stopped_in_band(conn, newest):
             file = next(r.file for r in rows if r.version == newest)
             detail = "a run without SET on app.user_id stopped inside 025-039; run `socialdb migrate up` to 040"
-            found.append(plan_mod.Problem(newest or 0, file, "unfinished", detail))
+            found.append(standing.Problem(newest or 0, file, "unfinished", detail))
         return found
 
 
@@ -203,11 +153,11 @@ def resolve(
     """Settle a failed non-transactional migration: `retry` runs it again, `mark-applied` records it as done."""
     opts = _checked(options)
     chosen = choice(ResolveAction, action, "resolve action")
-    migrations = _load(directory)
+    migrations = load_checked(directory)
     with _session(url, opts, report) as session:
         conn = session.conn
         rows = history.read(conn)
-        migration = plan_mod.resolvable(migrations, rows, version)
+        migration = standing.resolvable(migrations, rows, version)
         if chosen is ResolveAction.RETRY:
             return _run_all(session, [(migration, prepare(migration, Direction.UP))], Direction.UP)[0]
         execution_ms = next(row.execution_ms for row in rows if row.version == version)
@@ -222,7 +172,7 @@ def _ready(
     directory: Path | None,
     todo: list[Migration],
     direction: Direction,
-    where: tuple[list[plan_mod.HistoryRow], int],
+    where: tuple[list[standing.HistoryRow], int],
 ) -> list[tuple[Migration, list[Statement]]]:
     """Each migration with the statements to run. For the platform's own folder, first the
     privileges they need are checked and what the role can give itself is done (privileges.py).
@@ -252,16 +202,6 @@ def _refuse_templates(todo: list[Migration]) -> None:
 
 def _platform_folder(directory: Path | None) -> bool:
     return directory is None or directory.resolve() == default_directory().resolve()
-
-
-def _load(directory: Path | None) -> list[Migration]:
-    """Every migration of the folder, both parts parsed and checked, before any database work."""
-    migrations = load_migrations(directory or default_directory())
-    for migration in migrations:
-        prepare(migration, Direction.UP)
-        if migration.down_statements is not None:
-            prepare(migration, Direction.DOWN)
-    return migrations
 
 
 def _checked(options: RunOptions | None) -> RunOptions:

@@ -8,5 +8,6 @@
 - `diff`: a live database against the migrations up to its recorded version (drift);
 - `scratch`: throwaway databases migrated by the runner, for the two above.
 
-Beside `socialdb.migrate`, which it uses; it never imports `socialdb.cli` or `socialdb.app`.
+Above the runner (`socialdb.migrate`) and the migration files, which it uses; it never imports
+`socialdb.cli` or `socialdb.app`.
 """

@@ -19,11 +19,11 @@ from pathlib import Path
 
 from socialdb.db import connect, mask_url
 from socialdb.errors import DriftCheckError
-from socialdb.migrate import history, plan
-from socialdb.migrate.files import default_directory, load_migrations
 from socialdb.schema import catalog as catalog_reader
 from socialdb.schema import scratch
 from socialdb.schema.model import Catalog, Function, Relation, ran_the_migrations
+from socialdb.scripts import history, standing
+from socialdb.scripts.files import default_directory, load_migrations
 
 NONE = "none"
 
@@ -69,7 +69,7 @@ def drift(url: str, *, scratch_server: str | None = None, directory: Path | None
     return DriftReport(newest, tuple(history_differences + compare(expected, found)))
 
 
-def _target(url: str) -> tuple[Catalog, list[plan.HistoryRow], int | None]:
+def _target(url: str) -> tuple[Catalog, list[standing.HistoryRow], int | None]:
     """The database's catalog, its history rows and its newest recorded version."""
     with connect(url, autocommit=True, purpose="schema diff") as conn:
         if not history.exists(conn):
@@ -82,7 +82,7 @@ def _target(url: str) -> tuple[Catalog, list[plan.HistoryRow], int | None]:
     return found, rows, version
 
 
-def _history_differences(folder: Path, rows: list[plan.HistoryRow], version: int | None) -> list[Difference]:
+def _history_differences(folder: Path, rows: list[standing.HistoryRow], version: int | None) -> list[Difference]:
     files = load_migrations(folder)
     if version is not None and version not in {m.version for m in files}:
         raise DriftCheckError(
@@ -90,7 +90,7 @@ def _history_differences(folder: Path, rows: list[plan.HistoryRow], version: int
             " cannot build what the database should be"
         )
     found = []
-    for row in plan.status(files, rows):
+    for row in standing.status(files, rows):
         if row.state == "applied" or version is None or row.version > version:
             continue
         state = {"pending": "never applied", "changed": "its file changed after it was applied"}.get(

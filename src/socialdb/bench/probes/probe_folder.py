@@ -4,7 +4,7 @@ and whether that stays linear in the number of files (issue 13, docs/performance
 For each size, writes that many migration files (tables, indexes, columns, functions, each with
 its rollback) to a temporary folder, records all but the last 10 as applied in a fresh
 database's history (rows copied in, nothing run), then times, in process, the median of
-three: reading the folder, `runner.status`, `runner.verify` and `runner.plan` (the 10
+three: reading the folder, `runner.status`, `runner.verify` and `planner.plan` (the 10
 pending); and, end to end, `socialdb migrate status` against `socialdb --version` (the CLI's
 start-up) and `python -c pass` (the interpreter's).
 
@@ -25,10 +25,11 @@ from pathlib import Path
 
 import psycopg
 
-from socialdb import embedded
+from socialdb import embedded, planner
 from socialdb.db import create_database, drop_database, with_database
-from socialdb.migrate import history, runner
-from socialdb.migrate.files import load_migrations
+from socialdb.migrate import runner
+from socialdb.scripts import history
+from socialdb.scripts.files import load_migrations
 from socialdb.settings import embedded_dir
 
 PENDING = 10
@@ -88,7 +89,7 @@ def measure(server_url: str, count: int) -> dict[str, float]:
                 "load": median_s(lambda: load_migrations(folder)),
                 "status": median_s(lambda: runner.status(url, folder)),
                 "verify": median_s(lambda: runner.verify(url, folder)),
-                "plan": median_s(lambda: runner.plan(url, folder)),
+                "plan": median_s(lambda: planner.plan(url, folder)),
                 "cli status": process_s(
                     "-m", "socialdb", "migrate", "status", "--dir", str(folder), "--database-url", url
                 ),

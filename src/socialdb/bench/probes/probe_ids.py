@@ -23,7 +23,7 @@ from socialdb.bench import workload
 from socialdb.bench.probes.probe_ingest_counts import parts
 from socialdb.bench.probes.probe_wal import wal_per_message
 from socialdb.bench.run import OURS, SPEC, url_for
-from socialdb.migrate.files import default_directory
+from socialdb.scripts.files import default_directory
 from socialdb.settings import embedded_dir
 
 MESSAGES = 500

@@ -30,7 +30,7 @@ from socialdb import embedded
 from socialdb.app import operations as ops
 from socialdb.bench import pgbench, workload
 from socialdb.bench.run import OURS, SPEC, url_for
-from socialdb.migrate.files import default_directory
+from socialdb.scripts.files import default_directory
 from socialdb.settings import embedded_dir
 
 SECONDS = 8

@@ -17,7 +17,7 @@ from pathlib import Path
 from socialdb import embedded
 from socialdb.bench import migrate_up
 from socialdb.migrate import execution, runner
-from socialdb.migrate.files import default_directory, load_migrations
+from socialdb.scripts.files import default_directory, load_migrations
 from socialdb.settings import embedded_dir
 
 

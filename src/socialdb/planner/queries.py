@@ -37,8 +37,8 @@ from pglast.ast import (
 )
 from pglast.enums import CmdType, OnConflictAction
 
-from socialdb.migrate.facts import Facts, Function, Kind, is_system, qualified
-from socialdb.migrate.locks import Analysis, DataEffect, Effect, LockLevel, Take, When
+from socialdb.planner.facts import Facts, Function, Kind, is_system, qualified
+from socialdb.planner.lock_modes import Analysis, DataEffect, Effect, LockLevel, Take, When
 
 MAX_DEPTH = 8  # functions calling functions: deeper than this is unknown
 _L = LockLevel

@@ -1,17 +1,13 @@
-"""Plans, statuses and verification results as JSON-ready values and Markdown: text for CI bots and
-the docs. Pure (no printing, no database); the CLI prints them.
+"""Lock plans as JSON-ready values, table cells and Markdown: text for CI bots and the docs.
+Pure (no printing, no database); the CLI prints them.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from socialdb.migrate.plan import Problem, StatusRow
-
-if TYPE_CHECKING:  # `status` and `verify` print through here without loading the lock planner
-    from socialdb.migrate.planner import MigrationPlan, Plan, RelationPlan, StatementPlan
+from socialdb.planner.lock_plan import MigrationPlan, Plan, RelationPlan, StatementPlan
 
 UNKNOWN = "unknown — assume ACCESS EXCLUSIVE"
 
@@ -23,17 +19,6 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         for statement in migration["statements"]:
             statement.pop("analysis", None)
     return value
-
-
-def status_json(rows: list[StatusRow]) -> list[dict[str, Any]]:
-    return [
-        {**asdict(row), "executed_at": row.executed_at.astimezone(UTC).isoformat() if row.executed_at else None}
-        for row in rows
-    ]
-
-
-def problems_json(problems: list[Problem]) -> dict[str, Any]:
-    return {"ok": not problems, "problems": [asdict(p) for p in problems]}
 
 
 def levels_text(relation: RelationPlan) -> str:
@@ -137,20 +122,3 @@ def plan_markdown(plan: Plan) -> str:
             for row in statement_rows(statement, plan.database):
                 lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
     return "\n".join(lines) + "\n"
-
-
-def grid(headers: list[str], rows: list[list[str]]) -> str:
-    """A table drawn as Rich draws one (heavy head), in time linear in its cells: Rich measures every
-    cell for wrapping, which took 3 s for the 10,000 rows of a long history (docs/performance.md)."""
-    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(headers)]
-
-    def line(left: str, fill: str, middle: str, right: str) -> str:
-        return left + middle.join(fill * (w + 2) for w in widths) + right
-
-    def cells(values: list[str], bar: str) -> str:
-        return bar + bar.join(f" {v.ljust(w)} " for v, w in zip(values, widths, strict=True)) + bar
-
-    out = [line("┏", "━", "┳", "┓"), cells(headers, "┃"), line("┡", "━", "╇", "┩")]
-    out += [cells(row, "│") for row in rows]
-    out.append(line("└", "─", "┴", "┘"))
-    return "\n".join(out)

@@ -16,10 +16,10 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, NullTestType
 from pglast.enums import ObjectType as Obj
 
-from socialdb.migrate.alter import type_name
-from socialdb.migrate.analysis import named_relations
-from socialdb.migrate.facts import Facts, ForeignKey, Function, Kind, Relation, Trigger, qualified
-from socialdb.migrate.queries import Scope, items, name_of, slots, sval
+from socialdb.planner.alter import type_name
+from socialdb.planner.analysis import named_relations
+from socialdb.planner.facts import Facts, ForeignKey, Function, Kind, Relation, Trigger, qualified
+from socialdb.planner.queries import Scope, items, name_of, slots, sval
 
 NAMEDATALEN = 64
 _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"}

@@ -14,9 +14,9 @@ import re
 from collections import defaultdict
 
 from socialdb.db import Conn
-from socialdb.migrate.facts import RELKINDS, Facts, ForeignKey, Function, Kind, Relation, Trigger
-from socialdb.migrate.locks import LockLevel, Server
-from socialdb.migrate.planner import Holder
+from socialdb.planner.facts import RELKINDS, Facts, ForeignKey, Function, Kind, Relation, Trigger
+from socialdb.planner.lock_modes import LockLevel, Server
+from socialdb.planner.lock_plan import Holder
 
 _USER = """n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'"""

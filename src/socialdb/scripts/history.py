@@ -5,8 +5,8 @@ from __future__ import annotations
 from importlib import resources
 
 from socialdb.db import Conn
-from socialdb.migrate.files import Migration
-from socialdb.migrate.plan import HistoryRow
+from socialdb.scripts.files import Migration
+from socialdb.scripts.standing import HistoryRow
 
 
 def exists(conn: Conn) -> bool:
@@ -105,5 +105,5 @@ def remove(conn: Conn, version: int) -> None:
 
 
 def ddl() -> str:
-    """The history table's definition (sql/history.sql), as the runner creates it."""
-    return resources.files("socialdb.migrate").joinpath("sql/history.sql").read_text(encoding="utf-8")
+    """The history table's definition (history.sql, beside this module), as the runner creates it."""
+    return resources.files("socialdb.scripts").joinpath("history.sql").read_text(encoding="utf-8")

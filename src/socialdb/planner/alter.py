@@ -16,8 +16,8 @@ from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType
 from pglast.enums import ObjectType as Obj
 
-from socialdb.migrate.facts import Facts, ForeignKey, Kind
-from socialdb.migrate.locks import (
+from socialdb.planner.facts import Facts, ForeignKey, Kind
+from socialdb.planner.lock_modes import (
     ALTER_TABLE_LEVEL,
     Analysis,
     DataEffect,
@@ -28,7 +28,7 @@ from socialdb.migrate.locks import (
     reloptions_level,
     strongest,
 )
-from socialdb.migrate.queries import Analyze, Scope, ddl_target, items, name_of, slots, sval
+from socialdb.planner.queries import Analyze, Scope, ddl_target, items, name_of, slots, sval
 
 _L = LockLevel
 _EFFECT_ORDER = [DataEffect.NONE, DataEffect.SCAN, DataEffect.REWRITE]

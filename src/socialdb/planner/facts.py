@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from socialdb.migrate.locks import NEWEST, Server
+from socialdb.planner.lock_modes import NEWEST, Server
 
 DEFAULT_SCHEMA = "public"
 # Volatile built-ins a column default calls, for plans made without a database (which lists them all).

@@ -18,10 +18,10 @@ from pglast.ast import Node, RangeVar, String
 from pglast.enums import DropBehavior, GrantTargetType, ReindexObjectType
 from pglast.enums import ObjectType as Obj
 
-from socialdb.migrate import alter
-from socialdb.migrate.facts import Facts, Kind, qualified
-from socialdb.migrate.locks import Analysis, DataEffect, Effect, LockLevel, Take, When
-from socialdb.migrate.queries import (
+from socialdb.planner import alter
+from socialdb.planner.facts import Facts, Kind, qualified
+from socialdb.planner.lock_modes import Analysis, DataEffect, Effect, LockLevel, Take, When
+from socialdb.planner.queries import (
     Scope,
     ddl_target,
     expression_analysis,

@@ -11,15 +11,15 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from socialdb.migrate import simulate
-from socialdb.migrate.analysis import UNKNOWN_LEVEL, analyze
-from socialdb.migrate.facts import Facts, Kind
-from socialdb.migrate.files import Migration, lock_timeout_of
-from socialdb.migrate.gates import FailOn, Thresholds
-from socialdb.migrate.locks import Analysis, Blocks, DataEffect, LockLevel, When, blocks, worst
-from socialdb.migrate.options import Direction, RunOptions
-from socialdb.migrate.queries import Scope, parsed
-from socialdb.migrate.statements import Statement
+from socialdb.planner import simulate
+from socialdb.planner.analysis import UNKNOWN_LEVEL, analyze
+from socialdb.planner.facts import Facts, Kind
+from socialdb.planner.gates import FailOn, Thresholds
+from socialdb.planner.lock_modes import Analysis, Blocks, DataEffect, LockLevel, When, blocks, worst
+from socialdb.planner.queries import Scope, parsed
+from socialdb.scripts.files import Migration, lock_timeout_of
+from socialdb.scripts.options import Direction, RunOptions
+from socialdb.scripts.statements import Statement
 
 _SEVERITY = [
     DataEffect.NONE,

@@ -1,4 +1,5 @@
-"""What to run: the files on disk compared with the history table. Pure, no database code."""
+"""Where a database stands against the files: each file's status, what to apply or roll back, what
+disagrees. The files on disk compared with the history table's rows; pure, no database code."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from socialdb.errors import (
     OutOfOrderError,
     UsageError,
 )
-from socialdb.migrate.files import Migration
+from socialdb.scripts.files import Migration
 
 
 @dataclass(frozen=True)

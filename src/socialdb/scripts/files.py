@@ -12,16 +12,17 @@ import dataclasses
 import hashlib
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from socialdb.errors import MigrationFileError, NoRollbackError
-from socialdb.migrate import foreign
-from socialdb.migrate.durations import parse_duration
-from socialdb.migrate.options import Direction, RunOptions
-from socialdb.migrate.statements import Statement, split
+from socialdb.scripts import foreign
+from socialdb.scripts.durations import parse_duration
+from socialdb.scripts.options import Direction, RunOptions
+from socialdb.scripts.statements import Statement, split
 
 ROLLBACK_MARKER = "-- ROLLBACK"
 CORRECTIONS = "rollback-corrections.toml"  # in a migrations folder: see _with_corrections
@@ -166,6 +167,24 @@ def load_readable(directory: Path) -> tuple[list[Migration], list[MigrationFileE
     """The folder's migrations that read, and the error of each file that does not (for
     `status`, which shows every file: one bad file must not hide the others)."""
     return _read_folder(directory, tolerant=True)
+
+
+def load_checked(directory: Path | None) -> list[Migration]:
+    """Every migration of the folder (the project's by default), both parts checked, before any database work."""
+    migrations = load_migrations(directory or default_directory())
+    for migration in migrations:
+        prepare(migration, Direction.UP)
+        if migration.down_statements is not None:
+            prepare(migration, Direction.DOWN)
+    return migrations
+
+
+def load_named(paths: Sequence[Path]) -> list[Migration]:
+    """Migration files named on the command line, each checked whole, in version order."""
+    chosen = [parse_migration(path.name, read_text(path)) for path in paths]
+    for migration in chosen:
+        prepare(migration, Direction.UP)
+    return sorted(chosen, key=lambda m: m.version)
 
 
 def _read_folder(directory: Path, *, tolerant: bool) -> tuple[list[Migration], list[MigrationFileError]]:
@@ -358,14 +377,15 @@ def _refuse_directives(filename: str, lines: list[str], first_line: int) -> None
 
 
 def default_directory() -> Path:
-    """The project's own migrations, shipped inside the package."""
-    return Path(str(resources.files("socialdb.migrate").joinpath("migrations")))
+    """The project's own migrations, shipped inside the package beside the runner (socialdb/migrate/).
+    Reached from the root package, which holds only the version: nothing above this layer loads."""
+    return Path(str(resources.files("socialdb").joinpath("migrate/migrations")))
 
 
 def prepare(migration: Migration, direction: Direction) -> list[Statement]:
     """One part's statements (split when the file was read), refusing what cannot run as configured."""
     statements = migration.up_statements if direction == Direction.UP else migration.down_statements
-    if statements is None:  # plan.rollbacks refuses these first
+    if statements is None:  # standing.rollbacks refuses these first
         raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")
     for statement in statements:
         if migration.directives.transaction and statement.needs_no_transaction:

@@ -1,0 +1,1 @@
+"""What the platform's services import: light, and only the ground (errors, db, settings) below it."""

@@ -1,0 +1,48 @@
+"""The lock planner: what `socialdb migrate plan` and `up --dry-run` show (docs/runner.md, "The plan").
+
+A house of its own beside the runner (socialdb.migrate): both stand on the migration files
+(socialdb.scripts) and neither imports the other. Outside this package only the names below are
+used, imported from `socialdb.planner`; its modules are its own (pyproject's import contracts).
+
+Each name loads its module on first use: the CLI declares `--fail-on` with `FailOn` at start,
+and `socialdb migrate status` must not load the planner's parser rules nor `live`'s database reads.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # for the type checker; at run time __getattr__ below loads each name
+    from socialdb.planner.gates import FailOn as FailOn
+    from socialdb.planner.gates import Thresholds as Thresholds
+    from socialdb.planner.lock_modes import Server as Server
+    from socialdb.planner.lock_plan import Plan as Plan
+    from socialdb.planner.lock_plan import violations as violations
+    from socialdb.planner.report import columns as columns
+    from socialdb.planner.report import migration_heading as migration_heading
+    from socialdb.planner.report import plan_json as plan_json
+    from socialdb.planner.report import plan_markdown as plan_markdown
+    from socialdb.planner.report import statement_rows as statement_rows
+    from socialdb.planner.run_plan import plan as plan
+
+# Each public name and the module that defines it.
+_FACE = {
+    "FailOn": "gates",
+    "Thresholds": "gates",
+    "Server": "lock_modes",
+    "Plan": "lock_plan",
+    "violations": "lock_plan",
+    "plan": "run_plan",
+    "plan_json": "report",
+    "plan_markdown": "report",
+    "columns": "report",
+    "migration_heading": "report",
+    "statement_rows": "report",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name not in _FACE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_FACE[name]}"), name)
