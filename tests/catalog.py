@@ -70,20 +70,21 @@ def _not_extension_member(catalog: str, oid: str) -> str:
 
 def _acl(acl: str, kind: str, owner: str) -> str:
     """SQL: an ACL as a sorted text array of `grantee:PRIVILEGE[*] by grantor`, NULL read as the default."""
-    return f"""(SELECT coalesce(array_agg(
-          CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END || ':' || a.privilege_type
-          || CASE WHEN a.is_grantable THEN '*' ELSE '' END || ' by ' || pg_get_userbyid(a.grantor)
-          ORDER BY 1), '{{}}')
-        FROM aclexplode(coalesce({acl}, acldefault('{kind}', {owner}))) AS a)"""
+    return _sorted_items(f"aclexplode(coalesce({acl}, acldefault('{kind}', {owner})))")
 
 
 def _explicit_acl(acl: str) -> str:
     """SQL: an ACL without a default (columns, default privileges): NULL is no grant."""
-    return f"""(SELECT coalesce(array_agg(
+    return _sorted_items(f"aclexplode({acl})")
+
+
+def _sorted_items(exploded: str) -> str:
+    # Sorted by the item itself: an ACL's order gives no privilege (an `ORDER BY 1` inside
+    # array_agg would sort by the constant 1, which is how the order once leaked in).
+    return f"""(SELECT coalesce(array_agg(item ORDER BY item), '{{}}') FROM (SELECT
           CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END || ':' || a.privilege_type
-          || CASE WHEN a.is_grantable THEN '*' ELSE '' END || ' by ' || pg_get_userbyid(a.grantor)
-          ORDER BY 1), '{{}}')
-        FROM aclexplode({acl}) AS a)"""
+          || CASE WHEN a.is_grantable THEN '*' ELSE '' END || ' by ' || pg_get_userbyid(a.grantor) AS item
+        FROM {exploded} AS a) AS items)"""
 
 
 _REL_KEY = "n.nspname || '.' || c.relname"
@@ -170,8 +171,8 @@ _QUERIES: dict[str, str] = {
           AND {_not_extension_member("pg_class", "c.oid")}""",
     "policies": f"""
         SELECT {_REL_KEY} || '.' || p.polname, p.polpermissive,
-               (SELECT array_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(r) END ORDER BY 1)
-                FROM unnest(p.polroles) AS r),
+               (SELECT array_agg(role ORDER BY role) FROM (SELECT CASE WHEN r = 0 THEN 'PUBLIC'
+                ELSE pg_get_userbyid(r) END AS role FROM unnest(p.polroles) AS r) AS roles),
                p.polcmd::text, pg_get_expr(p.polqual, p.polrelid), pg_get_expr(p.polwithcheck, p.polrelid)
         FROM pg_policy AS p JOIN pg_class AS c ON c.oid = p.polrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace""",
     "rules": """

@@ -5,11 +5,13 @@ taken at each version, the empty database included; then it is walked down one
 migration at a time and each version it lands on is compared with its snapshot from
 the way up. Every migration file in the project's folder is covered, new ones included.
 
-A landed migration's file never changes (the history stores its checksum), so a
-rollback found inexact after it landed stays inexact: each such case is listed in
-INEXACT, by version and snapshot section, with the objects it concerns, the shape of
-the difference and the reason (docs/decisions.md, decision 43). Anything else must
-be equal, and an exception that no longer happens fails the test too.
+A landed migration's up part never changes; its rollback may be corrected (decision 111),
+and the four that decision 43 found inexact were (018 and 020 by 111, 017 and 019 by 123):
+every version now round-trips exactly. A rollback that cannot be exact (a migration
+irreversible by design) would be listed in INEXACT, by version and snapshot section, with
+the objects it concerns, the shape of the difference and the reason; an exception that no
+longer happens fails the test too. Rollbacks that refuse on purpose (044's, over ids held
+twice) refuse only on data this walk does not have.
 """
 
 from __future__ import annotations
@@ -36,97 +38,9 @@ class Inexact:
     reason: str
 
 
-def _validated_only(fresh_validated: bool) -> Callable[[list[Row], list[Row]], bool]:
-    """The same constraint, validated on one side only: rows (key, contype, definition, convalidated, ...)."""
-
-    def fits(fresh: list[Row], back: list[Row]) -> bool:
-        if len(fresh) != 1 or len(back) != 1:
-            return False
-        valid, invalid = (fresh[0], back[0]) if fresh_validated else (back[0], fresh[0])
-        return (
-            valid[3] is True
-            and invalid[3] is False
-            and invalid[2] == f"{valid[2]} NOT VALID"
-            and (valid[:2], valid[4:]) == (invalid[:2], invalid[4:])
-        )
-
-    return fits
-
-
-def _left_behind(fresh: list[Row], back: list[Row]) -> bool:
-    """Present after the rollback, absent from a database never migrated so far."""
-    return not fresh and len(back) == 1
-
-
-def _extra_grant(grant: str) -> Callable[[list[Row], list[Row]], bool]:
-    """The same object, whose ACL (the row's last value) holds one more grant after the rollback."""
-
-    def fits(fresh: list[Row], back: list[Row]) -> bool:
-        if len(fresh) != 1 or len(back) != 1 or fresh[0][:-1] != back[0][:-1]:
-            return False
-        before, after = fresh[0][-1], back[0][-1]
-        assert isinstance(before, list) and isinstance(after, list)
-        extra = set(after) - set(before)
-        return set(before) <= set(after) and len(extra) == 1 and extra.pop().startswith(grant)
-
-    return fits
-
-
-def _keys(*pairs: tuple[str, str]) -> frozenset[str]:
-    return frozenset(f"public.{table}.{name}" for table, name in pairs)
-
-
-# 017 drops the single-column keys that 016's composite keys imply; its rollback adds them back NOT VALID.
-_SINGLE_COLUMN_KEYS_NOT_VALID = Inexact(
-    _keys(
-        *(
-            (table, f"{table}_{column}_fkey")
-            for table, column in [
-                ("analytics_events", "client_account_id"),
-                ("oauth_tokens", "client_account_id"),
-                ("instagram_media", "client_account_id"),
-                ("product_links", "client_account_id"),
-                ("product_links", "product_id"),
-                ("message_products", "product_id"),
-                ("message_products", "message_id"),
-                ("messages", "conversation_id"),
-                ("conversations", "client_account_id"),
-            ]
-        )
-    ),
-    _validated_only(fresh_validated=True),
-    "017's rollback restores the single-column foreign keys NOT VALID (decision 23); built fresh they are validated",
-)
-# 016 adds the composite keys NOT VALID; 017 validates them, and its rollback leaves them validated.
-_COMPOSITE_KEYS_STAY_VALID = Inexact(
-    _keys(
-        ("conversations", "conversations_account_fkey"),
-        ("messages", "messages_conversation_fkey"),
-        ("message_products", "message_products_message_fkey"),
-        ("message_products", "message_products_product_fkey"),
-        ("product_links", "product_links_product_fkey"),
-        ("product_links", "product_links_account_fkey"),
-        ("instagram_media", "instagram_media_account_fkey"),
-        ("oauth_tokens", "oauth_tokens_account_fkey"),
-        ("analytics_events", "analytics_events_account_fkey"),
-    ),
-    _validated_only(fresh_validated=False),
-    "017's rollback leaves 016's composite foreign keys validated; built fresh to 016 they are NOT VALID",
-)
-# 019 revokes EXECUTE from PUBLIC and grants it to socialdb_app; its rollback grants PUBLIC back, revokes nothing.
-_REFRESH_GRANT_LEFT = Inexact(
-    frozenset({"public.refresh_analytics_daily_summary()"}),
-    _extra_grant("socialdb_app:EXECUTE by "),
-    "019's rollback leaves socialdb_app's EXECUTE on refresh_analytics_daily_summary() (PUBLIC's covers it)",
-)
-
 # (version landed on by `down`, snapshot section) -> the known differences there. Each lasts from the
 # version below the inexact rollback down to the version whose rollback removes the object.
-INEXACT: dict[tuple[int, str], tuple[Inexact, ...]] = {
-    **{(v, "constraints"): (_SINGLE_COLUMN_KEYS_NOT_VALID,) for v in range(3, 16)},  # 003 creates oauth_tokens
-    (16, "constraints"): (_SINGLE_COLUMN_KEYS_NOT_VALID, _COMPOSITE_KEYS_STAY_VALID),
-    **{(v, "functions"): (_REFRESH_GRANT_LEFT,) for v in range(12, 19)},  # 012 creates the function
-}
+INEXACT: dict[tuple[int, str], tuple[Inexact, ...]] = {}  # none since decision 123: every version round-trips
 
 
 def test_every_version_round_trips(databases: Databases) -> None:

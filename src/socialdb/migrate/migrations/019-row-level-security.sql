@@ -112,6 +112,8 @@ REVOKE EXECUTE ON FUNCTION refresh_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION refresh_analytics_daily_summary() TO socialdb_app;
 
 -- ROLLBACK
+-- Corrected after it landed (decision 123): socialdb_app's EXECUTE goes too, as before 019.
+REVOKE EXECUTE ON FUNCTION refresh_analytics_daily_summary() FROM socialdb_app;
 GRANT EXECUTE ON FUNCTION refresh_analytics_daily_summary() TO PUBLIC;
 ALTER FUNCTION refresh_analytics_daily_summary() RESET search_path;
 ALTER FUNCTION refresh_analytics_daily_summary() SECURITY INVOKER;
