@@ -492,7 +492,7 @@ def _deliver(url: str, seller_id: str, account: uuid.UUID, content: str) -> bool
 
 def test_a_seller_cannot_make_another_sellers_message_vanish(loaded: str) -> None:
     """Seller A stores a message id first; seller B's own message with that id was dropped as a
-    redelivery before 043/044. Each seller now keeps its own, and redeliveries stay redeliveries."""
+    redelivery before 043-045. Each seller now keeps its own, and redeliveries stay redeliveries."""
     accounts = {s: uuid.UUID(hashlib.md5(f"acct-{s}".encode()).hexdigest()) for s in SELLERS}
     with login_role(loaded, "socialdb_app") as (_, url):
         assert _deliver(url, SELLERS["a"], accounts["a"], "from a")
@@ -509,7 +509,7 @@ def test_a_seller_cannot_make_another_sellers_message_vanish(loaded: str) -> Non
 
 
 def test_the_global_key_cannot_come_back_over_ids_held_twice(loaded: str) -> None:
-    """Once two sellers hold one id, 044's rollback refuses, names the id and changes nothing."""
+    """Once two sellers hold one id, 045's rollback refuses, names the id and changes nothing."""
     accounts = {s: uuid.UUID(hashlib.md5(f"acct-{s}".encode()).hexdigest()) for s in SELLERS}
     with login_role(loaded, "socialdb_app") as (_, url):
         for suffix in SELLERS:
@@ -517,10 +517,10 @@ def test_the_global_key_cannot_come_back_over_ids_held_twice(loaded: str) -> Non
     before = _catalog_state(loaded)
     result = CliRunner().invoke(cli, ["migrate", "down", "--to", "43", "--database-url", loaded])
     assert result.exit_code == 1, result.output
-    assert "cannot roll back 044: messages.platform_message_id held more than once" in result.output
+    assert "cannot roll back 045: messages.platform_message_id held more than once" in result.output
     assert "'shared-id'" in result.output and "Traceback" not in result.output
     after = _catalog_state(loaded)
-    assert after[0] >= 44 and after[1:] == before[1:]  # 044 still applied: its key and both messages stay
+    assert after[0] >= 45 and after[1:] == before[1:]  # 045 still applied: the key per seller and both messages stay
 
 
 def _catalog_state(url: str) -> tuple[Any, ...]:

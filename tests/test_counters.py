@@ -175,7 +175,7 @@ def test_a_delete_waiting_on_another_delete_recounts_from_what_is_left(app_url: 
 def test_a_redelivery_takes_its_count_back_even_when_it_lies_about_its_time(app_url: str) -> None:
     """A redelivery must move no counter, even with a later time. The same id in another
     conversation is that conversation's message (the key is the seller's conversation's since
-    044, decision 117): counted there, and nothing moves in the first."""
+    043-045, decision 117): counted there, and nothing moves in the first."""
     with psycopg.connect(app_url, autocommit=True) as conn:
         conn.execute("SET ROLE socialdb_app")
         first = IncomingMessage(ACCOUNT, "c0", "p-c0", "m1", "customer", T0)

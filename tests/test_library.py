@@ -163,7 +163,7 @@ def test_the_inbox_cursor_neither_skips_nor_repeats(lib: Lib, minutes: list[int]
 
 def test_two_sellers_keep_their_own_message_of_the_same_id(lib: Lib) -> None:
     """Gap 1: two connected accounts of different sellers message each other; both webhooks
-    carry one message id. Before 043/044 the second seller's message was dropped as a redelivery."""
+    carry one message id. Before 043-045 the second seller's message was dropped as a redelivery."""
     assert lib(ME, "ingest_message", msg(1))
     assert lib(OTHER, "ingest_message", msg(1, account=OTHER_ACCOUNT))
     assert not lib(OTHER, "ingest_message", msg(1, account=OTHER_ACCOUNT))  # its own redelivery
@@ -333,3 +333,63 @@ def test_the_old_functions_still_work_and_name_their_replacement(db_url: str) ->
             ((conversation, *_),) = ops.inbox_page(conn, ME, ACCOUNT)
         with seller(conn, ME), pytest.warns(DeprecationWarning, match=r"use Session\.mark_read"):
             assert ops.mark_read(conn, conversation) == 1
+
+
+def test_an_ended_session_is_refused_even_when_its_connection_serves_another(lib: Lib) -> None:
+    """Review finding: a session kept past its block, whose pooled connection (the pool holds
+    one) now serves another seller's request in the same thread, wrote for its old seller."""
+    if lib.loop is None:
+        with sync.session(lib.pool, ME) as stale:
+            pass
+        with sync.session(lib.pool, OTHER), pytest.raises(SellerScopeError, match="has ended"):
+            stale.create_product("stale")
+    else:
+
+        async def scenario() -> None:
+            async with aio.session(lib.pool, ME) as stale:
+                pass
+            async with aio.session(lib.pool, OTHER):
+                with pytest.raises(SellerScopeError, match="has ended"):
+                    await stale.create_product("stale")
+
+        lib.loop.run(scenario())
+    assert lib(ME, "search_products", "stale") == []
+
+
+def test_a_failed_call_inside_atomic_leaves_the_rest_of_the_block(lib: Lib) -> None:
+    """Review finding: a call taking the seller as an argument was no savepoint inside atomic():
+    its failure, caught, rolled the whole block back."""
+    bad = msg(1, account=OTHER_ACCOUNT)  # another seller's account: refused
+    if lib.loop is None:
+        with sync.session(lib.pool, ME) as s, s.atomic():
+            s.create_product("kept")
+            with pytest.raises(psycopg.Error):
+                s.ingest_message(bad)
+            s.create_product("kept too")
+    else:
+
+        async def scenario() -> None:
+            async with aio.session(lib.pool, ME) as s, s.atomic():
+                await s.create_product("kept")
+                with pytest.raises(psycopg.Error):
+                    await s.ingest_message(bad)
+                await s.create_product("kept too")
+
+        lib.loop.run(scenario())
+    assert sorted(h.name for h in lib(ME, "search_products", "kept")) == ["kept", "kept too"]
+
+
+def test_a_lookup_on_a_bare_connection_leaves_no_transaction_open(db_url: str) -> None:
+    """Review finding: route_account on a connection not in autocommit left a transaction open,
+    so the session after it joined that transaction and its writes were lost at close."""
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, ME, ACCOUNT)
+    with login_role(db_url, "socialdb_app") as (_, url):
+        with psycopg.connect(url) as conn:  # autocommit off, as psycopg connects by default
+            route = sync.route_account(conn, "instagram", str(ACCOUNT))
+            assert route == (ME, ACCOUNT)
+            assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+            with sync.session(conn, route.seller_id) as s:
+                assert s.ingest_message(msg(1))
+        with psycopg.connect(url, autocommit=True) as check, sync.session(check, ME) as s:
+            assert len(s.inbox_page(ACCOUNT)) == 1

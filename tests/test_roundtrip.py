@@ -10,7 +10,7 @@ and the four that decision 43 found inexact were (018 and 020 by 111, 017 and 01
 every version now round-trips exactly. A rollback that cannot be exact (a migration
 irreversible by design) would be listed in INEXACT, by version and snapshot section, with
 the objects it concerns, the shape of the difference and the reason; an exception that no
-longer happens fails the test too. Rollbacks that refuse on purpose (044's, over ids held
+longer happens fails the test too. Rollbacks that refuse on purpose (045's, over ids held
 twice) refuse only on data this walk does not have.
 """
 

@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 045-seller-defaults-and-webhook-route.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 046-seller-defaults-and-webhook-route.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -397,6 +397,13 @@ BEGIN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
+  -- Under the seller's policies: a disconnected account and another seller's look the same,
+  -- so a caller learns nothing of another seller's conversations from the error (045).
+  IF NOT EXISTS (SELECT FROM public.client_accounts AS a WHERE a.id = p_account AND a.deleted_at IS NULL) THEN
+    RAISE EXCEPTION 'seller_ingest_message: account % is not a connected account of the seller', p_account
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'route the webhook again (route_platform_account): the account was disconnected, or is not this seller''s';
+  END IF;
   -- Again after inserting a conversation seen for the first time (then found: the row is
   -- this transaction's), or after another transaction's insert of it won (then found,
   -- unless deleted meanwhile: one more try).

@@ -39,6 +39,7 @@ from socialdb.app.rows import (
 )
 from socialdb.app.tenant import aclear_seller, hold, require_holder, seller_id
 from socialdb.app.tenant import aseller as seller_scope
+from socialdb.errors import SellerScopeError
 
 if TYPE_CHECKING:
     from psycopg_pool import AsyncConnectionPool
@@ -75,10 +76,14 @@ async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> Asyn
     switch = not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
     if switch:
         await conn.set_autocommit(True)
+    bound = None
     try:
         with hold(conn):
-            yield AsyncSession(conn, seller_id(seller))
+            bound = AsyncSession(conn, seller_id(seller))
+            yield bound
     finally:
+        if bound is not None:
+            bound.open = False  # a session kept past its block is refused
         if switch and conn.info.transaction_status == TransactionStatus.IDLE:
             await conn.set_autocommit(False)
 
@@ -97,7 +102,10 @@ async def sign_in_lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnect
 
 async def _lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], call: Call[T]) -> T:
     if isinstance(source, psycopg.AsyncConnection):
-        return await _execute(source, call)
+        if source.autocommit or source.info.transaction_status != TransactionStatus.IDLE:
+            return await _execute(source, call)
+        async with source.transaction():
+            return await _execute(source, call)
     async with source.connection() as conn:
         return await _execute(conn, call)
 
@@ -116,14 +124,20 @@ class AsyncSession:
 
     def __init__(self, conn: psycopg.AsyncConnection[Any], seller: UUID) -> None:
         self.conn, self.seller = conn, seller
+        self.open = True
 
     async def _run(self, call: Call[T]) -> T:
+        if not self.open:
+            raise SellerScopeError("this session has ended: open a new one (its connection may serve another request)")
         require_holder(self.conn)
         for attempt in (1, 2):
             try:
-                if call.scope is not Scope.TRANSACTION:
+                if call.scope is Scope.TRANSACTION:
+                    async with seller_scope(self.conn, self.seller):
+                        return await _execute(self.conn, call)
+                if self.conn.info.transaction_status == TransactionStatus.IDLE:
                     return await _execute(self.conn, call)
-                async with seller_scope(self.conn, self.seller):
+                async with self.conn.transaction():
                     return await _execute(self.conn, call)
             except psycopg.errors.UniqueViolation:
                 if call.taken is None:

@@ -46,6 +46,7 @@ from socialdb.app.rows import (
 )
 from socialdb.app.tenant import clear_seller, hold, require_holder, seller_id
 from socialdb.app.tenant import seller as seller_scope
+from socialdb.errors import SellerScopeError
 
 if TYPE_CHECKING:
     from psycopg_pool import ConnectionPool
@@ -69,12 +70,13 @@ class session:
     Autocommit, so that a one-statement call is one round trip; a connection already in a
     transaction keeps it (the calls then join it), and the caller's mode comes back."""
 
-    __slots__ = ("borrowed", "conn", "guard", "seller", "source", "switch")
+    __slots__ = ("borrowed", "bound", "conn", "guard", "seller", "source", "switch")
 
     def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any], seller: UUID | str) -> None:
         self.source, self.seller = source, seller_id(seller)
         self.borrowed: Any = None
         self.guard: hold | None = None
+        self.bound: Session | None = None
         self.switch = False
 
     def __enter__(self) -> Session:
@@ -93,10 +95,13 @@ class session:
         except BaseException:
             self.__exit__(*sys.exc_info())  # refused: give back what was taken
             raise
-        return Session(self.conn, self.seller)
+        self.bound = Session(self.conn, self.seller)
+        return self.bound
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
         try:
+            if self.bound is not None:
+                self.bound.open = False
             if self.guard is not None:
                 self.guard.__exit__()
             if self.switch and self.conn.info.transaction_status == TransactionStatus.IDLE:
@@ -118,7 +123,10 @@ def sign_in_lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], email:
 
 def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]) -> T:
     if isinstance(source, psycopg.Connection):
-        return _execute(source, call)
+        if source.autocommit or source.info.transaction_status != TransactionStatus.IDLE:
+            return _execute(source, call)  # alone, or in the caller's transaction
+        with source.transaction():  # never leave a transaction open behind a lookup
+            return _execute(source, call)
     with source.connection() as conn:
         return _execute(conn, call)
 
@@ -136,14 +144,20 @@ class Session:
 
     def __init__(self, conn: psycopg.Connection[Any], seller: UUID) -> None:
         self.conn, self.seller = conn, seller
+        self.open = True  # until its `session` block ends
 
     def _run(self, call: Call[T]) -> T:
+        if not self.open:
+            raise SellerScopeError("this session has ended: open a new one (its connection may serve another request)")
         require_holder(self.conn)
         for attempt in (1, 2):
             try:
-                if call.scope is not Scope.TRANSACTION:
+                if call.scope is Scope.TRANSACTION:
+                    with seller_scope(self.conn, self.seller):
+                        return _execute(self.conn, call)
+                if self.conn.info.transaction_status == TransactionStatus.IDLE:
                     return _execute(self.conn, call)
-                with seller_scope(self.conn, self.seller):
+                with self.conn.transaction():  # a savepoint: a failed call leaves the caller's transaction usable
                     return _execute(self.conn, call)
             except psycopg.errors.UniqueViolation:
                 # Two connects of one new account race: the second try finds the first's row.

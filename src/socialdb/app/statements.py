@@ -33,7 +33,7 @@ ORDER BY account, conversation
 ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
 """
 # In message id order: two batches sharing ids wait for each other's in one order, not both.
-# No conflict target: the key is the seller's conversation's since 044 (decision 117), and the
+# No conflict target: the key is the seller's conversation's since 043-045 (decision 117), and the
 # statement runs unchanged on a database before it.
 INGEST_MESSAGES = """
 INSERT INTO messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)

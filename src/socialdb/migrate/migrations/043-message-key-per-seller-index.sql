@@ -1,5 +1,5 @@
 -- socialdb: transaction=off lock_timeout=30s
--- Step 1 of 2 (issue 22, gap 1; decision 117): the keys of platform ids per seller, built
+-- Step 1 of 3 (issue 22, gap 1; decision 117): the keys of platform ids per seller, built
 -- without blocking writes. `messages.platform_message_id` was unique across all sellers and
 -- ingest is ON CONFLICT DO NOTHING: once seller A had stored an id, seller B's own message
 -- with that id was dropped and reported as a redelivery. Two connected accounts of

@@ -1,26 +1,29 @@
--- Step 2 of 2 (issue 22, gap 1; decision 117): the global keys of platform ids go, and
--- ingest deduplicates within the seller's conversation. seller_ingest_message names 043's
--- key in ON CONFLICT (its body is otherwise 040's); ingest_batch (socialdb.app) names no
--- target, so it works before and after this file.
--- A disconnected account connected again by the same seller is the same row again
--- (socialdb.app connect_account revives it), so its conversations and messages come back and
--- a redelivery of a message stored before the disconnection is still a redelivery.
--- Not reversible once two sellers, or two conversations of one seller, hold the same id:
--- the rollback then refuses and names them (the round-trip test exempts nothing: with no
--- such rows it is exact).
--- Supersedes: messages_platform_message_id_key (007), instagram_media_platform_media_id_key
--- (010), and seller_ingest_message's ON CONFLICT target (040).
--- Locks: ACCESS EXCLUSIVE on messages, then on instagram_media, for catalog changes only
--- (dropping a constraint and its index scans nothing), each taken within the run's
--- lock_timeout and held to the commit; ingest waits that long at most. The function's
--- replacement locks no table.
+-- Step 2 of 3 (issue 22, gap 1; decisions 117, 124): ingest names 043's per-seller key in
+-- ON CONFLICT, while the global key still exists (045 drops it): a call already running the
+-- old body when this commits still finds its conflict target. ingest_batch (socialdb.app)
+-- names no target, so it runs before and after.
+-- Ingest also refuses an account that is not a connected account of the seller (SQLSTATE
+-- 55000): a webhook routed before its account was disconnected (and perhaps connected by
+-- another seller) was stored in the disconnected account and reported as stored. Under the
+-- seller's policies another seller's account looks the same, so the error tells nothing of
+-- another seller's conversations (it told 42501 from 23503 before).
+-- First it checks that 043's indexes are valid: after an interrupted 043 marked applied by
+-- hand, ON CONFLICT would find no usable key.
+-- Supersedes: seller_ingest_message's body of 040 (otherwise unchanged).
+-- Locks: none on any table (the function's catalog row; the check reads pg_index).
 
-ALTER TABLE messages DROP CONSTRAINT messages_platform_message_id_key;
-ALTER TABLE instagram_media DROP CONSTRAINT instagram_media_platform_media_id_key;
-COMMENT ON COLUMN messages.platform_message_id IS 'The message''s id on the platform, unique within the seller''s conversation: a redelivered webhook inserts nothing.';
-COMMENT ON COLUMN instagram_media.platform_media_id IS 'The post''s id on Instagram, unique within the seller''s account.';
-COMMENT ON INDEX messages_seller_message_key IS 'A platform''s message id, once per seller and conversation: the target of ingest''s ON CONFLICT.';
-COMMENT ON INDEX instagram_media_seller_media_key IS 'A post, once per seller and account.';
+DO $$
+BEGIN
+  IF EXISTS (SELECT FROM pg_catalog.pg_index AS i
+             WHERE i.indexrelid IN ('public.messages_seller_message_key'::regclass,
+                                    'public.instagram_media_seller_media_key'::regclass)
+               AND NOT (i.indisvalid AND i.indisready)) THEN
+    RAISE EXCEPTION '043''s per-seller keys are not valid (an interrupted build)'
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'rebuild them: socialdb migrate resolve 43 --retry, then migrate up';
+  END IF;
+END
+$$;
 
 CREATE OR REPLACE FUNCTION seller_ingest_message(
   p_seller uuid,
@@ -50,6 +53,13 @@ BEGIN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
+  -- Under the seller's policies: a disconnected account and another seller's look the same,
+  -- so a caller learns nothing of another seller's conversations from the error (045).
+  IF NOT EXISTS (SELECT FROM public.client_accounts AS a WHERE a.id = p_account AND a.deleted_at IS NULL) THEN
+    RAISE EXCEPTION 'seller_ingest_message: account % is not a connected account of the seller', p_account
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'route the webhook again (route_platform_account): the account was disconnected, or is not this seller''s';
+  END IF;
   -- Again after inserting a conversation seen for the first time (then found: the row is
   -- this transaction's), or after another transaction's insert of it won (then found,
   -- unless deleted meanwhile: one more try).
@@ -94,39 +104,6 @@ END;
 $$;
 
 -- ROLLBACK
--- The global keys come back only if no id is held twice; otherwise nothing changes. Each
--- is rebuilt under the ACCESS EXCLUSIVE this part holds: reads and writes of the table wait
--- for one index build of the table.
-DO $$
-DECLARE
-  twice text;
-BEGIN
-  SELECT string_agg(quote_literal(id), ', ') INTO twice
-  FROM (SELECT platform_message_id AS id FROM public.messages
-        GROUP BY platform_message_id HAVING count(*) > 1 ORDER BY 1 LIMIT 10) AS d;
-  IF twice IS NOT NULL THEN
-    RAISE EXCEPTION 'cannot roll back 044: messages.platform_message_id held more than once (first 10: %)', twice
-      USING ERRCODE = 'unique_violation',
-            HINT = 'the global key cannot come back once two sellers or conversations hold an id';
-  END IF;
-  SELECT string_agg(quote_literal(id), ', ') INTO twice
-  FROM (SELECT platform_media_id AS id FROM public.instagram_media
-        GROUP BY platform_media_id HAVING count(*) > 1 ORDER BY 1 LIMIT 10) AS d;
-  IF twice IS NOT NULL THEN
-    RAISE EXCEPTION 'cannot roll back 044: instagram_media.platform_media_id held more than once (first 10: %)', twice
-      USING ERRCODE = 'unique_violation',
-            HINT = 'the global key cannot come back once two sellers or accounts hold an id';
-  END IF;
-END
-$$;
-
-ALTER TABLE instagram_media ADD CONSTRAINT instagram_media_platform_media_id_key UNIQUE (platform_media_id);
-ALTER TABLE messages ADD CONSTRAINT messages_platform_message_id_key UNIQUE (platform_message_id);
-COMMENT ON INDEX instagram_media_seller_media_key IS NULL;
-COMMENT ON INDEX messages_seller_message_key IS NULL;
-COMMENT ON COLUMN instagram_media.platform_media_id IS 'The post''s id on Instagram, unique.';
-COMMENT ON COLUMN messages.platform_message_id IS 'The message''s id on the platform, unique: a redelivered webhook inserts nothing.';
-
 -- 040's definition.
 CREATE OR REPLACE FUNCTION seller_ingest_message(
   p_seller uuid,
