@@ -266,3 +266,6 @@ def migrate_new(
     """
     path = call(lambda: new_migration(directory or default_directory(), name), debug)
     say(str(path))
+
+
+from socialdb.cli import migrate_import as _migrate_import  # noqa: E402, F401  (`migrate import`)
