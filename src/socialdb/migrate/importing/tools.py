@@ -245,15 +245,14 @@ def _node_file(path: str, digits: str, rest: str, lines: list[str]) -> Source:
         if not _blank(lines):
             return Source(key, _version(path, digits), name, path, _part(lines), None, 1, None)
         raise MigrationFileError(path, "no SQL statement")
-    if not _blank(lines[:up_at]):
-        raise MigrationFileError(path, "SQL before the up marker: node-pg-migrate skips it", 1)
+    first = up_at if down_at is None else min(up_at, down_at)
+    if not _blank(lines[:first]):
+        raise MigrationFileError(path, "SQL before the first marker: node-pg-migrate skips it", 1)
     if down_at is None:
         up, down, down_line = lines[up_at + 1 :], None, None
     elif down_at > up_at:
         up, down, down_line = lines[up_at + 1 : down_at], lines[down_at + 1 :], down_at + 2
     else:  # the down part first: node-pg-migrate reads it so, and so does this
-        if not _blank(lines[:down_at]):
-            raise MigrationFileError(path, "SQL before the down marker: node-pg-migrate skips it", 1)
         up, down, down_line = lines[up_at + 1 :], lines[down_at + 1 : up_at], down_at + 2
     kept_down = None if down is None or _blank(down) else _part(down)
     return Source(key, _version(path, digits), name, path, _part(up), kept_down, up_at + 2, down_line)
