@@ -321,3 +321,38 @@ def test_flyway_subfolders_are_refused(tmp_path: Path) -> None:
     (tmp_path / "more").mkdir()
     with pytest.raises(MigrationFileError, match="a subfolder: Flyway reads it too"):
         read_folder(Tool.FLYWAY, tmp_path)
+
+
+def test_the_folder_is_named_as_given_and_the_target_must_be_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from socialdb.migrate.importing import run
+
+    monkeypatch.chdir(tmp_path)
+    _folder = Path("db")
+    _folder.mkdir()
+    (_folder / "1_t.sql").write_text("-- migrate:up\nSELEC 1;\n-- migrate:down\n")
+    with pytest.raises(MigrationFileError, match=r"^db/1_t.sql:2: .*syntax error"):
+        run(Tool.DBMATE, _folder, Path("out"))
+    with pytest.raises(MigrationFileError, match=r"^db/new: is \(inside\) the dbmate folder"):
+        run(Tool.DBMATE, _folder, _folder / "new")
+    with pytest.raises(MigrationFileError, match=r"^nowhere: folder not found"):
+        run(Tool.DBMATE, Path("nowhere"), Path("out"))
+    (_folder / "1_t.sql").unlink()
+    with pytest.raises(MigrationFileError, match=r"^db: no dbmate migration found"):
+        run(Tool.DBMATE, _folder, Path("out"))
+    assert not Path("out").exists()
+
+
+def test_a_new_target_folder_gets_the_usual_permissions(tmp_path: Path) -> None:
+    target = tmp_path / "out"
+    write(convert(Tool.DBMATE, {"1_t.sql": DBMATE_FILE}), target)
+    assert target.stat().st_mode & 0o777 == 0o777 & ~_umask()
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

@@ -402,3 +402,12 @@ def test_a_real_node_pg_migrate_history_is_adopted(empty_db_url: str, tmp_path: 
     ]
     _folder(source, dict([PENDING[Tool.NODE_PG_MIGRATE]]))
     _adopted_then_up(empty_db_url, Tool.NODE_PG_MIGRATE, source, tmp_path / "out", "1700000000002-create-c.sql")
+
+
+def test_a_history_table_of_another_name_and_schema(empty_db_url: str, tmp_path: Path) -> None:
+    source = _folder(tmp_path / "gm", GOLANG_FILES)
+    _sql(empty_db_url, "CREATE SCHEMA legacy", GOLANG_DDL.replace("schema_migrations", "legacy.versions"))
+    _sql(empty_db_url, "INSERT INTO legacy.versions VALUES (1, false)", "CREATE TABLE a (id int)")
+    done = run(Tool.GOLANG_MIGRATE, source, tmp_path / "out", empty_db_url, "legacy.versions")
+    assert done.adopted is not None and (done.adopted.table, done.adopted.recorded) == ("legacy.versions", (1,))
+    assert _continue(empty_db_url, tmp_path / "out") == ["002-create_b.sql", "003-create_c.sql"]

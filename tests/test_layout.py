@@ -48,7 +48,9 @@ def test_the_platforms_door_is_light(module: str) -> None:
     assert sorted(m for m in loaded if m.startswith(("socialdb.migrate", "socialdb.cli", "socialdb.bench"))) == []
 
 
-@pytest.mark.parametrize("module", ["files", "statements", "plan", "options", "durations"])
+@pytest.mark.parametrize(
+    "module", ["files", "statements", "plan", "options", "durations", "importing.tools", "importing.convert"]
+)
 def test_parsing_and_planning_never_talk_to_a_database(module: str) -> None:
     loaded = loaded_after(f"import socialdb.migrate.{module}")
     assert _tops(loaded, ["psycopg", "socialdb.db"]) == []

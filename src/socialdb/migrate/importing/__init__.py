@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from socialdb.errors import MigrationFileError
-from socialdb.migrate.importing.adopt import Adopted, adopt
 from socialdb.migrate.importing.convert import Written, convert, planned, read_folder, write
 from socialdb.migrate.importing.tools import Tool
 
-__all__ = ["Adopted", "Imported", "Tool", "Written", "run"]
+if TYPE_CHECKING:
+    from socialdb.migrate.importing.adopt import Adopted
+
+__all__ = ["Imported", "Tool", "Written", "run"]
 
 
 @dataclass(frozen=True)
@@ -37,16 +40,19 @@ def run(
     """Convert `source` (a `tool` folder) into socialdb files in `target`; with `url`, adopt the
     tool's history there. Everything is checked before anything is written; run again, it
     changes nothing."""
+    if target.resolve().is_relative_to(source.resolve()):
+        raise MigrationFileError(str(target), f"is (inside) the {tool.value} folder: write socialdb's files elsewhere")
+    files = read_folder(tool, source)
     try:
-        converted = convert(tool, read_folder(tool, source))
-    except MigrationFileError as exc:
-        where = exc.path if Path(exc.path).is_absolute() else str(source / exc.path)
-        raise MigrationFileError(where, exc.reason, exc.line) from None
-    if source.resolve() == target.resolve():
-        raise MigrationFileError(str(target), f"is the {tool.value} folder: write socialdb's files to another")
+        converted = convert(tool, files)
+    except MigrationFileError as exc:  # named relative to the folder: name it as the user does
+        where = source if exc.path == "." else source / exc.path
+        raise MigrationFileError(str(where), exc.reason, exc.line) from None
     planned(converted, target)  # refuses a clash with what is there before any database work
     if url is None:
         return Imported(write(converted, target), None)
+    from socialdb.migrate.importing.adopt import adopt  # the database driver, only for a database
+
     written: list[Written] = []
     adopted = adopt(url, tool, converted, table, report, before_commit=lambda: written.append(write(converted, target)))
     return Imported(written[0], adopted)

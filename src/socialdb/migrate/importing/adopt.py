@@ -208,9 +208,10 @@ def adopt(
             adopted = applied(tool, name, rows, converted)
             ours = {r.version: r for r in history.read(conn, known_to_exist=True)}
             _refuse_other_rows(tool, name, ours, converted)
-            recorded, already = [], []
+            recorded: list[int] = []
+            already: list[int] = []
             for item, row in adopted:
-                if item.migration.version in ours:
+                if item.migration.version in ours or item.migration.version in recorded:
                     already.append(item.migration.version)
                     continue
                 _record(conn, item, row)

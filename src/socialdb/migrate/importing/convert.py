@@ -214,6 +214,7 @@ def write(converted: list[Converted], target: Path) -> Written:
                 handle.flush()
                 os.fsync(handle.fileno())
         if not target.exists():
+            staging.chmod(0o777 & ~_umask())  # as mkdir would make it, not mkdtemp's 0700
             staging.rename(target)  # the whole folder at once
             return plan
         for name in texts:
@@ -221,3 +222,9 @@ def write(converted: list[Converted], target: Path) -> Written:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return plan
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
