@@ -186,8 +186,8 @@ def test_diesel_metadata_without_the_key_means_no_transaction_as_in_diesel() -> 
         (
             Tool.DBMATE,
             {"1_a.sql": DBMATE_FILE, "001_b.sql": DBMATE_FILE},
-            "001_b.sql",
-            "becomes version 1, as 1_a.sql does",
+            "1_a.sql",
+            "becomes version 1, as 001_b.sql does",
         ),
         (
             Tool.DBMATE,
@@ -227,6 +227,12 @@ def test_diesel_metadata_without_the_key_means_no_transaction_as_in_diesel() -> 
             {"20240101120000000_a.sql": "SELECT 1;\n", "1800000000000_b.sql": "SELECT 1;\n"},
             "1800000000000_b.sql",
             "node-pg-migrate runs it after 20240101120000000_a.sql",
+        ),
+        (
+            Tool.DBMATE,
+            {"9_a.sql": DBMATE_FILE, "10_b.sql": DBMATE_FILE.replace(" t", " u")},
+            "9_a.sql",
+            "dbmate runs it after 10_b.sql",
         ),
         (Tool.GOLANG_MIGRATE, {"1_t.down.sql": "DROP TABLE t;\n"}, "1_t.down.sql", "without the up file"),
         (Tool.GOLANG_MIGRATE, {"1_t.sql": "SELECT 1;\n"}, "1_t.sql", "not a golang-migrate migration"),

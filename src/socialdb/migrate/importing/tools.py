@@ -96,7 +96,7 @@ def _dbmate(files: Mapping[str, str]) -> list[Source]:
         if match is None:
             raise MigrationFileError(path, "not a dbmate migration: expected VERSION_name.sql")
         found.append(_dbmate_file(path, match.group(1), match.group(2), _lines(text)))
-    return sorted(found, key=lambda s: s.version)
+    return sorted(found, key=lambda s: s.origin)  # dbmate runs its files in the order of their names
 
 
 def _dbmate_file(path: str, digits: str, raw_name: str, lines: list[str]) -> Source:
