@@ -194,29 +194,32 @@ def adopt(
     parts = name.split(".")
     if len(parts) > 2 or not all(parts):
         raise UsageError(f"history table {name!r}: give NAME or SCHEMA.NAME")
-    with migration_lock(url, "advisory", 60, report), connect(url, autocommit=True, purpose="import") as conn:
+    with (
+        migration_lock(url, "advisory", 60, report),
+        connect(url, autocommit=True, purpose="import") as conn,
+        conn.transaction(),  # socialdb's table too: a refusal leaves nothing behind
+    ):
+        conn.execute("SET LOCAL lock_timeout = '10s'")
         upgraded = history.ensure_table(conn)
         if upgraded:
             report(upgraded)
-        with conn.transaction():
-            conn.execute("SET LOCAL lock_timeout = '10s'")
-            ident = sql.Identifier(*parts)
-            _check_table(conn, tool, spec, name, ident.as_string(conn))
-            conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(ident))
-            query = sql.SQL("SELECT " + spec.select + " FROM {} ORDER BY " + spec.order).format(ident)
-            rows = [ForeignRow(*r) for r in conn.execute(query).fetchall()]
-            adopted = applied(tool, name, rows, converted)
-            ours = {r.version: r for r in history.read(conn, known_to_exist=True)}
-            _refuse_other_rows(tool, name, ours, converted)
-            recorded: list[int] = []
-            already: list[int] = []
-            for item, row in adopted:
-                if item.migration.version in ours or item.migration.version in recorded:
-                    already.append(item.migration.version)
-                    continue
-                _record(conn, item, row)
-                recorded.append(item.migration.version)
-            before_commit()
+        ident = sql.Identifier(*parts)
+        _check_table(conn, tool, spec, name, ident.as_string(conn))
+        conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(ident))
+        query = sql.SQL("SELECT " + spec.select + " FROM {} ORDER BY " + spec.order).format(ident)
+        rows = [ForeignRow(*r) for r in conn.execute(query).fetchall()]
+        adopted = applied(tool, name, rows, converted)
+        ours = {r.version: r for r in history.read(conn, known_to_exist=True)}
+        _refuse_other_rows(tool, name, ours, converted)
+        recorded: list[int] = []
+        already: list[int] = []
+        for item, row in adopted:
+            if item.migration.version in ours or item.migration.version in recorded:
+                already.append(item.migration.version)
+                continue
+            _record(conn, item, row)
+            recorded.append(item.migration.version)
+        before_commit()
     return Adopted(name, tuple(recorded), tuple(already))
 
 
