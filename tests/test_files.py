@@ -213,6 +213,16 @@ _FOREIGN_FILES = [
     ("V1__init.sql", "CREATE TABLE t (id int);\n", "a Flyway file name", None),
     ("V1.2__more.sql", "CREATE TABLE t (id int);\n", "a Flyway file name", None),
     ("R__views.sql", "CREATE VIEW v AS SELECT 1;\n", "a Flyway file name", None),
+    ("U1__init.sql", "DROP TABLE t;\n", "a Flyway file name", None),
+    ("1_create_t.down.sql", "DROP TABLE t;\n", "a golang-migrate file name", None),
+    ("1700000000000_create-t.sql", "CREATE TABLE t (id int);\n", "a node-pg-migrate file name", None),
+    (
+        "005-t.sql",
+        "--- Up Migration\nCREATE TABLE t (id int);\n---- down migration\nDROP TABLE t;\n",
+        "node-pg-migrate",
+        1,
+    ),
+    ("005-t.sql", "CREATE TABLE t (id int);\n--migrate:down\nDROP TABLE t;\n", "dbmate's marker", 2),
 ]
 
 
@@ -225,6 +235,7 @@ def test_another_tools_file_is_refused_naming_the_tool(
         load_migrations(tmp_path)
     assert tool in caught.value.reason and caught.value.line == line
     assert "\n" not in str(caught.value)
+    assert "`socialdb migrate import --from " in caught.value.reason  # the way out, named
 
 
 def test_a_diesel_folder_is_refused(tmp_path: Path) -> None:
@@ -232,5 +243,5 @@ def test_a_diesel_folder_is_refused(tmp_path: Path) -> None:
     folder.mkdir()
     (folder / "up.sql").write_text("CREATE TABLE t (id int);\n")
     (folder / "down.sql").write_text("DROP TABLE t;\n")
-    with pytest.raises(MigrationFileError, match="a Diesel migration folder"):
+    with pytest.raises(MigrationFileError, match="a Diesel migration folder.*socialdb migrate import --from diesel"):
         load_migrations(tmp_path)

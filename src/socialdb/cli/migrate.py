@@ -296,3 +296,6 @@ def _grid(headers: list[str], rows: list[list[str]]) -> str:
     out += [cells(row, "│") for row in rows]
     out.append(line("└", "─", "┴", "┘"))
     return "\n".join(out)
+
+
+from socialdb.cli import migrate_import as _migrate_import  # noqa: E402, F401  (`migrate import`)

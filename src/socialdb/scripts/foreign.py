@@ -1,47 +1,49 @@
 """Files written for another migration tool, recognised so that none is misread: a dbmate or
 node-pg-migrate file has its rollback after a marker socialdb does not use, so read as a
 socialdb file its down SQL would run as part of up (issue 24). Each is refused with one line
-naming the tool and the conversion. Pure: names and lines in, a message out.
+naming the tool and `socialdb migrate import`, which converts the folder (and adopts its
+history). Pure: names and lines in, a message out.
 """
 
 from __future__ import annotations
 
 import re
 
-# (pattern over a file name, tool, how to convert it)
+# (pattern over a file name, tool as `--from` names it, how to convert it by hand)
 _NAMES = [
     (
         re.compile(r"^\d+_[\w.-]+\.(up|down)\.sql$"),
         "golang-migrate",
-        "join each .up.sql / .down.sql pair into one NNN-name.sql, the down part after '-- ROLLBACK'",
+        "each .up.sql / .down.sql pair is one NNN-name.sql, the down part after '-- ROLLBACK'",
     ),
     (
         re.compile(r"^[VU]\d+(?:[._]\d+)*__.+\.sql$|^R__.+\.sql$"),
-        "Flyway",
-        "rename V<version>__<name>.sql to NNN-name.sql and add its rollback after '-- ROLLBACK'"
-        " (a U file's SQL); repeatable R__ files have no socialdb equivalent",
+        "flyway",
+        "a V file is NNN-name.sql, its U file's SQL after '-- ROLLBACK'; R__ files have no socialdb kind",
     ),
     (
         re.compile(r"^\d{14}_[\w.-]+\.sql$"),
         "dbmate",
-        "rename it YYYYmmddHHMMSS-name.sql (a dash, not an underscore)",
-    ),
-]
-# (pattern over a line, tool, how to convert it)
-_MARKERS = [
-    (
-        re.compile(r"^--\s*migrate:(up|down)\b", re.IGNORECASE),
-        "dbmate",
-        "drop '-- migrate:up' and write '-- ROLLBACK' for '-- migrate:down'",
+        "YYYYmmddHHMMSS-name.sql (a dash, not an underscore), '-- ROLLBACK' for '-- migrate:down'",
     ),
     (
-        re.compile(r"^--\s*(up|down)\s+migration\s*$", re.IGNORECASE),
+        re.compile(r"^\d+_[\w.-]+\.sql$"),
         "node-pg-migrate",
-        "drop '-- Up Migration' and write '-- ROLLBACK' for '-- Down Migration'",
+        "NNN-name.sql (a dash, not an underscore), '-- ROLLBACK' for '-- Down Migration'",
     ),
 ]
-DIESEL_HINT = (
-    "a Diesel migration folder (up.sql and down.sql): make it one NNN-name.sql, the down part after '-- ROLLBACK'"
+# (pattern over a line, tool, the marker's conversion); node-pg-migrate's is its own (sqlMigration.ts)
+_MARKERS = [
+    (re.compile(r"^--\s*migrate:(up|down)\b", re.IGNORECASE), "dbmate", "'-- ROLLBACK' for '-- migrate:down'"),
+    (
+        re.compile(r"^--[\s-]*(up|down)\s+migration", re.IGNORECASE),
+        "node-pg-migrate",
+        "'-- ROLLBACK' for '-- Down Migration'",
+    ),
+]
+_IMPORT = "convert the folder with `socialdb migrate import --from {tool} DIR --dir NEW`"
+DIESEL_HINT = "a Diesel migration folder (up.sql and down.sql): socialdb reads NNN-name.sql files; " + _IMPORT.format(
+    tool="diesel"
 )
 
 
@@ -49,7 +51,8 @@ def by_name(filename: str) -> str | None:
     """Why a file name is another tool's, or None."""
     for pattern, tool, conversion in _NAMES:
         if pattern.match(filename):
-            return f"a {tool} file name: socialdb reads NNN-name.sql files; {conversion}"
+            label = "Flyway" if tool == "flyway" else tool
+            return f"a {label} file name: socialdb reads NNN-name.sql files; {_IMPORT.format(tool=tool)} ({conversion})"
     return None
 
 
@@ -60,6 +63,6 @@ def by_marker(lines: list[str]) -> tuple[int, str] | None:
             if pattern.match(line.strip()):
                 return index + 1, (
                     f"{line.strip()!r} is {tool}'s marker: read as socialdb's, its rollback would run as part"
-                    f" of up; {conversion}"
+                    f" of up; {_IMPORT.format(tool=tool)} (or write {conversion})"
                 )
     return None
