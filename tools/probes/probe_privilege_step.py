@@ -3,7 +3,7 @@
 interleaved, a new database each, as the server URL's role (a superuser: without the step a
 role that is no superuser cannot migrate at all).
 
-    uv run python -m socialdb.bench.probes.probe_privilege_step SERVER_URL [RUNS]
+    uv run python -m tools.probes.probe_privilege_step SERVER_URL [RUNS]
 """
 
 from __future__ import annotations

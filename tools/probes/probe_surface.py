@@ -6,7 +6,7 @@ scope, as the benchmark ran it before) and the session's method (a session opene
 as a request would). The ratio is old/new time per call (above 1: the session is faster),
 the median of the rounds. Run after `socialdb bench run` (it reads the benchmark's database
 on the embedded server):
-    uv run python -m socialdb.bench.probes.probe_surface [rounds] [calls]
+    uv run python -m tools.probes.probe_surface [rounds] [calls]
 """
 
 from __future__ import annotations

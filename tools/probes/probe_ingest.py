@@ -6,7 +6,7 @@ the statement-level unread trigger off, to price it (the counters it keeps are t
 wrong for that line's messages). The variant that writes the conversation only when its
 username changes was measured by this file as of commit d9bd30b and not adopted. Run
 after `socialdb bench run` (it writes messages into the benchmark databases):
-    uv run python -m socialdb.bench.probes.probe_ingest
+    uv run python -m tools.probes.probe_ingest
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 waiting once at its end (decision 106), against each commit waiting for its own flush (as
 before), and the floor (`psql -1 -f`): interleaved runs, a new database each, on the
 embedded server.
-    uv run python -m socialdb.bench.probes.probe_migrate_commit [RUNS]
+    uv run python -m tools.probes.probe_migrate_commit [RUNS]
 """
 
 from __future__ import annotations

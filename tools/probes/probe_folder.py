@@ -8,7 +8,7 @@ three: reading the folder, `runner.status`, `runner.verify` and `planner.plan` (
 pending); and, end to end, `socialdb migrate status` against `socialdb --version` (the CLI's
 start-up) and `python -c pass` (the interpreter's).
 
-    uv run python -m socialdb.bench.probes.probe_folder [--database-url URL] [SIZES ...]
+    uv run python -m tools.probes.probe_folder [--database-url URL] [SIZES ...]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ inside BEGIN ... COMMIT; on ours through the seller_* function (migration 025) i
 autocommit, and the same query inside a seller transaction (BEGIN, set_config, query,
 COMMIT: the path before 025). Run after `socialdb bench run` (it reads the two benchmark
 databases on the embedded server):
-    uv run python -m socialdb.bench.probes.probe_pages
+    uv run python -m tools.probes.probe_pages
 """
 
 from __future__ import annotations

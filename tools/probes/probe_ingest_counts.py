@@ -10,7 +10,7 @@ after it, in a rotating order, driven by the Python client and by pgbench. "Befo
 036's rollback applied to the benchmark database, "after" its up part: the same data, the
 same server, only the function and the triggers differ. Run after `socialdb bench generate`
 (it writes messages into the benchmark databases; 036 is left applied at the end):
-    uv run python -m socialdb.bench.probes.probe_ingest_counts [MIGRATION_FILE]
+    uv run python -m tools.probes.probe_ingest_counts [MIGRATION_FILE]
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ plan's counters stop, while a function's inner statements fire theirs inside the
 Ours is measured as shipped and with the three indexes migration 026 dropped put back
 for the measurement (and dropped again). Run after `socialdb bench run` (it writes
 messages into the benchmark databases):
-    uv run python -m socialdb.bench.probes.probe_wal
+    uv run python -m tools.probes.probe_wal
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ arrays, since the application may no longer create a temporary table). docs/perf
 
 Interleaved rounds; each line is events/s over BATCHES batches of SIZE. Run after
 `socialdb bench generate` (it appends events to the benchmark databases):
-    uv run python -m socialdb.bench.probes.probe_events
+    uv run python -m tools.probes.probe_events
 """
 
 from __future__ import annotations

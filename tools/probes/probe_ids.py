@@ -8,7 +8,7 @@ data:
   the same conversations (their pages already written since the checkpoint);
 - recorded events, events/s: BATCHES batches of 5,000, in ROUNDS rounds in a rotating order.
 039 is left applied at the end.
-    uv run python -m socialdb.bench.probes.probe_ids
+    uv run python -m tools.probes.probe_ids
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import psycopg
 
 from socialdb import embedded
 from socialdb.bench import workload
-from socialdb.bench.probes.probe_ingest_counts import parts
-from socialdb.bench.probes.probe_wal import wal_per_message
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.scripts.files import default_directory
 from socialdb.settings import embedded_dir
+from tools.probes.probe_ingest_counts import parts
+from tools.probes.probe_wal import wal_per_message
 
 MESSAGES = 500
 BATCHES = 10

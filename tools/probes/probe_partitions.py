@@ -10,7 +10,7 @@ On databases of its own (`socialdb_probe_partitions_ours` and `_spec`, on the em
       event per transaction: each migration's duration and the writer's longest insert;
   (c) the dashboard (90 days of the biggest sellers) and a summary refresh after 5,000 new
       events, before and after the conversion.
-    uv run python -m socialdb.bench.probes.probe_partitions [SCALE]
+    uv run python -m tools.probes.probe_partitions [SCALE]
 """
 
 from __future__ import annotations

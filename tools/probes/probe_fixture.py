@@ -4,7 +4,7 @@
 Interleaved rounds on one server; for each, the time from asking for the database to having
 it ready (what a test waits for), and the time to drop it (its teardown). The embedded
 PostgreSQL in a temporary folder by default, or the server of SOCIALDB_TEST_DATABASE_URL:
-    uv run python -m socialdb.bench.probes.probe_fixture [ROUNDS]
+    uv run python -m tools.probes.probe_fixture [ROUNDS]
 """
 
 from __future__ import annotations

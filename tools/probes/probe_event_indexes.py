@@ -4,7 +4,7 @@ Interleaved rounds: the spec's COPY, ours as shipped, then ours without idx_anal
 idx_analytics_category and idx_analytics_occurred_at (built again after the line). Each line is
 events/s over BATCHES batches of SIZE, as `socialdb_app` through `record_events`. Run after
 `socialdb bench generate` (it appends events to the benchmark databases):
-    uv run python -m socialdb.bench.probes.probe_event_indexes
+    uv run python -m tools.probes.probe_event_indexes
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import psycopg
 from socialdb import embedded
 from socialdb.app import operations as ops
 from socialdb.bench import workload
-from socialdb.bench.probes.probe_events import rate
 from socialdb.bench.run import OURS, SPEC, url_for
 from socialdb.settings import embedded_dir
+from tools.probes.probe_events import rate
 
 ROUNDS = 7
 SPEC_ONLY = {
