@@ -110,7 +110,10 @@ def _history_differences(folder: Path, rows: list[plan.HistoryRow], version: int
         )
         found.append(
             Difference(
-                "migration", row.file, "applied as in its file", state + (f" ({row.detail})" if row.detail else "")
+                "migration",
+                row.file,
+                "applied as in its file",
+                state + (f" ({row.detail})" if row.detail and row.state != "pending" else ""),
             )
         )
     return found
