@@ -297,6 +297,8 @@ def new_migration(directory: Path, name: str, now: datetime | None = None) -> Pa
 def _find_marker(filename: str, lines: list[str]) -> int | None:
     found: int | None = None
     for index, line in enumerate(lines):
+        if "--" not in line:  # the marker is a comment: most lines are passed over at once
+            continue
         stripped = line.strip()
         if not _LOOSE_MARKER.match(stripped):
             continue
@@ -316,6 +318,8 @@ def _parse_directives(filename: str, lines: list[str]) -> Directives:
     values: dict[str, str] = {}
     in_header = True
     for number, line in enumerate(lines, start=1):
+        if not in_header and "socialdb" not in line.lower():  # past the header only a stray directive matters
+            continue
         stripped = line.strip()
         match = _DIRECTIVE.match(stripped)
         if match is None:

@@ -56,6 +56,8 @@ def by_name(filename: str) -> str | None:
 def by_marker(lines: list[str]) -> tuple[int, str] | None:
     """(1-based line, why) of the first line that marks a part in another tool's format, or None."""
     for index, line in enumerate(lines):
+        if "--" not in line:  # every marker is a comment: most lines are passed over at once
+            continue
         for pattern, tool, conversion in _MARKERS:
             if pattern.match(line.strip()):
                 return index + 1, (
