@@ -368,3 +368,17 @@ def test_an_applied_file_is_judged_by_its_history_not_parsed(empty_db_url: str, 
     assert [o.migration.version for o in runner.up(empty_db_url, folder)] == [2]
     with pytest.raises(MigrationFileError, match="^001-accounts.sql:3: syntax error"):
         runner.down(empty_db_url, 1, folder)
+
+
+def test_socialdb_config_names_the_file_and_a_missing_one_is_refused(tmp_path: Path) -> None:
+    named = tmp_path / "elsewhere.toml"
+    named.write_text('migrations_dir = "sql"\nlint_waivers = "sql/waivers.toml"\n')
+    found = config.resolve({}, {"SOCIALDB_CONFIG": str(named)}, Path(__file__).parent)
+    assert (found.directory, found.lint_waivers) == (tmp_path / "sql", tmp_path / "sql/waivers.toml")
+    with pytest.raises(ConfigError, match="^SOCIALDB_CONFIG='nope.toml': no such file"):
+        config.resolve({}, {"SOCIALDB_CONFIG": "nope.toml"}, tmp_path)
+
+
+def test_db_create_failing_shows_no_password() -> None:
+    code, out, err = run("db", "create", "--database-url", "postgresql://app:hunter2@127.0.0.1:9/shop")
+    assert code == 1 and out == "" and "hunter2" not in err and err.startswith("error: cannot connect to ")
