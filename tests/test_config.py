@@ -382,3 +382,14 @@ def test_socialdb_config_names_the_file_and_a_missing_one_is_refused(tmp_path: P
 def test_db_create_failing_shows_no_password() -> None:
     code, out, err = run("db", "create", "--database-url", "postgresql://app:hunter2@127.0.0.1:9/shop")
     assert code == 1 and out == "" and "hunter2" not in err and err.startswith("error: cannot connect to ")
+
+
+def test_uv_run_is_not_asked_to_compile_on_every_call() -> None:
+    """uv 0.13 applies `[tool.uv] compile-bytecode` on every `uv run`: 2,857 files compiled again
+    and a line on stderr per call (decision 147). CI compiles once, in its `uv sync`."""
+    import tomllib
+
+    root = Path(__file__).parent.parent
+    settings = tomllib.loads((root / "pyproject.toml").read_text()).get("tool", {}).get("uv", {})
+    assert "compile-bytecode" not in settings
+    assert "uv sync --locked --compile-bytecode" in (root / ".ci/run").read_text()
