@@ -150,7 +150,7 @@ Directory = Annotated[
     Path | None,
     typer.Option(
         "--dir",
-        help="Folder of migrations [default: $SOCIALDB_MIGRATIONS_DIR, else the config's, else the platform's own].",
+        help="Folder of migrations (default: $SOCIALDB_MIGRATIONS_DIR, else the config's, else the platform's own).",
         parser=_directory,
         show_default=False,
     ),
@@ -166,7 +166,7 @@ LockRetries = Annotated[int, typer.Option("--lock-retries", min=1, help="Attempt
 # The run options of `migrate up`, `down`, `resolve`, `repair` and `baseline`, declared once
 # (see `with_project`). Not given: the environment's, else the config file's, else the default.
 def _lock_help(text: str, key: str, default: str) -> str:
-    return f"{text} [default: $SOCIALDB_{key.upper()}, else the config's, else {default}]"
+    return f"{text} (default: $SOCIALDB_{key.upper()}, else the config's, else {default})"
 
 
 _RunLockTimeout = Annotated[

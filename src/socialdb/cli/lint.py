@@ -26,8 +26,8 @@ def lint_command(
         Path | None,
         typer.Option(
             "--config",
-            help="Waiver file [default: $SOCIALDB_LINT_WAIVERS, else the config's, else lint-waivers.toml beside"
-            " the migrations].",
+            help="Waiver file (default: $SOCIALDB_LINT_WAIVERS, else the config's, else lint-waivers.toml beside"
+            " the migrations).",
             show_default=False,
         ),
     ] = None,
