@@ -210,6 +210,10 @@ def test_out_of_order_is_refused_unless_allowed_and_status_and_plan_show_it(empt
     assert code == 0 and "002-orders.sql runs out of order" in out
     code, _, err = run("migrate", "plan", "--database-url", empty_db_url, "--dir", str(folder))
     assert code == 1 and "--allow-out-of-order" in err
+    assert [p.state for p in runner.verify(empty_db_url, folder)] == ["out-of-order"]
+    assert runner.verify(empty_db_url, folder, allow_out_of_order=True) == []
+    code, _, _ = run("migrate", "verify", "--allow-out-of-order", "--database-url", empty_db_url, "--dir", str(folder))
+    assert code == 0
     notes: list[str] = []
     done = runner.up(empty_db_url, folder, report=notes.append, allow_out_of_order=True)
     assert [o.migration.version for o in done] == [2]

@@ -213,6 +213,7 @@ def _print_plan(plan: Plan) -> None:
 @migrate_app.command("verify")
 def migrate_verify(
     output: ListOutput = ListFormat.TEXT,
+    allow_out_of_order: OutOfOrder = False,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     debug: Debug = False,
@@ -223,7 +224,11 @@ def migrate_verify(
     """
     where = project(debug, directory)
     url = target_url(database_url, debug)
-    problems = call(lambda: runner.verify(url, where.directory, history=where.history), debug, url)
+    problems = call(
+        lambda: runner.verify(url, where.directory, history=where.history, allow_out_of_order=allow_out_of_order),
+        debug,
+        url,
+    )
     if output is ListFormat.JSON:
         say(json.dumps(report.problems_json(problems), indent=2))
     else:

@@ -200,9 +200,10 @@ class Problem:
     detail: str
 
 
-def problems(files: list[Migration], history: list[HistoryRow]) -> list[Problem]:
+def problems(files: list[Migration], history: list[HistoryRow], *, out_of_order: bool = False) -> list[Problem]:
     """Every file that keeps `up` from running: applied and changed or missing, failed midway, or
-    pending with a version below the newest applied one. Empty: the folder and the history agree."""
+    pending with a version below the newest applied one (unless `out_of_order`, as `up` takes it).
+    Empty: the folder and the history agree."""
     newest = max((row.version for row in history), default=None)
     found: list[Problem] = []
     for row in status(files, history):
@@ -212,7 +213,7 @@ def problems(files: list[Migration], history: list[HistoryRow]) -> list[Problem]
             found.append(Problem(row.version, row.file, "missing", "applied, but the file is gone"))
         elif row.state == "failed":
             found.append(Problem(row.version, row.file, "failed", f"failed midway: {row.detail}"))
-        elif row.state == "pending" and newest is not None and row.version < newest:
+        elif row.state == "pending" and newest is not None and row.version < newest and not out_of_order:
             detail = f"pending, but version {newest} is already applied"
             found.append(Problem(row.version, row.file, "out-of-order", detail))
     return found

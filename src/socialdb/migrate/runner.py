@@ -233,13 +233,15 @@ def _given(files: Sequence[Path]) -> list[Migration]:
     return sorted(chosen, key=lambda m: m.version)
 
 
-def verify(url: str, directory: Path | None = None, *, history: HistoryTable | None = None) -> list[plan_mod.Problem]:
+def verify(
+    url: str, directory: Path | None = None, *, history: HistoryTable | None = None, allow_out_of_order: bool = False
+) -> list[plan_mod.Problem]:
     """Files that disagree with the database's history (changed, missing, failed, out of order). Read-only."""
     directory, table = _where(directory, history)
     migrations = load_migrations(directory)
     with connect(url, autocommit=True, purpose="verify") as conn:
         rows = history_mod.read(conn, table)
-        found = plan_mod.problems(migrations, rows)
+        found = plan_mod.problems(migrations, rows, out_of_order=allow_out_of_order)
         newest = max((r.version for r in rows), default=None)
         if _platform_folder(directory) and privileges.stopped_in_band(conn, newest):
             file = next(r.file for r in rows if r.version == newest)
