@@ -51,10 +51,10 @@ def test_down_defaults_to_one(db_url: str) -> None:
         (("frobnicate",), "No such command 'frobnicate'."),
         (("migrate", "sideways"), "No such command 'sideways'."),
         (("migrate", "down", "0"), "Invalid value for 'steps': Input should be greater than or equal to 1"),
-        (("migrate", "up", "--lock-timeout", "soon"), "Invalid value: invalid duration 'soon'"),
-        (("migrate", "up", "--lock-timeout", ""), "Invalid value: invalid duration ''"),
-        (("migrate", "down", "--lock-wait", ""), "Invalid value: invalid duration ''"),
-        (("migrate", "resolve", "2", "--retry", "--statement-timeout", ""), "Invalid value: invalid duration ''"),
+        (("migrate", "up", "--lock-timeout", "soon"), "--lock-timeout: invalid duration 'soon'"),
+        (("migrate", "up", "--lock-timeout", ""), "--lock-timeout: invalid duration ''"),
+        (("migrate", "down", "--lock-wait", ""), "--lock-wait: invalid duration ''"),
+        (("migrate", "resolve", "2", "--retry", "--statement-timeout", ""), "--statement-timeout: invalid duration ''"),
         (("migrate", "up", "--lock-mode", "bogus"), "Invalid value for '--lock-mode': "),
         (("migrate", "status", "--lock-mode", "table"), "No such option: --lock-mode"),
         (("migrate", "down", "2", "--to", "1"), "Invalid value: give N or --to V, not both"),
@@ -146,7 +146,7 @@ def test_unreachable_url_is_one_masked_line() -> None:
 def test_failed_migration_is_one_line_without_traceback(db_url: str, tmp_path: Path) -> None:
     folder = tmp_path / "m"
     shutil.copytree(library.default_directory(), folder)
-    (folder / f"{NEXT}-broken.sql").write_text("CREATE TABLE a (id int);\nSELECT 1/0;\n")
+    (folder / f"{NEXT}-broken.sql").write_text("CREATE TABLE a (id int);\nSELECT 1/0;\n-- ROLLBACK\nDROP TABLE a;\n")
     code, _, err = run("migrate", "up", "--database-url", db_url, "--dir", str(folder))
     assert code == 1
     assert err.strip().splitlines() == [f"error: {NEXT}-broken.sql:2: division by zero (SQLSTATE 22012)"]
@@ -197,7 +197,7 @@ def test_db_url_masks_the_password() -> None:
 
 
 def test_an_unexpected_error_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_: object) -> None:
+    def broken(*_: object, **__: object) -> None:
         raise ValueError("boom\nsecond line")
 
     monkeypatch.setattr(library, "status", broken)

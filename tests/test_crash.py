@@ -105,7 +105,7 @@ def test_signal_during_a_nontransactional_migration_records_it_as_failed(empty_d
         tmp_path / "m",
         {
             "001-a.sql": QUICK,
-            "002-slow.sql": "-- socialdb: transaction=off\nCREATE TABLE b (id int);\nSELECT pg_sleep(60);\n",
+            "002-slow.sql": "-- socialdb: transaction=off rollback=none\nCREATE TABLE b (id int);\nSELECT pg_sleep(60);\n",
         },
     )
     proc = start_and_wait_for_sleep(empty_db_url, folder)
@@ -117,7 +117,7 @@ def test_signal_during_a_nontransactional_migration_records_it_as_failed(empty_d
     assert lock_is_free(empty_db_url)
 
 
-SLOW_COMMIT = """-- socialdb: transaction=off
+SLOW_COMMIT = """-- socialdb: transaction=off rollback=none
 CREATE TABLE b (id int);
 CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$;
 CREATE CONSTRAINT TRIGGER b_slow AFTER INSERT ON b DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();

@@ -25,7 +25,10 @@ from tests.helpers import finish, socialdb, write_migrations
 pytestmark = pytest.mark.db
 
 WAITING = "SELECT pid FROM pg_stat_activity WHERE wait_event = 'SyncRep' AND datname = current_database()"
-FILES = {"001-a.sql": "CREATE TABLE a (id int);\n", "002-b.sql": "CREATE TABLE b (id int);\n"}
+FILES = {
+    "001-a.sql": "CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n",
+    "002-b.sql": "CREATE TABLE b (id int);\n-- ROLLBACK\nDROP TABLE b;\n",
+}
 
 
 @pytest.fixture
@@ -105,13 +108,13 @@ def test_a_signal_ends_the_wait(silent_standby: None, empty_db_url: str, tmp_pat
 def test_a_signal_in_the_wait_after_a_failed_migration_keeps_its_error(
     silent_standby: None, empty_db_url: str, tmp_path: Path
 ) -> None:
-    files = {**FILES, "003-c.sql": "SELECT 1 / 0;\n"}
+    files = {**FILES, "003-c.sql": "-- socialdb: rollback=none\nSELECT 1 / 0;\n"}
     proc = _migrate(empty_db_url, write_migrations(tmp_path / "m", files))
     _waiting(empty_db_url)
     proc.send_signal(signal.SIGTERM)
     _, err = finish(proc, 30)
     assert proc.returncode == 1
-    assert err.strip() == "error: 003-c.sql:1: division by zero (SQLSTATE 22012)"
+    assert err.strip() == "error: 003-c.sql:2: division by zero (SQLSTATE 22012)"
 
 
 def test_a_session_that_does_not_wait_still_flushes_its_run(empty_db_url: str, tmp_path: Path) -> None:
@@ -119,7 +122,10 @@ def test_a_session_that_does_not_wait_still_flushes_its_run(empty_db_url: str, t
     local disk all the same (decision 106)."""
     with psycopg.connect(empty_db_url, autocommit=True) as conn:
         conn.execute(f'ALTER DATABASE "{conn.info.dbname}" SET synchronous_commit = off')
-    note = "CREATE TABLE IF NOT EXISTS note (v int, lsn pg_lsn);\nINSERT INTO note SELECT {v}, pg_current_wal_insert_lsn();\n"
+    note = (
+        "-- socialdb: rollback=none\n"
+        "CREATE TABLE IF NOT EXISTS note (v int, lsn pg_lsn);\nINSERT INTO note SELECT {v}, pg_current_wal_insert_lsn();\n"
+    )
     runner.up(empty_db_url, write_migrations(tmp_path / "m", {f"00{v}-n.sql": note.format(v=v) for v in (1, 2)}))
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT bool_and(pg_current_wal_flush_lsn() >= lsn), count(*) FROM note").fetchone() == (

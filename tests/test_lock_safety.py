@@ -123,7 +123,9 @@ def test_per_migration_directive_overrides_the_run_setting(
 
 
 def test_statement_timeout_cancels_a_slow_migration(db_url: str, folder: Path) -> None:
-    (folder / f"{NEXT}-add-note.sql").write_text("CREATE TABLE slow (id int);\nSELECT pg_sleep(5);\n")
+    (folder / f"{NEXT}-add-note.sql").write_text(
+        "CREATE TABLE slow (id int);\nSELECT pg_sleep(5);\n-- ROLLBACK\nDROP TABLE slow;\n"
+    )
     with pytest.raises(MigrationFailed, match=rf"^{NEXT}-add-note.sql:2: canceling statement due to statement timeout"):
         runner.up(db_url, folder, RunOptions(statement_timeout_ms=200))
     assert history(db_url)[-1] == (LATEST, "applied")

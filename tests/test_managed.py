@@ -215,7 +215,10 @@ def test_the_bootstrap_refuses_what_the_main_role_may_not_run(server_url: str) -
 
 
 def test_a_permission_error_inside_a_file_names_the_bootstrap(server_url: str, tmp_path: Path) -> None:
-    folder = write_migrations(tmp_path, {"001-superuser.sql": "CREATE ROLE needs_a_superuser SUPERUSER;\n"})
+    folder = write_migrations(
+        tmp_path,
+        {"001-superuser.sql": "CREATE ROLE needs_a_superuser SUPERUSER;\n-- ROLLBACK\nDROP ROLE needs_a_superuser;\n"},
+    )
     refused = r"^001-superuser.sql:1: .*SQLSTATE 42501; `socialdb db bootstrap`"
     with _model("b", server_url) as model, pytest.raises(MigrationFailed, match=refused):
         runner.up(model.url, folder)

@@ -24,7 +24,7 @@ from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, history, in_background, join, wait_for, write_migrations
 
-TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n"
+TABLE = "CREATE TABLE t (a int, b int);\nINSERT INTO t VALUES (1, 1), (1, 2);\n-- ROLLBACK\nDROP TABLE t;\n"
 INDEXES = """-- socialdb: transaction=off
 CREATE INDEX CONCURRENTLY IF NOT EXISTS t_b ON t (b);
 
@@ -73,7 +73,7 @@ def test_failure_midway_is_recorded_with_the_statement_and_invalid_index(empty_d
 
 def test_up_refuses_until_resolved(empty_db_url: str, folder: Path) -> None:
     fail_midway(empty_db_url, folder)
-    (folder / "003-more.sql").write_text("CREATE TABLE more (id int);\n")
+    (folder / "003-more.sql").write_text("CREATE TABLE more (id int);\n-- ROLLBACK\nDROP TABLE more;\n")
     with pytest.raises(FailedMigrationError, match="^002-indexes.sql: failed midway.*IF NOT EXISTS"):
         runner.up(empty_db_url, folder)
     assert history(empty_db_url)[-1] == (2, "failed")
@@ -126,7 +126,7 @@ def test_resolve_refuses_when_an_applied_file_is_missing(empty_db_url: str, fold
 
 
 def test_rollback_of_a_nontransactional_migration(empty_db_url: str, folder: Path) -> None:
-    (folder / "001-table.sql").write_text("CREATE TABLE t (a int, b int);\n")
+    (folder / "001-table.sql").write_text("CREATE TABLE t (a int, b int);\n-- ROLLBACK\nDROP TABLE t;\n")
     runner.up(empty_db_url, folder)
     assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": True}
     runner.down(empty_db_url, 1, folder)
@@ -175,7 +175,7 @@ def test_013_survives_a_long_transaction_elsewhere(db_url: str, tmp_path: Path) 
 
 # A server connection that never saw the runner's session settings, as PgBouncer in
 # transaction mode can hand out: the first statement drops the session's lock_timeout.
-LOST_SESSION = """-- socialdb: transaction=off lock_timeout=200ms
+LOST_SESSION = """-- socialdb: transaction=off lock_timeout=200ms rollback=none
 SELECT set_config('lock_timeout', '0', false);
 ALTER TABLE t ADD COLUMN c int;
 """
@@ -200,7 +200,7 @@ def test_a_statement_that_may_run_in_a_transaction_carries_its_own_timeouts(empt
 
 def test_its_transaction_commits_without_waiting_for_the_flush(empty_db_url: str, tmp_path: Path) -> None:
     # Fails (division by zero) unless its transaction has the file's settings.
-    check = """-- socialdb: transaction=off lock_timeout=300ms
+    check = """-- socialdb: transaction=off lock_timeout=300ms rollback=none
 SELECT 1 / (current_setting('synchronous_commit') = 'off' AND current_setting('lock_timeout') = '300ms')::int;
 """
     folder = write_migrations(tmp_path / "m", {"001-check.sql": check})
@@ -210,12 +210,14 @@ SELECT 1 / (current_setting('synchronous_commit') = 'off' AND current_setting('l
 
 def test_a_statement_postgres_refuses_in_a_transaction_runs_alone(empty_db_url: str, tmp_path: Path) -> None:
     """CLUSTER without a table may not run in a transaction block; the splitter does not know it."""
-    folder = write_migrations(tmp_path / "m", {"001-cluster.sql": "-- socialdb: transaction=off\nCLUSTER;\n"})
+    folder = write_migrations(
+        tmp_path / "m", {"001-cluster.sql": "-- socialdb: transaction=off rollback=none\nCLUSTER;\n"}
+    )
     runner.up(empty_db_url, folder)
     assert history(empty_db_url) == [(1, "applied")]
 
 
-DEFERRED = "CREATE TABLE d (id int UNIQUE DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO d VALUES (1), (1);\n"
+DEFERRED = "CREATE TABLE d (id int UNIQUE DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO d VALUES (1), (1);\n-- ROLLBACK\nDROP TABLE d;\n"
 
 
 def test_an_error_at_its_commit_is_the_statements(empty_db_url: str, tmp_path: Path) -> None:
@@ -240,7 +242,7 @@ def test_an_error_at_a_migrations_commit_names_its_file(empty_db_url: str, tmp_p
 
 def test_do_blocks_and_procedures_may_commit_in_batches(empty_db_url: str, tmp_path: Path) -> None:
     """A backfill that commits as it goes runs as written: not inside a transaction of the runner's."""
-    backfill = """-- socialdb: transaction=off
+    backfill = """-- socialdb: transaction=off rollback=none
 CREATE TABLE n (i int);
 DO $$ BEGIN FOR i IN 1..3 LOOP INSERT INTO n VALUES (i); COMMIT; END LOOP; END $$;
 CREATE PROCEDURE fill() LANGUAGE plpgsql AS $$ BEGIN INSERT INTO n VALUES (4); COMMIT; END $$;
@@ -261,7 +263,7 @@ def test_what_lasts_until_a_transaction_ends_is_refused_statement_by_statement(
     empty_db_url: str, tmp_path: Path, statement: str, named: str
 ) -> None:
     """Each statement commits on its own: a LOCK would be released at once, silently."""
-    body = f"-- socialdb: transaction=off\nCREATE TABLE t (a int);\n{statement}\nALTER TABLE t ADD COLUMN b int;\n"
+    body = f"-- socialdb: transaction=off rollback=none\nCREATE TABLE t (a int);\n{statement}\nALTER TABLE t ADD COLUMN b int;\n"
     folder = write_migrations(tmp_path / "m", {"001-lock.sql": body})
     with pytest.raises(MigrationFileError, match=rf"^001-lock\.sql:3: {named} lasts until its transaction ends"):
         runner.up(empty_db_url, folder)

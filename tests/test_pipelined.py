@@ -17,7 +17,8 @@ pytestmark = pytest.mark.db
 
 def _migration(bad: str, at: int, count: int = 6) -> str:
     """`count` statements, one per line, the one on line `at` being `bad`."""
-    return "".join(bad if n == at else f"CREATE TABLE t{n} (id int);\n" for n in range(1, count + 1))
+    up = "".join(bad if n == at else f"CREATE TABLE t{n} (id int);\n" for n in range(1, count + 1))
+    return up + "-- ROLLBACK\n" + "".join(f"DROP TABLE IF EXISTS t{n};\n" for n in range(count, 0, -1))
 
 
 @pytest.mark.parametrize("at", [1, 3, 6])
@@ -33,7 +34,10 @@ def _migration(bad: str, at: int, count: int = 6) -> str:
 def test_the_failed_statement_is_named_and_nothing_is_applied(
     empty_db_url: str, tmp_path: Path, bad: str, message: str, at: int
 ) -> None:
-    files = {"001-ok.sql": "CREATE TABLE ok (id int);\n", "002-bad.sql": _migration(bad, at)}
+    files = {
+        "001-ok.sql": "CREATE TABLE ok (id int);\n-- ROLLBACK\nDROP TABLE ok;\n",
+        "002-bad.sql": _migration(bad, at),
+    }
     with pytest.raises(MigrationFailed) as caught:
         runner.up(empty_db_url, write_migrations(tmp_path / "m", files))
     assert str(caught.value) == f"002-bad.sql:{at}: {message}"
@@ -43,7 +47,7 @@ def test_the_failed_statement_is_named_and_nothing_is_applied(
 
 def test_a_long_migration_runs_every_statement_once_in_order(empty_db_url: str, tmp_path: Path) -> None:
     body = "CREATE TABLE seq (id serial PRIMARY KEY, n int);\n"
-    body += "".join(f"INSERT INTO seq (n) VALUES ({n});\n" for n in range(500))
+    body += "".join(f"INSERT INTO seq (n) VALUES ({n});\n" for n in range(500)) + "-- ROLLBACK\nDROP TABLE seq;\n"
     runner.up(empty_db_url, write_migrations(tmp_path / "m", {"001-many.sql": body}))
     with psycopg.connect(empty_db_url) as conn:
         rows = conn.execute("SELECT n FROM seq ORDER BY id").fetchall()
@@ -54,6 +58,7 @@ def test_a_long_migration_runs_every_statement_once_in_order(empty_db_url: str, 
 _NOTE = (
     "CREATE TABLE IF NOT EXISTS note (version int, lsn pg_lsn, sync text);\n"
     "INSERT INTO note SELECT {v}, pg_current_wal_insert_lsn(), current_setting('synchronous_commit');\n"
+    "-- ROLLBACK\nDELETE FROM note WHERE version = {v};\n"
 )
 
 
@@ -65,7 +70,7 @@ def test_migrations_commit_without_waiting_and_the_run_ends_flushed(
     no wait for the disk or a synchronous standby); the run then waits once, so that what it
     reports applied, on success or failure, is flushed when it returns."""
     files = {f"00{v}-note.sql": _NOTE.format(v=v) for v in (1, 2)}
-    files["003-last.sql"] = "SELECT 1 / 0;\n" if fails else _NOTE.format(v=3)
+    files["003-last.sql"] = "-- socialdb: rollback=none\nSELECT 1 / 0;\n" if fails else _NOTE.format(v=3)
     folder = write_migrations(tmp_path / "m", files)
     if fails:
         with pytest.raises(MigrationFailed):

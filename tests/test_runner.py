@@ -93,8 +93,11 @@ def test_syntax_error_applies_nothing_and_names_file_and_line(db_url: str, migra
 def test_runtime_error_rolls_back_the_whole_migration(db_url: str, migrations_dir: Path) -> None:
     (migrations_dir / f"{NEXT}-bad.sql").write_text(
         "CREATE TABLE ok_table (id int);\nINSERT INTO ok_table VALUES (1);\n\nSELECT no_such_column\n  FROM products;\n"
+        "-- ROLLBACK\nDROP TABLE ok_table;\n"
     )
-    (migrations_dir / f"{LATEST + 2:03d}-later.sql").write_text("CREATE TABLE later (id int);\n")
+    (migrations_dir / f"{LATEST + 2:03d}-later.sql").write_text(
+        "CREATE TABLE later (id int);\n-- ROLLBACK\nDROP TABLE later;\n"
+    )
     with pytest.raises(MigrationFailed) as caught:
         runner.up(db_url, migrations_dir)
     assert str(caught.value).startswith(f'{NEXT}-bad.sql:4: column "no_such_column" does not exist (SQLSTATE 42703)')
@@ -138,11 +141,15 @@ def test_missing_applied_migration_is_refused(db_url: str, migrations_dir: Path)
 
 
 def test_down_refuses_a_migration_without_rollback_before_changing_anything(db_url: str, migrations_dir: Path) -> None:
-    (migrations_dir / f"{NEXT}-one-way.sql").write_text("CREATE TABLE one_way (id int);\n")
+    # `up` refuses a pending file with no rollback (test_config.py): this one lost its rollback
+    # after it was applied. Its up part is the same, so it stays applied, judged by its history.
+    one_way = migrations_dir / f"{NEXT}-one-way.sql"
+    one_way.write_text("CREATE TABLE one_way (id int);\n-- ROLLBACK\nDROP TABLE one_way;\n")
     (migrations_dir / f"{LATEST + 2:03d}-two-way.sql").write_text(
         "CREATE TABLE two_way (id int);\n-- ROLLBACK\nDROP TABLE two_way;\n"
     )
     runner.up(db_url, migrations_dir)
+    one_way.write_text("CREATE TABLE one_way (id int);")
     with pytest.raises(NoRollbackError, match=f"{NEXT}-one-way.sql"):
         runner.down(db_url, 2, migrations_dir)
     assert {"one_way", "two_way"} <= tables(db_url)  # the newest was not rolled back either

@@ -14,7 +14,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 
-from socialdb.errors import ConnectError, DatabaseUrlError
+from socialdb.errors import ConnectError, DatabaseUrlError, UsageError
 
 # The tool's connections are autocommit: `conn.transaction()` then means BEGIN ... COMMIT,
 # never a savepoint inside a transaction left open by an earlier read.
@@ -116,6 +116,25 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
         if template:
             conn.execute(sql.SQL("REVOKE TEMPORARY ON DATABASE {} FROM PUBLIC").format(sql.Identifier(name)))
     return with_database(server_url, name)
+
+
+MAINTENANCE_DATABASE = "postgres"  # where `db create` connects to create another
+
+
+def ensure_database(url: str) -> bool:
+    """Create the database `url` names when it does not exist (`db create`, `up --create-database`),
+    connecting to the same server's `postgres` database as the same role; True when it was created."""
+    name = database_of(url)
+    if not name:
+        raise UsageError(f"{mask_url(url)} names no database to create: add one, e.g. postgresql://host/mydb")
+    with connect(with_database(url, MAINTENANCE_DATABASE), autocommit=True, purpose="db create") as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None:
+            return False
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:  # created meanwhile by another run: it exists, as asked
+            return False
+    return True
 
 
 def drop_database(server_url: str, name: str) -> None:

@@ -167,3 +167,17 @@ class DriftCheckError(SocialdbError):
 
 class PartitionUpkeepError(SocialdbError):
     """`socialdb maintain` cannot run: analytics_events is not partitioned (migrations 031-034 not applied)."""
+
+
+class ConfigError(SocialdbError):
+    """A setting of socialdb.toml, [tool.socialdb], a SOCIALDB_* variable or a flag that makes no sense."""
+
+    exit_code = 2
+
+
+class BaselineError(SocialdbError):
+    """`migrate baseline` refused: the database differs from the migrations, or already has a history."""
+
+
+class RepairError(SocialdbError):
+    """`migrate repair` refused: a changed up part without its flag, or nothing it may repair."""

@@ -13,6 +13,11 @@ from socialdb.cli.common import app, register_lazily
 # `socialdb --version`, `--help` and `lint` load no database driver (docs/performance.md).
 # The text is the command's line in `socialdb --help` (tests/test_startup.py checks it is the module's).
 for _name, _module, _help in [
+    (
+        "init",
+        "init",
+        "Make socialdb.toml, the migrations folder and its lint waivers here; then `socialdb migrate new NAME`.",
+    ),
     ("migrate", "migrate", "Apply, roll back and inspect migrations."),
     ("lint", "lint", "Lint migrations with Squawk; exit 1 on any finding that is not waived."),
     ("seed", "seed", "Load the development seed data (a demo seller and 20 products). Idempotent."),

@@ -16,7 +16,7 @@ import os
 import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer._click.core import Command, Context  # Typer vendors Click; its exceptions are not re-exported
@@ -26,8 +26,10 @@ from typer.core import TyperCommand, TyperGroup
 from socialdb import __version__
 from socialdb.errors import SocialdbError
 from socialdb.migrate import interrupts
-from socialdb.scripts.durations import parse_duration
-from socialdb.scripts.options import LockMode, RunOptions
+from socialdb.scripts.options import LockMode
+
+if TYPE_CHECKING:
+    from socialdb.config import Project
 
 T = TypeVar("T")
 
@@ -136,7 +138,7 @@ def group(name: str, help_text: str) -> typer.Typer:
 def _directory(value: str) -> Path:
     """`--dir`: an empty value is refused, not read as the current folder (a script's unset variable)."""
     if not value.strip():
-        raise typer.BadParameter("empty: give a folder of migrations, or leave --dir out for the packaged ones")
+        raise typer.BadParameter("empty: give a folder of migrations, or leave --dir out for the configured one")
     return Path(value)
 
 
@@ -145,55 +147,89 @@ DatabaseUrl = Annotated[
     typer.Option("--database-url", help="PostgreSQL URL; default $DATABASE_URL, else the embedded server."),
 ]
 Directory = Annotated[
-    Path | None, typer.Option("--dir", help="Folder of migrations (default: the packaged ones).", parser=_directory)
+    Path | None,
+    typer.Option(
+        "--dir",
+        help="Folder of migrations (default: $SOCIALDB_MIGRATIONS_DIR, else the config's, else the platform's own).",
+        parser=_directory,
+        show_default=False,
+    ),
 ]
 Debug = Annotated[bool, typer.Option("--debug", help="Show tracebacks.")]
 
-# The run options of `migrate up`, `down` and `resolve`, declared once (see `with_run_options`).
+
+# `socialdb maintain`'s own lock settings (not the project's: it is no migration run).
 LockTimeout = Annotated[str, typer.Option("--lock-timeout", help="Per-statement lock wait, e.g. 1s, 500ms.")]
-StatementTimeout = Annotated[str, typer.Option("--statement-timeout", help="Per-statement time limit, or off.")]
 LockRetries = Annotated[int, typer.Option("--lock-retries", min=1, help="Attempts when a lock is not available.")]
-LockWait = Annotated[str, typer.Option("--lock-wait", help="How long to wait for another runner's lock.")]
-LockModeOption = Annotated[
-    LockMode, typer.Option("--lock-mode", help="advisory (session lock) or table (lease row; for PgBouncer).")
+
+
+# The run options of `migrate up`, `down`, `resolve`, `repair` and `baseline`, declared once
+# (see `with_project`). Not given: the environment's, else the config file's, else the default.
+def _lock_help(text: str, key: str, default: str) -> str:
+    return f"{text} (default: $SOCIALDB_{key.upper()}, else the config's, else {default})"
+
+
+_RunLockTimeout = Annotated[
+    str | None,
+    typer.Option("--lock-timeout", help=_lock_help("Per-statement lock wait, e.g. 1s, 500ms.", "lock_timeout", "1s")),
 ]
-_RUN_OPTIONS: list[tuple[str, Any, Any]] = [
-    ("lock_timeout", LockTimeout, "1s"),
-    ("statement_timeout", StatementTimeout, "off"),
-    ("lock_retries", LockRetries, 10),
-    ("lock_wait", LockWait, "60s"),
-    ("lock_mode", LockModeOption, LockMode.ADVISORY),
+_RunStatementTimeout = Annotated[
+    str | None,
+    typer.Option(
+        "--statement-timeout", help=_lock_help("Per-statement time limit, or off.", "statement_timeout", "off")
+    ),
+]
+_RunLockRetries = Annotated[
+    int | None,
+    typer.Option(
+        "--lock-retries", min=1, help=_lock_help("Attempts when a lock is not available.", "lock_retries", "10")
+    ),
+]
+_RunLockWait = Annotated[
+    str | None,
+    typer.Option("--lock-wait", help=_lock_help("How long to wait for another runner's lock.", "lock_wait", "60s")),
+]
+_RunLockModeOption = Annotated[
+    LockMode | None,
+    typer.Option(
+        "--lock-mode",
+        help=_lock_help("advisory (session lock) or table (lease row; for PgBouncer).", "lock_mode", "advisory"),
+    ),
+]
+_RUN_OPTIONS: list[tuple[str, Any]] = [
+    ("lock_timeout", _RunLockTimeout),
+    ("statement_timeout", _RunStatementTimeout),
+    ("lock_retries", _RunLockRetries),
+    ("lock_wait", _RunLockWait),
+    ("lock_mode", _RunLockModeOption),
+    ("directory", Directory),
 ]
 
 
-def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a command the run options; it receives them built and checked, as `options: RunOptions`."""
+def with_project(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a command `--dir` and the run options; it receives the project they make with the
+    environment and the config file, resolved and checked, as `project: Project` (config.py)."""
     own = inspect.signature(command, eval_str=True)
-    kept = [p for name, p in own.parameters.items() if name != "options"]
-    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=d) for n, a, d in _RUN_OPTIONS]
+    kept = [p for name, p in own.parameters.items() if name != "project"]
+    extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=a, default=None) for n, a in _RUN_OPTIONS]
 
     @functools.wraps(command)
     def wrapper(**kwargs: Any) -> None:
-        given = {name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS}
-        command(options=run_options(**given), **kwargs)
+        given = {name: kwargs.pop(name) for name, _ in _RUN_OPTIONS}
+        directory = given.pop("directory")
+        mode = given.pop("lock_mode")
+        command(project=project(kwargs["debug"], directory, lock_mode=mode and mode.value, **given), **kwargs)
 
     wrapper.__signature__ = own.replace(parameters=[*kept, *extra])  # type: ignore[attr-defined]
     return wrapper
 
 
-def run_options(
-    lock_timeout: str, statement_timeout: str, lock_retries: int, lock_wait: str, lock_mode: LockMode
-) -> RunOptions:
-    try:
-        return RunOptions(
-            lock_timeout_ms=parse_duration(lock_timeout),
-            statement_timeout_ms=parse_duration(statement_timeout),
-            lock_retries=lock_retries,
-            lock_wait_s=parse_duration(lock_wait) / 1000,
-            lock_mode=lock_mode,
-        )
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+def project(debug: bool, directory: Path | None = None, **flags: str | int | None) -> Project:
+    """The project's settings: the flags given over SOCIALDB_* over the config file (config.py)."""
+    from socialdb import config
+
+    given = {"migrations_dir": None if directory is None else str(directory), **flags}
+    return call(lambda: config.resolve(given), debug)
 
 
 def say(message: str) -> None:

@@ -26,6 +26,19 @@ def db_url(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
     say(mask_url(target_url(database_url, debug)))
 
 
+@db_app.command("create")
+def db_create(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Create the URL's database (through the server's `postgres` database); nothing if it exists.
+
+    Example: socialdb db create --database-url postgresql://deploy@db/shop
+    """
+    from socialdb.db import ensure_database
+
+    url = target_url(database_url, debug)
+    created = call(lambda: ensure_database(url), debug, url)
+    say(f"{'created' if created else 'already exists:'} {mask_url(url)}")
+
+
 @db_app.command("bootstrap")
 def db_bootstrap(
     role: Annotated[

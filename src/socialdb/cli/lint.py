@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from socialdb.cli.common import Debug, Directory, app, call, say
+from socialdb.cli.common import Debug, Directory, app, call, project, say
 from socialdb.migrate import lint
-from socialdb.scripts.files import default_directory
 
 
 class Format(StrEnum):
@@ -24,7 +23,13 @@ def lint_command(
     files: Annotated[list[Path] | None, typer.Argument(help="Migration files or folders (default: --dir).")] = None,
     directory: Directory = None,
     config: Annotated[
-        Path | None, typer.Option("--config", help="Waiver file (default: lint-waivers.toml beside the migrations).")
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Waiver file (default: $SOCIALDB_LINT_WAIVERS, else the config's, else lint-waivers.toml beside"
+            " the migrations).",
+            show_default=False,
+        ),
     ] = None,
     output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.TEXT,
     debug: Debug = False,
@@ -33,8 +38,9 @@ def lint_command(
 
     Example: socialdb lint src/socialdb/migrate/migrations/030-comments.sql --format json
     """
-    paths = files or [directory or default_directory()]
-    findings = call(lambda: lint.lint_paths(paths, config), debug)
+    where = project(debug, directory)
+    paths = files or [where.directory]
+    findings = call(lambda: lint.lint_paths(paths, config or where.lint_waivers), debug)
     open_findings = [f for f in findings if f.waived_by is None]
     if output is Format.JSON:
         say(json.dumps([f.__dict__ for f in findings], indent=2))

@@ -11,16 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from socialdb import planner  # light: each of its names loads its module when first used
 from socialdb.cli import progress
-from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, say, target_url, with_run_options
+from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, project, say, target_url, with_project
+from socialdb.config import Project  # at run time: `with_project` reads the commands' annotations
 from socialdb.migrate import runner
 from socialdb.planner import FailOn, Thresholds
-from socialdb.scripts.files import default_directory, new_migration
-from socialdb.scripts.options import ResolveAction, RunOptions
+from socialdb.scripts.files import new_migration
+from socialdb.scripts.options import ResolveAction
 from socialdb.scripts.standing import Problem, StatusRow
 
 if TYPE_CHECKING:
@@ -46,6 +45,12 @@ class ListFormat(StrEnum):
 
 OutputFormat = Annotated[Format, typer.Option("--format", help="text (a table), json, or markdown.")]
 ListOutput = Annotated[ListFormat, typer.Option("--format", help="text or json.")]
+OutOfOrder = Annotated[
+    bool,
+    typer.Option(
+        "--allow-out-of-order", help="Run a pending file older than the newest applied one too (else refused)."
+    ),
+]
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|kB|KB|MB|GB|TB)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
 
@@ -59,9 +64,9 @@ def _size(value: str) -> int:
 
 
 @migrate_app.command("up")
-@with_run_options
+@with_project
 def migrate_up(
-    options: RunOptions,
+    project: Project,
     to: To = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Change nothing: show the plan (as `migrate plan`) instead.")
@@ -70,8 +75,11 @@ def migrate_up(
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain lines, no progress display (as when NO_COLOR is set).")
     ] = False,
+    allow_out_of_order: OutOfOrder = False,
+    create_database: Annotated[
+        bool, typer.Option("--create-database", help="Create the URL's database first when it does not exist.")
+    ] = False,
     database_url: DatabaseUrl = None,
-    directory: Directory = None,
     debug: Debug = False,
 ) -> None:
     """Apply every pending migration (up to --to V), each in its own transaction.
@@ -79,11 +87,33 @@ def migrate_up(
     Example: socialdb migrate up --to 12 --database-url postgresql://deploy@db/socialdb
     """
     url = target_url(database_url, debug)
+    if create_database:
+        from socialdb.db import ensure_database, mask_url
+
+        if call(lambda: ensure_database(url), debug, url):
+            say(f"created the database of {mask_url(url)}")
     if dry_run:
-        plan = call(lambda: planner.plan(url, directory, to=to, options=options), debug, url)
+        plan = call(lambda: _plan(url, project, to, allow_out_of_order), debug, url)
         _show_plan(plan, output)
         return
-    progress.run_up(url, directory, options, to, no_color=no_color, debug=debug, plain=say)  # Rich on a terminal
+    progress.run_up(url, project, to, allow_out_of_order, no_color=no_color, debug=debug, plain=say)
+
+
+def _plan(url: str, project: Project, to: int | None, allow_out_of_order: bool) -> Plan:
+    report = say if allow_out_of_order else _to_stderr
+    return planner.plan(
+        url,
+        project.directory,
+        to=to,
+        options=project.options,
+        history=project.history,
+        allow_out_of_order=allow_out_of_order,
+        report=report,
+    )
+
+
+def _to_stderr(line: str) -> None:
+    typer.echo(line, err=True)
 
 
 @migrate_app.command("plan")
@@ -112,6 +142,7 @@ def migrate_plan(
     server_version: Annotated[
         int, typer.Option("--server-version", min=10, max=99, help="With --offline: the PostgreSQL major version.")
     ] = 18,
+    allow_out_of_order: OutOfOrder = False,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     debug: Debug = False,
@@ -121,10 +152,26 @@ def migrate_plan(
     Example: socialdb migrate plan --fail-on blocking-on-large --fail-on rewrite
     """
     limits = Thresholds(large_rows, _size(large_size))
+    where = project(debug, directory)
     url = None if offline else target_url(database_url, debug)
     server = planner.Server(server_version * 10000)
     given = files or ()
-    plan = call(lambda: planner.plan(url, directory, to=to, files=given, thresholds=limits, server=server), debug, url)
+    noted = _to_stderr if output is not Format.TEXT else say  # JSON and Markdown stay parseable
+    plan = call(
+        lambda: planner.plan(
+            url,
+            where.directory,
+            to=to,
+            files=given,
+            thresholds=limits,
+            server=server,
+            history=where.history,
+            allow_out_of_order=allow_out_of_order,
+            report=noted,
+        ),
+        debug,
+        url,
+    )
     _show_plan(plan, output)
     refused = planner.violations(plan, fail_on or ())
     if refused:
@@ -142,6 +189,9 @@ def _show_plan(plan: Plan, output: Format) -> None:
 
 
 def _print_plan(plan: Plan) -> None:
+    from rich.console import Console  # only for a plan's tables
+    from rich.table import Table
+
     console = Console(width=200 if plan.database else 140)
     if not plan.migrations:
         console.print("nothing to run: no pending migration")
@@ -163,6 +213,7 @@ def _print_plan(plan: Plan) -> None:
 @migrate_app.command("verify")
 def migrate_verify(
     output: ListOutput = ListFormat.TEXT,
+    allow_out_of_order: OutOfOrder = False,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     debug: Debug = False,
@@ -171,8 +222,13 @@ def migrate_verify(
 
     Example: socialdb migrate verify --format json
     """
+    where = project(debug, directory)
     url = target_url(database_url, debug)
-    problems = call(lambda: runner.verify(url, directory), debug, url)
+    problems = call(
+        lambda: runner.verify(url, where.directory, history=where.history, allow_out_of_order=allow_out_of_order),
+        debug,
+        url,
+    )
     if output is ListFormat.JSON:
         say(json.dumps(_problems_json(problems), indent=2))
     else:
@@ -183,15 +239,14 @@ def migrate_verify(
 
 
 @migrate_app.command("down")
-@with_run_options
+@with_project
 def migrate_down(
-    options: RunOptions,
+    project: Project,
     steps: Annotated[
         int | None, typer.Argument(help="How many migrations to roll back [default: 1].", min=1, show_default=False)
     ] = None,
     to: To = None,
     database_url: DatabaseUrl = None,
-    directory: Directory = None,
     debug: Debug = False,
 ) -> None:
     """Roll back the last N applied migrations, or every one newer than --to V (V stays); newest first.
@@ -201,19 +256,22 @@ def migrate_down(
     if steps is not None and to is not None:
         raise typer.BadParameter("give N or --to V, not both")
     url = target_url(database_url, debug)
-    done = call(lambda: runner.down(url, steps, directory, options, say, to=to), debug, url)
+    done = call(
+        lambda: runner.down(url, steps, project.directory, project.options, say, to=to, history=project.history),
+        debug,
+        url,
+    )
     say(f"{len(done)} migration(s) rolled back")
 
 
 @migrate_app.command("resolve")
-@with_run_options
+@with_project
 def migrate_resolve(
-    options: RunOptions,
+    project: Project,
     version: Annotated[int, typer.Argument(help="Version of the failed migration.")],
     retry: Annotated[bool, typer.Option("--retry", help="Run it again from its first statement.")] = False,
     mark_applied: Annotated[bool, typer.Option("--mark-applied", help="Record it as applied (done by hand).")] = False,
     database_url: DatabaseUrl = None,
-    directory: Directory = None,
     debug: Debug = False,
 ) -> None:
     """Settle a non-transactional migration that failed midway.
@@ -224,7 +282,11 @@ def migrate_resolve(
         raise typer.BadParameter("give exactly one of --retry and --mark-applied")
     url = target_url(database_url, debug)
     action = ResolveAction.RETRY if retry else ResolveAction.MARK_APPLIED
-    call(lambda: runner.resolve(url, version, action, directory, options, say), debug, url)
+    call(
+        lambda: runner.resolve(url, version, action, project.directory, project.options, say, history=project.history),
+        debug,
+        url,
+    )
 
 
 @migrate_app.command("status")
@@ -238,8 +300,9 @@ def migrate_status(
 
     Example: socialdb migrate status --database-url postgresql://deploy@db/socialdb
     """
+    where = project(debug, directory)
     url = target_url(database_url, debug)
-    rows = call(lambda: runner.status(url, directory), debug, url)
+    rows = call(lambda: runner.status(url, where.directory, history=where.history), debug, url)
     if output is ListFormat.JSON:
         say(json.dumps(_status_json(rows), indent=2))
         return
@@ -250,7 +313,7 @@ def migrate_status(
         cells.append([f"{row.version:03d}" if row.version >= 0 else "?", row.name, applied, duration, row.state])
     say(_grid(["version", "name", "applied at (UTC)", "duration", "state"], cells))
     for row in rows:
-        if row.state == "unreadable":  # what keeps `up` from running, file by file
+        if row.state == "unreadable" or (row.state == "pending" and row.detail):  # unreadable, or out of order
             say(f"{row.file}: {row.detail}")
 
 
@@ -264,7 +327,8 @@ def migrate_new(
 
     Example: socialdb migrate new add-product-weight
     """
-    path = call(lambda: new_migration(directory or default_directory(), name), debug)
+    folder = project(debug, directory).directory
+    path = call(lambda: new_migration(folder, name), debug)
     say(str(path))
 
 
@@ -296,6 +360,86 @@ def _grid(headers: list[str], rows: list[list[str]]) -> str:
     out += [cells(row, "│") for row in rows]
     out.append(line("└", "─", "┴", "┘"))
     return "\n".join(out)
+
+
+@migrate_app.command("repair")
+@with_project
+def migrate_repair(
+    project: Project,
+    yes: Annotated[
+        bool, typer.Option("--yes", help="Re-record the changes shown; without it nothing changes.")
+    ] = False,
+    record_changed_up: Annotated[
+        bool,
+        typer.Option(
+            "--record-changed-up",
+            help="Also re-record a changed up part (or renamed file) as applied, without running it.",
+        ),
+    ] = False,
+    database_url: DatabaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Show applied files whose rollback (or up part) changed since; with --yes, re-record their checksums.
+
+    Nothing is run. Example: socialdb migrate repair --yes
+    """
+    url = target_url(database_url, debug)
+    where, table = project.directory, project.history
+    found = call(lambda: runner.repair(url, where, history=table, options=project.options), debug, url)
+    if not found:
+        say("nothing to repair: every applied file is as recorded")
+        return
+    for change in found:
+        note = " (needs --record-changed-up)" if change.part == "up" and not record_changed_up else ""
+        say(
+            f"{change.migration.filename}: {change.part} part changed since it was applied:"
+            f" checksum {change.recorded[:12]} -> {change.now[:12]}{note}"
+        )
+    if not yes:
+        fail(f"{len(found)} row(s) to re-record; nothing was changed: rerun with --yes", 1)
+    done = call(
+        lambda: runner.repair(
+            url, where, apply=True, changed_up=record_changed_up, history=table, options=project.options, report=say
+        ),
+        debug,
+        url,
+    )
+    say(f"re-recorded {len(done)} migration(s) in {table}")
+
+
+@migrate_app.command("baseline")
+@with_project
+def migrate_baseline(
+    project: Project,
+    to: Annotated[int, typer.Option("--to", help="The version the database already is at.", show_default=False)],
+    scratch_url: Annotated[
+        str | None,
+        typer.Option("--scratch-url", help="Server for the scratch database (default: the database's own)."),
+    ] = None,
+    database_url: DatabaseUrl = None,
+    debug: Debug = False,
+) -> None:
+    """Adopt a database made by hand: prove it equals the migrations up to --to V, then record them.
+
+    Example: socialdb migrate baseline --to 12 --database-url postgresql://deploy@db/legacy
+    """
+    from socialdb.schema import diff  # the comparison is the schema tools'; the runner records
+
+    url = target_url(database_url, debug)
+    chosen = call(
+        lambda: runner.baseline(
+            url,
+            to,
+            lambda: diff.against(url, to, project.directory, scratch_server=scratch_url),
+            project.directory,
+            history=project.history,
+            options=project.options,
+            report=say,
+        ),
+        debug,
+        url,
+    )
+    say(f"baseline: {len(chosen)} migration(s) recorded as applied; `migrate up` goes on from version {to}")
 
 
 from socialdb.cli import migrate_import as _migrate_import  # noqa: E402, F401  (`migrate import`)

@@ -15,13 +15,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typing import TYPE_CHECKING
 
 from socialdb.cli.common import call, say
 from socialdb.migrate import runner
-from socialdb.scripts.options import RunOptions
+
+if TYPE_CHECKING:
+    from socialdb.config import Project
 
 Report = Callable[[str], None]
 
@@ -37,6 +37,10 @@ def migrations(total: int | None, show: bool, plain: Report = say) -> Iterator[R
     if not show:
         yield plain
         return
+    # Rich only for a terminal: a no-op `up` in a script or CI does without it.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -60,9 +64,9 @@ def migrations(total: int | None, show: bool, plain: Report = say) -> Iterator[R
 
 def run_up(
     url: str,
-    directory: Path | None,
-    options: RunOptions,
+    project: Project,
     to: int | None,
+    allow_out_of_order: bool = False,
     *,
     no_color: bool,
     debug: bool,
@@ -70,13 +74,20 @@ def run_up(
 ) -> None:
     """`migrate up` itself: the runner behind the right display, then the summary line (through `plain`)."""
     show = fancy(no_color)
-    total = call(lambda: _pending(url, directory, to), debug, url) if show else None
+    directory, options, table = project.directory, project.options, project.history
+    total = call(lambda: _pending(url, directory, to, project), debug, url) if show else None
     started = time.perf_counter()
     with migrations(total, show, plain) as report:
-        done = call(lambda: runner.up(url, directory, options, report, to=to), debug, url)
+        done = call(
+            lambda: runner.up(
+                url, directory, options, report, to=to, history=table, allow_out_of_order=allow_out_of_order
+            ),
+            debug,
+            url,
+        )
     plain(f"{len(done)} migration(s) applied in {time.perf_counter() - started:.1f} s")
 
 
-def _pending(url: str, directory: Path | None, to: int | None) -> int:
-    rows = runner.status(url, directory)
+def _pending(url: str, directory: Path | None, to: int | None, project: Project) -> int:
+    rows = runner.status(url, directory, history=project.history)
     return sum(1 for row in rows if row.state == "pending" and (to is None or row.version <= to))

@@ -30,7 +30,7 @@ from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.privileges import BOOTSTRAP_HINT
 from socialdb.scripts import history
 from socialdb.scripts.files import Migration, lock_timeout_of
-from socialdb.scripts.options import Direction, RunOptions
+from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, RunOptions
 from socialdb.scripts.statements import Statement
 
 Report = Callable[[str], None]
@@ -60,6 +60,7 @@ class Session:
     opts: RunOptions
     report: Report
     watch: BlockerWatch  # samples, on `monitor`, who blocks `conn` while a statement waits
+    history: HistoryTable = DEFAULT_HISTORY  # where the run records what it did
 
 
 _INSUFFICIENT_PRIVILEGE = "42501"
@@ -90,7 +91,7 @@ def _run_transactional(
             with session.watch.watching(lock_timeout_of(migration, opts)) as watched, conn.transaction():
                 _execute_pipelined(conn, migration, statements, _timeouts(migration, opts, local=True))
                 ms = _ms_since(started)
-                _record(conn, migration, direction, ms)
+                _record(conn, migration, direction, ms, session.history)
                 interrupts.check()  # the last moment a signal can still roll it back
             return ms
         except psycopg.errors.LockNotAvailable:
@@ -161,13 +162,13 @@ def _run_statementwise(
                 _drop_invalid_leftover(conn, statement, session.report)
                 _execute_with_retries(session, migration, statement)
             except MigrationFailed as exc:
-                raise _record_failure(conn, migration, statement, exc, _ms_since(started)) from None
+                raise _record_failure(conn, migration, statement, exc, _ms_since(started), session.history) from None
             except KeyboardInterrupt:
                 interrupted = MigrationFailed(migration.filename, statement.line, "interrupted by a signal")
-                _record_failure(conn, migration, statement, interrupted, _ms_since(started))
+                _record_failure(conn, migration, statement, interrupted, _ms_since(started), session.history)
                 raise
         ms = _ms_since(started)
-        _record(conn, migration, direction, ms)  # one statement in autocommit: atomic on its own
+        _record(conn, migration, direction, ms, session.history)  # one statement in autocommit: atomic on its own
         return ms
     finally:
         if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
@@ -175,10 +176,10 @@ def _run_statementwise(
 
 
 def _record_failure(
-    conn: Conn, migration: Migration, statement: Statement, exc: MigrationFailed, ms: int
+    conn: Conn, migration: Migration, statement: Statement, exc: MigrationFailed, ms: int, table: HistoryTable
 ) -> MigrationFailed:
     """Record the failed state and return the error to raise, naming any invalid index left behind."""
-    history.record_failed(conn, migration, ms, statement.sql, str(exc))  # one statement in autocommit: atomic
+    history.record_failed(conn, migration, ms, statement.sql, str(exc), table)  # one statement in autocommit: atomic
     message = exc.pg_message + "; the statements before it were committed"
     leftovers = invalid_indexes(conn)
     if leftovers:
@@ -262,11 +263,11 @@ def _pg_message(exc: psycopg.Error) -> str:
     return f"{message} (SQLSTATE {exc.sqlstate})"
 
 
-def _record(conn: Conn, migration: Migration, direction: Direction, ms: int) -> None:
+def _record(conn: Conn, migration: Migration, direction: Direction, ms: int, table: HistoryTable) -> None:
     if direction == Direction.UP:
-        history.record_applied(conn, migration, ms)
+        history.record_applied(conn, migration, ms, table)
     else:
-        history.remove(conn, migration.version)
+        history.remove(conn, migration.version, table)
 
 
 def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:

@@ -2,14 +2,14 @@
 
 Everything happens under the migration lock (lease.py), on an autocommit
 connection of its own, one migration at a time (execution.py); docs/runner.md
-tells the whole story. What a run would lock is the lock planner's (socialdb.planner).
+tells the whole story.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +17,21 @@ from pathlib import Path
 import psycopg
 
 from socialdb.db import connect
-from socialdb.errors import DurabilityError, Interrupted, MigrationFileError, UsageError
+from socialdb.errors import (
+    BaselineError,
+    ConfigError,
+    DurabilityError,
+    Interrupted,
+    MigrationFileError,
+    RepairError,
+    UsageError,
+)
 from socialdb.migrate import execution, interrupts, privileges
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
 from socialdb.migrate.lease import migration_lock
-from socialdb.scripts import history, standing
+from socialdb.scripts import history as history_mod
+from socialdb.scripts import standing
 from socialdb.scripts.files import (
     TEMPLATE_MARK,
     Migration,
@@ -31,16 +40,29 @@ from socialdb.scripts.files import (
     load_migrations,
     load_readable,
     prepare,
+    with_statements,
 )
-from socialdb.scripts.options import Direction, LockMode, ResolveAction, RunOptions, choice
+from socialdb.scripts.options import (
+    DEFAULT_HISTORY,
+    Direction,
+    HistoryTable,
+    LockMode,
+    ResolveAction,
+    RunOptions,
+    choice,
+)
 from socialdb.scripts.statements import Statement
 
 Report = Callable[[str], None]
 __all__ = [
+    "Change",
+    "HistoryTable",
     "Outcome",
     "RunOptions",
+    "baseline",
     "default_directory",
     "down",
+    "repair",
     "resolve",
     "status",
     "up",
@@ -66,22 +88,44 @@ def up(
     report: Report = _silent,
     *,
     to: int | None = None,
+    history: HistoryTable | None = None,
+    allow_out_of_order: bool = False,
 ) -> list[Outcome]:
-    """Apply every pending migration in version order, up to version `to` if given; returns what was applied."""
+    """Apply every pending migration in version order, up to version `to` if given; returns what was applied.
+
+    Every pending file is parsed and checked before any change; an applied one is judged by its
+    checksum against the history, not parsed (a no-op run loads no SQL parser). `allow_out_of_order`:
+    a pending file older than the newest applied one runs too, instead of being refused."""
     opts = _checked(options)
-    migrations = load_checked(directory)  # every file parsed and checked before any change
+    folder, table = _where(directory, history)
+    migrations = load_migrations(folder, split_parts=False)  # names, headers, markers: before connecting
     standing.require_version(migrations, to)
-    with _session(url, opts, report) as session:
-        upgraded = history.ensure_table(session.conn)
+    with _session(url, opts, report, table) as session:
+        shape = history_mod.inspect(session.conn, table)
+        rows = history_mod.read(session.conn, table, known_to_exist=True) if shape.found else []
+        todo = _parsed(standing.pending(migrations, rows, to, out_of_order=allow_out_of_order))
+        upgraded = history_mod.ensure_table(session.conn, table, shape)
         if upgraded:
             report(upgraded)
-        rows = history.read(session.conn, known_to_exist=True)
-        todo = standing.pending(migrations, rows, to)
-        _refuse_templates(todo)
+        for late in standing.older_than_applied(todo, rows):
+            report(f"{late.filename} runs out of order (--allow-out-of-order): a newer version is applied")
         if not todo:
             report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
         end = max((m.version for m in todo), default=0)
-        return _run_all(session, _ready(session, directory, todo, Direction.UP, (rows, end)), Direction.UP)
+        return _run_all(session, _ready(session, folder, todo, Direction.UP, (rows, end)), Direction.UP)
+
+
+def _parsed(todo: list[Migration]) -> list[Migration]:
+    """The pending files through PostgreSQL's parser, both parts checked; refuses a template
+    and a file with no rollback that does not say `rollback=none`, before any change."""
+    ready = [with_statements(m) for m in todo]
+    for migration in ready:
+        prepare(migration, Direction.UP)
+        if migration.down_statements is not None:
+            prepare(migration, Direction.DOWN)
+    _refuse_templates(ready)
+    _refuse_no_rollback(ready)
+    return ready
 
 
 def down(
@@ -92,15 +136,17 @@ def down(
     report: Report = _silent,
     *,
     to: int | None = None,
+    history: HistoryTable | None = None,
 ) -> list[Outcome]:
     """Roll back the last `steps` applied migrations (default 1), or every one newer than `to`; newest first."""
     opts = _checked(options)
     if steps is not None and to is not None:
         raise UsageError("give a number of migrations to roll back or a version to go down to, not both")
+    directory, table = _where(directory, history)
     migrations = load_checked(directory)
     standing.require_version(migrations, to, zero=True)
-    with _session(url, opts, report) as session:
-        rows = history.read(session.conn)
+    with _session(url, opts, report, table) as session:
+        rows = history_mod.read(session.conn, table)
         if to is None:
             chosen = standing.rollbacks(migrations, rows, 1 if steps is None else steps)
         else:
@@ -115,25 +161,30 @@ def down(
         return done
 
 
-def status(url: str, directory: Path | None = None) -> list[standing.StatusRow]:
+def status(url: str, directory: Path | None = None, *, history: HistoryTable | None = None) -> list[standing.StatusRow]:
     """Every migration known to the files or the history, with its state. Read-only. A file
     that does not read (a syntax error, a bad name) is a row of its own, `unreadable`, with
-    the error: the rest still show."""
-    migrations, unreadable = load_readable(directory or default_directory())
+    the error: the rest still show. A pending file older than the newest applied one says so
+    in its detail (`up --allow-out-of-order` runs it)."""
+    directory, table = _where(directory, history)
+    migrations, unreadable = load_readable(directory)
     with connect(url, autocommit=True, purpose="status") as conn:
-        rows = standing.status(migrations, history.read(conn))
+        rows = standing.status(migrations, history_mod.read(conn, table))
     bad = {b.version: b for b in map(standing.unreadable_row, unreadable)}
     # An applied file that no longer reads shows as what it is, not as missing.
     kept = [r for r in rows if not (r.version in bad and r.state == "missing")]
     return sorted(kept + list(bad.values()), key=lambda r: (r.version, r.file))
 
 
-def verify(url: str, directory: Path | None = None) -> list[standing.Problem]:
+def verify(
+    url: str, directory: Path | None = None, *, history: HistoryTable | None = None, allow_out_of_order: bool = False
+) -> list[standing.Problem]:
     """Files that disagree with the database's history (changed, missing, failed, out of order). Read-only."""
-    migrations = load_migrations(directory or default_directory())
+    directory, table = _where(directory, history)
+    migrations = load_migrations(directory)
     with connect(url, autocommit=True, purpose="verify") as conn:
-        rows = history.read(conn)
-        found = standing.problems(migrations, rows)
+        rows = history_mod.read(conn, table)
+        found = standing.problems(migrations, rows, out_of_order=allow_out_of_order)
         newest = max((r.version for r in rows), default=None)
         if _platform_folder(directory) and privileges.stopped_in_band(conn, newest):
             file = next(r.file for r in rows if r.version == newest)
@@ -149,22 +200,129 @@ def resolve(
     directory: Path | None = None,
     options: RunOptions | None = None,
     report: Report = _silent,
+    *,
+    history: HistoryTable | None = None,
 ) -> Outcome | None:
     """Settle a failed non-transactional migration: `retry` runs it again, `mark-applied` records it as done."""
     opts = _checked(options)
     chosen = choice(ResolveAction, action, "resolve action")
+    directory, table = _where(directory, history)
     migrations = load_checked(directory)
-    with _session(url, opts, report) as session:
+    with _session(url, opts, report, table) as session:
         conn = session.conn
-        rows = history.read(conn)
+        rows = history_mod.read(conn, table)
         migration = standing.resolvable(migrations, rows, version)
         if chosen is ResolveAction.RETRY:
             return _run_all(session, [(migration, prepare(migration, Direction.UP))], Direction.UP)[0]
         execution_ms = next(row.execution_ms for row in rows if row.version == version)
         with conn.transaction():
-            history.record_applied(conn, migration, execution_ms)
+            history_mod.record_applied(conn, migration, execution_ms, table)
         report(f"marked {migration.filename} as applied")
         return None
+
+
+@dataclass(frozen=True)
+class Change:
+    """An applied migration whose file changed since (`migrate repair`): which part, which checksums."""
+
+    migration: Migration
+    part: str  # "rollback", or "up" (the up part or the file's name)
+    recorded: str  # the history's checksum (the up part's for "up" when kept, else the whole file's)
+    now: str
+
+
+def changes(migrations: list[Migration], rows: list[standing.HistoryRow]) -> list[Change]:
+    """The applied rows whose file differs from what was recorded. Pure."""
+    by_version = {m.version: m for m in migrations}
+    found: list[Change] = []
+    for row in rows:
+        migration = by_version.get(row.version)
+        if row.state != "applied" or migration is None or migration.checksum == row.checksum:
+            continue
+        if migration.filename != row.file or not standing.up_unchanged(row, migration):
+            was = row.up_checksum or row.checksum
+            found.append(Change(migration, "up", was, migration.up_checksum if row.up_checksum else migration.checksum))
+        else:
+            found.append(Change(migration, "rollback", row.checksum, migration.checksum))
+    return found
+
+
+def repair(
+    url: str,
+    directory: Path | None = None,
+    *,
+    apply: bool = False,
+    changed_up: bool = False,
+    history: HistoryTable | None = None,
+    options: RunOptions | None = None,
+    report: Report = _silent,
+) -> list[Change]:
+    """What changed in applied files since they ran; with `apply`, their rows are re-recorded with
+    the files' checksums (nothing is run). A changed up part (or file name) is re-recorded only
+    with `changed_up` too: refused otherwise, before anything changes. Without `apply`: read-only."""
+    opts = _checked(options)
+    directory, table = _where(directory, history)
+    migrations = load_checked(directory)  # a re-recorded file must read: both parts are parsed
+    if not apply:
+        with connect(url, autocommit=True, purpose="repair") as conn:
+            return changes(migrations, history_mod.read(conn, table))
+    with _session(url, opts, report, table) as session:
+        found = changes(migrations, history_mod.read(session.conn, table))
+        ups = [c.migration.filename for c in found if c.part == "up"]
+        if ups and not changed_up:
+            raise RepairError(
+                f"the up part of {', '.join(ups)} changed since it was applied: the database holds what the"
+                " old one did; restore the file, or record the new one as applied without running it with"
+                " --record-changed-up; nothing was re-recorded"
+            )
+        with session.conn.transaction():
+            for change in found:
+                history_mod.rerecord(session.conn, change.migration, table)
+        return found
+
+
+def baseline(
+    url: str,
+    to: int,
+    differences: Callable[[], Sequence[object]],
+    directory: Path | None = None,
+    *,
+    history: HistoryTable | None = None,
+    options: RunOptions | None = None,
+    report: Report = _silent,
+) -> list[Migration]:
+    """Adopt a database made without socialdb: when its schema equals what the migrations up to
+    `to` produce, record them as applied (execution_ms 0). Refused, recording nothing, when it
+    differs or already has a history. `differences` compares the two: the schema layer's
+    (socialdb.schema.diff.against, built in a scratch database as `schema diff` does), passed in
+    by the caller so that the runner stays below the schema tools."""
+    from socialdb.db import mask_url
+
+    opts = _checked(options)
+    directory, table = _where(directory, history)
+    migrations = load_checked(directory)
+    standing.require_version(migrations, to)
+    chosen = [m for m in migrations if m.version <= to]
+    with _session(url, opts, report, table) as session:
+        rows = history_mod.read(session.conn, table)
+        if rows:
+            raise BaselineError(
+                f"{table} already records {len(rows)} migration(s): baseline adopts a database with no history;"
+                " use `migrate up` (or `migrate repair`) on this one"
+            )
+        found = list(differences())
+        if found:
+            shown = "; ".join(map(str, found[:3])) + ("; ..." if len(found) > 3 else "")
+            raise BaselineError(
+                f"{mask_url(url)} differs from the migrations up to version {to} in {len(found)} place(s):"
+                f" {shown}; nothing was recorded (`socialdb schema diff` after a baseline shows the same)"
+            )
+        history_mod.ensure_table(session.conn, table)
+        with session.conn.transaction():
+            for migration in chosen:
+                history_mod.record_applied(session.conn, migration, 0, table)
+        report(f"recorded {len(chosen)} migration(s) as applied, up to {chosen[-1].filename}")
+        return chosen
 
 
 def _ready(
@@ -200,8 +358,33 @@ def _refuse_templates(todo: list[Migration]) -> None:
             raise MigrationFileError(migration.filename, "still `migrate new`'s template: write the change", line)
 
 
+def _refuse_no_rollback(todo: list[Migration]) -> None:
+    """A pending file with no rollback part must say it cannot be undone (decision 145)."""
+    for migration in todo:
+        if migration.down_statements is None and not migration.directives.irreversible:
+            raise MigrationFileError(
+                migration.filename,
+                "no '-- ROLLBACK' part: write what undoes it after that marker line, or, for a migration"
+                " that cannot be undone, put the header line '-- socialdb: rollback=none' on its first line",
+                1,
+            )
+
+
 def _platform_folder(directory: Path | None) -> bool:
     return directory is None or directory.resolve() == default_directory().resolve()
+
+
+def _where(directory: Path | None, history: HistoryTable | None) -> tuple[Path, HistoryTable]:
+    """The folder (default: the platform's own) and the history table (default: `migrations`);
+    the platform's own migrations name `migrations` in their SQL, so they refuse any other."""
+    table = history or DEFAULT_HISTORY
+    folder = directory or default_directory()
+    if table != DEFAULT_HISTORY and _platform_folder(folder):
+        raise ConfigError(
+            f"history table {table} with the platform's own migrations, whose SQL names the table"
+            " `migrations` (018's grants, `maintain`'s lock): use the default with them"
+        )
+    return folder, table
 
 
 def _checked(options: RunOptions | None) -> RunOptions:
@@ -212,14 +395,14 @@ def _checked(options: RunOptions | None) -> RunOptions:
 
 
 @contextmanager
-def _session(url: str, opts: RunOptions, report: Report) -> Iterator[Session]:
+def _session(url: str, opts: RunOptions, report: Report, table: HistoryTable = DEFAULT_HISTORY) -> Iterator[Session]:
     """The migration lock and a work connection; both autocommit, both closed at the end."""
     with (
         migration_lock(url, opts.lock_mode, opts.lock_wait_s, report) as monitor,
         connect(url, autocommit=True, purpose="migrate") as conn,
         BlockerWatch(monitor, conn.info.backend_pid) as watch,
     ):
-        yield Session(conn, monitor, opts, report, watch)
+        yield Session(conn, monitor, opts, report, watch, table)
 
 
 def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], direction: Direction) -> list[Outcome]:

@@ -69,6 +69,18 @@ def drift(url: str, *, scratch_server: str | None = None, directory: Path | None
     return DriftReport(newest, tuple(history_differences + compare(expected, found)))
 
 
+def against(url: str, to: int, directory: Path, *, scratch_server: str | None = None) -> list[Difference]:
+    """The differences between the database at `url`, whatever its history, and what the
+    migrations of `directory` up to version `to` produce (`migrate baseline`)."""
+    server = scratch_server or url
+    _same_major_version(url, server)
+    with connect(url, autocommit=True, purpose="baseline") as conn:
+        found = catalog_reader.read_connection(conn)
+    with scratch.migrated(server, to=to, directory=directory) as built:
+        expected = catalog_reader.read(built)
+    return compare(expected, found)
+
+
 def _target(url: str) -> tuple[Catalog, list[standing.HistoryRow], int | None]:
     """The database's catalog, its history rows and its newest recorded version."""
     with connect(url, autocommit=True, purpose="schema diff") as conn:
@@ -98,7 +110,10 @@ def _history_differences(folder: Path, rows: list[standing.HistoryRow], version:
         )
         found.append(
             Difference(
-                "migration", row.file, "applied as in its file", state + (f" ({row.detail})" if row.detail else "")
+                "migration",
+                row.file,
+                "applied as in its file",
+                state + (f" ({row.detail})" if row.detail and row.state != "pending" else ""),
             )
         )
     return found

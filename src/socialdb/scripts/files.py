@@ -64,6 +64,9 @@ class Migration:
     # Whole-file checksums the file had before its rollback part was corrected, with this
     # same up part (CORRECTIONS): a history row from before the split proves it unchanged.
     earlier_checksums: tuple[str, ...] = ()
+    # False: read without PostgreSQL's parser (`up` splits only the pending files: an applied
+    # one is judged by its checksum); its statements are empty and `prepare` refuses it (`Migration.parsed`).
+    parsed: bool = True
 
 
 def normalise(text: str) -> str:
@@ -89,8 +92,11 @@ def parse_filename(filename: str) -> tuple[int, str]:
     return version, match.group(2)
 
 
-def parse_migration(filename: str, text: str) -> Migration:
-    """Turn one file's text into a Migration; raise MigrationFileError naming the line at fault."""
+def parse_migration(filename: str, text: str, *, split_parts: bool = True) -> Migration:
+    """Turn one file's text into a Migration; raise MigrationFileError naming the line at fault.
+
+    `split_parts=False`: everything but PostgreSQL's parser (which also loads pglast), for a file
+    whose checksum says it is the one applied."""
     version, name = parse_filename(filename)
     lines = normalise(text).split("\n")
     if (other := foreign.by_marker(lines)) is not None:
@@ -104,7 +110,8 @@ def parse_migration(filename: str, text: str) -> Migration:
         _refuse_directives(filename, down_lines, first_line=down_line)
     up = "\n".join(up_lines)
     down = None if down_lines is None else "\n".join(down_lines)
-    up_statements, down_statements = _split_parts(filename, directives, up, down, down_line)
+    parts = _split_parts(filename, directives, up, down, down_line) if split_parts else ((), None)
+    up_statements, down_statements = parts
     return Migration(
         version=version,
         name=name,
@@ -118,6 +125,7 @@ def parse_migration(filename: str, text: str) -> Migration:
         directives=directives,
         up_statements=up_statements,
         down_statements=down_statements,
+        parsed=split_parts,
     )
 
 
@@ -150,15 +158,26 @@ def _split_parts(
     return up_statements, down_statements
 
 
+def with_statements(migration: Migration) -> Migration:
+    """A migration read with `split_parts=False`, now through PostgreSQL's parser too."""
+    if migration.parsed:
+        return migration
+    up, down = _split_parts(migration.filename, migration.directives, migration.up, migration.down, migration.down_line)
+    return dataclasses.replace(migration, up_statements=up, down_statements=down, parsed=True)
+
+
 def format_migration(up: str, down: str | None = None) -> str:
     """A migration file's text from its parts (the inverse of `parse_migration`): the up part (header
     directives included), then, if there is a rollback, the marker line and the down part."""
     return up if down is None else f"{up}\n{ROLLBACK_MARKER}\n{down}"
 
 
-def load_migrations(directory: Path) -> list[Migration]:
-    """Every migration in `directory`, in version order. Non-.sql files are ignored."""
-    migrations, unreadable = _read_folder(directory, tolerant=False)
+def load_migrations(directory: Path, *, split_parts: bool = True) -> list[Migration]:
+    """Every migration in `directory`, in version order. Non-.sql files are ignored.
+
+    `split_parts=False`: names, headers and markers are checked, not the SQL (`with_statements`
+    does that for the files a run needs: `up` parses only the pending ones)."""
+    migrations, unreadable = _read_folder(directory, tolerant=False, split_parts=split_parts)
     assert not unreadable  # raised instead
     return migrations
 
@@ -166,7 +185,7 @@ def load_migrations(directory: Path) -> list[Migration]:
 def load_readable(directory: Path) -> tuple[list[Migration], list[MigrationFileError]]:
     """The folder's migrations that read, and the error of each file that does not (for
     `status`, which shows every file: one bad file must not hide the others)."""
-    return _read_folder(directory, tolerant=True)
+    return _read_folder(directory, tolerant=True, split_parts=True)
 
 
 def load_checked(directory: Path | None) -> list[Migration]:
@@ -187,7 +206,9 @@ def load_named(paths: Sequence[Path]) -> list[Migration]:
     return sorted(chosen, key=lambda m: m.version)
 
 
-def _read_folder(directory: Path, *, tolerant: bool) -> tuple[list[Migration], list[MigrationFileError]]:
+def _read_folder(
+    directory: Path, *, tolerant: bool, split_parts: bool
+) -> tuple[list[Migration], list[MigrationFileError]]:
     if not directory.is_dir():
         raise MigrationFileError(str(directory), "migrations folder not found")
     migrations: list[Migration] = []
@@ -204,7 +225,7 @@ def _read_folder(directory: Path, *, tolerant: bool) -> tuple[list[Migration], l
     for name in names:
         where = os.path.join(directory, name)
         try:
-            migration = parse_migration(name, _read(where))
+            migration = parse_migration(name, _read(where), split_parts=split_parts)
         except MigrationFileError as exc:
             if not tolerant:
                 raise
@@ -295,6 +316,8 @@ def new_migration(directory: Path, name: str, now: datetime | None = None) -> Pa
 def _find_marker(filename: str, lines: list[str]) -> int | None:
     found: int | None = None
     for index, line in enumerate(lines):
+        if "--" not in line:  # the marker is a comment: most lines are passed over at once
+            continue
         stripped = line.strip()
         if not _LOOSE_MARKER.match(stripped):
             continue
@@ -314,6 +337,8 @@ def _parse_directives(filename: str, lines: list[str]) -> Directives:
     values: dict[str, str] = {}
     in_header = True
     for number, line in enumerate(lines, start=1):
+        if not in_header and "socialdb" not in line.lower():  # past the header only a stray directive matters
+            continue
         stripped = line.strip()
         match = _DIRECTIVE.match(stripped)
         if match is None:
@@ -384,6 +409,8 @@ def default_directory() -> Path:
 
 def prepare(migration: Migration, direction: Direction) -> list[Statement]:
     """One part's statements (split when the file was read), refusing what cannot run as configured."""
+    if not migration.parsed:
+        raise AssertionError(f"{migration.filename} was read without its statements")  # a bug, not bad input
     statements = migration.up_statements if direction == Direction.UP else migration.down_statements
     if statements is None:  # standing.rollbacks refuses these first
         raise NoRollbackError(f"{migration.filename}: has no '-- ROLLBACK' section; nothing was rolled back")

@@ -1,6 +1,7 @@
 -- socialdb's history table: one row per applied (or failed) migration.
 -- Created by the runner under its lock before the first migration; never by a migration.
-CREATE TABLE IF NOT EXISTS migrations (
+-- Its name is the configured one (default `migrations`), put in by psycopg.sql.Identifier.
+CREATE TABLE IF NOT EXISTS {table} (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   version bigint NOT NULL UNIQUE,  -- 64-bit: timestamp-style versions (20250801120000) fit
   name text NOT NULL,
@@ -14,4 +15,4 @@ CREATE TABLE IF NOT EXISTS migrations (
   up_checksum text,  -- the up part's own (header and up SQL); NULL in rows from before it was kept
   CHECK ((state = 'failed') = (error IS NOT NULL))
 );
-COMMENT ON TABLE migrations IS 'socialdb migration history; managed by `socialdb migrate`, do not edit by hand';
+COMMENT ON TABLE {table} IS 'socialdb migration history; managed by `socialdb migrate`, do not edit by hand';

@@ -50,3 +50,21 @@ class RunOptions:
     retry_cap_s: float = 10.0
     lock_wait_s: float = 60.0  # how long to wait for another runner's lock
     lock_mode: LockMode = LockMode.ADVISORY
+
+
+@dataclass(frozen=True)
+class HistoryTable:
+    """Where the runner keeps its history: a table name, in a schema or (None) the search_path's first.
+
+    The platform's own migrations name `migrations` in their SQL (018's grants, `maintain`'s
+    lock), so only the default goes with them (runner.history_for).
+    """
+
+    name: str = "migrations"
+    schema: str | None = None
+
+    def __str__(self) -> str:
+        return self.name if self.schema is None else f"{self.schema}.{self.name}"
+
+
+DEFAULT_HISTORY = HistoryTable()

@@ -55,8 +55,20 @@ def status(files: list[Migration], history: list[HistoryRow]) -> list[StatusRow]
     by_version = {m.version: m for m in files}
     rows = [_status_of_applied(row, by_version.get(row.version)) for row in history]
     applied = {row.version for row in history}
-    rows += [StatusRow(m.version, m.name, m.filename, "pending") for m in files if m.version not in applied]
+    newest = max(applied, default=None)
+    rows += [
+        StatusRow(m.version, m.name, m.filename, "pending", detail=_out_of_order(m.version, newest))
+        for m in files
+        if m.version not in applied
+    ]
     return sorted(rows, key=lambda r: r.version)
+
+
+def _out_of_order(version: int, newest: int | None) -> str | None:
+    """A pending file's note when a newer version is applied: `up` runs it only with --allow-out-of-order."""
+    if newest is None or version > newest:
+        return None
+    return f"out of order: version {newest} is applied; `migrate up --allow-out-of-order` applies it"
 
 
 def _status_of_applied(row: HistoryRow, migration: Migration | None) -> StatusRow:
@@ -124,19 +136,28 @@ def require_version(files: list[Migration], version: int | None, *, zero: bool =
     raise UsageError(f"--to {version}: no migration file has this version ({known})")
 
 
-def pending(files: list[Migration], history: list[HistoryRow], to: int | None = None) -> list[Migration]:
-    """Migrations to apply, in version order, up to `to` if given; refuses one older than the newest applied."""
+def pending(
+    files: list[Migration], history: list[HistoryRow], to: int | None = None, *, out_of_order: bool = False
+) -> list[Migration]:
+    """Migrations to apply, in version order, up to `to` if given; refuses one older than the newest
+    applied, unless `out_of_order` (`--allow-out-of-order`)."""
     check(files, history)
     applied = {row.version for row in history}
     newest = max(applied, default=None)
     todo = [m for m in files if m.version not in applied]
     for migration in todo:
-        if newest is not None and migration.version < newest:
+        if newest is not None and migration.version < newest and not out_of_order:
             raise OutOfOrderError(
                 f"{migration.filename} is pending but version {newest} is already applied;"
-                " give it a version above the newest applied one"
+                " give it a version above the newest applied one, or run it with --allow-out-of-order"
             )
     return [m for m in todo if to is None or m.version <= to]
+
+
+def older_than_applied(todo: list[Migration], history: list[HistoryRow]) -> list[Migration]:
+    """The pending migrations of `todo` that a newer applied version passed (run out of order)."""
+    newest = max((row.version for row in history), default=None)
+    return [m for m in todo if newest is not None and m.version < newest]
 
 
 def rollbacks(files: list[Migration], history: list[HistoryRow], steps: int) -> list[Migration]:
@@ -180,9 +201,10 @@ class Problem:
     detail: str
 
 
-def problems(files: list[Migration], history: list[HistoryRow]) -> list[Problem]:
+def problems(files: list[Migration], history: list[HistoryRow], *, out_of_order: bool = False) -> list[Problem]:
     """Every file that keeps `up` from running: applied and changed or missing, failed midway, or
-    pending with a version below the newest applied one. Empty: the folder and the history agree."""
+    pending with a version below the newest applied one (unless `out_of_order`, as `up` takes it).
+    Empty: the folder and the history agree."""
     newest = max((row.version for row in history), default=None)
     found: list[Problem] = []
     for row in status(files, history):
@@ -192,7 +214,7 @@ def problems(files: list[Migration], history: list[HistoryRow]) -> list[Problem]
             found.append(Problem(row.version, row.file, "missing", "applied, but the file is gone"))
         elif row.state == "failed":
             found.append(Problem(row.version, row.file, "failed", f"failed midway: {row.detail}"))
-        elif row.state == "pending" and newest is not None and row.version < newest:
+        elif row.state == "pending" and newest is not None and row.version < newest and not out_of_order:
             detail = f"pending, but version {newest} is already applied"
             found.append(Problem(row.version, row.file, "out-of-order", detail))
     return found

@@ -10,8 +10,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pglast import parser
-
 from socialdb.errors import MigrationFileError
 
 # Statements PostgreSQL refuses inside a transaction block, whatever their options.
@@ -44,8 +42,11 @@ def split(sql: str, filename: str, first_line: int) -> list[Statement]:
     """The statements of `sql`, which starts at `first_line` of `filename`.
 
     One parse, read as JSON: building pglast's Python tree of every statement took four
-    fifths of the time of reading a folder (docs/performance.md, issue 15).
+    fifths of the time of reading a folder (docs/performance.md, issue 15). pglast is
+    imported here, not at the top: a no-op `migrate up` parses nothing and does without it.
     """
+    from pglast import parser
+
     try:
         tree = json.loads(parser.parse_sql_json(sql))
     except parser.ParseError as exc:

@@ -1,0 +1,28 @@
+"""`socialdb init`: a project's config, migrations folder and lint waivers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from socialdb.cli.common import Debug, app, call, say
+
+
+@app.command("init")
+def init_command(
+    migrations_dir: Annotated[
+        str, typer.Option("--migrations-dir", help="The folder of migrations to make, relative to here.")
+    ] = "migrations",
+    debug: Debug = False,
+) -> None:
+    """Make socialdb.toml, the migrations folder and its lint waivers here; then `socialdb migrate new NAME`.
+
+    Example: socialdb init && socialdb migrate new create-accounts
+    """
+    from socialdb import config
+
+    written = call(lambda: config.init(Path.cwd(), migrations_dir), debug)
+    for path in written:
+        say(f"wrote {path}{'/' if path.is_dir() else ''}")
