@@ -221,7 +221,7 @@ class AsyncSession:
         return await self._run(calls.record_events(self.seller, events))
 
     async def dashboard(self, first: date, last: date) -> list[DashboardDay]:
-        return await self._run(calls.dashboard(first, last))
+        return await self._run(calls.dashboard(self.seller, first, last))
 
     async def notify(self, kind: str, title: str, message: str, action_url: str | None = None) -> UUID:
         return await self._run(calls.notify(kind, title, message, action_url))

@@ -176,8 +176,8 @@ def search_products(query: str, limit: int) -> Call[list[ProductHit]]:
     return _one(sql.SEARCH, params, lambda r: typed(ProductHit, r.rows), Scope.TRANSACTION)
 
 
-def dashboard(first: date, last: date) -> Call[list[DashboardDay]]:
-    params = {"first": first, "last": last}
+def dashboard(seller: UUID, first: date, last: date) -> Call[list[DashboardDay]]:
+    params = {"seller": seller, "first": first, "last": last}
     return _one(sql.DASHBOARD, params, lambda r: typed(DashboardDay, r.rows), Scope.TRANSACTION)
 
 

@@ -265,7 +265,7 @@ class Session:
 
     def dashboard(self, first: date, last: date) -> list[DashboardDay]:
         """Events per day (UTC) and category between two dates, inclusive."""
-        return self._run(calls.dashboard(first, last))
+        return self._run(calls.dashboard(self.seller, first, last))
 
     def notify(self, kind: str, title: str, message: str, action_url: str | None = None) -> UUID:
         return self._run(calls.notify(kind, title, message, action_url))
