@@ -263,3 +263,23 @@ def loaded_after(statement: str) -> set[str]:
     code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     return set(done.stdout.split())
+
+
+# Migration 046's trigger: no event may be dated more than one day after now.
+FAR_AHEAD_TRIGGER = "analytics_events_not_far_ahead"
+
+
+@contextmanager
+def events_dated_freely(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """Lab data for tests that shift time (`maintain(now=...)`): inside one transaction of
+    `conn` (the owner's or a superuser's; the application may not do this), 046's trigger
+    is disabled, the events are written, and it is enabled again before the commit. Other
+    sessions never see it disabled; an error rolls it all back."""
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("ALTER TABLE analytics_events DISABLE TRIGGER {}").format(sql.Identifier(FAR_AHEAD_TRIGGER))
+        )
+        yield conn
+        conn.execute(
+            sql.SQL("ALTER TABLE analytics_events ENABLE TRIGGER {}").format(sql.Identifier(FAR_AHEAD_TRIGGER))
+        )
