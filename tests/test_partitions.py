@@ -223,6 +223,36 @@ def test_retention_drops_exactly_the_expired_months_and_keeps_their_summary(sell
     assert sellers.execute(SUMMARY).fetchall() == summary
 
 
+def test_the_far_ahead_trigger_reaches_the_months_maintain_makes(sellers: Conn, db_url: str) -> None:
+    """046's trigger is cloned onto each partition maintain creates later (PostgreSQL 13 on), so
+    even a writer that reached a partition by name (the owner) is refused; a stray stored before
+    046 can still be updated as long as its time stays as it was."""
+    current = month_start(now_of(sellers))
+    report = partitions.maintain(db_url, months_ahead=6)
+    assert report.created == [partitions.partition_name(add_months(current, k)) for k in (4, 5, 6)]
+    clones = sellers.execute(
+        "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = %s AND tgparentid <> 0 AND tgenabled = 'O'",
+        (FAR_AHEAD_TRIGGER,),
+    )
+    assert set(report.created) <= {name for (name,) in clones}
+    newest = sql.Identifier(report.created[-1])
+    with pytest.raises(psycopg.errors.CheckViolation, match="more than 1 day after now"):
+        sellers.execute(
+            sql.SQL(
+                "INSERT INTO {} (user_id, event_type, event_category, occurred_at) VALUES (%s, 'x', 'sales', %s)"
+            ).format(newest),
+            (SELLERS[0], add_months(current, 6).replace(day=2)),
+        )
+    with events_dated_freely(sellers):
+        sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
+    assert (
+        sellers.execute("UPDATE analytics_events SET value = 2 WHERE occurred_at = %s", (utc(2150, 1, 2),)).rowcount
+        == 1
+    )
+    with pytest.raises(psycopg.errors.CheckViolation, match="analytics_events_not_far_ahead|more than 1 day"):
+        sellers.execute("UPDATE analytics_events SET occurred_at = occurred_at + interval '1 day' WHERE value = 2")
+
+
 def test_a_second_run_changes_nothing(db_url: str, conn: Conn) -> None:
     first = partitions.maintain(db_url, months_ahead=6, retain_months=24)
     current = month_start(now_of(conn))
