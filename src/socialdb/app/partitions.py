@@ -79,7 +79,7 @@ class UpkeepReport:
     dropped: list[str] = field(default_factory=list)
     strays: list[tuple[str, int]] = field(default_factory=list)
     oldest_month: str | None = None  # 'YYYY-MM' the oldest partition starts at: strays before it expired
-    newest_month: str | None = None  # 'YYYY-MM' of the newest partition
+    newest_month: str | None = None  # 'YYYY-MM', the last month a partition holds
     # 'YYYY-MM' of now + 1 day: no event may be dated later (migration 046), so strays of months
     # after the newest partition up to this one are placed by a run with more --months; later
     # ones were stored before 046 (or by the owner) and no partition will hold them.
@@ -139,9 +139,9 @@ def maintain(
                 if part.end <= cutoff and steps.run(lambda c, p=part.name: _drop(c, p)):  # type: ignore[misc]
                     report.dropped.append(part.name)
         report.strays = [(month, int(count)) for month, count in conn.execute(_STRAYS).fetchall()]
-        starts = [part.start for part in read_partitions(conn)]
-        report.oldest_month = f"{min(starts):%Y-%m}" if starts else None
-        report.newest_month = f"{max(starts):%Y-%m}" if starts else None
+        kept = read_partitions(conn)
+        report.oldest_month = f"{min(p.start for p in kept):%Y-%m}" if kept else None
+        report.newest_month = f"{add_months(max(p.end for p in kept), -1):%Y-%m}" if kept else None
         report.latest_month = f"{moment.astimezone(UTC) + AHEAD:%Y-%m}"
     return report
 
