@@ -283,3 +283,19 @@ def events_dated_freely(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Conne
         conn.execute(
             sql.SQL("ALTER TABLE analytics_events ENABLE TRIGGER {}").format(sql.Identifier(FAR_AHEAD_TRIGGER))
         )
+
+
+def partitions_end_at(conn: psycopg.Connection[Any], end: Any) -> None:
+    """As the owner, in a test's database (no events yet): no monthly partition, and the legacy
+    partition ends at `end` (a datetime); months from `end` on go to the default partition until
+    maintain makes them. What a database looks like in real time after cron stopped: the
+    application, which may write only what happened (046), then reaches a month maintain makes."""
+    from socialdb.app import partitions
+
+    for part in partitions.read_partitions(conn):
+        if part.name != "analytics_events_legacy":
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(part.name)))
+    conn.execute("ALTER TABLE analytics_events DETACH PARTITION analytics_events_legacy")
+    attach = "ALTER TABLE analytics_events ATTACH PARTITION analytics_events_legacy FOR VALUES FROM ({}) TO ({})"
+    bounds = ("2000-01-01 00:00:00+00", partitions._literal(end))
+    conn.execute(sql.SQL(attach).format(*(sql.Literal(b) for b in bounds)))

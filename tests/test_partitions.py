@@ -30,7 +30,15 @@ from socialdb.cli import app
 from socialdb.errors import PartitionUpkeepError, UsageError
 from socialdb.migrate import runner
 from tests.conftest import Databases
-from tests.helpers import FAR_AHEAD_TRIGGER, LATEST, events_dated_freely, join, login_role, wait_for
+from tests.helpers import (
+    FAR_AHEAD_TRIGGER,
+    LATEST,
+    events_dated_freely,
+    join,
+    login_role,
+    partitions_end_at,
+    wait_for,
+)
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -342,19 +350,6 @@ def _waiting(conn: Conn) -> int:
     return int(row[0]) if row else 0
 
 
-def _partitions_end_at(conn: Conn, end: datetime) -> None:
-    """As the owner, in a test's database (no events yet): no monthly partition, and the legacy
-    partition ends at `end`; months from `end` on go to the default partition until maintain
-    makes them. What a database looks like in real time after cron stopped: the application,
-    which may write only what happened (046), then reaches a month without a partition."""
-    for part in partitions.read_partitions(conn):
-        if part.name != "analytics_events_legacy":
-            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(part.name)))
-    conn.execute("ALTER TABLE analytics_events DETACH PARTITION analytics_events_legacy")
-    attach = "ALTER TABLE analytics_events ATTACH PARTITION analytics_events_legacy FOR VALUES FROM ({}) TO ({})"
-    conn.execute(sql.SQL(attach).format(*(sql.Literal(partitions._literal(at)) for at in (utc(2000, 1), end))))
-
-
 def _app_insert_event(app_url: str, at: datetime) -> str:
     """One event of SELLERS[0]'s, as the application writes it; returns the partition it landed in."""
     with psycopg.connect(app_url, autocommit=True) as app_conn:
@@ -372,7 +367,7 @@ def test_an_event_written_while_maintain_creates_its_month_is_stored_not_refused
     inside the step, deterministically. In real time: the current month has no partition yet,
     and the event is one that happened (migration 046)."""
     first_missing = month_start(now_of(sellers))
-    _partitions_end_at(sellers, first_missing)
+    partitions_end_at(sellers, first_missing)
     errors: list[BaseException] = []
     written: list[str] = []
 
@@ -483,7 +478,7 @@ def test_the_partitioned_table_confines_the_application_to_its_seller(sellers: C
     # In real time (046): legacy up to last month, which then has no partition (the default
     # partition takes its events), and the current month's partition, as maintain makes it.
     current = month_start(now_of(sellers))
-    _partitions_end_at(sellers, add_months(current, -1))
+    partitions_end_at(sellers, add_months(current, -1))
     with sellers.transaction():
         partitions._create(sellers, current, now_of(sellers))
     legacy, default = add_months(current, -2).replace(day=5), add_months(current, -1).replace(day=5)
