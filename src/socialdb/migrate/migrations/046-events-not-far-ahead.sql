@@ -54,6 +54,8 @@ BEGIN
 END;
 $$;
 ALTER FUNCTION refuse_event_far_ahead() OWNER TO socialdb_owner;
+-- A trigger needs no EXECUTE to fire; whoever runs this, nobody may call it (027's default).
+REVOKE EXECUTE ON FUNCTION refuse_event_far_ahead() FROM PUBLIC;
 COMMENT ON FUNCTION refuse_event_far_ahead() IS 'Trigger of analytics_events (migration 046): refuses an event dated more than 1 day after now (SQLSTATE 23514), unless an update leaves its time as it was.';
 
 DO $$
