@@ -263,3 +263,39 @@ def loaded_after(statement: str) -> set[str]:
     code = f"import sys; {statement}; print('\\n'.join(sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     return set(done.stdout.split())
+
+
+# Migration 047's trigger: no event may be dated more than one day after now.
+FAR_AHEAD_TRIGGER = "analytics_events_not_far_ahead"
+
+
+@contextmanager
+def events_dated_freely(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """Lab data for tests that shift time (`maintain(now=...)`): inside one transaction of
+    `conn` (the owner's or a superuser's; the application may not do this), 047's trigger
+    is disabled, the events are written, and it is enabled again before the commit. Other
+    sessions never see it disabled; an error rolls it all back."""
+    with conn.transaction():
+        conn.execute(
+            sql.SQL("ALTER TABLE analytics_events DISABLE TRIGGER {}").format(sql.Identifier(FAR_AHEAD_TRIGGER))
+        )
+        yield conn
+        conn.execute(
+            sql.SQL("ALTER TABLE analytics_events ENABLE TRIGGER {}").format(sql.Identifier(FAR_AHEAD_TRIGGER))
+        )
+
+
+def partitions_end_at(conn: psycopg.Connection[Any], end: Any) -> None:
+    """As the owner, in a test's database (no events yet): no monthly partition, and the legacy
+    partition ends at `end` (a datetime); months from `end` on go to the default partition until
+    maintain makes them. What a database looks like in real time after cron stopped: the
+    application, which may write only what happened (047), then reaches a month maintain makes."""
+    from socialdb.app import partitions
+
+    for part in partitions.read_partitions(conn):
+        if part.name != "analytics_events_legacy":
+            conn.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(part.name)))
+    conn.execute("ALTER TABLE analytics_events DETACH PARTITION analytics_events_legacy")
+    attach = "ALTER TABLE analytics_events ATTACH PARTITION analytics_events_legacy FOR VALUES FROM ({}) TO ({})"
+    bounds = ("2000-01-01 00:00:00+00", partitions._literal(end))
+    conn.execute(sql.SQL(attach).format(*(sql.Literal(b) for b in bounds)))

@@ -592,3 +592,99 @@ def test_the_library_refuses_an_unbounded_field_before_sending_it(one_seller: tu
                 fields["content"],
                 participant_username=fields["participant_username"],
             )
+
+
+# --- issue 22, gap 4: one seller dating an event far ahead kept maintenance failing -----------------------
+
+FAR = datetime(2199, 12, 31, 12, tzinfo=UTC)  # 028's CHECK allows it; 047's trigger does not
+
+
+def _upkeep(url: str) -> tuple[Any, Any]:
+    """`socialdb maintain` as the migrating role and `socialdb summary refresh` as a
+    socialdb_maintenance login, as cron runs them (the CLI's exit codes are the point)."""
+    from tests.helpers import as_migrator
+
+    upkeep = CliRunner().invoke(cli, ["maintain", "--database-url", as_migrator(url)])
+    with login_role(url, "socialdb_maintenance") as (_, maintenance_url):
+        summary = CliRunner().invoke(cli, ["summary", "refresh", "--database-url", maintenance_url])
+    return upkeep, summary
+
+
+def test_a_seller_cannot_date_an_event_far_ahead_and_upkeep_keeps_working(
+    one_seller: tuple[str, uuid.UUID, uuid.UUID],
+) -> None:
+    """The adversary, a login role in socialdb_app under its seller's scope, records an event
+    dated 2199-12. Before 047 it landed in the default partition and every `socialdb maintain`
+    exited 1 until someone deleted it (following its advice meant ~2,080 partitions). Now the
+    event is refused at the one boundary no role of the application's can lift, and upkeep
+    goes on: maintain and the summary refresh exit 0, the seller's real events are counted."""
+    from socialdb.app.operations import Event, record_events
+
+    url, user, account = one_seller
+    with login_role(url, "socialdb_app") as (_, app_url), psycopg.connect(app_url, autocommit=True) as app:
+        with seller(app, user), pytest.raises(psycopg.errors.CheckViolation) as refused:
+            record_events(app, [Event(user, account, "sale", "sales", FAR)])
+        assert refused.value.diag.constraint_name == "analytics_events_not_far_ahead"
+        assert "more than 1 day after now" in str(refused.value)
+        with seller(app, user):  # the batch is one statement: a far event refuses it whole
+            with pytest.raises(psycopg.errors.CheckViolation), app.transaction():
+                record_events(app, [Event(user, account, "sale", "sales", T0), Event(user, None, "x", "sales", FAR)])
+            assert record_events(app, [Event(user, account, "sale", "sales", T0)]) == 1
+            # Nor by moving a stored event there, nor around the trigger.
+            for statement in (
+                "UPDATE analytics_events SET occurred_at = '2199-12-31 12:00+00'",
+                "INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+                " SELECT public.app_user_id(), 'sale', 'sales', now() + interval '25 hours'",
+            ):
+                with pytest.raises(psycopg.errors.CheckViolation), app.transaction():
+                    app.execute(statement.encode())
+            for statement in (
+                "SET session_replication_role = replica",
+                "ALTER TABLE analytics_events DISABLE TRIGGER analytics_events_not_far_ahead",
+                "ALTER TABLE analytics_events DISABLE TRIGGER ALL",
+                "DROP TRIGGER analytics_events_not_far_ahead ON analytics_events",
+                "INSERT INTO analytics_events_default (user_id, event_type, event_category, occurred_at)"
+                f" VALUES ('{user}', 'sale', 'sales', '2199-12-31 12:00+00')",
+            ):
+                with pytest.raises(psycopg.errors.InsufficientPrivilege), app.transaction():
+                    app.execute(statement.encode())
+            # A clock a few hours fast is not refused (the margin is a day).
+            app.execute("INSERT INTO analytics_events (user_id, event_type, event_category, occurred_at)"
+                        " SELECT public.app_user_id(), 'sale', 'sales', now() + interval '14 hours'")  # fmt: skip
+    upkeep, summary = _upkeep(url)
+    assert (upkeep.exit_code, summary.exit_code) == (0, 0), (upkeep.output, summary.output)
+    assert "warning" not in upkeep.output and "error" not in upkeep.output + summary.output
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM ONLY analytics_events_default").fetchone() == (0,)
+        counted = conn.execute("SELECT sum(event_count) FROM analytics_daily_summary WHERE user_id = %s", (user,))
+        assert counted.fetchone() == (2,)  # the event at T0 and the one 14 hours ahead; the mixed batch stored none
+
+
+def test_a_far_event_stored_before_046_is_set_aside_and_reported_not_a_failure(
+    one_seller: tuple[str, uuid.UUID, uuid.UUID],
+) -> None:
+    """The same event written before 047 (here: by the owner, its trigger off in its own
+    transaction) stays in the default partition: maintain warns, naming its month, and exits
+    0 (decision 161, superseding 89's exit 1); the summary refresh places its day (any day 028
+    allows) and exits 0."""
+    from tests.helpers import events_dated_freely
+
+    url, user, account = one_seller
+    with psycopg.connect(url, autocommit=True) as owner, events_dated_freely(owner):
+        owner.execute(
+            "INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, occurred_at)"
+            " VALUES (%s, %s, 'sale', 'sales', %s), (%s, %s, 'sale', 'sales', '2199-12-31 23:59:59.999999+00')",
+            (user, account, FAR, user, account),
+        )
+    upkeep, summary = _upkeep(url)
+    assert (upkeep.exit_code, summary.exit_code) == (0, 0), (upkeep.output, summary.output)
+    warnings = [line for line in upkeep.output.splitlines() if line.startswith("warning:")]
+    assert warnings == [
+        "warning: 2 event(s) left in analytics_events_default, of months no partition holds: 2199-12 (2):"
+        " no partition will hold them (an event may be dated at most 1 day ahead since migration 047):"
+        " correct or delete them"
+    ]
+    assert "summary refreshed" in summary.output
+    with psycopg.connect(url) as conn:
+        days = conn.execute("SELECT date::text, event_count FROM analytics_daily_summary WHERE user_id = %s", (user,))
+        assert days.fetchall() == [("2199-12-31", 2)]

@@ -49,6 +49,7 @@ UNKNOWN = {
     "032-event-partition-bound.sql:12": "dynamic SQL",  # the bound, computed when it runs
     "034-partition-events.sql:97": "dynamic SQL",  # the attach and the first months, from 032's bound
     "036-ingest-counts-itself.sql:25": "dynamic SQL",  # the role socialdb_ingest, created where missing
+    "047-events-not-far-ahead.sql:61": "dynamic SQL",  # a row trigger, cloned onto partitions 034's DO made
 }
 
 

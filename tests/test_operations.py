@@ -234,9 +234,11 @@ def volume(app: Conn, db_url: str) -> Conn:
             SELECT CASE WHEN n %% 10 = 0 THEN %(me)s ELSE %(other)s END::uuid, 'Produto ' || n,
                    CASE WHEN n %% 300 = 0 THEN 'bicicleta aro 29' ELSE 'descrição do produto ' || n END
             FROM generate_series(1, 20000) AS n;
+            -- A year of past days, the dashboard's first quarter of 2026 among them (047 refuses
+            -- an event more than a day ahead, so the year cannot run past 2026-12-07).
             INSERT INTO analytics_events (user_id, event_type, event_category, value, occurred_at)
             SELECT CASE WHEN n %% 10 = 0 THEN %(me)s ELSE %(other)s END::uuid, 'sale', 'sales', 1,
-                   '2026-01-01'::timestamptz + (n %% 365) * interval '1 day'
+                   '2025-12-01'::timestamptz + (n %% 365) * interval '1 day'
             FROM generate_series(1, 50000) AS n;
             SELECT refresh_analytics_daily_summary();
             ANALYZE;

@@ -30,7 +30,15 @@ from socialdb.cli import app
 from socialdb.errors import PartitionUpkeepError, UsageError
 from socialdb.migrate import runner
 from tests.conftest import Databases
-from tests.helpers import LATEST, join, login_role, wait_for
+from tests.helpers import (
+    FAR_AHEAD_TRIGGER,
+    LATEST,
+    events_dated_freely,
+    join,
+    login_role,
+    partitions_end_at,
+    wait_for,
+)
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -88,10 +96,16 @@ def test_events_are_partitioned_by_month_from_the_bound(conn: Conn) -> None:
 
 def test_triggers_and_grants_are_on_the_parent_and_rls_on_every_partition(conn: Conn) -> None:
     triggers = conn.execute(
-        "SELECT tgrelid::regclass::text, tgname FROM pg_trigger WHERE NOT tgisinternal"
-        " AND tgrelid IN (SELECT oid FROM pg_class WHERE relname LIKE 'analytics_events%%') ORDER BY 2"
+        "SELECT tgrelid::regclass::text, tgname, tgparentid <> 0 FROM pg_trigger WHERE NOT tgisinternal"
+        " AND tgrelid IN (SELECT oid FROM pg_class WHERE relname LIKE 'analytics_events%%') ORDER BY 2, 1"
     ).fetchall()
-    assert {t for t, _ in triggers} == {"analytics_events"} and len(triggers) == 4
+    # The summary's four statement triggers are the parent's alone; 047's row trigger is cloned
+    # onto every partition (PostgreSQL does it for a partitioned table's row triggers).
+    own = [(t, name) for t, name, cloned in triggers if not cloned]
+    assert {t for t, _ in own} == {"analytics_events"} and len(own) == 5
+    clones = {t for t, name, cloned in triggers if cloned and name == FAR_AHEAD_TRIGGER}
+    assert clones == {p.name for p in partitions.read_partitions(conn)} | {"analytics_events_default"}
+    assert all(name == FAR_AHEAD_TRIGGER for _, name, cloned in triggers if cloned)
     rows = conn.execute(
         "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, has_table_privilege('socialdb_app', c.oid, 'SELECT'),"
         " (SELECT count(*) FROM pg_policy WHERE polrelid = c.oid) FROM pg_class AS c"
@@ -106,9 +120,10 @@ def test_triggers_and_grants_are_on_the_parent_and_rls_on_every_partition(conn: 
 
 def test_events_and_the_summary_work_across_partitions(sellers: Conn) -> None:
     bound = add_months(month_start(now_of(sellers)), 2)
-    sellers.execute(INSERT, (SELLERS[0], utc(2026, 3, 5)))
-    sellers.execute(INSERT, (SELLERS[0], bound))
-    sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
+    with events_dated_freely(sellers):  # lab data: months to come, and a stray stored before 047
+        sellers.execute(INSERT, (SELLERS[0], utc(2026, 3, 5)))
+        sellers.execute(INSERT, (SELLERS[0], bound))
+        sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
     assert [t for t, _ in placement(sellers)] == [
         "analytics_events_legacy",
         partitions.partition_name(bound),
@@ -126,8 +141,9 @@ def test_events_and_the_summary_work_across_partitions(sellers: Conn) -> None:
 
 def test_time_passing_creates_months_and_moves_strays_into_them(sellers: Conn, db_url: str) -> None:
     later = add_months(month_start(now_of(sellers)), 14)  # a year after the last partition of 034
-    for month in (add_months(later, 1), add_months(later, 2), add_months(later, 40)):
-        sellers.execute(INSERT, (SELLERS[0], month.replace(day=3)))
+    with events_dated_freely(sellers):  # dated as a clock 14 months on would see them
+        for month in (add_months(later, 1), add_months(later, 2), add_months(later, 40)):
+            sellers.execute(INSERT, (SELLERS[0], month.replace(day=3)))
     report = partitions.maintain(db_url, months_ahead=2, now=later)
     expected = [partitions.partition_name(add_months(later, k)) for k in range(-10, 3)]
     assert report.created == expected
@@ -137,13 +153,20 @@ def test_time_passing_creates_months_and_moves_strays_into_them(sellers: Conn, d
     assert [t for t, _ in placement(sellers)] == [expected[-2], expected[-1], "analytics_events_default"]
 
 
-def test_the_cli_names_the_strays_months_and_exits_1(sellers: Conn, db_url: str) -> None:
-    sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
-    sellers.execute(INSERT, (SELLERS[1], utc(2199, 12, 31)))
+def test_the_cli_names_the_strays_months_in_a_warning_and_exits_0(sellers: Conn, db_url: str) -> None:
+    """Strays are set aside, not maintain's failure (decision 161, superseding 89's exit 1): one
+    event dated 2199-12 kept every run failing, and no --months could place it."""
+    with events_dated_freely(sellers):  # stored before 047, which now refuses them
+        sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
+        sellers.execute(INSERT, (SELLERS[1], utc(2199, 12, 31)))
     done = CliRunner().invoke(app, ["maintain", "--database-url", db_url, "--months", "0"])
-    assert done.exit_code == 1
-    assert "2 event(s) in analytics_events_default" in done.output
-    assert "2150-01 (1), 2199-12 (1)" in done.output
+    assert done.exit_code == 0, done.output
+    warnings = [line for line in done.output.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 1 and "error" not in done.output, done.output
+    assert "2 event(s) left in analytics_events_default" in warnings[0]
+    assert "2150-01 (1), 2199-12 (1): no partition will hold them" in warnings[0]
+    assert "correct or delete them" in warnings[0] and "--months" not in warnings[0]
+    assert "partitions up to date" in done.output
     assert "Traceback" not in done.output
 
 
@@ -153,22 +176,44 @@ def test_the_cli_calls_strays_older_than_every_partition_expired(sellers: Conn, 
     with psycopg.connect(db_url, autocommit=True) as admin:
         admin.execute("DROP TABLE analytics_events_legacy")  # what the retention does to it, in time
         oldest = f"{min(p.start for p in partitions.read_partitions(admin)):%Y-%m}"
-    sellers.execute(INSERT, (SELLERS[0], utc(2005, 6, 1)))
-    sellers.execute(INSERT, (SELLERS[1], utc(2150, 1, 2)))
+    sellers.execute(INSERT, (SELLERS[0], utc(2005, 6, 1)))  # late: the application may write it
+    with events_dated_freely(sellers):  # stored before 047
+        sellers.execute(INSERT, (SELLERS[1], utc(2150, 1, 2)))
     done = CliRunner().invoke(app, ["maintain", "--database-url", db_url, "--months", "0"])
-    assert done.exit_code == 1
-    assert len([line for line in done.output.splitlines() if line.startswith("error:")]) == 1, done.output
-    assert "2 event(s) in analytics_events_default" in done.output
+    assert done.exit_code == 0, done.output
+    assert len([line for line in done.output.splitlines() if line.startswith("warning:")]) == 1, done.output
+    assert "error:" not in done.output
+    assert "2 event(s) left in analytics_events_default" in done.output
     assert oldest > "2005-06"
     assert f"2005-06 (1) precede the oldest partition ({oldest}): expired, delete them" in done.output
-    assert "2150-01 (1): correct or delete them, or run maintain with --months reaching them" in done.output
+    assert "2150-01 (1): no partition will hold them" in done.output
+
+
+def test_the_cli_says_when_a_later_run_will_make_a_strays_month(sellers: Conn, db_url: str) -> None:
+    """With --months 0, late on a month's last day an event of the next day has no partition yet:
+    a run with --months 1 places it (the one stray 047 still lets the application make)."""
+    with psycopg.connect(db_url, autocommit=True) as admin:  # partitions end at the current month's end
+        for part in partitions.read_partitions(admin):
+            if part.name != "analytics_events_legacy":
+                admin.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(part.name)))
+    current = month_start(now_of(sellers))
+    with events_dated_freely(sellers):  # the next day seen from the month's last hour, in lab time
+        sellers.execute(INSERT, (SELLERS[0], add_months(current, 3).replace(hour=6)))
+    now = add_months(current, 3) - (partitions.AHEAD / 2)
+    report = partitions.maintain(db_url, months_ahead=0, now=now)
+    assert report.strays == [(f"{add_months(current, 3):%Y-%m}", 1)]
+    from socialdb.cli.maintain import _strays_message
+
+    message = _strays_message(report, partitions.DEFAULT)
+    assert f"{add_months(current, 3):%Y-%m} (1): run maintain with --months 1 or more" in message
 
 
 def test_retention_drops_exactly_the_expired_months_and_keeps_their_summary(sellers: Conn, db_url: str) -> None:
     start = add_months(month_start(now_of(sellers)), 2)
     partitions.maintain(db_url, months_ahead=30, now=start)
-    for k in range(0, 30):
-        sellers.execute(INSERT, (SELLERS[0], add_months(start, k).replace(day=10)))
+    with events_dated_freely(sellers):  # months to come, in lab time
+        for k in range(0, 30):
+            sellers.execute(INSERT, (SELLERS[0], add_months(start, k).replace(day=10)))
     sellers.execute("SELECT refresh_analytics_daily_summary()")
     summary = sellers.execute(SUMMARY).fetchall()
     now = add_months(start, 30).replace(day=15)  # 24 months before: start + 6 months, the 15th
@@ -184,6 +229,36 @@ def test_retention_drops_exactly_the_expired_months_and_keeps_their_summary(sell
     assert sellers.execute(SUMMARY).fetchall() == summary  # the summary is a rollup: past days stay
     sellers.execute("SELECT rebuild_analytics_daily_summary()")  # and a rebuild keeps them (migration 035)
     assert sellers.execute(SUMMARY).fetchall() == summary
+
+
+def test_the_far_ahead_trigger_reaches_the_months_maintain_makes(sellers: Conn, db_url: str) -> None:
+    """047's trigger is cloned onto each partition maintain creates later (PostgreSQL 13 on), so
+    even a writer that reached a partition by name (the owner) is refused; a stray stored before
+    047 can still be updated as long as its time stays as it was."""
+    current = month_start(now_of(sellers))
+    report = partitions.maintain(db_url, months_ahead=6)
+    assert report.created == [partitions.partition_name(add_months(current, k)) for k in (4, 5, 6)]
+    clones = sellers.execute(
+        "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname = %s AND tgparentid <> 0 AND tgenabled = 'O'",
+        (FAR_AHEAD_TRIGGER,),
+    )
+    assert set(report.created) <= {name for (name,) in clones}
+    newest = sql.Identifier(report.created[-1])
+    with pytest.raises(psycopg.errors.CheckViolation, match="more than 1 day after now"):
+        sellers.execute(
+            sql.SQL(
+                "INSERT INTO {} (user_id, event_type, event_category, occurred_at) VALUES (%s, 'x', 'sales', %s)"
+            ).format(newest),
+            (SELLERS[0], add_months(current, 6).replace(day=2)),
+        )
+    with events_dated_freely(sellers):
+        sellers.execute(INSERT, (SELLERS[0], utc(2150, 1, 2)))
+    assert (
+        sellers.execute("UPDATE analytics_events SET value = 2 WHERE occurred_at = %s", (utc(2150, 1, 2),)).rowcount
+        == 1
+    )
+    with pytest.raises(psycopg.errors.CheckViolation, match="analytics_events_not_far_ahead|more than 1 day"):
+        sellers.execute("UPDATE analytics_events SET occurred_at = occurred_at + interval '1 day' WHERE value = 2")
 
 
 def test_a_second_run_changes_nothing(db_url: str, conn: Conn) -> None:
@@ -289,20 +364,22 @@ def test_an_event_written_while_maintain_creates_its_month_is_stored_not_refused
     partition until maintain creates it. A writer routed there before the attach used to be
     refused ("violates partition constraint") once the step committed. A reader of the parent
     (ACCESS SHARE on the default partition) holds the attach so that the event is written
-    inside the step, deterministically."""
-    first_missing = add_months(month_start(now_of(sellers)), 4)  # 034 made current + 2 and + 3
+    inside the step, deterministically. In real time: the current month has no partition yet,
+    and the event is one that happened (migration 047)."""
+    first_missing = month_start(now_of(sellers))
+    partitions_end_at(sellers, first_missing)
     errors: list[BaseException] = []
     written: list[str] = []
 
     def run_maintain() -> None:
         try:
-            partitions.maintain(db_url, months_ahead=0, now=first_missing, lock_timeout_ms=20_000)
+            partitions.maintain(db_url, months_ahead=0, lock_timeout_ms=20_000)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
     def write() -> None:
         try:
-            written.append(_app_insert_event(app_url, first_missing.replace(day=3)))
+            written.append(_app_insert_event(app_url, now_of(sellers)))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -332,7 +409,8 @@ def test_creating_a_month_holds_event_writers_only_when_it_has_begun_or_has_stra
     current = month_start(now_of(sellers))
     month = add_months(current, 4)  # the first month 034 did not make; now is `months_on` after current
     if stray:
-        sellers.execute(INSERT, (SELLERS[0], month.replace(day=3)))
+        with events_dated_freely(sellers):  # a stray of a month to come, stored before 047
+            sellers.execute(INSERT, (SELLERS[0], month.replace(day=3)))
     held = "SELECT mode FROM pg_locks WHERE pid = pg_backend_pid() AND relation = %s::regclass ORDER BY 1"
     with sellers.transaction():  # rolled back below: nothing is created
         assert partitions._create(sellers, month, add_months(current, months_on)) == (1 if stray else 0)
@@ -397,12 +475,23 @@ def test_the_application_cannot_run_maintain_nor_reach_a_partition(sellers: Conn
 
 
 def test_the_partitioned_table_confines_the_application_to_its_seller(sellers: Conn, db_url: str) -> None:
-    bound = add_months(month_start(now_of(sellers)), 2)
-    for at in (utc(2026, 3, 5), bound, utc(2150, 1, 2)):
+    # In real time (047): legacy up to last month, which then has no partition (the default
+    # partition takes its events), and the current month's partition, as maintain makes it.
+    current = month_start(now_of(sellers))
+    partitions_end_at(sellers, add_months(current, -1))
+    with sellers.transaction():
+        partitions._create(sellers, current, now_of(sellers))
+    legacy, default = add_months(current, -2).replace(day=5), add_months(current, -1).replace(day=5)
+    for at in (legacy, current, default):
         sellers.execute(INSERT, (SELLERS[1], at))
+    assert [t for t, _ in placement(sellers)] == [
+        "analytics_events_legacy",
+        "analytics_events_default",
+        partitions.partition_name(current),
+    ]
     with login_role(db_url, "socialdb_app") as (_, url), psycopg.connect(url) as app_conn:
         app_conn.execute("SELECT set_config('app.user_id', %s, false)", (SELLERS[0],))
-        for at in (utc(2026, 3, 6), bound, utc(2150, 1, 3)):  # legacy, a month, the default
+        for at in (legacy.replace(day=6), current, default.replace(day=6)):  # legacy, a month, the default
             app_conn.execute(INSERT, (SELLERS[0], at))
             app_conn.commit()
             with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):

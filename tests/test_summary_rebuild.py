@@ -134,16 +134,19 @@ def _app_insert_event(app_url: str, at: datetime) -> str:
 
 
 def _expire_a_month_with_five_events(seller_conn: Conn, db_url: str) -> datetime:
-    """Five events on one day, summarised; then the retention drops that day's month. Returns the day."""
-    start = add_months(month_start(now_of(seller_conn)), 2)  # 034's first monthly partition
-    partitions.maintain(db_url, months_ahead=30, now=start)
-    day = add_months(start, 1).replace(day=10, hour=12)
+    """Five events on one past day, summarised; then the retention drops that day's partition
+    (034's legacy one, as it will two years after its bound). Returns the day. The day is in the
+    past, so a late event of it is one the application may still write (migration 047)."""
+    day = add_months(month_start(now_of(seller_conn)), -7).replace(day=10, hour=12)  # in the legacy partition
     for _ in range(5):
         seller_conn.execute(INSERT_EVENT, (SELLER, day))
     seller_conn.execute("SELECT refresh_analytics_daily_summary()")
     assert seller_conn.execute(DAY_ROWS, (SELLER, day.date())).fetchall() == [(5,)]
-    report = partitions.maintain(db_url, months_ahead=0, retain_months=24, now=add_months(start, 30).replace(day=15))
-    assert partitions.partition_name(add_months(start, 1)) in report.dropped
+    legacy_end = add_months(month_start(now_of(seller_conn)), 2)  # 034's bound
+    report = partitions.maintain(
+        db_url, months_ahead=0, retain_months=24, now=add_months(legacy_end, 24).replace(day=15)
+    )
+    assert "analytics_events_legacy" in report.dropped
     return day
 
 

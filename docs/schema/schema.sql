@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 046-seller-defaults-and-webhook-route.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 047-events-not-far-ahead.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -318,6 +318,23 @@ BEGIN
     SET event_count = EXCLUDED.event_count, total_value = EXCLUDED.total_value, avg_value = EXCLUDED.avg_value
     WHERE (s.event_count, s.total_value, s.avg_value)
       IS DISTINCT FROM (EXCLUDED.event_count, EXCLUDED.total_value, EXCLUDED.avg_value);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.refuse_event_far_ahead()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP = 'UPDATE' AND NEW.occurred_at = OLD.occurred_at THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION 'analytics_events: occurred_at % is more than 1 day after now (%): an event records something that happened; correct its time',
+      to_char(NEW.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"'),
+      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS"+00"')
+    USING ERRCODE = 'check_violation', TABLE = 'analytics_events', COLUMN = 'occurred_at',
+          CONSTRAINT = 'analytics_events_not_far_ahead';
 END;
 $function$;
 
@@ -897,6 +914,7 @@ CREATE VIEW public.seller_daily_summary WITH (security_barrier=true) AS
 
 CREATE TRIGGER analytics_events_deleted AFTER DELETE ON public.analytics_events REFERENCING OLD TABLE AS old_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
 CREATE TRIGGER analytics_events_inserted AFTER INSERT ON public.analytics_events REFERENCING NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
+CREATE TRIGGER analytics_events_not_far_ahead BEFORE INSERT OR UPDATE OF occurred_at ON public.analytics_events FOR EACH ROW WHEN (((new.occurred_at > (now() + '1 day'::interval)) AND (new.occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone))) EXECUTE FUNCTION refuse_event_far_ahead();
 CREATE TRIGGER analytics_events_truncated AFTER TRUNCATE ON public.analytics_events FOR EACH STATEMENT EXECUTE FUNCTION forget_analytics_summary();
 CREATE TRIGGER analytics_events_updated AFTER UPDATE ON public.analytics_events REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
 CREATE TRIGGER update_client_accounts_updated_at BEFORE UPDATE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
@@ -985,6 +1003,7 @@ ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.refuse_event_far_ahead() OWNER TO socialdb_owner;
 ALTER FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.search_seller_products(p_query text, p_limit integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
@@ -1024,6 +1043,7 @@ REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
 REVOKE EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.refuse_event_far_ahead() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit integer) FROM PUBLIC;
@@ -1075,6 +1095,7 @@ COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement o
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
+COMMENT ON FUNCTION public.refuse_event_far_ahead() IS 'Trigger of analytics_events (migration 047): refuses an event dated more than 1 day after now (SQLSTATE 23514), unless an update leaves its time as it was.';
 COMMENT ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) IS 'Webhooks: the seller and account ids of a live connection of (platform, platform account id), before any seller is set (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.search_seller_products(p_query text, p_limit integer) IS 'The current seller''s products matching a web-search style query, best first, at most 200.';
 COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Open conversations of an account, most recent first, for the seller given: one page (at most 200), keyset on (last_message_at, id).';
@@ -1109,7 +1130,7 @@ COMMENT ON COLUMN public.analytics_events.entity_type IS 'Kind of entity concern
 COMMENT ON COLUMN public.analytics_events.entity_id IS 'Id of the entity concerned.';
 COMMENT ON COLUMN public.analytics_events.value IS 'Amount carried by the event (a sale''s value), if any.';
 COMMENT ON COLUMN public.analytics_events.metadata IS 'Event details as a JSON object.';
-COMMENT ON COLUMN public.analytics_events.occurred_at IS 'When the event happened; from 2000-01-01 to before 2200-01-01 UTC (migrations 028, 029). The partition key: one partition a month (UTC).';
+COMMENT ON COLUMN public.analytics_events.occurred_at IS 'When the event happened; from 2000-01-01 to before 2200-01-01 UTC (migrations 028, 029), and at most 1 day after now when written (047). The partition key: one partition a month (UTC).';
 COMMENT ON COLUMN public.analytics_events.created_at IS 'When the row was inserted.';
 COMMENT ON TABLE public.analytics_summary_changes IS 'The (seller, day) pairs whose events changed since the last refresh of the daily summary; written by triggers, emptied by the refresh. The owner''s alone.';
 COMMENT ON COLUMN public.analytics_summary_changes.user_id IS 'The seller whose events changed.';

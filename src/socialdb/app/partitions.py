@@ -1,7 +1,10 @@
 """Upkeep of analytics_events' monthly partitions (`socialdb maintain`, decisions 88-93).
 
 Creates the partitions of the months to come (moving the default partition's rows of such a
-month into it), and with a retention drops the partitions that hold only older events. Run
+month into it), and with a retention drops the partitions that hold only older events.
+Events of months it does not make (before the oldest partition, or dated after every
+partition by a writer before migration 047) stay in the default partition: it reports them
+and goes on (decision 161). Run
 as the migrating role (a member of socialdb_owner): the DDL needs the table's owner, which
 the application is not. Every step is its own short transaction that first takes SHARE
 UPDATE EXCLUSIVE on the migration history table `public.migrations`: the application has no
@@ -20,7 +23,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -34,6 +37,8 @@ DEFAULT = "analytics_events_default"
 # The runner's history table (socialdb.scripts.history; its name is fixed): maintain's serialising lock.
 SERIALISING_TABLE = "public.migrations"
 T = TypeVar("T")
+# How far after now an event may be dated: the trigger of migration 047 refuses later ones.
+AHEAD = timedelta(days=1)
 
 _RETENTION = re.compile(r"^\s*(\d+)\s*(mo|months?|y|years?)\s*$")
 
@@ -74,6 +79,11 @@ class UpkeepReport:
     dropped: list[str] = field(default_factory=list)
     strays: list[tuple[str, int]] = field(default_factory=list)
     oldest_month: str | None = None  # 'YYYY-MM' the oldest partition starts at: strays before it expired
+    newest_month: str | None = None  # 'YYYY-MM', the last month a partition holds
+    # 'YYYY-MM' of now + 1 day: no event may be dated later (migration 047), so strays of months
+    # after the newest partition up to this one are placed by a run with more --months; later
+    # ones were stored before 047 (or by the owner) and no partition will hold them.
+    latest_month: str | None = None
 
 
 def parse_retention(text: str, source: str = "retention") -> int:
@@ -129,8 +139,10 @@ def maintain(
                 if part.end <= cutoff and steps.run(lambda c, p=part.name: _drop(c, p)):  # type: ignore[misc]
                     report.dropped.append(part.name)
         report.strays = [(month, int(count)) for month, count in conn.execute(_STRAYS).fetchall()]
-        starts = [part.start for part in read_partitions(conn)]
-        report.oldest_month = f"{min(starts):%Y-%m}" if starts else None
+        kept = read_partitions(conn)
+        report.oldest_month = f"{min(p.start for p in kept):%Y-%m}" if kept else None
+        report.newest_month = f"{add_months(max(p.end for p in kept), -1):%Y-%m}" if kept else None
+        report.latest_month = f"{moment.astimezone(UTC) + AHEAD:%Y-%m}"
     return report
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, app, call, fail, say, target_url
+from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, app, call, say, target_url
 
 if TYPE_CHECKING:
     from socialdb.app.partitions import UpkeepReport
@@ -29,7 +29,9 @@ def maintain_command(
 ) -> None:
     """Create analytics_events' partitions for the months ahead; with --retain, drop expired ones.
 
-    Idempotent and safe to run concurrently; exit 1 when the default partition holds events (named by month).
+    Idempotent and safe to run concurrently. Events of months without a partition stay in the
+    default partition and are reported (a warning, by month); exit 0 when partitions were made
+    and dropped as asked, 1 only when that failed.
 
     Example: 17 * * * * socialdb maintain --retain 24mo   (crontab, as the migrating role)
     """
@@ -57,21 +59,28 @@ def maintain_command(
     if not report.created and not report.dropped:
         say("partitions up to date")
     if report.strays:
-        fail(_strays_message(report, partitions.DEFAULT), 1)
+        # Set aside, not a failure of this run (decision 161): cron mails what a command prints.
+        typer.echo(f"warning: {_strays_message(report, partitions.DEFAULT)}", err=True)
 
 
 def _strays_message(report: UpkeepReport, default: str) -> str:
-    """One line: the strays' months, and what to do, which differs before the oldest partition."""
-    oldest = report.oldest_month or ""
+    """One line: the strays' months, and what to do with each kind (decision 161)."""
+    oldest, newest, latest = report.oldest_month or "", report.newest_month or "", report.latest_month or ""
     expired = [(m, c) for m, c in report.strays if m < oldest]
-    beyond = [(m, c) for m, c in report.strays if m >= oldest]  # after the last partition maintain made
+    coming = [(m, c) for m, c in report.strays if newest < m <= latest]
+    unplaced = [(m, c) for m, c in report.strays if oldest <= m and not newest < m <= latest]
     advice = []
     if expired:
         advice.append(f"{_months(expired)} precede the oldest partition ({oldest}): expired, delete them")
-    if beyond:
-        advice.append(f"{_months(beyond)}: correct or delete them, or run maintain with --months reaching them")
+    if coming:
+        advice.append(f"{_months(coming)}: run maintain with --months 1 or more to make their month")
+    if unplaced:
+        advice.append(
+            f"{_months(unplaced)}: no partition will hold them (an event may be dated at most 1 day ahead"
+            " since migration 047): correct or delete them"
+        )
     total = sum(c for _, c in report.strays)
-    return f"{total} event(s) in {default}, of months no partition holds: " + "; ".join(advice)
+    return f"{total} event(s) left in {default}, of months no partition holds: " + "; ".join(advice)
 
 
 def _months(strays: list[tuple[str, int]]) -> str:
