@@ -74,13 +74,13 @@ def test_golang_migrate_pairs_become_one_file() -> None:
     )
     assert texts == {
         "001-create_t.sql": "CREATE TABLE t (id int);\n\n-- ROLLBACK\nDROP TABLE t;\n",
-        "002-seed.sql": "INSERT INTO t VALUES (1);\n",
+        "002-seed.sql": "-- socialdb: rollback=none\nINSERT INTO t VALUES (1);\n",  # no down file: says so
     }
 
 
 def test_a_lone_concurrent_index_runs_outside_a_transaction_as_its_tool_ran_it() -> None:
     [done] = convert(Tool.GOLANG_MIGRATE, {"3_i.up.sql": "CREATE INDEX CONCURRENTLY i ON t (id);\n"})
-    assert done.text.startswith("-- socialdb: transaction=off\n")
+    assert done.text.startswith("-- socialdb: transaction=off rollback=none\n")
 
 
 def test_node_pg_migrate_reads_its_markers_either_way_round() -> None:
@@ -95,7 +95,7 @@ def test_node_pg_migrate_reads_its_markers_either_way_round() -> None:
     assert texts == {
         "1700000000000-create-t.sql": "CREATE TABLE t (id int);\n\n-- ROLLBACK\nDROP TABLE t;\n",
         "1700000000001-u.sql": "CREATE TABLE u (id int);\n\n-- ROLLBACK\nDROP TABLE u;\n",
-        "1700000000002-plain.sql": "CREATE TABLE v (id int);\n",
+        "1700000000002-plain.sql": "-- socialdb: rollback=none\nCREATE TABLE v (id int);\n",
     }
 
 

@@ -297,7 +297,9 @@ def test_a_file_in_the_history_but_missing_on_disk_is_refused(empty_db_url: str,
 def test_other_rows_in_socialdbs_history_are_refused(empty_db_url: str, tmp_path: Path) -> None:
     source = _folder(tmp_path / "db", DBMATE_FILES)
     _sql(empty_db_url, DBMATE_DDL, "INSERT INTO schema_migrations VALUES ('20240101120000')", "CREATE TABLE a (id int)")
-    other = _folder(tmp_path / "other", {"20240101120000-something-else.sql": "SELECT 1;\n"})
+    other = _folder(
+        tmp_path / "other", {"20240101120000-something-else.sql": "-- socialdb: rollback=none\nSELECT 1;\n"}
+    )
     runner.up(empty_db_url, other)
     with pytest.raises(HistoryError, match="version 20240101120000: socialdb's history already has 20240101120000-so"):
         run(Tool.DBMATE, source, tmp_path / "out", empty_db_url)

@@ -104,9 +104,16 @@ def test_the_platforms_door_is_light(module: str) -> None:
     assert sorted(m for m in loaded if m.startswith(tuple(TOOL))) == []
 
 
-@pytest.mark.parametrize("module", ["files", "statements", "standing", "options", "durations"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        *(f"socialdb.scripts.{m}" for m in ("files", "statements", "standing", "options", "durations", "foreign")),
+        "socialdb.migrate.importing.tools",  # `migrate import`'s reading of other tools' folders
+        "socialdb.migrate.importing.convert",
+    ],
+)
 def test_parsing_never_talks_to_a_database(module: str) -> None:
-    loaded = loaded_after(f"import socialdb.scripts.{module}")
+    loaded = loaded_after(f"import {module}")
     assert sorted(m for m in loaded if m in ("psycopg", "socialdb.db") or m.startswith("psycopg.")) == []
 
 

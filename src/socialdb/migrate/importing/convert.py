@@ -64,15 +64,15 @@ def convert_one(source: Source) -> Converted:
                     (first or 1) + offset,
                 )
     filename = f"{source.version:03d}-{source.name}.sql"
-    header = "" if source.transaction else NO_TRANSACTION
+    header = _header(source, off=not source.transaction)
     migration = _parsed(source, filename, header)
     if source.down_transaction is not None and source.down_transaction != source.transaction:
         _refuse_mixed(source, migration)
-        header = NO_TRANSACTION
+        header = _header(source, off=True)
         migration = _parsed(source, filename, header)
     needs_off = any(s.needs_no_transaction for s in (*migration.up_statements, *(migration.down_statements or ())))
     if migration.directives.transaction and needs_off:
-        header = NO_TRANSACTION
+        header = _header(source, off=True)
         migration = _parsed(source, filename, header)
     _check(source, migration, header.count("\n"))
     return Converted(source, filename, _text(source, header), migration)
@@ -91,6 +91,13 @@ def _refuse_mixed(source: Source, migration: Migration) -> None:
             " statements: socialdb runs a file's parts alike; split the file, or give both markers the same",
             source.up_line - 1 if part == "up" else (source.down_line or 2) - 1,
         )
+
+
+def _header(source: Source, *, off: bool) -> str:
+    """The file's header line: `transaction=off` as above; `rollback=none` for a migration its
+    tool had no down part for, which `up` would otherwise refuse (a file must say it cannot be undone)."""
+    settings = (["transaction=off"] if off else []) + (["rollback=none"] if source.down is None else [])
+    return f"-- socialdb: {' '.join(settings)}\n" if settings else ""
 
 
 def _text(source: Source, header: str) -> str:
