@@ -167,3 +167,7 @@ class DriftCheckError(SocialdbError):
 
 class PartitionUpkeepError(SocialdbError):
     """`socialdb maintain` cannot run: analytics_events is not partitioned (migrations 031-034 not applied)."""
+
+
+class TraceError(SocialdbError):
+    """`migrate plan --trace`: a pending statement failed on the scratch copy (nothing changed on the target)."""
