@@ -178,3 +178,25 @@ def test_a_bad_pending_statement_is_one_line_and_the_scratch_is_dropped(
     assert "004-bad.sql:3:" in lines[-1] and 'relation "nowhere" does not exist' in lines[-1]
     assert "Traceback" not in result.output
     assert _scratches(server_url) == before
+
+
+def test_offline_traces_on_the_scratch_server_only(tmp_path: Path, server_url: str) -> None:
+    folder = _folder(tmp_path, {**APPLIED, **PENDING})
+    refused = _cli("migrate", "plan", "--offline", "--trace", "--dir", str(folder))
+    assert refused.exit_code == 1 and "--trace needs a server for its scratch copy" in refused.output
+    assert "Traceback" not in refused.output
+    with psycopg.connect(server_url) as conn:
+        major = conn.info.server_version // 10000
+    args = ["migrate", "plan", "--offline", "--server-version", str(major), "--dir", str(folder), "--format", "json"]
+    done = _cli(*args, "--trace", "--scratch-url", server_url)
+    assert done.exit_code == 0, done.output
+    statements = [s for m in json.loads(done.output)["migrations"] for s in m["statements"]]
+    assert [s["traced"]["traced"] for s in statements] == [True] * 7 + [False]
+    other = _cli(*args[:-2], "--server-version", str(major - 1), "--trace", "--scratch-url", server_url)
+    assert other.exit_code == 1 and "locks differ across versions" in other.output
+
+
+def test_up_takes_trace_only_with_dry_run(target: tuple[str, Path]) -> None:
+    url, folder = target
+    result = _cli("migrate", "up", "--trace", "--database-url", url, "--dir", str(folder))
+    assert result.exit_code == 2 and "--trace goes with --dry-run" in result.output
