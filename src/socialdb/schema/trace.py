@@ -125,7 +125,8 @@ def trace(
     _same_major_version(plan, server)
     applied = _applied(url)
     todo = _migrations(plan, directory, files)
-    building = scratch.migrated(server, to=applied, directory=directory) if applied else scratch.database(server)
+    fresh = applied is None
+    building = scratch.database(server) if fresh else scratch.migrated(server, to=applied, directory=directory)
     with building as built, connect(built, autocommit=True, purpose="plan --trace") as conn:
         observed, untraced = _run(conn, todo)
     return planner.with_trace(plan, observed, untraced)
