@@ -8,7 +8,8 @@ at its wait by a blocking session and its locks read from pg_locks while it wait
 event trigger logs the locks it holds when it ends (ddl_command_end, sql_drop). Together
 they are what it held.
 
-Only relations that existed before the statement count: locks on what it creates are its own
+The reads inside a transaction are socialdb.schema.trace's, which `migrate plan --trace` uses
+on its scratch copy: one machinery for both. Only relations that existed before the statement count: locks on what it creates are its own
 business. An index the plan does not name may be locked no more strongly than its table (the
 planner opens every index of a table it reads, the executor every index of a table it writes).
 """
@@ -18,26 +19,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import psycopg
 from psycopg import sql
 
 from socialdb.planner.lock_modes import Analysis, DataEffect, LockLevel, When
+from socialdb.schema.trace import LOCKS, Observation, Rel, in_transaction, relations
+from socialdb.schema.trace import record as _record
+from socialdb.schema.trace import rewrites as _rewrites
 
-RELATIONS = """
-SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.relfilenode,
-       (SELECT tn.nspname || '.' || t.relname FROM pg_index AS i JOIN pg_class AS t ON t.oid = i.indrelid
-          JOIN pg_namespace AS tn ON tn.oid = t.relnamespace WHERE i.indexrelid = c.oid)
-FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%'
-  AND n.nspname NOT LIKE 'pg\\_temp%' AND c.relkind IN ('r', 'p', 'i', 'I', 'v', 'm', 'S', 'f')
-"""
-LOCKS = """
-SELECT relation, mode FROM pg_locks
-WHERE pid = %s AND locktype = 'relation' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
-"""
-SCANS = "SELECT schemaname || '.' || relname, seq_scan + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables"
+__all__ = ["Observation", "Rel", "in_transaction", "relations"]
+
 LOG_SETUP = [
     "CREATE TABLE socialdb_lock_log (relation oid, mode text)",
     """CREATE FUNCTION socialdb_lock_log() RETURNS event_trigger LANGUAGE plpgsql AS $$
@@ -56,56 +48,6 @@ LOG_TEARDOWN = [
     "DROP TABLE IF EXISTS socialdb_lock_log",
 ]
 WAIT_S = 30
-
-
-@dataclass(frozen=True)
-class Rel:
-    name: str
-    kind: str
-    filenode: int
-    table: str | None  # an index's table
-
-
-@dataclass
-class Observation:
-    before: dict[int, Rel]
-    locks: dict[str, set[LockLevel]] = field(default_factory=lambda: defaultdict(set))
-    rewritten: set[str] = field(default_factory=set)
-    scanned: dict[str, int] | None = None  # None: not measurable (the statement ran in several transactions)
-
-    def by_name(self) -> dict[str, Rel]:
-        return {rel.name: rel for rel in self.before.values()}
-
-
-def relations(conn: psycopg.Connection[tuple[object, ...]]) -> dict[int, Rel]:
-    return {int(oid): Rel(str(n), str(k), int(f), t) for oid, n, k, f, t in conn.execute(RELATIONS)}  # type: ignore[call-overload]
-
-
-def _record(observation: Observation, held: list[tuple[int, str]]) -> None:
-    for oid, mode in held:
-        rel = observation.before.get(int(oid))
-        if rel is not None:
-            observation.locks[rel.name].add(LockLevel.from_pg(mode))
-
-
-def _rewrites(before: dict[int, Rel], after: dict[int, Rel]) -> set[str]:
-    return {
-        r.name for oid, r in before.items() if r.kind in "rmp" and oid in after and after[oid].filenode != r.filenode
-    }
-
-
-def in_transaction(conn: psycopg.Connection[tuple[object, ...]], statement: str, keep: bool) -> Observation:
-    """Run `statement` in a transaction of its own on an autocommit connection; commit it if `keep`."""
-    observation = Observation(relations(conn))
-    conn.execute("BEGIN")
-    try:
-        conn.execute(statement)  # type: ignore[arg-type]
-        _record(observation, conn.execute(LOCKS, (conn.info.backend_pid,)).fetchall())  # type: ignore[arg-type]
-        observation.scanned = {str(n): int(c) for n, c in conn.execute(SCANS)}  # type: ignore[misc]
-        observation.rewritten = _rewrites(observation.before, relations(conn))
-    finally:
-        conn.execute("COMMIT" if keep else "ROLLBACK")
-    return observation
 
 
 def outside_transaction(url: str, statement: str, blocker: tuple[str, LockLevel] | None) -> Observation:

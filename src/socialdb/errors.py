@@ -181,3 +181,7 @@ class BaselineError(SocialdbError):
 
 class RepairError(SocialdbError):
     """`migrate repair` refused: a changed up part without its flag, or nothing it may repair."""
+
+
+class TraceError(SocialdbError):
+    """`migrate plan --trace`: a pending statement failed on the scratch copy (nothing changed on the target)."""

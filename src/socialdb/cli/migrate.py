@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC
 from enum import StrEnum
@@ -43,6 +44,23 @@ class ListFormat(StrEnum):
     JSON = "json"
 
 
+Trace = Annotated[
+    bool,
+    typer.Option(
+        "--trace",
+        help="Also run the pending statements on a scratch copy (each rolled back) and add the locks"
+        " pg_locks shows there to the plan.",
+    ),
+]
+TraceScratchUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--scratch-url",
+        help="With --trace: a database on the server where the scratch copy is built (default: the target's"
+        " server; same PostgreSQL major version, CREATEDB needed).",
+        show_default=False,
+    ),
+]
 OutputFormat = Annotated[Format, typer.Option("--format", help="text (a table), json, or markdown.")]
 ListOutput = Annotated[ListFormat, typer.Option("--format", help="text or json.")]
 OutOfOrder = Annotated[
@@ -72,6 +90,8 @@ def migrate_up(
         bool, typer.Option("--dry-run", help="Change nothing: show the plan (as `migrate plan`) instead.")
     ] = False,
     output: OutputFormat = Format.TEXT,
+    trace: Trace = False,
+    scratch_url: TraceScratchUrl = None,
     no_color: Annotated[
         bool, typer.Option("--no-color", help="Plain lines, no progress display (as when NO_COLOR is set).")
     ] = False,
@@ -87,6 +107,8 @@ def migrate_up(
     Example: socialdb migrate up --to 12 --database-url postgresql://deploy@db/socialdb
     """
     url = target_url(database_url, debug)
+    if trace and not dry_run:
+        raise typer.BadParameter("--trace goes with --dry-run (or `migrate plan --trace`)")
     if create_database:
         from socialdb.db import ensure_database, mask_url
 
@@ -94,6 +116,8 @@ def migrate_up(
             say(f"created the database of {mask_url(url)}")
     if dry_run:
         plan = call(lambda: _plan(url, project, to, allow_out_of_order), debug, url)
+        if trace:
+            plan = _traced(plan, url, _scratch_server(scratch_url, debug), project.directory, (), debug)
         _show_plan(plan, output)
         return
     progress.run_up(url, project, to, allow_out_of_order, no_color=no_color, debug=debug, plain=say)
@@ -143,6 +167,8 @@ def migrate_plan(
         int, typer.Option("--server-version", min=10, max=99, help="With --offline: the PostgreSQL major version.")
     ] = 18,
     allow_out_of_order: OutOfOrder = False,
+    trace: Trace = False,
+    scratch_url: TraceScratchUrl = None,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     debug: Debug = False,
@@ -172,11 +198,31 @@ def migrate_plan(
         debug,
         url,
     )
+    if trace:
+        plan = _traced(plan, url, _scratch_server(scratch_url, debug), where.directory, given, debug)
     _show_plan(plan, output)
     refused = planner.violations(plan, fail_on or ())
     if refused:
         gates = ", ".join(gate.value for gate in fail_on or ())
         fail(f"plan refused by --fail-on {gates}: {len(refused)} statement(s): " + "; ".join(refused), 1)
+
+
+def _scratch_server(scratch_url: str | None, debug: bool) -> str | None:
+    from socialdb.settings import resolve_target
+
+    if scratch_url is None:
+        return None
+    target = call(lambda: resolve_target(scratch_url, environ={}, option="--scratch-url"), debug)
+    return target.url if target else None
+
+
+def _traced(
+    plan: Plan, url: str | None, scratch: str | None, directory: Path | None, files: Sequence[Path], debug: bool
+) -> Plan:
+    """The plan joined with its trace on a scratch copy (socialdb.schema.trace)."""
+    from socialdb.schema import trace
+
+    return call(lambda: trace.trace(plan, url, scratch_server=scratch, directory=directory, files=files), debug, url)
 
 
 def _show_plan(plan: Plan, output: Format) -> None:
@@ -203,6 +249,9 @@ def _print_plan(plan: Plan) -> None:
                 table.add_row(*row, style="bold red" if statement.risk else None)
         console.print(table)
     risky = sum(1 for m in plan.migrations for s in m.statements if s.risk)
+    summary = planner.trace_summary(plan)
+    if summary:
+        console.print(summary)
     if plan.database:
         console.print(
             f"{risky} statement(s) marked RISK: a blocking lock on a large table"

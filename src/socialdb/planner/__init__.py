@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # for the type checker; at run time __getattr__ below loads each name
     from socialdb.planner.gates import FailOn as FailOn
     from socialdb.planner.gates import Thresholds as Thresholds
+    from socialdb.planner.lock_modes import LockLevel as LockLevel
     from socialdb.planner.lock_modes import Server as Server
     from socialdb.planner.lock_plan import Plan as Plan
     from socialdb.planner.lock_plan import violations as violations
@@ -24,7 +25,10 @@ if TYPE_CHECKING:  # for the type checker; at run time __getattr__ below loads e
     from socialdb.planner.report import plan_json as plan_json
     from socialdb.planner.report import plan_markdown as plan_markdown
     from socialdb.planner.report import statement_rows as statement_rows
+    from socialdb.planner.report import trace_summary as trace_summary
     from socialdb.planner.run_plan import plan as plan
+    from socialdb.planner.union import Observed as Observed
+    from socialdb.planner.union import with_trace as with_trace
 
 # Each public name and the module that defines it.
 _FACE = {
@@ -34,11 +38,15 @@ _FACE = {
     "Plan": "lock_plan",
     "violations": "lock_plan",
     "plan": "run_plan",
+    "Observed": "union",
+    "with_trace": "union",
+    "LockLevel": "lock_modes",
     "plan_json": "report",
     "plan_markdown": "report",
     "columns": "report",
     "migration_heading": "report",
     "statement_rows": "report",
+    "trace_summary": "report",
 }
 
 

@@ -58,6 +58,18 @@ class RelationPlan:
     large: bool = False
     risk: bool = False
     holders: tuple[Holder, ...] = ()
+    traced: bool = False  # the trace (`--trace`) added it, a stronger mode or a rewrite
+
+
+@dataclass(frozen=True)
+class StatementTrace:
+    """What a statement did on a scratch copy (`migrate plan --trace`); union.py merges it into the plan."""
+
+    traced: bool  # False: it could not run in a transaction there (`reason` says why)
+    reason: str = ""
+    locks: tuple[tuple[str, tuple[LockLevel, ...]], ...] = ()  # each relation it locked, strongest mode first
+    rewritten: tuple[str, ...] = ()  # relations whose relfilenode changed
+    added: tuple[str, ...] = ()  # what the trace added to the static plan, one phrase each
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,7 @@ class StatementPlan:
     risk: bool
     unknown: tuple[str, ...] = ()  # not classified: assume ACCESS EXCLUSIVE
     analysis: Analysis = field(default_factory=Analysis)
+    traced: StatementTrace | None = None  # with --trace only: what it did on a scratch copy
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class Plan:
     migrations: tuple[MigrationPlan, ...]
     thresholds: Thresholds
     large_relations: tuple[str, ...]  # every large relation of the database (what an unknown statement may block)
+    traced: bool = False  # joined with a trace on a scratch copy (union.py)
 
 
 def build(

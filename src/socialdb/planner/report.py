@@ -35,6 +35,8 @@ def relation_text(relation: RelationPlan) -> str:
     notes = [relation.kind] if relation.kind not in ("table",) else []
     if relation.new:
         notes.append("new")
+    if relation.traced:
+        notes.append("traced")
     return f"{name} ({', '.join(notes)})" if notes else name
 
 
@@ -85,7 +87,39 @@ def holders_text(relation: RelationPlan) -> str:
 
 
 def statement_rows(statement: StatementPlan, database: bool) -> list[list[str]]:
-    """The cells of one statement: one row per relation it locks (the first names the statement)."""
+    """The cells of one statement: one row per relation it locks (the first names the statement),
+    and with --trace a row saying what the trace added, or why the statement was not traced."""
+    rows = _relation_rows(statement, database)
+    note = trace_note(statement)
+    if note:
+        rows.append(["", note, *([""] * (len(columns(database)) - 2))])
+    return rows
+
+
+def trace_note(statement: StatementPlan) -> str | None:
+    """`trace added: ACCESS EXCLUSIVE on public.x (predicted SHARE)`, `not traced: CONCURRENTLY`, or None."""
+    trace = statement.traced
+    if trace is None:
+        return None
+    if not trace.traced:
+        return f"not traced: {trace.reason}"
+    return "trace added: " + "; ".join(trace.added) if trace.added else None
+
+
+def trace_summary(plan: Plan) -> str | None:
+    """One line: how many statements were traced, how many not, and where the trace added to the plan."""
+    if not plan.traced:
+        return None
+    traces = [s.traced for m in plan.migrations for s in m.statements if s.traced is not None]
+    done = sum(1 for t in traces if t.traced)
+    added = sum(1 for t in traces if t.added)
+    return (
+        f"trace: {done} statement(s) traced on a scratch copy, {len(traces) - done} not traced;"
+        f" the trace added to the static plan at {added} statement(s)"
+    )
+
+
+def _relation_rows(statement: StatementPlan, database: bool) -> list[list[str]]:
     head = [str(statement.line), _short(statement.sql)]
     if statement.unknown:
         return [[*head, "?", UNKNOWN, "?", "reads and writes", *(["?", "?", ""] if database else [])]]
@@ -114,6 +148,7 @@ def columns(database: bool) -> list[str]:
 def plan_markdown(plan: Plan) -> str:
     """The plan as Markdown: a heading line and a table per migration."""
     lines = [f"Plan for PostgreSQL {plan.server_version // 10000}" + ("" if plan.database else " (no database)")]
+    summary = trace_summary(plan)
     header = columns(plan.database)
     for migration in plan.migrations:
         lines += ["", f"**{migration_heading(migration)}**", ""]
@@ -121,4 +156,6 @@ def plan_markdown(plan: Plan) -> str:
         for statement in migration.statements:
             for row in statement_rows(statement, plan.database):
                 lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
+    if summary:
+        lines += ["", summary]
     return "\n".join(lines) + "\n"
