@@ -20,7 +20,7 @@ from socialdb.schema import trace
 
 L = LockLevel
 APPLIED = {
-    "001-base.sql": """
+    "001-base.sql": """-- socialdb: rollback=none
 CREATE TABLE measures (at date NOT NULL, v integer) PARTITION BY RANGE (at);
 CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
 CREATE TABLE measures_2025 PARTITION OF measures FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
@@ -28,12 +28,12 @@ CREATE TABLE items (id bigint PRIMARY KEY, name text);
 """,
 }
 PENDING = {
-    "002-index-and-default.sql": """
+    "002-index-and-default.sql": """-- socialdb: rollback=none
 CREATE INDEX measures_v_idx ON measures (v);
 ALTER TABLE items ADD COLUMN seen timestamptz DEFAULT clock_timestamp();
 ALTER TABLE items ADD COLUMN note text;
 """,
-    "003-concurrently.sql": "-- socialdb: transaction=off\nCREATE INDEX CONCURRENTLY items_name_idx ON items (name);\n",
+    "003-concurrently.sql": "-- socialdb: transaction=off rollback=none\nCREATE INDEX CONCURRENTLY items_name_idx ON items (name);\n",
 }
 
 
