@@ -36,6 +36,7 @@ from socialdb.errors import SocialdbError
 from socialdb.migrate import runner
 from socialdb.scripts.files import Migration, default_directory, load_migrations
 from socialdb.scripts.history import ddl as history_ddl
+from socialdb.scripts.options import Report
 
 IN_PROCESS = "migrate up, empty database, in process"
 WHOLE = "migrate up, empty database, as a whole process"
@@ -45,7 +46,6 @@ PROCESS = "socialdb migrate up"
 LIBRARY = "socialdb (runner.up)"
 TARGET = "socialdb_bench_migrate"
 PROCESS_TIMEOUT_S = 300
-Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,10 @@ from pathlib import Path
 
 from socialdb.bench import pgbench, workload
 from socialdb.bench.workload import Measure, Sample
+from socialdb.scripts.options import Report
 
 SCHEMAS = ("spec", "socialdb")
 PGBENCH = " (pgbench)"
-Report = Callable[[str], None]
 
 
 @dataclass(frozen=True)

@@ -12,18 +12,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialdb.cli.common import call, say
 from socialdb.migrate import runner
+from socialdb.scripts.options import Report
 
 if TYPE_CHECKING:
     from socialdb.config import Project
-
-Report = Callable[[str], None]
 
 
 def fancy(no_color: bool) -> bool:

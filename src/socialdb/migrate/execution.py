@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,10 +29,9 @@ from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.privileges import BOOTSTRAP_HINT
 from socialdb.scripts import history
 from socialdb.scripts.files import Migration, lock_timeout_of
-from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, RunOptions
+from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, Report, RunOptions
 from socialdb.scripts.statements import Statement
 
-Report = Callable[[str], None]
 Query = tuple[str | bytes, tuple[Any, ...] | None]  # SQL and its parameters
 # How often the server checks, during a long statement, that the runner is still there:
 # a runner killed with -9 then gets its statement cancelled and its transaction rolled back.

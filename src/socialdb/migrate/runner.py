@@ -47,13 +47,13 @@ from socialdb.scripts.options import (
     Direction,
     HistoryTable,
     LockMode,
+    Report,
     ResolveAction,
     RunOptions,
     choice,
 )
 from socialdb.scripts.statements import Statement
 
-Report = Callable[[str], None]
 __all__ = [
     "Change",
     "HistoryTable",
