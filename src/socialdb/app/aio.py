@@ -35,6 +35,7 @@ from socialdb.app.rows import (
     Product,
     ProductHit,
     Route,
+    Rows,
     SignIn,
 )
 from socialdb.app.tenant import aclear_seller, hold, require_holder, seller_id
@@ -135,7 +136,7 @@ class AsyncSession:
                 if call.scope is Scope.TRANSACTION:
                     async with seller_scope(self.conn, self.seller):
                         return await _execute(self.conn, call)
-                if self.conn.info.transaction_status == TransactionStatus.IDLE:
+                if self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
                     return await _execute(self.conn, call)
                 async with self.conn.transaction():
                     return await _execute(self.conn, call)
@@ -168,7 +169,7 @@ class AsyncSession:
     async def mark_read(self, conversation_id: UUID) -> int:
         return await self._run(calls.mark_read(conversation_id))
 
-    async def search_products(self, query: str, limit: int = 20) -> list[ProductHit]:
+    async def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
         return await self._run(calls.search_products(query, limit))
 
     async def create_product(self, name: str, **fields: Any) -> Product:
@@ -220,13 +221,13 @@ class AsyncSession:
     async def record_events(self, events: Iterable[NewEvent]) -> int:
         return await self._run(calls.record_events(self.seller, events))
 
-    async def dashboard(self, first: date, last: date) -> list[DashboardDay]:
+    async def dashboard(self, first: date, last: date) -> Rows[DashboardDay]:
         return await self._run(calls.dashboard(self.seller, first, last))
 
     async def notify(self, kind: str, title: str, message: str, action_url: str | None = None) -> UUID:
         return await self._run(calls.notify(kind, title, message, action_url))
 
-    async def notifications(self, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    async def notifications(self, unread_only: bool = False, limit: int = 50) -> Rows[Notification]:
         return await self._run(calls.notifications(unread_only, limit))
 
     async def read_notifications(self, ids: Iterable[UUID]) -> int:

@@ -28,9 +28,9 @@ from socialdb.app.rows import (
     Product,
     ProductHit,
     Route,
+    Rows,
     SignIn,
     maker,
-    typed,
 )
 from socialdb.errors import AccountTakenError
 
@@ -171,14 +171,14 @@ def mark_read(conversation: UUID) -> Call[int]:
     return _one(sql.MARK_READ, {"conversation": conversation}, _count, Scope.TRANSACTION)
 
 
-def search_products(query: str, limit: int) -> Call[list[ProductHit]]:
+def search_products(query: str, limit: int) -> Call[Rows[ProductHit]]:
     params = {"query": query, "limit": limit}
-    return _one(sql.SEARCH, params, lambda r: typed(ProductHit, r.rows), Scope.TRANSACTION)
+    return _one(sql.SEARCH, params, lambda r: Rows(r.rows, ProductHit), Scope.TRANSACTION)
 
 
-def dashboard(seller: UUID, first: date, last: date) -> Call[list[DashboardDay]]:
+def dashboard(seller: UUID, first: date, last: date) -> Call[Rows[DashboardDay]]:
     params = {"seller": seller, "first": first, "last": last}
-    return _one(sql.DASHBOARD, params, lambda r: typed(DashboardDay, r.rows), Scope.TRANSACTION)
+    return _one(sql.DASHBOARD, params, lambda r: Rows(r.rows, DashboardDay), Scope.TRANSACTION)
 
 
 def record_events(seller: UUID, events: Iterable[NewEvent]) -> Call[int]:
@@ -294,9 +294,9 @@ def notify(kind: str, title: str, message: str, url: str | None) -> Call[UUID]:
     return _one(sql.NOTIFY, params, _first, Scope.TRANSACTION)
 
 
-def notifications(unread_only: bool, limit: int) -> Call[list[Notification]]:
+def notifications(unread_only: bool, limit: int) -> Call[Rows[Notification]]:
     params = {"unread_only": unread_only, "limit": limit}
-    return _one(sql.NOTIFICATIONS, params, lambda r: typed(Notification, r.rows), Scope.TRANSACTION)
+    return _one(sql.NOTIFICATIONS, params, lambda r: Rows(r.rows, Notification), Scope.TRANSACTION)
 
 
 def read_notifications(ids: Iterable[UUID]) -> Call[int]:

@@ -70,7 +70,7 @@ class DashboardDay(NamedTuple):
     date: date
     category: str
     events: int
-    total_value: Decimal
+    total_value: Decimal | None  # None for a category whose events carry no value
 
 
 class Account(NamedTuple):
@@ -138,32 +138,43 @@ def typed(row_type: type[RowT], raw: Sequence[Sequence[Any]]) -> list[RowT]:
     return list(map(maker(row_type), raw))
 
 
-@dataclass(frozen=True)
-class Page(Sequence[PagedT]):
-    """One page of rows, read-only; `next` is None on the last page."""
+@dataclass(frozen=True, eq=False)
+class Rows(Sequence[RowT]):
+    """Rows of one type, read-only, each built when it is read; equal to any sequence of the same rows."""
 
     raw: Sequence[Sequence[Any]]
-    row_type: type[PagedT]
-    limit: int
+    row_type: type[RowT]
 
     def __len__(self) -> int:
         return len(self.raw)
 
     @overload
-    def __getitem__(self, index: int) -> PagedT: ...
+    def __getitem__(self, index: int) -> RowT: ...
     @overload
-    def __getitem__(self, index: slice) -> list[PagedT]: ...
-    def __getitem__(self, index: int | slice) -> PagedT | list[PagedT]:
+    def __getitem__(self, index: slice) -> list[RowT]: ...
+    def __getitem__(self, index: int | slice) -> RowT | list[RowT]:
         if isinstance(index, slice):
             return typed(self.row_type, self.raw[index])
         return maker(self.row_type)(self.raw[index])
 
-    def __iter__(self) -> Iterator[PagedT]:
+    def __iter__(self) -> Iterator[RowT]:
         return map(maker(self.row_type), self.raw)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({list(self)!r})"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Page(Rows[PagedT]):
+    """One page of rows; `next` is the cursor of the page after it, None when this one was the last."""
+
+    limit: int = 0
 
     @property
     def next(self) -> Cursor | None:
-        """The cursor of the page after this one; None when this page was the last."""
         if not self.raw or len(self.raw) < min(self.limit, MAX_PAGE):
             return None
         last: _Paged = self[-1]

@@ -42,6 +42,7 @@ from socialdb.app.rows import (
     Product,
     ProductHit,
     Route,
+    Rows,
     SignIn,
 )
 from socialdb.app.tenant import clear_seller, hold, require_holder, seller_id
@@ -155,7 +156,7 @@ class Session:
                 if call.scope is Scope.TRANSACTION:
                     with seller_scope(self.conn, self.seller):
                         return _execute(self.conn, call)
-                if self.conn.info.transaction_status == TransactionStatus.IDLE:
+                if self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
                     return _execute(self.conn, call)
                 with self.conn.transaction():  # a savepoint: a failed call leaves the caller's transaction usable
                     return _execute(self.conn, call)
@@ -198,7 +199,7 @@ class Session:
 
     # -- products --
 
-    def search_products(self, query: str, limit: int = 20) -> list[ProductHit]:
+    def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
         """Products matching `query` (web-search syntax), best first, accents ignored."""
         return self._run(calls.search_products(query, limit))
 
@@ -263,14 +264,14 @@ class Session:
         """Append analytics events in one statement; returns how many."""
         return self._run(calls.record_events(self.seller, events))
 
-    def dashboard(self, first: date, last: date) -> list[DashboardDay]:
+    def dashboard(self, first: date, last: date) -> Rows[DashboardDay]:
         """Events per day (UTC) and category between two dates, inclusive."""
         return self._run(calls.dashboard(self.seller, first, last))
 
     def notify(self, kind: str, title: str, message: str, action_url: str | None = None) -> UUID:
         return self._run(calls.notify(kind, title, message, action_url))
 
-    def notifications(self, unread_only: bool = False, limit: int = 50) -> list[Notification]:
+    def notifications(self, unread_only: bool = False, limit: int = 50) -> Rows[Notification]:
         return self._run(calls.notifications(unread_only, limit))
 
     def read_notifications(self, ids: Iterable[UUID]) -> int:

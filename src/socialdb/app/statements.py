@@ -59,7 +59,7 @@ SEARCH = "SELECT id, name, price, rank FROM search_seller_products(%(query)s, %(
 # The seller is named as a parameter too (row-level security confines the rows either way):
 # with `app_user_id()` in its place the page ran at 0.45x (tools/probes/probe_surface.py).
 DASHBOARD = """
-SELECT date, event_category, event_count, coalesce(total_value, 0)
+SELECT date, event_category, event_count, total_value
 FROM analytics_daily_rollup
 WHERE user_id = %(seller)s AND date BETWEEN %(first)s AND %(last)s
 ORDER BY date, event_category
