@@ -66,17 +66,26 @@ def new_way(call: Callable[[library.Session, Item], object]) -> Way:
 
 
 def ways() -> dict[str, tuple[Way, Way]]:
-    """Per operation: (the old function, the session's method), reading every row both ways."""
+    """Per operation: (the old function, the session's method); a page's rows are built when read,
+    so each page is timed as a call alone (as the benchmark calls it) and with every row read."""
     first = (START + timedelta(days=30)).date()
     last = first + timedelta(days=89)
     return {
         "inbox page": (
             old_way(lambda c, i: ops.inbox_page(c, i[2], i[1]), scoped=False),
-            new_way(lambda s, i: list(s.inbox_page(i[1]))),
+            new_way(lambda s, i: s.inbox_page(i[1])),
+        ),
+        "inbox page, every row read": (
+            old_way(lambda c, i: [row[1] for row in ops.inbox_page(c, i[2], i[1])], scoped=False),
+            new_way(lambda s, i: [row.platform_conversation_id for row in s.inbox_page(i[1])]),
         ),
         "message page": (
             old_way(lambda c, i: ops.message_page(c, i[2], i[0]), scoped=False),
-            new_way(lambda s, i: list(s.message_page(i[0]))),
+            new_way(lambda s, i: s.message_page(i[0])),
+        ),
+        "message page, every row read": (
+            old_way(lambda c, i: [row[3] for row in ops.message_page(c, i[2], i[0])], scoped=False),
+            new_way(lambda s, i: [row.content for row in s.message_page(i[0])]),
         ),
         "product search": (
             old_way(lambda c, _: ops.search_products(c, "vestido"), scoped=True),
