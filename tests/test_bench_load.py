@@ -87,6 +87,32 @@ def test_pgbench_runs_the_ingest_on_both_schemas_and_ours_stays_exact(loaded: tu
             assert drift[0] == 0  # unread_count equals the unread customer messages, every conversation
 
 
+def test_first_contacts_open_conversations_on_both_schemas_and_ours_stays_exact(loaded: tuple[str, str]) -> None:
+    ours_url, spec_url = loaded
+    s = workload.sample(ours_url)
+    executable = pgbench.find()
+    for schema, url in (("socialdb", ours_url), ("spec", spec_url)):
+        with psycopg.connect(url) as conn:
+            before = conn.execute(_COUNTS).fetchone()
+        measure = workload.webhook_ingest(url, schema, s, 0.2, 2, f"fc-test-{schema}", 1.0)
+        transactions = 0
+        if executable is not None:
+            ids = workload.platform_conversation_ids(url, [c for c, _, _ in s.conversations])
+            targets = pgbench.create_targets(url, s.conversations, ids)
+            job = pgbench.Job(executable, url, schema, 2, 1, targets, 6, 1.0)
+            transactions = pgbench.run(job, "first contact")[1].transactions
+        with psycopg.connect(url) as conn:
+            after = conn.execute(_COUNTS).fetchone()
+            drift = conn.execute(_UNREAD_DRIFT).fetchone()
+        assert before is not None and after is not None and drift is not None and measure.calls > 0
+        assert measure.operation == "webhook ingest, 2 connections, 100% first contact"
+        # Every message opened a conversation of its own: as many new conversations as messages.
+        assert after[0] - before[0] == after[1] - before[1] == measure.calls + transactions
+        if schema == "socialdb":
+            assert drift[0] == 0
+
+
+_COUNTS = "SELECT (SELECT count(*) FROM conversations), (SELECT count(*) FROM messages)"
 _UNREAD_DRIFT = """
 SELECT count(*) FROM conversations c
 WHERE unread_count <> (SELECT count(*) FROM messages m

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from socialdb.app import operations as ops
-from socialdb.bench import growth, pgbench, results, rounds, workload
+from socialdb.bench import growth, pgbench, results, rounds, run, workload
 from socialdb.bench.generate import Timing
 from socialdb.bench.report import render
 from socialdb.bench.results import Figure, Result, compare
@@ -43,6 +43,32 @@ def test_events_come_before_the_refresh_that_sums_them_and_pgbench_follows_the_p
         "webhook ingest, 1 connection (pgbench)",
         "webhook ingest, 8 connections (pgbench)",
     ]
+
+
+def test_each_share_of_first_contacts_adds_the_webhook_s_four_cells_and_only_narrows_the_run() -> None:
+    names = [op.name for op in rounds.operations(5000, (1.0, 0.05))]
+    first = [name for name in names if "first contact" in name]
+    assert first == [
+        "webhook ingest, 1 connection, 100% first contact", "webhook ingest, 1 connection, 100% first contact (pgbench)",
+        "webhook ingest, 8 connections, 100% first contact", "webhook ingest, 8 connections, 100% first contact (pgbench)",
+        "webhook ingest, 1 connection, 5% first contact", "webhook ingest, 1 connection, 5% first contact (pgbench)",
+        "webhook ingest, 8 connections, 5% first contact", "webhook ingest, 8 connections, 5% first contact (pgbench)",
+    ]  # fmt: skip
+    assert names.index(first[0]) == names.index("webhook ingest, 8 connections (pgbench)") + 1
+    assert [n for n in names if "first contact" not in n] == [op.name for op in rounds.operations(5000)]
+    context = rounds.Context({}, workload.Sample([], []), 1.0, 0, 50, None, 0, (0.5,), "first contact")
+    assert [op.name for op in rounds.chosen(context)] == [
+        "webhook ingest, 1 connection, 50% first contact", "webhook ingest, 8 connections, 50% first contact",
+    ]  # fmt: skip
+    assert len(rounds.chosen(replace(context, only=None, pgbench=Path("pgbench")))) == len(
+        rounds.operations(50, (0.5,))
+    )
+
+
+def test_first_contacts_run_from_scale_0_05_unless_asked_so_the_smoke_run_stays_short() -> None:
+    assert run.default_shares(0.01) == () and run.default_shares(0.05) == run.default_shares(1) == (1.0, 0.5, 0.05)
+    assert run.shares([100, 50, 5, 50, 0]) == (1.0, 0.5, 0.05) and run.shares([0]) == ()
+    assert rounds.expected_seconds(1, 10, 3, True, 5, 3) > rounds.expected_seconds(1, 10, 3, True, 5)
 
 
 def test_the_forecast_grows_with_rounds_seconds_and_scale() -> None:
@@ -82,6 +108,24 @@ def test_a_round_missing_one_schema_gives_no_ratio() -> None:
 def a_run(measures: list[Measure], rounds_: int) -> Run:
     generated = Generated(1.0, (Timing("messages", 2_000_000, 40.0),), {})
     return Run(1.0, "PostgreSQL 99", Options(10.0, rounds_), generated, tuple(measures), {}, 600.0)
+
+
+def test_the_report_tables_the_first_contact_cells_by_share_client_and_connections() -> None:
+    names = [(workload.webhook_name(c, share) + suffix, share, suffix, c)
+             for share in (0.0, 1.0) for suffix in ("", rounds.PGBENCH) for c in (1, 8)]  # fmt: skip
+    measures = [
+        Measure(name, schema, n, n, 10.0, [1.0] * 10, round=r)
+        for name, *_ in names
+        for r in (1, 2, 3)
+        for schema, n in (("spec", 1000), ("socialdb", 900 + 100 * r))
+    ]
+    generated = Generated(1.0, (Timing("load", 1, 1.0),), {})
+    run_ = Run(1.0, "PostgreSQL 99", Options(10.0, 3, shares=(1.0,)), generated, tuple(measures), {}, 600.0)
+    text = render(run_, "cmd", "performance.png")
+    assert "| first contact | client | connections | spec | socialdb | ratio by round | median ratio |" in text
+    assert "| 100% | pgbench | 8 | 100 | 110 | 1.00x, 1.10x, 1.20x | **1.10x** |" in text
+    assert "| 0% | Python | 1 | 100 | 110 | 1.00x, 1.10x, 1.20x | **1.10x** |" in text
+    assert "First contact" not in render(a_run(measures, 3), "cmd", "performance.png")  # no shares, no table
 
 
 def test_the_report_shows_each_round_s_ratio_with_its_order_and_the_median() -> None:
@@ -157,6 +201,18 @@ def test_pgbench_sends_the_python_workload_s_statement_with_each_parameter_an_ex
     assert text.splitlines()[0] == "\\set n 1 + :client_id + :clients * random(0, :per - 1)"
     if schema == "socialdb":
         assert sql.startswith("SELECT seller_ingest_message((SELECT seller FROM bench.ingest_targets WHERE n = :n),")
+
+
+@pytest.mark.parametrize("schema", ["socialdb", "spec"])
+def test_pgbench_draws_a_share_of_first_contacts_as_a_conversation_id_never_seen(schema: str) -> None:
+    text = pgbench.script(schema, 0.05)
+    lines = text.splitlines()
+    assert lines[:3] == [*pgbench.script(schema).splitlines()[:2],
+                         "\\set first CASE WHEN random(1, 10000) <= 500 THEN 1 ELSE 0 END"]  # fmt: skip
+    lookup = pgbench.PARAMETERS["conversation"]
+    conversation = f"CASE WHEN :first = 1 THEN 'fc-' || CAST(:m AS text) ELSE {lookup} END"
+    assert lines[-1] == pgbench.script(schema).splitlines()[-1].replace(lookup, conversation, 1)
+    assert "\\set first" in pgbench.script(schema, 1.0) and "<= 10000 " in pgbench.script(schema, 1.0)
 
 
 def test_each_pgbench_client_draws_only_its_own_conversations() -> None:

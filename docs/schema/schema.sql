@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 047-events-not-far-ahead.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 048-first-contact-in-one-statement.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -408,22 +408,19 @@ DECLARE
   unread integer := (p_sender = 'customer')::integer;
   conversation uuid;
   stored uuid;
-  created integer;
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  PERFORM set_config('app.user_id', p_seller::text, true);
-  -- Under the seller's policies: a disconnected account and another seller's look the same,
-  -- so a caller learns nothing of another seller's conversations from the error (045).
+  PERFORM pg_catalog.set_config('app.user_id', p_seller::text, true);
+  -- As in 044: an account that is not a connected account of the seller is refused first.
   IF NOT EXISTS (SELECT FROM public.client_accounts AS a WHERE a.id = p_account AND a.deleted_at IS NULL) THEN
     RAISE EXCEPTION 'seller_ingest_message: account % is not a connected account of the seller', p_account
       USING ERRCODE = 'object_not_in_prerequisite_state',
             HINT = 'route the webhook again (route_platform_account): the account was disconnected, or is not this seller''s';
   END IF;
-  -- Again after inserting a conversation seen for the first time (then found: the row is
-  -- this transaction's), or after another transaction's insert of it won (then found,
-  -- unless deleted meanwhile: one more try).
+  -- Again after another transaction's insert of the conversation won (then found, unless
+  -- deleted meanwhile: one more try).
   FOR attempt IN 1..3 LOOP
     WITH found AS (
       SELECT c.id FROM public.conversations AS c
@@ -447,17 +444,30 @@ BEGIN
     SELECT found.id, counted.id INTO conversation, stored
     FROM found LEFT JOIN counted ON true;
     IF conversation IS NOT NULL THEN
-      PERFORM set_config('app.user_id', previous, true);
+      PERFORM pg_catalog.set_config('app.user_id', previous, true);
       RETURN stored IS NOT NULL;
     END IF;
-    -- Counted by the statement above on the next pass, like any conversation.
-    INSERT INTO public.conversations AS c
-      (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
-    VALUES (p_account, p_conversation, p_participant, p_username)
-    ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING;
-    GET DIAGNOSTICS created = ROW_COUNT;
+    -- Not found: the conversation, already counting its first message, and the message.
+    WITH created AS (
+      INSERT INTO public.conversations AS c
+        (client_account_id, platform_conversation_id, participant_platform_id, participant_username,
+         unread_count, last_message_at)
+      VALUES (p_account, p_conversation, p_participant, p_username, unread, p_sent_at)
+      ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
+      RETURNING c.id
+    ), inserted AS (
+      INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+      SELECT created.id, p_message, p_sender, p_type, p_content, p_sent_at
+      FROM created
+      RETURNING conversation_id
+    )
+    SELECT inserted.conversation_id INTO stored FROM inserted;
+    IF stored IS NOT NULL THEN
+      PERFORM pg_catalog.set_config('app.user_id', previous, true);
+      RETURN true;
+    END IF;
     -- Not found twice, and not insertable: a conversation the seller cannot see.
-    EXIT WHEN created = 0 AND attempt > 1;
+    EXIT WHEN attempt > 1;
   END LOOP;
   RAISE EXCEPTION 'seller_ingest_message: conversation % of account % is not the seller''s', p_conversation, p_account
     USING ERRCODE = 'insufficient_privilege';

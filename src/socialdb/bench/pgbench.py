@@ -9,6 +9,10 @@ message id is a random number, the time `now()`. As in the Python workload, each
 conversations of its own (client c takes targets c + 1, c + 1 + clients, ...), so no two clients
 wait on the same conversation row. Throughput is pgbench's own `tps` (without connection time);
 latencies come from its per-transaction log (`-l`).
+
+With a share of first contacts (issue 22), each transaction draws whether its message opens a
+conversation (`\\set first`, out of 10,000): if so, the conversation parameter is a platform id
+made of the message's number (`fc-` and `:m`), never seen, on the drawn target's account.
 """
 
 from __future__ import annotations
@@ -54,6 +58,9 @@ _CHOOSE = [
     "\\set n 1 + :client_id + :clients * random(0, :per - 1)",
     "\\set m random(1, 1000000000000000)",
 ]
+# With first contacts: 1 for a message that opens a conversation, drawn out of 10,000.
+_FIRST = "\\set first CASE WHEN random(1, 10000) <= {basis_points} THEN 1 ELSE 0 END"
+FIRST_CONVERSATION = "CASE WHEN :first = 1 THEN 'fc-' || CAST(:m AS text) ELSE {lookup} END"
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,17 @@ def find(given: Path | None = None) -> Path | None:
     return next((c for c in candidates if c.is_file() and os.access(c, os.X_OK)), None)
 
 
-def script(schema: str) -> str:
-    """The pgbench script of one schema: the Python workload's statement, each parameter an expression."""
+def script(schema: str, share: float = 0.0) -> str:
+    """The pgbench script of one schema: the Python workload's statement, each parameter an expression;
+    with a `share` of first contacts (0 to 1), that share of messages opens a conversation."""
     statement = ops.INGEST_STATEMENT if schema == "socialdb" else SPEC_INGEST
-    body = re.sub(r"%\((\w+)\)s", lambda m: PARAMETERS[m.group(1)], statement.strip())
-    return "\n".join([*_CHOOSE, " ".join(body.split()) + ";", ""])
+    parameters = dict(PARAMETERS)
+    choose = list(_CHOOSE)
+    if share:
+        choose.append(_FIRST.format(basis_points=round(share * 10_000)))
+        parameters["conversation"] = FIRST_CONVERSATION.format(lookup=PARAMETERS["conversation"])
+    body = re.sub(r"%\((\w+)\)s", lambda m: parameters[m.group(1)], statement.strip())
+    return "\n".join([*choose, " ".join(body.split()) + ";", ""])
 
 
 def parse_summary(output: str) -> Summary:
@@ -150,6 +163,7 @@ class Job:
     seconds: int
     targets: int
     seed: int
+    share: float = 0.0  # of messages that open a conversation
 
     def command(self, script_path: Path, log_prefix: Path, conninfo: str) -> list[str]:
         threads = max(1, min(self.clients, os.cpu_count() or 1))
@@ -172,7 +186,7 @@ def run(job: Job, operation: str) -> tuple[Measure, Summary]:
         env["PGOPTIONS"] = "-c role=socialdb_app"  # as the application, under RLS
     with tempfile.TemporaryDirectory(prefix="socialdb-pgbench-") as work:
         script_path = Path(work) / f"ingest-{job.schema}.sql"
-        script_path.write_text(script(job.schema), encoding="utf-8")
+        script_path.write_text(script(job.schema, job.share), encoding="utf-8")
         command = job.command(script_path, Path(work) / "log", make_conninfo("", **params))
         done = _execute(command, env, job.seconds + TIMEOUT_MARGIN_S)
         latencies = [ms for log in sorted(Path(work).glob("log.*")) for ms in parse_log(log.open(encoding="utf-8"))]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from socialdb.bench import results
 from socialdb.bench.results import OURS, SPEC, Comparison, Figure, compare
-from socialdb.bench.rounds import order
+from socialdb.bench.rounds import PGBENCH, order
 from socialdb.bench.run import Run, as_result, machine
-from socialdb.bench.workload import REBUILD, REFRESH, Measure
+from socialdb.bench.workload import REBUILD, REFRESH, Measure, webhook_name
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 DOCUMENTED_SCALE = 1.0  # the scale of the committed report
@@ -61,6 +61,7 @@ def render(run: Run, command: str, chart_name: str, date: datetime | None = None
     comparisons = compare(figures)
     if run.options.rounds > 1:
         lines += summary_table(comparisons)
+    lines += first_contact_table(comparisons, run.options.shares)
     for c in comparisons:
         lines += _table(c)
     for operation in dict.fromkeys(m.operation for m in run.measures if not m.round):
@@ -98,6 +99,27 @@ def summary_table(comparisons: list[Comparison]) -> list[str]:
             spec, ours = (1 / spec if spec else 0.0), (1 / ours if ours else 0.0)
         lines.append(f"| {c.operation} | {spec:,.1f} | {ours:,.1f} | {_summary_unit(c.operation)} | {each} | "
                      f"**{c.median_ratio:.2f}x** |")  # fmt: skip
+    return [*lines, ""]
+
+
+def first_contact_table(comparisons: list[Comparison], shares: tuple[float, ...]) -> list[str]:
+    """The webhook's cells by share of first contacts (issue 22): 0% (the webhook lines above) and each share,
+    Python client and pgbench, 1 and 8 connections; both schemas' median messages/s and the median ratio."""
+    if not shares:
+        return []
+    by_name = {c.operation: c for c in comparisons}
+    lines = ["**First contact** (share of messages that open a conversation)", "",
+             "| first contact | client | connections | spec | socialdb | ratio by round | median ratio |",
+             "|---:|---|---:|---:|---:|---|---:|"]  # fmt: skip
+    for share in (0.0, *shares):
+        for client, suffix in (("Python", ""), ("pgbench", PGBENCH)):
+            for connections in (1, 8):
+                c = by_name.get(webhook_name(connections, share) + suffix)
+                if c is None:
+                    continue
+                each = ", ".join(f"{r:.2f}x" for r in c.ratios)
+                lines.append(f"| {share:.0%} | {client} | {connections} | {c.medians[SPEC].rate:,.0f} |"
+                             f" {c.medians[OURS].rate:,.0f} | {each} | **{c.median_ratio:.2f}x** |")  # fmt: skip
     return [*lines, ""]
 
 

@@ -37,6 +37,8 @@ class Context:
     batch: int
     pgbench: Path | None
     targets: int  # rows of pgbench's lookup table
+    shares: tuple[float, ...] = ()  # the webhook's cells with a share of first contacts (issue 22)
+    only: str | None = None  # run only the operations whose name holds this text
 
 
 @dataclass(frozen=True)
@@ -66,24 +68,30 @@ def _read(name: str) -> Operation:
     return Operation(name, lambda c, s: Outcome(workload.read(c.urls[s], s, c.sample, c.seconds, name)))
 
 
-def _webhook(connections: int) -> Operation:
+def _webhook(connections: int, share: float = 0.0) -> Operation:
     def run(c: Context, s: str) -> Outcome:
-        tag = f"w{connections}-{s}-r{c.round}"
-        return Outcome(workload.webhook_ingest(c.urls[s], s, c.sample, c.seconds, connections, tag))
+        tag = f"w{connections}-{s}-r{c.round}" + (f"-f{_percent(share)}" if share else "")
+        return Outcome(workload.webhook_ingest(c.urls[s], s, c.sample, c.seconds, connections, tag, share))
 
-    return Operation(workload.webhook_name(connections), run)
+    return Operation(workload.webhook_name(connections, share), run)
 
 
-def _pgbench(connections: int) -> Operation:
-    name = workload.webhook_name(connections) + PGBENCH
+def _pgbench(connections: int, share: float = 0.0) -> Operation:
+    name = workload.webhook_name(connections, share) + PGBENCH
 
     def run(c: Context, s: str) -> Outcome:
         assert c.pgbench is not None
-        seed = 1000 * c.round + connections  # both schemas draw the same conversations in a round
-        job = pgbench.Job(c.pgbench, c.urls[s], s, connections, max(1, math.ceil(c.seconds)), c.targets, seed)
+        # Both schemas draw the same conversations in a round; each cell draws message ids of its own.
+        seed = 1000 * c.round + connections + 100_000 * _percent(share)
+        seconds = max(1, math.ceil(c.seconds))
+        job = pgbench.Job(c.pgbench, c.urls[s], s, connections, seconds, c.targets, seed, share)
         return Outcome(pgbench.run(job, name)[0])
 
     return Operation(name, run, needs_pgbench=True)
+
+
+def _percent(share: float) -> int:
+    return round(share * 100)
 
 
 def _batched(c: Context, s: str) -> Outcome:
@@ -102,18 +110,29 @@ def _refresh(every_day: bool) -> Callable[[Context, str], Outcome]:
     return run
 
 
-def operations(batch: int) -> list[Operation]:
-    """Every measured operation, in the order a round runs them (the events before the refresh that sums them)."""
+def operations(batch: int, shares: tuple[float, ...] = ()) -> list[Operation]:
+    """Every measured operation, in the order a round runs them (the events before the refresh that sums them);
+    for each share of first contacts, the webhook's four cells again."""
     return [
         *(_read(name) for name in workload.READS),
-        _webhook(1),
-        _pgbench(1),
-        _webhook(8),
-        _pgbench(8),
+        *(op for share in (0.0, *shares) for op in _webhook_cells(share)),
         Operation(workload.batch_name(batch), _batched),
         Operation(workload.events_name(batch), _events),
         Operation(workload.REFRESH, _refresh(False)),
         Operation(workload.REBUILD, _refresh(True)),
+    ]
+
+
+def _webhook_cells(share: float) -> list[Operation]:
+    return [_webhook(1, share), _pgbench(1, share), _webhook(8, share), _pgbench(8, share)]
+
+
+def chosen(base: Context) -> list[Operation]:
+    """The operations a run measures: those pgbench allows, and of them those `only` names, if given."""
+    return [
+        op
+        for op in operations(base.batch, base.shares)
+        if (base.pgbench is not None or not op.needs_pgbench) and (base.only is None or base.only in op.name)
     ]
 
 
@@ -126,7 +145,7 @@ class Rounds:
 
 def run_rounds(base: Context, rounds: int, report: Report) -> Rounds:
     """Each round: every operation on both schemas, in `order(round)`; measures carry their round."""
-    chosen = [op for op in operations(base.batch) if base.pgbench is not None or not op.needs_pgbench]
+    ops = chosen(base)
     measures: list[Measure] = []
     slowest: dict[str, float] = {}
     durations: list[float] = []
@@ -134,7 +153,7 @@ def run_rounds(base: Context, rounds: int, report: Report) -> Rounds:
         started = time.perf_counter()
         context = replace(base, round=r)
         report(f"round {r} of {rounds}: {' then '.join(order(r))} for each operation")
-        for op in chosen:
+        for op in ops:
             for schema in order(r):
                 outcome = op.run(context, schema)
                 measures.append(replace(outcome.measure, round=r))
@@ -152,10 +171,14 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"
 
 
-def expected_seconds(scale: float, seconds: float, rounds: int, with_pgbench: bool, migrate_runs: int) -> float:
+def expected_seconds(
+    scale: float, seconds: float, rounds: int, with_pgbench: bool, migrate_runs: int, shares: int = 0
+) -> float:
     """A rough forecast of `bench run` on the 2-core machine of docs/performance.md: loading and building
     take about 5 min per unit of scale; a round, each timed operation twice plus about 150 s per unit of
-    scale for the batches and the summary's refreshes and rebuild; migrate up about 0.6 s a run of four."""
-    timed = len(workload.READS) + 2
-    per_round = 2 * (timed * seconds + (2 * max(1, math.ceil(seconds)) if with_pgbench else 0)) + 150 * scale
+    scale for the batches and the summary's refreshes and rebuild; migrate up about 0.6 s a run of four.
+    `shares`: how many shares of first contacts, each two more webhook cells and two more pgbench ones."""
+    timed = len(workload.READS) + 2 * (1 + shares)
+    pgbench_cells = 2 * (1 + shares) * max(1, math.ceil(seconds)) if with_pgbench else 0
+    per_round = 2 * (timed * seconds + pgbench_cells) + 150 * scale
     return 10 + 300 * scale + rounds * per_round + migrate_runs * 4 * 0.6

@@ -45,6 +45,23 @@ class Options:
     migrate_runs: int = 5
     dbmate: Path | None = None
     pgbench: Path | None = None
+    shares: tuple[float, ...] = ()  # of first contacts, each four more webhook cells (issue 22)
+    only: str | None = None  # only the operations whose name holds this text (and no migrate up)
+
+
+# The first-contact cells a run measures unless told (issue 22): from this scale up only, so that
+# CI's smoke run (scale 0.01) stays as short as it was.
+FIRST_CONTACT_SHARES = (1.0, 0.5, 0.05)
+FIRST_CONTACT_SCALE = 0.05
+
+
+def default_shares(scale: float) -> tuple[float, ...]:
+    return FIRST_CONTACT_SHARES if scale >= FIRST_CONTACT_SCALE else ()
+
+
+def shares(percents: list[float]) -> tuple[float, ...]:
+    """Percents as shares, each once, in the order given; 0 for none."""
+    return tuple(dict.fromkeys(p / 100 for p in percents if p))
 
 
 @dataclass(frozen=True)
@@ -111,10 +128,15 @@ def measure(admin_url: str, generated: Generated, options: Options, report: Repo
         targets = min(pgbench.create_targets(url, s.conversations, ids) for url in urls.values())
         notes["pgbench"] = f"{options.pgbench} ({pgbench.version(options.pgbench)}), -M prepared"
     batch = max(int(5000 * min(generated.scale, 1)), 50)
-    context = rounds.Context(urls, s, options.seconds, 0, batch, options.pgbench, targets)
+    context = rounds.Context(urls, s, options.seconds, 0, batch, options.pgbench, targets, options.shares, options.only)
     done = rounds.run_rounds(context, options.rounds, report)
     notes.update(done.notes)
-    migrate = migrate_up.time_migrate(admin_url, options.migrate_runs, report, options.dbmate)
+    if options.shares:
+        notes["first contact"] = (
+            "in the cells named so, that share of the messages opens a conversation (an id never seen, on"
+            " the drawn conversation's account); the rest go to the sampled conversations"
+        )
+    migrate = () if options.only else migrate_up.time_migrate(admin_url, options.migrate_runs, report, options.dbmate)
     measures = (*done.measures, *migrate)
     return Run(generated.scale, server, options, generated, measures, notes, time.perf_counter() - started)
 

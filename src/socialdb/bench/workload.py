@@ -87,8 +87,10 @@ REFRESH = "refresh daily summary after new events"
 REBUILD = "rebuild daily summary, every day"
 
 
-def webhook_name(connections: int) -> str:
-    return f"webhook ingest, {connections} connection{'s' if connections > 1 else ''}"
+def webhook_name(connections: int, share: float = 0.0) -> str:
+    """The webhook cell's name; with a share of first contacts, that share in percent (issue 22)."""
+    name = f"webhook ingest, {connections} connection{'s' if connections > 1 else ''}"
+    return name + (f", {share:.0%} first contact" if share else "")
 
 
 def batch_name(size: int) -> str:
@@ -243,8 +245,15 @@ def _read_steps(schema: str, s: Sample) -> dict[str, Step]:
     return dict(zip(READS, (inbox, messages, search, dashboard, mark_read), strict=True))
 
 
-def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections: int, tag: str) -> Measure:
-    """One message per transaction; each connection writes to its own conversations."""
+def webhook_ingest(
+    url: str, schema: str, s: Sample, seconds: float, connections: int, tag: str, share: float = 0.0
+) -> Measure:
+    """One message per transaction; each connection writes to its own conversations.
+
+    A `share` of the messages (0 to 1, drawn per message) open a conversation: a platform
+    conversation id never seen, on the account of the conversation drawn (issue 22: a
+    customer's first message creates the conversation). The rest go to the sampled
+    conversations. Both schemas draw the same sequence (the same seed per connection)."""
     by_worker: list[list[tuple[UUID, UUID, UUID]]] = [[] for _ in range(connections)]
     seen: set[UUID] = set()
     for item in s.conversations:
@@ -262,9 +271,11 @@ def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections
 
         def step(rng: random.Random) -> tuple[UUID | None, Callable[[Any], Any]]:
             conversation, account, seller = rng.choice(mine)
+            n = next(counter)
+            platform_id = f"fc-{tag}-{index}-{n}" if share and rng.random() < share else platform_ids[conversation]
             message = IncomingMessage(
-                account, platform_ids[conversation], "cliente", f"{tag}-{index}-{next(counter)}", "customer",
-                datetime.now(UTC), rng.choice(CUSTOMER_SAYS),
+                account, platform_id, "cliente", f"{tag}-{index}-{n}", "customer", datetime.now(UTC),
+                rng.choice(CUSTOMER_SAYS),
             )  # fmt: skip
             if schema == "socialdb":
                 return seller, lambda s: s.ingest_message(message)
@@ -283,7 +294,7 @@ def webhook_ingest(url: str, schema: str, s: Sample, seconds: float, connections
         t.join()
     elapsed = time.perf_counter() - started
     latencies = [ms for m in results for ms in m.latencies_ms]
-    return Measure(webhook_name(connections), schema, len(latencies), len(latencies), elapsed, latencies)
+    return Measure(webhook_name(connections, share), schema, len(latencies), len(latencies), elapsed, latencies)
 
 
 def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag: str) -> Measure:

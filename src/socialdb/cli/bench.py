@@ -83,6 +83,26 @@ def bench_run(
     migrate_runs: MigrateRuns = 5,
     dbmate: Dbmate = None,
     pgbench: Pgbench = None,
+    new_conversation_share: Annotated[
+        list[float] | None,
+        typer.Option(
+            "--new-conversation-share",
+            min=0.0,
+            max=100.0,
+            help="Percent of webhook messages that open a conversation, for four more webhook cells each"
+            " (Python client and pgbench, 1 and 8 connections); repeatable. Default: 100, 50 and 5 from scale"
+            " 0.05 up, none below; 0 for none.",
+            show_default=False,
+        ),
+    ] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(
+            "--only",
+            help="Measure only the operations whose name holds this text (e.g. 'first contact'); no migrate up.",
+            show_default=False,
+        ),
+    ] = None,
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
@@ -97,15 +117,20 @@ def bench_run(
 
     doc = output or report.default_output(scale)
     admin = bench.admin_database(target_url(database_url, debug))
-    options = bench.Options(seconds, rounds, migrate_runs, migrate_up.find_dbmate(dbmate), driver.find(pgbench))
-    expected = schedule.expected_seconds(scale, seconds, rounds, options.pgbench is not None, migrate_runs)
+    shares = bench.default_shares(scale) if new_conversation_share is None else bench.shares(new_conversation_share)
+    options = bench.Options(seconds, rounds, migrate_runs, migrate_up.find_dbmate(dbmate), driver.find(pgbench),
+                            shares, only)  # fmt: skip
+    expected = schedule.expected_seconds(scale, seconds, rounds, options.pgbench is not None, migrate_runs,
+                                         len(shares))  # fmt: skip
     say(f"expected duration: about {expected / 60:.0f} min ({rounds} round(s); a rough forecast, see --help)"
         if expected >= 90 else f"expected duration: about {expected:.0f} s")  # fmt: skip
     with _progress() as progress:
         generated = call(lambda: bench.generate_data(admin, scale, say, progress), debug, admin)
     result = call(lambda: bench.measure(admin, generated, options, say), debug, admin)
     command = (f"socialdb bench run --scale {scale:g} --seconds {seconds:g} --rounds {rounds}"
-               f" --migrate-runs {migrate_runs}")  # fmt: skip
+               f" --migrate-runs {migrate_runs}"
+               + "".join(f" --new-conversation-share {share * 100:g}" for share in shares)
+               + (f" --only '{only}'" if only else ""))  # fmt: skip
     data = report.write(result, command, doc, doc.with_name("performance.png"))
     say(f"wrote {doc}, {doc.with_name('performance.png')} and {data}")
 
