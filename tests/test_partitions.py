@@ -420,7 +420,7 @@ def test_creating_a_month_holds_event_writers_only_when_it_has_begun_or_has_stra
     # ATTACH's own SHARE UPDATE EXCLUSIVE lets writers through; SHARE ROW EXCLUSIVE holds them.
     assert ("ShareRowExclusiveLock" in modes) == writers_wait, modes
     assert "AccessExclusiveLock" not in modes
-    # The attach holds the default partition (what README says of reads reaching it).
+    # The attach holds the default partition (what docs/deploying.md says of reads reaching it).
     assert "AccessExclusiveLock" in default_modes, default_modes
 
 
