@@ -74,7 +74,7 @@ async def session(
 
 @asynccontextmanager
 async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> AsyncIterator[AsyncSession]:
-    switch = not conn.autocommit and conn.info.transaction_status == TransactionStatus.IDLE
+    switch = not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE
     if switch:
         await conn.set_autocommit(True)
     bound = None
@@ -85,7 +85,7 @@ async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> Asyn
     finally:
         if bound is not None:
             bound.open = False  # a session kept past its block is refused
-        if switch and conn.info.transaction_status == TransactionStatus.IDLE:
+        if switch and conn.pgconn.transaction_status == TransactionStatus.IDLE:
             await conn.set_autocommit(False)
 
 
@@ -103,7 +103,7 @@ async def sign_in_lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnect
 
 async def _lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], call: Call[T]) -> T:
     if isinstance(source, psycopg.AsyncConnection):
-        if source.autocommit or source.info.transaction_status != TransactionStatus.IDLE:
+        if source.autocommit or source.pgconn.transaction_status != TransactionStatus.IDLE:
             return await _execute(source, call)
         async with source.transaction():
             return await _execute(source, call)

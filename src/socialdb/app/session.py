@@ -87,7 +87,7 @@ class session:
             self.borrowed = self.source.connection()
             self.conn = self.borrowed.__enter__()
         try:
-            self.switch = not self.conn.autocommit and self.conn.info.transaction_status == TransactionStatus.IDLE
+            self.switch = not self.conn.autocommit and self.conn.pgconn.transaction_status == TransactionStatus.IDLE
             if self.switch:  # the setter waits on the connection: only when it changes anything
                 self.conn.autocommit = True
             guard = hold(self.conn)
@@ -105,7 +105,7 @@ class session:
                 self.bound.open = False
             if self.guard is not None:
                 self.guard.__exit__()
-            if self.switch and self.conn.info.transaction_status == TransactionStatus.IDLE:
+            if self.switch and self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 self.conn.autocommit = False
         finally:
             if self.borrowed is not None:
@@ -124,7 +124,7 @@ def sign_in_lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], email:
 
 def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]) -> T:
     if isinstance(source, psycopg.Connection):
-        if source.autocommit or source.info.transaction_status != TransactionStatus.IDLE:
+        if source.autocommit or source.pgconn.transaction_status != TransactionStatus.IDLE:
             return _execute(source, call)  # alone, or in the caller's transaction
         with source.transaction():  # never leave a transaction open behind a lookup
             return _execute(source, call)
