@@ -10,7 +10,8 @@
   src/socialdb, and nothing that is not there.
 
 docs/decisions.md and docs/performance.md record history (their numbers are those of their
-day) and docs/schema is generated: none of them is read here.
+day) and docs/schema is generated: none of them is read here (tests/test_docs.py checks the
+statuses of docs/decisions.md and its index of the rules in force).
 """
 
 from __future__ import annotations
