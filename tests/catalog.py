@@ -22,6 +22,10 @@ compares equal. Extensions are compared by name, version, schema and owner; the
 objects an extension creates are its own business and are left out. The runner's own
 tables (`migrations`, `migrations_lock`) and what hangs off them are left out too.
 
+Why a second catalog reader (the tool has schema/catalog.py, for `schema diff` and the
+docs): the round trips need an oracle that does not share the tool's code, or one bug
+would hide itself in both. The two are written apart and differ in source.
+
 Roles are cluster-wide, shared by every database on the server (the test suite creates
 many), so their existence is not part of a database's snapshot: the database-level
 privileges of `socialdb_%` roles are listed only where they differ from PUBLIC's, which
@@ -41,23 +45,6 @@ Snapshot = dict[str, list[Row]]
 _USER_NAMESPACE = """
   {ns}.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND {ns}.nspname NOT LIKE 'pg_temp\\_%' AND {ns}.nspname NOT LIKE 'pg_toast\\_temp\\_%'"""
-
-# The runner's tables and everything that hangs off them: indexes, the identity sequence, the row type.
-_SKIP = """
-WITH runner_table AS (
-  SELECT c.oid FROM pg_class AS c
-  WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('migrations', 'migrations_lock')
-), skip AS (
-  SELECT oid FROM runner_table
-  UNION SELECT i.indexrelid FROM pg_index AS i WHERE i.indrelid IN (SELECT oid FROM runner_table)
-  UNION SELECT d.objid FROM pg_depend AS d
-    WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
-      AND d.refobjid IN (SELECT oid FROM runner_table) AND d.deptype IN ('a', 'i')
-  UNION SELECT c.reltype FROM pg_class AS c WHERE c.oid IN (SELECT oid FROM runner_table)
-  UNION SELECT t.typarray FROM pg_type AS t JOIN pg_class AS c ON c.reltype = t.oid
-    WHERE c.oid IN (SELECT oid FROM runner_table)
-)
-"""
 
 
 def _not_extension_member(catalog: str, oid: str) -> str:
@@ -94,7 +81,7 @@ _QUERIES: dict[str, str] = {
         SELECT n.nspname, pg_get_userbyid(n.nspowner), {_acl("n.nspacl", "n", "n.nspowner")}
         FROM pg_namespace AS n
         WHERE {_USER_NAMESPACE.format(ns="n")} AND {_not_extension_member("pg_namespace", "n.oid")}""",
-    "relations": f"""{_SKIP}
+    "relations": f"""
         SELECT {_REL_KEY}, c.relkind::text, pg_get_userbyid(c.relowner), c.relpersistence::text,
                (SELECT array_agg(o ORDER BY o) FROM unnest(c.reloptions) AS o),
                c.relrowsecurity, c.relforcerowsecurity, c.relreplident::text,
@@ -107,9 +94,9 @@ _QUERIES: dict[str, str] = {
                     WHEN c.relkind = 'S' THEN {_acl("c.relacl", "s", "c.relowner")} END
         FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
         LEFT JOIN pg_am AS am ON am.oid = c.relam AND c.relkind NOT IN ('i', 'I')
-        WHERE {_USER_NAMESPACE.format(ns="n")} AND c.oid NOT IN (SELECT oid FROM skip)
+        WHERE {_USER_NAMESPACE.format(ns="n")}
           AND {_not_extension_member("pg_class", "c.oid")}""",
-    "columns": f"""{_SKIP}
+    "columns": f"""
         SELECT {_REL_KEY} || '.' || a.attname,
                row_number() OVER (PARTITION BY c.oid ORDER BY a.attnum),
                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
@@ -122,32 +109,32 @@ _QUERIES: dict[str, str] = {
         JOIN pg_type AS t ON t.oid = a.atttypid
         LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE {_USER_NAMESPACE.format(ns="n")} AND a.attnum > 0 AND NOT a.attisdropped
-          AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c') AND c.oid NOT IN (SELECT oid FROM skip)
+          AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'c')
           AND {_not_extension_member("pg_class", "c.oid")}""",
-    "constraints": f"""{_SKIP}
+    "constraints": f"""
         SELECT coalesce(rn.nspname || '.' || r.relname, tn.nspname || '.' || t.typname) || '.' || k.conname,
                k.contype::text, pg_get_constraintdef(k.oid), k.convalidated, k.condeferrable, k.condeferred
         FROM pg_constraint AS k
         LEFT JOIN pg_class AS r ON r.oid = k.conrelid LEFT JOIN pg_namespace AS rn ON rn.oid = r.relnamespace
         LEFT JOIN pg_type AS t ON t.oid = k.contypid LEFT JOIN pg_namespace AS tn ON tn.oid = t.typnamespace
         JOIN pg_namespace AS n ON n.oid = k.connamespace
-        WHERE {_USER_NAMESPACE.format(ns="n")} AND k.conrelid NOT IN (SELECT oid FROM skip)
+        WHERE {_USER_NAMESPACE.format(ns="n")}
           AND {_not_extension_member("pg_constraint", "k.oid")}""",
-    "indexes": f"""{_SKIP}
+    "indexes": f"""
         SELECT {_REL_KEY}, t.relname, pg_get_indexdef(i.indexrelid), i.indisvalid, i.indisready, i.indislive,
                i.indisprimary, i.indisclustered, i.indisreplident
         FROM pg_index AS i JOIN pg_class AS c ON c.oid = i.indexrelid
         JOIN pg_class AS t ON t.oid = i.indrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE {_USER_NAMESPACE.format(ns="n")} AND c.oid NOT IN (SELECT oid FROM skip)
+        WHERE {_USER_NAMESPACE.format(ns="n")}
           AND {_not_extension_member("pg_class", "c.oid")}""",
     "statistics": f"""
         SELECT n.nspname || '.' || s.stxname, pg_get_statisticsobjdef(s.oid), pg_get_userbyid(s.stxowner)
         FROM pg_statistic_ext AS s JOIN pg_namespace AS n ON n.oid = s.stxnamespace
         WHERE {_USER_NAMESPACE.format(ns="n")} AND {_not_extension_member("pg_statistic_ext", "s.oid")}""",
-    "triggers": f"""{_SKIP}
+    "triggers": f"""
         SELECT {_REL_KEY} || '.' || g.tgname, pg_get_triggerdef(g.oid), g.tgenabled::text
         FROM pg_trigger AS g JOIN pg_class AS c ON c.oid = g.tgrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE NOT g.tgisinternal AND c.oid NOT IN (SELECT oid FROM skip)""",
+        WHERE NOT g.tgisinternal""",
     "event_triggers": f"""
         SELECT v.evtname, v.evtevent, v.evtfoid::regproc::text, v.evtenabled::text, v.evttags,
                pg_get_userbyid(v.evtowner)
@@ -178,7 +165,7 @@ _QUERIES: dict[str, str] = {
     "rules": """
         SELECT schemaname || '.' || tablename || '.' || rulename, definition
         FROM pg_rules WHERE schemaname NOT IN ('pg_catalog', 'information_schema')""",
-    "sequences": f"""{_SKIP}
+    "sequences": f"""
         SELECT {_REL_KEY}, format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, s.seqmax,
                s.seqcache, s.seqcycle,
                (SELECT t.oid::regclass::text || '.' || a.attname || ' ' || d.deptype::text
@@ -187,10 +174,10 @@ _QUERIES: dict[str, str] = {
                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                   AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i'))
         FROM pg_sequence AS s JOIN pg_class AS c ON c.oid = s.seqrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
-        WHERE {_USER_NAMESPACE.format(ns="n")} AND c.oid NOT IN (SELECT oid FROM skip)
+        WHERE {_USER_NAMESPACE.format(ns="n")}
           AND {_not_extension_member("pg_class", "c.oid")}""",
     # Types of their own: enums, domains, ranges, base types (a table's row type and array types follow the table).
-    "types": f"""{_SKIP}
+    "types": f"""
         SELECT n.nspname || '.' || t.typname, t.typtype::text, pg_get_userbyid(t.typowner),
                {_acl("t.typacl", "T", "t.typowner")},
                (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum AS e WHERE e.enumtypid = t.oid),
@@ -198,7 +185,7 @@ _QUERIES: dict[str, str] = {
                t.typnotnull, t.typdefault,
                (SELECT format_type(r.rngsubtype, NULL) FROM pg_range AS r WHERE r.rngtypid = t.oid)
         FROM pg_type AS t JOIN pg_namespace AS n ON n.oid = t.typnamespace
-        WHERE {_USER_NAMESPACE.format(ns="n")} AND t.typrelid = 0 AND t.oid NOT IN (SELECT oid FROM skip)
+        WHERE {_USER_NAMESPACE.format(ns="n")} AND t.typrelid = 0
           AND NOT EXISTS (SELECT 1 FROM pg_type AS e WHERE e.typarray = t.oid)
           AND t.typtype <> 'm' AND {_not_extension_member("pg_type", "t.oid")}""",
     "text_search": f"""
@@ -248,12 +235,11 @@ _QUERIES: dict[str, str] = {
                || ' ' || d.defaclobjtype::text, {_explicit_acl("d.defaclacl")}
         FROM pg_default_acl AS d""",
     # Every comment on an object created after initdb, and on the schema public; extensions' objects and the runner's aside.
-    "comments": f"""{_SKIP}
+    "comments": """
         SELECT i.type || ' ' || i.identity, d.description
         FROM pg_description AS d, pg_identify_object(d.classoid, d.objoid, d.objsubid) AS i
         WHERE (d.objoid >= 16384 OR (d.classoid = 'pg_namespace'::regclass AND d.objoid = 'public'::regnamespace))
           AND d.classoid <> 'pg_extension'::regclass  -- in "extensions"
-          AND NOT (d.classoid = 'pg_class'::regclass AND d.objoid IN (SELECT oid FROM skip))
           AND NOT EXISTS (SELECT 1 FROM pg_depend AS e
                           WHERE e.classid = d.classoid AND e.objid = d.objoid AND e.deptype = 'e')""",
     # This database's own grants, settings and comment; its name and owner are the test's, so they are left out.
@@ -280,12 +266,28 @@ _QUERIES: dict[str, str] = {
 SECTIONS = tuple(_QUERIES)
 
 
-def snapshot(url: str) -> Snapshot:
-    """Every section's rows, sorted; the first value of a row names its object."""
-    with psycopg.connect(url, autocommit=True) as conn:
+# The runner's own tables: dropped in the snapshot's transaction, which is rolled back.
+_RUNNER_TABLES = "DROP TABLE IF EXISTS public.migrations, public.migrations_lock"
+
+
+def snapshot(url: str, *, runner_tables: bool = False) -> Snapshot:
+    """Every section's rows, sorted; the first value of a row names its object.
+
+    The runner's tables are left out by dropping them (RESTRICT) in a transaction that is
+    rolled back: the server's own dependency records take their indexes, sequence, row
+    type, grants and comments with them, and an object of the migrations that depended on
+    them would make the drop fail rather than vanish. The tool's reader (schema/catalog.py)
+    skips them with a query instead; this one shares none of its SQL, so a mistake in one
+    is not copied into the other. A standby cannot drop anything: compare two servers
+    with `runner_tables=True` on both."""
+    with psycopg.connect(url) as conn:
         # Names print schema-qualified or not by search_path: fix it, for snapshots of any session.
-        conn.execute("SET search_path = public")
-        return {name: sorted(conn.execute(query).fetchall(), key=repr) for name, query in _QUERIES.items()}  # type: ignore[arg-type]
+        conn.execute("SET LOCAL search_path = public")
+        if not runner_tables:
+            conn.execute(_RUNNER_TABLES)
+        found = {name: sorted(conn.execute(query).fetchall(), key=repr) for name, query in _QUERIES.items()}  # type: ignore[arg-type]
+        conn.rollback()
+        return found
 
 
 def differences(expected: Snapshot, actual: Snapshot) -> dict[str, dict[str, tuple[list[Row], list[Row]]]]:

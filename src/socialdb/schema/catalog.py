@@ -12,6 +12,9 @@ print it (`SELECT user_id FROM t`, where 15 prints `SELECT t.user_id FROM t`): w
 two, the same schema reads the same on PostgreSQL 15 and 18.
 
 The queries are static text: the fragments below are constants joined at import time.
+
+tests/catalog.py is a second reader, written apart on purpose: the round-trip tests' oracle,
+which must not share this code (or one mistake would hide itself in both).
 """
 
 from __future__ import annotations
