@@ -138,6 +138,25 @@ def test_cli_reads_the_config_of_the_current_folder(
     assert code == 2 and "history table Team History with the platform's own migrations" in err
 
 
+def test_schema_diff_and_docs_follow_the_config_of_the_current_folder(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_migrations(tmp_path / "db", {"001-accounts.sql": ACCOUNTS, "002-orders.sql": ORDERS})
+    (tmp_path / "socialdb.toml").write_text('migrations_dir = "db"\nhistory_table = "Team History"\n')
+    monkeypatch.chdir(tmp_path)
+    assert run("migrate", "up", "--database-url", empty_db_url)[0] == 0
+    code, out, err = run("schema", "diff", "--database-url", empty_db_url)
+    assert (code, err) == (0, ""), out + err  # the team's folder and history table, not the platform's
+    assert "no drift: the database matches the migrations up to 002-orders.sql" in out
+    _by_hand(empty_db_url, "ALTER TABLE orders ADD COLUMN note text")
+    code, out, _ = run("schema", "diff", "--database-url", empty_db_url)
+    assert code == 1 and "public.orders" in out and "Team History" not in out
+    code, out, err = run("schema", "docs", "--database-url", empty_db_url, "--out", str(tmp_path / "docs"))
+    assert code == 0, err
+    written = (tmp_path / "docs" / "schema.sql").read_text()
+    assert "CREATE TABLE public.orders" in written and "Team History" not in written
+
+
 def test_a_hostile_history_name_is_an_identifier_not_sql(empty_db_url: str, tmp_path: Path) -> None:
     folder = write_migrations(tmp_path / "m", {"001-accounts.sql": ACCOUNTS, "002-orders.sql": ORDERS})
     with psycopg.connect(empty_db_url, autocommit=True) as conn:

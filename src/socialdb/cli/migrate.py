@@ -479,7 +479,7 @@ def migrate_baseline(
         lambda: runner.baseline(
             url,
             to,
-            lambda: diff.against(url, to, project.directory, scratch_server=scratch_url),
+            lambda: diff.against(url, to, project.directory, scratch_server=scratch_url, table=project.history),
             project.directory,
             history=project.history,
             options=project.options,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, say, target_url
+from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, project, say, target_url
 
 schema_app = group("schema", "Document the schema from the catalog, and catch drift.")
 
@@ -60,12 +60,13 @@ def schema_docs(
     """
     from socialdb.schema import catalog, docs
 
+    settings = project(debug, directory)  # --dir over SOCIALDB_MIGRATIONS_DIR over the config file
     if database_url is not None:
         url = target_url(database_url, debug)
-        read = call(lambda: catalog.read(url), debug, url)
+        read = call(lambda: catalog.read(url, settings.history), debug, url)
     else:
         server = _embedded(debug)
-        read = call(lambda: docs.from_migrations(server, directory), debug, server)
+        read = call(lambda: docs.from_migrations(server, settings.directory), debug, server)
     mode = docs.DocsMode.CHECK if check else docs.DocsMode.WRITE
     changed = call(lambda: docs.sync(docs.build(read), out, mode), debug)
     if mode == docs.DocsMode.CHECK and changed:
@@ -98,6 +99,7 @@ def schema_diff(
     from socialdb.schema import diff
     from socialdb.settings import resolve_target
 
+    settings = project(debug, directory)  # --dir over SOCIALDB_MIGRATIONS_DIR over the config file
     url = target_url(database_url, debug)
     scratch = (
         call(lambda: resolve_target(scratch_url, environ={}, option="--scratch-url"), debug)
@@ -105,7 +107,11 @@ def schema_diff(
         else None
     )
     report = call(
-        lambda: diff.drift(url, scratch_server=scratch.url if scratch else None, directory=directory), debug, url
+        lambda: diff.drift(
+            url, scratch_server=scratch.url if scratch else None, directory=settings.directory, table=settings.history
+        ),
+        debug,
+        url,
     )
     against = f"the migrations up to {report.migration}" if report.migration else "an unmigrated database"
     for difference in report.differences:

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from pglast import ast, parse_sql
 from pglast.parser import ParseError
 from pglast.visitors import Visitor
+from psycopg import sql
 from psycopg.rows import dict_row
 
 from socialdb.db import Conn, connect
@@ -48,6 +49,8 @@ from socialdb.schema.model import (
     Trigger,
     Type,
 )
+from socialdb.scripts import history as history_table
+from socialdb.scripts.options import DEFAULT_HISTORY, HistoryTable
 
 T = TypeVar("T")
 
@@ -57,14 +60,15 @@ RUNNER_TABLES = ("migrations", "migrations_lock")
 _USER_NAMESPACE = """n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
   AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%'"""
 
-# The runner's tables and what hangs off them: their indexes, sequences and row types. And the
+# The runner's tables and what hangs off them: their indexes, sequences and row types (the
+# history table is the configured one, set for the reading transaction by `read_connection`). And the
 # partitions of a partitioned table (analytics_events, migration 034): `socialdb maintain`
 # creates and drops them month by month, so the schema is the parent's (its partition key, its
 # keys, indexes, triggers and policies, which every partition has), not a list of months.
 _SKIP = """
 WITH runner_table AS (
   SELECT c.oid FROM pg_class AS c
-  WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('migrations', 'migrations_lock')
+  WHERE c.oid IN (to_regclass(current_setting('socialdb.history_table')), to_regclass('public.migrations_lock'))
   UNION SELECT c.oid FROM pg_class AS c WHERE c.relispartition AND c.relkind IN ('r', 'p')
 ), skip AS (
   SELECT oid FROM runner_table
@@ -324,21 +328,24 @@ WHERE has_database_privilege(r.name, current_database(), p.name)
   AND (r.name = 'public'
        OR NOT has_database_privilege('public', current_database(), p.name))"""
 
-_MIGRATIONS = """
-SELECT file FROM migrations WHERE state = 'applied' ORDER BY version"""
+_HISTORY_SETTING = "SELECT pg_catalog.set_config('socialdb.history_table', %s, true)"
+_HISTORY_EXISTS = "SELECT to_regclass(current_setting('socialdb.history_table')) IS NOT NULL"
+_MIGRATIONS = "SELECT file FROM {table} WHERE state = 'applied' ORDER BY version"
 
 
-def read(url: str) -> Catalog:
-    """The schema of the database at `url`."""
+def read(url: str, history: HistoryTable = DEFAULT_HISTORY) -> Catalog:
+    """The schema of the database at `url`; `history`, the runner's history table, is left out."""
     with connect(url, autocommit=True, purpose="schema") as conn:
-        return read_connection(conn)
+        return read_connection(conn, history)
 
 
-def read_connection(conn: Conn) -> Catalog:
+def read_connection(conn: Conn, history: HistoryTable = DEFAULT_HISTORY) -> Catalog:
     """The schema seen by `conn` (its search_path is set to `public` for the rest of the session)."""
     conn.execute("SET search_path = public")
     with conn.transaction():  # one snapshot for every query
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        # The history table, as to_regclass() reads it, for the skip and _migrations (bound, not spliced).
+        conn.execute(_HISTORY_SETTING, (history_table.identifier(history).as_string(conn),))
         return Catalog(
             namespaces=tuple(_rows(conn, _NAMESPACES, Namespace)),
             relations=_relations(conn),
@@ -352,7 +359,7 @@ def read_connection(conn: Conn) -> Catalog:
                 lambda d: (d.role, d.schema or "", d.object_type),
             ),
             database_privileges=tuple(sorted(str(row[0]) for row in conn.execute(_DATABASE_PRIVILEGES))),
-            migrations=_migrations(conn),
+            migrations=_migrations(conn, history),
         )
 
 
@@ -378,11 +385,12 @@ def _relations(conn: Conn) -> tuple[Relation, ...]:
     return _sorted(found, lambda r: (r.schema, r.name))
 
 
-def _migrations(conn: Conn) -> tuple[str, ...]:
-    exists = conn.execute("SELECT to_regclass('public.migrations') IS NOT NULL").fetchone()
+def _migrations(conn: Conn, history: HistoryTable) -> tuple[str, ...]:
+    exists = conn.execute(_HISTORY_EXISTS).fetchone()
     if not (exists and exists[0]):
         return ()
-    return tuple(str(row[0]) for row in conn.execute(_MIGRATIONS))
+    query = sql.SQL(_MIGRATIONS).format(table=history_table.identifier(history))
+    return tuple(str(row[0]) for row in conn.execute(query))
 
 
 # Arrays whose order means something; every other array (grants, roles, options, settings) is sorted.

@@ -24,6 +24,7 @@ from socialdb.schema import scratch
 from socialdb.schema.model import Catalog, Function, Relation, ran_the_migrations
 from socialdb.scripts import history, standing
 from socialdb.scripts.files import default_directory, load_migrations
+from socialdb.scripts.options import DEFAULT_HISTORY, HistoryTable
 
 NONE = "none"
 
@@ -55,11 +56,17 @@ class DriftReport:
     differences: tuple[Difference, ...]
 
 
-def drift(url: str, *, scratch_server: str | None = None, directory: Path | None = None) -> DriftReport:
-    """Compare the database at `url` with its migrations, built in a scratch database on `scratch_server`
-    (default: the same server)."""
+def drift(
+    url: str,
+    *,
+    scratch_server: str | None = None,
+    directory: Path | None = None,
+    table: HistoryTable = DEFAULT_HISTORY,
+) -> DriftReport:
+    """Compare the database at `url` (its history in `table`) with its migrations, built in a
+    scratch database on `scratch_server` (default: the same server)."""
     folder = directory or default_directory()
-    found, rows, version = _target(url)
+    found, rows, version = _target(url, table)
     history_differences = _history_differences(folder, rows, version)
     server = scratch_server or url
     _same_major_version(url, server)
@@ -69,27 +76,29 @@ def drift(url: str, *, scratch_server: str | None = None, directory: Path | None
     return DriftReport(newest, tuple(history_differences + compare(expected, found)))
 
 
-def against(url: str, to: int, directory: Path, *, scratch_server: str | None = None) -> list[Difference]:
+def against(
+    url: str, to: int, directory: Path, *, scratch_server: str | None = None, table: HistoryTable = DEFAULT_HISTORY
+) -> list[Difference]:
     """The differences between the database at `url`, whatever its history, and what the
     migrations of `directory` up to version `to` produce (`migrate baseline`)."""
     server = scratch_server or url
     _same_major_version(url, server)
     with connect(url, autocommit=True, purpose="baseline") as conn:
-        found = catalog_reader.read_connection(conn)
+        found = catalog_reader.read_connection(conn, table)
     with scratch.migrated(server, to=to, directory=directory) as built:
         expected = catalog_reader.read(built)
     return compare(expected, found)
 
 
-def _target(url: str) -> tuple[Catalog, list[standing.HistoryRow], int | None]:
+def _target(url: str, table: HistoryTable) -> tuple[Catalog, list[standing.HistoryRow], int | None]:
     """The database's catalog, its history rows and its newest recorded version."""
     with connect(url, autocommit=True, purpose="schema diff") as conn:
-        if not history.exists(conn):
+        if not history.exists(conn, table):
             raise DriftCheckError(
-                f"{mask_url(url)} has no migration history (no table migrations): it was never migrated by socialdb"
+                f"{mask_url(url)} has no migration history (no table {table}): it was never migrated by socialdb"
             )
-        rows = history.read(conn)
-        found = catalog_reader.read_connection(conn)
+        rows = history.read(conn, table)
+        found = catalog_reader.read_connection(conn, table)
     version = max((r.version for r in rows), default=None)
     return found, rows, version
 
