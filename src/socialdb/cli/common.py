@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer._click.core import Command, Context  # Typer vendors Click; its exceptions are not re-exported
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperCommand, TyperGroup
 
 from socialdb import __version__
+from socialdb.cli.click_compat import ClickException, Command, Context, NoArgsIsHelpError
 from socialdb.errors import SocialdbError
 from socialdb.migrate import interrupts
 from socialdb.scripts.options import LockMode
