@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 lines = as_lines(say)  # the runner's events, each as the line it reads as
 
-migrate_app = group("migrate", "Apply, roll back and inspect migrations.")
+migrate_app = group("migrate")
 
 To = Annotated[
     int | None, typer.Option("--to", help="Target version: it must name a migration file.", show_default=False)
