@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from socialdb.cli import app
 from socialdb.errors import RunnerLockTimeout
 from socialdb.migrate import runner
-from socialdb.migrate.events import Event, WaitingForLock
 from socialdb.migrate.lease import LOCK_KEY, migration_lock
+from socialdb.scripts.events import Event, WaitingForLock
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, finish, history, join, socialdb, wait_for
 

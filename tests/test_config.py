@@ -19,7 +19,7 @@ from socialdb.cli import app
 from socialdb.db import database_of, with_database
 from socialdb.errors import BaselineError, ConfigError, MigrationFileError, OutOfOrderError, RepairError
 from socialdb.migrate import runner
-from socialdb.migrate.events import as_lines
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import HistoryTable, LockMode
 from tests.helpers import join, tables, write_migrations

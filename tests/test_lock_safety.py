@@ -12,7 +12,7 @@ import pytest
 
 from socialdb.errors import LockNotAvailableError, MigrationFailed
 from socialdb.migrate import runner
-from socialdb.migrate.events import Event, Retrying, as_lines
+from socialdb.scripts.events import Event, Retrying, as_lines
 from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, NEXT, history, join, wait_for

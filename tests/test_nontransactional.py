@@ -20,7 +20,7 @@ from socialdb.errors import (
     UsageError,
 )
 from socialdb.migrate import runner
-from socialdb.migrate.events import as_lines
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, history, in_background, join, wait_for, write_migrations

@@ -17,9 +17,10 @@ from socialdb.errors import (
     NoRollbackError,
     UsageError,
 )
-from socialdb.migrate import events, runner
-from socialdb.migrate.events import as_lines
+from socialdb.migrate import runner
+from socialdb.scripts import events
 from socialdb.scripts import history as history_table
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import checksum, default_directory
 from socialdb.scripts.options import RunOptions
 from tests.catalog import snapshot

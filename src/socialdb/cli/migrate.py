@@ -18,8 +18,8 @@ from socialdb.cli import progress
 from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, project, say, target_url, with_project
 from socialdb.config import Project  # at run time: `with_project` reads the commands' annotations
 from socialdb.migrate import runner
-from socialdb.migrate.events import as_lines
 from socialdb.planner import FailOn, Thresholds
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import new_migration
 from socialdb.scripts.options import ResolveAction
 from socialdb.scripts.standing import Problem, StatusRow

@@ -9,8 +9,8 @@ import typer
 
 from socialdb.cli.common import Debug, call, fail, say
 from socialdb.cli.migrate import migrate_app
-from socialdb.migrate.events import as_lines
 from socialdb.migrate.importing import Tool, run
+from socialdb.scripts.events import as_lines
 
 
 @migrate_app.command("import")

@@ -5,7 +5,7 @@ terminal, with `--no-color`, or when NO_COLOR is set to anything but the empty s
 (no-color.org). On a terminal, each finished migration stays printed above a live line
 with the one running, how many are done and the time so far; the live line goes away at
 the end, and the caller prints the summary. The display goes by the events' types
-(migrate/events.py), never by their text.
+(scripts/events.py), never by their text.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from socialdb.cli.common import call, say
 from socialdb.migrate import runner
-from socialdb.migrate.events import Applied, Applying, Event, Listener, RolledBack, RollingBack, as_lines
+from socialdb.scripts.events import Applied, Applying, Event, Listener, RolledBack, RollingBack, as_lines
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID

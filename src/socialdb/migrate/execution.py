@@ -26,9 +26,9 @@ from socialdb.db import Conn
 from socialdb.errors import DurabilityError, LockNotAvailableError, MigrationFailed
 from socialdb.migrate import interrupts
 from socialdb.migrate.blockers import BlockerWatch
-from socialdb.migrate.events import Listener, Note, Retrying, blocked_by
 from socialdb.migrate.privileges import BOOTSTRAP_HINT
 from socialdb.scripts import history
+from socialdb.scripts.events import Listener, Note, Retrying, blocked_by
 from socialdb.scripts.files import Migration, lock_timeout_of
 from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, RunOptions
 from socialdb.scripts.statements import Statement

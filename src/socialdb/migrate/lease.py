@@ -30,7 +30,7 @@ import psycopg
 from socialdb.db import Conn, connect
 from socialdb.errors import Interrupted, RunnerLockTimeout, SocialdbError
 from socialdb.migrate import interrupts
-from socialdb.migrate.events import Listener, WaitingForLock
+from socialdb.scripts.events import Listener, WaitingForLock
 
 LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
 # Serialises creating the lease table; its own key, so it never waits on an advisory-mode run.

@@ -28,11 +28,11 @@ from socialdb.errors import (
 )
 from socialdb.migrate import execution, interrupts, privileges
 from socialdb.migrate.blockers import BlockerWatch
-from socialdb.migrate.events import Applied, Applying, Listener, Note, RolledBack, RollingBack, silent
 from socialdb.migrate.execution import Session
 from socialdb.migrate.lease import migration_lock
 from socialdb.scripts import history as history_mod
 from socialdb.scripts import standing
+from socialdb.scripts.events import Applied, Applying, Listener, Note, RolledBack, RollingBack, silent
 from socialdb.scripts.files import (
     TEMPLATE_MARK,
     Migration,

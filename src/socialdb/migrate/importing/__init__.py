@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialdb.errors import MigrationFileError
-from socialdb.migrate.events import Listener, silent
 from socialdb.migrate.importing.convert import Written, convert, planned, read_folder, write
 from socialdb.migrate.importing.tools import Tool
+from socialdb.scripts.events import Listener, silent
 
 if TYPE_CHECKING:
     from socialdb.migrate.importing.adopt import Adopted

@@ -19,11 +19,11 @@ from psycopg import sql
 
 from socialdb.db import Conn, connect
 from socialdb.errors import HistoryError, UsageError
-from socialdb.migrate.events import Listener, Note, silent
 from socialdb.migrate.importing.convert import Converted
 from socialdb.migrate.importing.tools import Tool, flyway_parts
 from socialdb.migrate.lease import migration_lock
 from socialdb.scripts import history
+from socialdb.scripts.events import Listener, Note, silent
 from socialdb.scripts.standing import HistoryRow, up_unchanged
 
 
