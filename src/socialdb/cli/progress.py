@@ -50,10 +50,10 @@ def migrations(show: bool, plain: Callable[[str], None] = say) -> Iterator[Liste
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(), transient=True) as progress:
-        yield _drawn(progress, progress.add_task("starting", total=None))
+        yield drawn(progress, progress.add_task("starting", total=None))
 
 
-def _drawn(progress: Progress, task: TaskID) -> Listener:
+def drawn(progress: Progress, task: TaskID) -> Listener:
     """A listener that draws: the migration running on the live line (with the run's total), the rest above it."""
 
     def report(event: Event) -> None:
