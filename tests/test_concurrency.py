@@ -21,6 +21,7 @@ from socialdb.cli import app
 from socialdb.errors import RunnerLockTimeout
 from socialdb.migrate import runner
 from socialdb.migrate.lease import LOCK_KEY, migration_lock
+from socialdb.scripts.events import Event, WaitingForLock
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, finish, history, join, socialdb, wait_for
 
@@ -77,11 +78,13 @@ def test_runners_creating_the_lease_table_at_once_all_get_a_clean_answer(empty_d
 def test_second_runner_names_the_holder_and_gives_up(empty_db_url: str) -> None:
     with psycopg.connect(empty_db_url, autocommit=True, application_name="deploy-42") as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
-        lines: list[str] = []
+        reported: list[Event] = []
         with pytest.raises(RunnerLockTimeout) as caught:
-            runner.up(empty_db_url, options=RunOptions(lock_wait_s=1), report=lines.append)
+            runner.up(empty_db_url, options=RunOptions(lock_wait_s=1), report=reported.append)
         pid = holder.info.backend_pid
-        assert f"held by pid {pid} (deploy-42) from local socket, connected since" in lines[0]
+        assert len(reported) == 1 and isinstance(reported[0], WaitingForLock)  # said once, however long the wait
+        assert reported[0].holder.startswith(f"pid {pid} (deploy-42) from local socket, connected since")
+        assert str(reported[0]) == f"waiting for the migration lock, held by {reported[0].holder}"
         assert f"another socialdb run holds the migration lock: pid {pid} (deploy-42)" in str(caught.value)
         assert "gave up after 1s" in str(caught.value)
         result = CliRunner().invoke(app, ["migrate", "up", "--database-url", empty_db_url, "--lock-wait", "1s"])

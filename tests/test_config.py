@@ -19,6 +19,7 @@ from socialdb.cli import app
 from socialdb.db import database_of, with_database
 from socialdb.errors import BaselineError, ConfigError, MigrationFileError, OutOfOrderError, RepairError
 from socialdb.migrate import runner
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import HistoryTable, LockMode
 from tests.helpers import join, tables, write_migrations
@@ -234,7 +235,7 @@ def test_out_of_order_is_refused_unless_allowed_and_status_and_plan_show_it(empt
     code, _, _ = run("migrate", "verify", "--allow-out-of-order", "--database-url", empty_db_url, "--dir", str(folder))
     assert code == 0
     notes: list[str] = []
-    done = runner.up(empty_db_url, folder, report=notes.append, allow_out_of_order=True)
+    done = runner.up(empty_db_url, folder, report=as_lines(notes.append), allow_out_of_order=True)
     assert [o.migration.version for o in done] == [2]
     assert any("002-orders.sql runs out of order" in n for n in notes)
 

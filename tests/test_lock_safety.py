@@ -12,6 +12,7 @@ import pytest
 
 from socialdb.errors import LockNotAvailableError, MigrationFailed
 from socialdb.migrate import runner
+from socialdb.scripts.events import Event, Retrying, as_lines
 from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, NEXT, history, join, wait_for
@@ -45,17 +46,18 @@ def has_note(url: str) -> bool:
 
 
 def test_retries_until_the_blocking_session_commits(db_url: str, folder: Path, blocker: psycopg.Connection) -> None:  # type: ignore[type-arg]
-    lines: list[str] = []
+    reported: list[Event] = []
     options = RunOptions(lock_timeout_ms=200, lock_retries=30, retry_base_s=0.05, retry_cap_s=0.2)
-    worker = threading.Thread(target=runner.up, args=(db_url, folder, options, lines.append))
+    worker = threading.Thread(target=runner.up, args=(db_url, folder, options, reported.append))
     worker.start()
-    wait_for(lambda: any("lock not available" in line for line in lines), what="a retry")
+    wait_for(lambda: any(isinstance(e, Retrying) for e in list(reported)), what="a retry")
     blocker.commit()
     join(worker, 60)
     assert has_note(db_url)
-    retry = next(line for line in lines if "lock not available" in line)
-    assert f"pid {blocker.info.backend_pid} (blocker-test, idle in transaction): SELECT count(*) FROM products" in retry
-    assert f"{NEXT}-add-note.sql: lock not available (attempt 1/30)" in retry
+    retry = next(e for e in reported if isinstance(e, Retrying))
+    blocking = f"pid {blocker.info.backend_pid} (blocker-test, idle in transaction): SELECT count(*) FROM products"
+    assert (retry.file, retry.attempt, retry.attempts, retry.blockers) == (f"{NEXT}-add-note.sql", 1, 30, (blocking,))
+    assert str(retry).startswith(f"{NEXT}-add-note.sql: lock not available (attempt 1/30), blocked by {blocking};")
     blocker.close()
 
 
@@ -64,7 +66,7 @@ def test_gives_up_after_its_attempts_and_applies_nothing(
 ) -> None:  # type: ignore[type-arg]
     lines: list[str] = []
     with pytest.raises(LockNotAvailableError) as caught:
-        runner.up(db_url, folder, FAST, lines.append)
+        runner.up(db_url, folder, FAST, as_lines(lines.append))
     message = str(caught.value)
     assert message.startswith(f"{NEXT}-add-note.sql: could not get its locks within lock_timeout after 4 attempts;")
     assert "nothing of it was applied" in message

@@ -20,6 +20,7 @@ from socialdb.errors import (
     UsageError,
 )
 from socialdb.migrate import runner
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import default_directory
 from socialdb.scripts.options import RunOptions
 from tests.helpers import LATEST, history, in_background, join, wait_for, write_migrations
@@ -84,7 +85,7 @@ def test_resolve_retry_drops_the_invalid_index_and_finishes(empty_db_url: str, f
     with psycopg.connect(empty_db_url) as conn:
         conn.execute("DELETE FROM t WHERE b = 2")  # the fix: no more duplicates
     lines: list[str] = []
-    outcome = runner.resolve(empty_db_url, 2, "retry", folder, report=lines.append)
+    outcome = runner.resolve(empty_db_url, 2, "retry", folder, report=as_lines(lines.append))
     assert outcome is not None and outcome.migration.version == 2
     assert "dropping invalid index t_a_unique left by an earlier failed build, to build it again" in lines
     assert indexes(empty_db_url) == {"t_b": True, "t_a_unique": True}
@@ -158,7 +159,7 @@ def test_013_survives_a_long_transaction_elsewhere(db_url: str, tmp_path: Path) 
     writer.execute("UPDATE messages SET is_read = true WHERE false")  # holds ROW EXCLUSIVE on messages
     lines: list[str] = []
     options = RunOptions(lock_retries=50, retry_base_s=0.05, retry_cap_s=0.1)
-    worker = threading.Thread(target=runner.up, args=(db_url, folder, options, lines.append))
+    worker = threading.Thread(target=runner.up, args=(db_url, folder, options, as_lines(lines.append)))
     worker.start()
     wait_for(lambda: any("lock not available" in line for line in lines), what="a retry")
     writer.commit()

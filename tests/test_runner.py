@@ -18,7 +18,9 @@ from socialdb.errors import (
     UsageError,
 )
 from socialdb.migrate import runner
+from socialdb.scripts import events
 from socialdb.scripts import history as history_table
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import checksum, default_directory
 from socialdb.scripts.options import RunOptions
 from tests.catalog import snapshot
@@ -39,10 +41,14 @@ def migrations_dir(tmp_path: Path) -> Path:
 
 
 def test_up_applies_every_migration_in_order_and_records_them(empty_db_url: str) -> None:
-    lines: list[str] = []
-    done = runner.up(empty_db_url, report=lines.append)
+    reported: list[events.Event] = []
+    done = runner.up(empty_db_url, report=reported.append)
     assert [o.migration.version for o in done] == list(range(1, LATEST + 1))
-    assert [line.split()[1] for line in lines if line.startswith("applied")] == [o.migration.filename for o in done]
+    starts = [(e.version, e.index, e.total) for e in reported if isinstance(e, events.Applying)]
+    assert starts == [(v, v, LATEST) for v in range(1, LATEST + 1)]
+    assert [e.file for e in reported if isinstance(e, events.Applied)] == [o.migration.filename for o in done]
+    assert str(reported[0]) == "applying 001-create-users-table.sql"
+    assert str(reported[1]).startswith("applied 001-create-users-table.sql in ") and str(reported[1]).endswith(" ms")
     assert history(empty_db_url) == [(v, "applied") for v in range(1, LATEST + 1)]
     with psycopg.connect(empty_db_url) as conn:
         checksums = conn.execute("SELECT file, checksum, execution_ms FROM migrations ORDER BY version").fetchall()
@@ -183,14 +189,24 @@ def test_the_spec_runner_bug_is_gone(db_url: str, migrations_dir: Path) -> None:
 
 def test_up_to_and_down_to_a_version(db_url: str) -> None:
     lines: list[str] = []
-    done = runner.down(db_url, to=LATEST - 2, report=lines.append)
+    reported: list[events.Event] = []
+    done = runner.down(db_url, to=LATEST - 2, report=reported.append)
     assert [o.migration.version for o in done] == [LATEST, LATEST - 1]  # LATEST - 2 stays applied
+    assert [(type(e), e.version) for e in reported] == [
+        (events.RollingBack, LATEST),
+        (events.RolledBack, LATEST),
+        (events.RollingBack, LATEST - 1),
+        (events.RolledBack, LATEST - 1),
+    ]
+    assert [(e.index, e.total) for e in reported if isinstance(e, events.RollingBack)] == [(1, 2), (2, 2)]
+    newest = done[0].migration.filename
+    assert str(reported[0]) == f"rolling back {newest}" and str(reported[1]).startswith(f"rolled back {newest} in ")
     assert history(db_url)[-1] == (LATEST - 2, "applied")
     assert [o.migration.version for o in runner.up(db_url, to=LATEST - 1)] == [LATEST - 1]
     assert history(db_url)[-1] == (LATEST - 1, "applied")
-    assert runner.up(db_url, to=LATEST - 1, report=lines.append) == []
+    assert runner.up(db_url, to=LATEST - 1, report=as_lines(lines.append)) == []
     assert lines[-1] == f"nothing to apply: the database is up to date up to version {LATEST - 1}"
-    assert runner.down(db_url, to=LATEST, report=lines.append) == []  # newer than everything applied
+    assert runner.down(db_url, to=LATEST, report=as_lines(lines.append)) == []  # newer than everything applied
     assert lines[-1] == f"nothing to roll back: no applied migration is newer than version {LATEST}"
     assert len(history(db_url)) == LATEST - 1
 
@@ -274,13 +290,13 @@ def test_a_history_table_from_before_64_bit_versions_is_upgraded(empty_db_url: s
         )
     assert version_type(empty_db_url) == "integer"
     lines: list[str] = []
-    done = runner.up(empty_db_url, folder, report=lines.append)
+    done = runner.up(empty_db_url, folder, report=as_lines(lines.append))
     assert lines[0] == "upgraded the history table: migrations.version is now bigint (64-bit versions)"
     assert [o.migration.version for o in done] == [20250801120000, 20250802093000]
     assert history(empty_db_url) == [(1, "applied"), (20250801120000, "applied"), (20250802093000, "applied")]
     assert version_type(empty_db_url) == "bigint"
     lines.clear()
-    runner.up(empty_db_url, folder, report=lines.append)
+    runner.up(empty_db_url, folder, report=as_lines(lines.append))
     assert lines == ["nothing to apply: the database is up to date"]  # upgraded once
     assert [o.migration.version for o in runner.down(empty_db_url, 3, folder)] == [20250802093000, 20250801120000, 1]
 

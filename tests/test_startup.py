@@ -4,6 +4,7 @@ a command group's module is loaded only when one of its commands runs."""
 from __future__ import annotations
 
 import importlib
+import os
 import subprocess
 import sys
 import tomllib
@@ -75,14 +76,41 @@ def test_a_command_still_runs_when_its_module_was_not_loaded_first() -> None:
     assert "socialdb.cli.migrate" in loaded and "socialdb.cli.tokens" not in loaded
 
 
-def test_root_help_lists_each_command_with_its_own_help_line() -> None:
+@pytest.mark.processes
+def test_root_help_reads_the_same_before_and_after_the_commands_load() -> None:
+    # Listed unloaded, each command shows its registered line; loaded, its own help's first paragraph.
+    modules = sorted({module for module, _ in lazy_commands().values()})
+    loading = "".join(f"import {module}\n" for module in modules)
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    outputs = []
+    for script in (_RUN, loading + _RUN):
+        done = subprocess.run(
+            [sys.executable, "-c", script, "--help"], capture_output=True, text=True, timeout=120, env=env
+        )
+        out, _, loaded = done.stdout.rpartition("\nLOADED ")
+        outputs.append((out, _under(set(loaded.split()), modules)))
+    (before, none), (after, every) = outputs
+    assert (none, every) == ([], modules)
+    assert "migrate" in before and sorted(before.splitlines()) == sorted(after.splitlines())  # in load order
+
+
+def test_every_command_and_group_has_a_help_line_that_is_not_another_ones() -> None:
     for module, _ in lazy_commands().values():
         importlib.import_module(module)
-    group = typer.main.get_command(app)
-    assert isinstance(group, typer.core.TyperGroup)
-    for name, (_, line) in lazy_commands().items():
-        command = group.commands[name]
-        assert (command.help or "").split("\n\n")[0].replace("\n", " ").strip() == line, name
+    seen: dict[str, str] = {}
+
+    def walk(group: typer.core.TyperGroup, prefix: str) -> None:
+        for name, command in group.commands.items():
+            line = (command.help or "").split("\n\n")[0].strip()
+            assert line and line not in seen, f"{prefix}{name}: help {line!r}, as {seen.get(line)!r}"
+            seen[line] = f"{prefix}{name}"
+            if isinstance(command, typer.core.TyperGroup):
+                walk(command, f"{prefix}{name} ")
+
+    root = typer.main.get_command(app)
+    assert isinstance(root, typer.core.TyperGroup)
+    walk(root, "")
+    assert len(seen) >= 30
 
 
 def test_usage_errors_still_name_and_suggest_commands_not_loaded_yet() -> None:

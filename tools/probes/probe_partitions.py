@@ -119,7 +119,7 @@ def _conversion(ours: str, app_url: str) -> None:
     time.sleep(1)
     try:
         t0 = time.perf_counter()
-        outcomes = runner.up(ours, report=lambda line: marks.append((time.perf_counter(), line)))
+        outcomes = runner.up(ours, report=lambda event: marks.append((time.perf_counter(), str(event))))
         total = time.perf_counter() - t0
     finally:
         time.sleep(1)

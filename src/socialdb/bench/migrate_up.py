@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from psycopg.conninfo import conninfo_to_dict
 
+from socialdb.bench import Say
 from socialdb.bench.workload import Measure
 from socialdb.db import create_database, drop_database
 from socialdb.embedded import psql_path
@@ -36,7 +37,6 @@ from socialdb.errors import SocialdbError
 from socialdb.migrate import runner
 from socialdb.scripts.files import Migration, default_directory, load_migrations
 from socialdb.scripts.history import ddl as history_ddl
-from socialdb.scripts.options import Report
 
 IN_PROCESS = "migrate up, empty database, in process"
 WHOLE = "migrate up, empty database, as a whole process"
@@ -54,7 +54,7 @@ class Contender:
     run: Callable[[str], None]  # migrates the empty database at this URL
 
 
-def time_migrate(admin_url: str, runs: int, report: Report, dbmate: Path | None = None) -> list[Measure]:
+def time_migrate(admin_url: str, runs: int, report: Say, dbmate: Path | None = None) -> list[Measure]:
     """Each contender `runs` times, interleaved; measures for the two tables of the report."""
     migrations = load_migrations(default_directory())
     report(f"timing migrate up, {runs} runs: " + ", ".join([FLOOR, *([DBMATE] if dbmate else []), PROCESS, LIBRARY]))

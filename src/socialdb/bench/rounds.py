@@ -18,9 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from socialdb.bench import pgbench, workload
+from socialdb.bench import Say, pgbench, workload
 from socialdb.bench.workload import Measure, Sample
-from socialdb.scripts.options import Report
 
 SCHEMAS = ("spec", "socialdb")
 PGBENCH = " (pgbench)"
@@ -143,7 +142,7 @@ class Rounds:
     round_seconds: tuple[float, ...]
 
 
-def run_rounds(base: Context, rounds: int, report: Report) -> Rounds:
+def run_rounds(base: Context, rounds: int, report: Say) -> Rounds:
     """Each round: every operation on both schemas, in `order(round)`; measures carry their round."""
     ops = chosen(base)
     measures: list[Measure] = []

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import psycopg
 
-from socialdb.bench import generate, migrate_up, pgbench, results, rounds, workload
+from socialdb.bench import Say, generate, migrate_up, pgbench, results, rounds, workload
 from socialdb.bench.generate import Timing
 from socialdb.bench.workload import Measure
 from socialdb.db import create_database, drop_database, with_database
 from socialdb.migrate import runner
-from socialdb.scripts.options import Report
 from socialdb.scripts.statements import split
 
 OURS, SPEC = "socialdb_bench_ours", "socialdb_bench_spec"
@@ -83,7 +82,7 @@ def url_for(admin_url: str, database: str) -> str:
     return with_database(admin_url, database)
 
 
-def generate_data(admin_url: str, scale: float, report: Report, progress: Callable[[str, int, int], None]) -> Generated:
+def generate_data(admin_url: str, scale: float, report: Say, progress: Callable[[str, int, int], None]) -> Generated:
     """Recreate both databases, migrate them, load the same data into both, build both summaries."""
     started = time.perf_counter()
     for name in (OURS, SPEC):
@@ -112,7 +111,7 @@ def generate_data(admin_url: str, scale: float, report: Report, progress: Callab
     return Generated(scale, tuple(timings), notes)
 
 
-def measure(admin_url: str, generated: Generated, options: Options, report: Report) -> Run:
+def measure(admin_url: str, generated: Generated, options: Options, report: Say) -> Run:
     """Every operation on both schemas in `options.rounds` interleaved rounds, then migrate up timed."""
     started = time.perf_counter()
     urls = {"socialdb": url_for(admin_url, OURS), "spec": url_for(admin_url, SPEC)}

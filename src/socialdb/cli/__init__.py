@@ -11,7 +11,8 @@ from socialdb.cli.common import app, register_lazily
 
 # Each module registers its commands when imported, which happens when one of them runs:
 # `socialdb --version`, `--help` and `lint` load no database driver (docs/performance.md).
-# The text is the command's line in `socialdb --help` (tests/test_startup.py checks it is the module's).
+# The text is the command's line in `socialdb --help`, written here only: a group's help is this line
+# (`common.group`), a command's is this line then its docstring (`common.command`).
 for _name, _module, _help in [
     (
         "init",

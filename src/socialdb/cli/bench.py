@@ -14,7 +14,7 @@ from socialdb.cli.common import DatabaseUrl, Debug, call, group, say, target_url
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-bench_app = group("bench", "Benchmark against the spec's schema (extra: socialdb\\[bench]).")
+bench_app = group("bench")
 Scale = Annotated[float, typer.Option("--scale", min=0.001, help="1 = 2M messages, 5M events.")]
 
 

@@ -19,11 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
-from typer._click.core import Command, Context  # Typer vendors Click; its exceptions are not re-exported
-from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperCommand, TyperGroup
 
 from socialdb import __version__
+from socialdb.cli.click_compat import ClickException, Command, Context, NoArgsIsHelpError
 from socialdb.errors import SocialdbError
 from socialdb.migrate import interrupts
 from socialdb.scripts.options import LockMode
@@ -128,11 +127,30 @@ def _root(
     pass
 
 
-def group(name: str, help_text: str) -> typer.Typer:
-    """A command group (`socialdb migrate ...`), registered on the app."""
-    sub = typer.Typer(no_args_is_help=True, help=help_text)
+def help_line(name: str) -> str:
+    """The line of `socialdb NAME` in `socialdb --help`, as registered in cli/__init__.py, its one place."""
+    if name not in _LAZY:
+        raise KeyError(f"socialdb {name}: register it in socialdb/cli/__init__.py with its help line")
+    return _LAZY[name][1]
+
+
+def group(name: str) -> typer.Typer:
+    """A command group (`socialdb migrate ...`), registered on the app; its help is its registered line."""
+    sub = typer.Typer(no_args_is_help=True, help=help_line(name))
     app.add_typer(sub, name=name)
     return sub
+
+
+def command(name: str, **settings: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """A command of the root (`socialdb seed`): its help is its registered line, then its docstring
+    (what else to know, and an example), so that the line is written once."""
+
+    def register(function: Callable[..., None]) -> Callable[..., None]:
+        rest = inspect.getdoc(function)
+        text = help_line(name) + (f"\n\n{rest}" if rest else "")
+        return app.command(name, help=text, **settings)(function)
+
+    return register
 
 
 def _directory(value: str) -> Path:

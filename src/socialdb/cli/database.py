@@ -10,11 +10,11 @@ import typer
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from socialdb import embedded
-from socialdb.cli.common import DatabaseUrl, Debug, app, call, fail, group, say, target_url
+from socialdb.cli.common import DatabaseUrl, Debug, call, command, fail, group, say, target_url
 from socialdb.db import mask_url
 from socialdb.settings import embedded_dir
 
-db_app = group("db", "The database socialdb talks to.")
+db_app = group("db")
 
 
 @db_app.command("url")
@@ -83,11 +83,9 @@ def db_stop(debug: Debug = False) -> None:
     say("embedded PostgreSQL stopped" if stopped else "embedded PostgreSQL was not running")
 
 
-@app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def psql(ctx: typer.Context, database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Open psql on the database; extra arguments go to psql (e.g. -c 'SELECT 1').
-
-    The password travels in PGPASSWORD, not on the command line.
+    """The password travels in PGPASSWORD, not on the command line.
 
     Example: socialdb psql -c 'SELECT count(*) FROM users'
     """

@@ -7,20 +7,17 @@ from typing import Annotated
 
 import typer
 
-from socialdb.cli.common import Debug, app, call, say
+from socialdb.cli.common import Debug, call, command, say
 
 
-@app.command("init")
+@command("init")
 def init_command(
     migrations_dir: Annotated[
         str, typer.Option("--migrations-dir", help="The folder of migrations to make, relative to here.")
     ] = "migrations",
     debug: Debug = False,
 ) -> None:
-    """Make socialdb.toml, the migrations folder and its lint waivers here; then `socialdb migrate new NAME`.
-
-    Example: socialdb init && socialdb migrate new create-accounts
-    """
+    """Example: socialdb init && socialdb migrate new create-accounts"""
     from socialdb import config
 
     written = call(lambda: config.init(Path.cwd(), migrations_dir), debug)

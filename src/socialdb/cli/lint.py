@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from socialdb.cli.common import Debug, Directory, app, call, project, say
+from socialdb.cli.common import Debug, Directory, call, command, project, say
 from socialdb.migrate import lint
 
 
@@ -18,7 +18,7 @@ class Format(StrEnum):
     JSON = "json"
 
 
-@app.command("lint")
+@command("lint")
 def lint_command(
     files: Annotated[list[Path] | None, typer.Argument(help="Migration files or folders (default: --dir).")] = None,
     directory: Directory = None,
@@ -34,10 +34,7 @@ def lint_command(
     output: Annotated[Format, typer.Option("--format", help="text or json.")] = Format.TEXT,
     debug: Debug = False,
 ) -> None:
-    """Lint migrations with Squawk; exit 1 on any finding that is not waived.
-
-    Example: socialdb lint src/socialdb/migrate/migrations/030-comments.sql --format json
-    """
+    """Example: socialdb lint src/socialdb/migrate/migrations/030-comments.sql --format json"""
     where = project(debug, directory)
     paths = files or [where.directory]
     findings = call(lambda: lint.lint_paths(paths, config or where.lint_waivers), debug)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, app, call, say, target_url
+from socialdb.cli.common import DatabaseUrl, Debug, LockRetries, LockTimeout, call, command, say, target_url
 
 if TYPE_CHECKING:
     from socialdb.app.partitions import UpkeepReport
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 RETAIN_ENV = "SOCIALDB_EVENTS_RETAIN"
 
 
-@app.command("maintain")
+@command("maintain")
 def maintain_command(
     months: Annotated[int, typer.Option("--months", min=0, help="Months ahead to have partitions for.")] = 3,
     retain: Annotated[
@@ -27,9 +27,7 @@ def maintain_command(
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Create analytics_events' partitions for the months ahead; with --retain, drop expired ones.
-
-    Idempotent and safe to run concurrently. Events of months without a partition stay in the
+    """Idempotent and safe to run concurrently. Events of months without a partition stay in the
     default partition and are reported (a warning, by month); exit 0 when partitions were made
     and dropped as asked, 1 only when that failed.
 

@@ -19,6 +19,7 @@ from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group
 from socialdb.config import Project  # at run time: `with_project` reads the commands' annotations
 from socialdb.migrate import runner
 from socialdb.planner import FailOn, Thresholds
+from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import new_migration
 from socialdb.scripts.options import ResolveAction
 from socialdb.scripts.standing import Problem, StatusRow
@@ -26,7 +27,9 @@ from socialdb.scripts.standing import Problem, StatusRow
 if TYPE_CHECKING:
     from socialdb.planner import Plan
 
-migrate_app = group("migrate", "Apply, roll back and inspect migrations.")
+lines = as_lines(say)  # the runner's events, each as the line it reads as
+
+migrate_app = group("migrate")
 
 To = Annotated[
     int | None, typer.Option("--to", help="Target version: it must name a migration file.", show_default=False)
@@ -306,7 +309,7 @@ def migrate_down(
         raise typer.BadParameter("give N or --to V, not both")
     url = target_url(database_url, debug)
     done = call(
-        lambda: runner.down(url, steps, project.directory, project.options, say, to=to, history=project.history),
+        lambda: runner.down(url, steps, project.directory, project.options, lines, to=to, history=project.history),
         debug,
         url,
     )
@@ -332,7 +335,9 @@ def migrate_resolve(
     url = target_url(database_url, debug)
     action = ResolveAction.RETRY if retry else ResolveAction.MARK_APPLIED
     call(
-        lambda: runner.resolve(url, version, action, project.directory, project.options, say, history=project.history),
+        lambda: runner.resolve(
+            url, version, action, project.directory, project.options, lines, history=project.history
+        ),
         debug,
         url,
     )
@@ -448,7 +453,7 @@ def migrate_repair(
         fail(f"{len(found)} row(s) to re-record; nothing was changed: rerun with --yes", 1)
     done = call(
         lambda: runner.repair(
-            url, where, apply=True, changed_up=record_changed_up, history=table, options=project.options, report=say
+            url, where, apply=True, changed_up=record_changed_up, history=table, options=project.options, report=lines
         ),
         debug,
         url,
@@ -483,7 +488,7 @@ def migrate_baseline(
             project.directory,
             history=project.history,
             options=project.options,
-            report=say,
+            report=lines,
         ),
         debug,
         url,

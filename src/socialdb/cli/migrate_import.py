@@ -10,6 +10,7 @@ import typer
 from socialdb.cli.common import Debug, call, fail, say
 from socialdb.cli.migrate import migrate_app
 from socialdb.migrate.importing import Tool, run
+from socialdb.scripts.events import as_lines
 
 
 @migrate_app.command("import")
@@ -39,7 +40,7 @@ def migrate_import(
     if directory is None or not str(directory).strip():
         fail("give --dir, the folder to write socialdb's migration files to", 2)
     url = database_url  # only the database named: adopting a history is never done on a default one
-    done = call(lambda: run(tool, source, directory, url, history_table, say), debug, url)
+    done = call(lambda: run(tool, source, directory, url, history_table, as_lines(say)), debug, url)
     written, adopted = done.written, done.adopted
     if written.written:
         say(f"wrote {len(written.written)} file(s) to {directory}: {', '.join(written.written)}")

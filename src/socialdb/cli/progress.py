@@ -1,10 +1,11 @@
 """How `migrate up` shows its work: a Rich progress display on a terminal, plain lines otherwise.
 
-Plain lines (exactly the runner's reports, one per line) when standard output is not a
+Plain lines (exactly the runner's events as text, one per line) when standard output is not a
 terminal, with `--no-color`, or when NO_COLOR is set to anything but the empty string
 (no-color.org). On a terminal, each finished migration stays printed above a live line
 with the one running, how many are done and the time so far; the live line goes away at
-the end, and the caller prints the summary.
+the end, and the caller prints the summary. The display goes by the events' types
+(scripts/events.py), never by their text.
 """
 
 from __future__ import annotations
@@ -12,16 +13,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialdb.cli.common import call, say
 from socialdb.migrate import runner
-from socialdb.scripts.options import Report
+from socialdb.scripts.events import Applied, Applying, Event, Listener, RolledBack, RollingBack, as_lines
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from socialdb.config import Project
 
 
@@ -31,10 +33,10 @@ def fancy(no_color: bool) -> bool:
 
 
 @contextmanager
-def migrations(total: int | None, show: bool, plain: Report = say) -> Iterator[Report]:
-    """A report callback for the runner: `plain`, or lines above a progress bar of `total` migrations."""
+def migrations(show: bool, plain: Callable[[str], None] = say) -> Iterator[Listener]:
+    """A listener for the runner: each event's line to `plain`, or lines above a progress bar."""
     if not show:
-        yield plain
+        yield as_lines(plain)
         return
     # Rich only for a terminal: a no-op `up` in a script or CI does without it.
     from rich.console import Console
@@ -48,17 +50,23 @@ def migrations(total: int | None, show: bool, plain: Report = say) -> Iterator[R
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=Console(), transient=True) as progress:
-        task = progress.add_task("starting", total=total)
+        yield drawn(progress, progress.add_task("starting", total=None))
 
-        def report(line: str) -> None:
-            if line.startswith(("applying ", "rolling back ")):
-                progress.update(task, description=line)
-                return
-            progress.console.print(line, highlight=False, markup=False)
-            if line.startswith(("applied ", "rolled back ")) and " in " in line:
+
+def drawn(progress: Progress, task: TaskID) -> Listener:
+    """A listener that draws: the migration running on the live line (with the run's total), the rest above it."""
+
+    def report(event: Event) -> None:
+        match event:
+            case Applying() | RollingBack():
+                progress.update(task, description=str(event), total=event.total)
+            case Applied() | RolledBack():
+                progress.console.print(str(event), highlight=False, markup=False)
                 progress.advance(task)
+            case _:
+                progress.console.print(str(event), highlight=False, markup=False)
 
-        yield report
+    return report
 
 
 def run_up(
@@ -69,14 +77,12 @@ def run_up(
     *,
     no_color: bool,
     debug: bool,
-    plain: Report = say,
+    plain: Callable[[str], None] = say,
 ) -> None:
     """`migrate up` itself: the runner behind the right display, then the summary line (through `plain`)."""
-    show = fancy(no_color)
     directory, options, table = project.directory, project.options, project.history
-    total = call(lambda: _pending(url, directory, to, project), debug, url) if show else None
     started = time.perf_counter()
-    with migrations(total, show, plain) as report:
+    with migrations(fancy(no_color), plain) as report:
         done = call(
             lambda: runner.up(
                 url, directory, options, report, to=to, history=table, allow_out_of_order=allow_out_of_order
@@ -85,8 +91,3 @@ def run_up(
             url,
         )
     plain(f"{len(done)} migration(s) applied in {time.perf_counter() - started:.1f} s")
-
-
-def _pending(url: str, directory: Path | None, to: int | None, project: Project) -> int:
-    rows = runner.status(url, directory, history=project.history)
-    return sum(1 for row in rows if row.state == "pending" and (to is None or row.version <= to))

@@ -9,7 +9,7 @@ import typer
 
 from socialdb.cli.common import DatabaseUrl, Debug, Directory, call, fail, group, project, say, target_url
 
-schema_app = group("schema", "Document the schema from the catalog, and catch drift.")
+schema_app = group("schema")
 
 
 def _out(value: str | Path) -> Path:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from socialdb.app import seed as seeding
-from socialdb.cli.common import DatabaseUrl, Debug, app, call, say, target_url
+from socialdb.cli.common import DatabaseUrl, Debug, call, command, say, target_url
 
 
-@app.command("seed")
+@command("seed")
 def seed_command(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Load the development seed data (a demo seller and 20 products). Idempotent.
-
-    Example: socialdb seed --database-url postgresql://me@localhost/socialdb_dev
-    """
+    """Example: socialdb seed --database-url postgresql://me@localhost/socialdb_dev"""
     url = target_url(database_url, debug)
     result = call(lambda: seeding.seed(url), debug, url)
     say(f"seeded: {result.users_created} user(s) and {result.products_created} product(s) created")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from socialdb.app import summary
 from socialdb.cli.common import DatabaseUrl, Debug, call, group, say, target_url
 
-summary_app = group("summary", "The daily analytics summary's upkeep (maintenance role).")
+summary_app = group("summary")
 
 
 @summary_app.command("refresh")

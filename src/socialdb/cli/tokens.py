@@ -9,7 +9,7 @@ import typer
 from socialdb.app import tokens
 from socialdb.cli.common import DatabaseUrl, Debug, call, group, say, target_url
 
-tokens_app = group("tokens", "Encrypted OAuth tokens.")
+tokens_app = group("tokens")
 
 
 @tokens_app.command("rotate")

@@ -28,8 +28,9 @@ from socialdb.migrate import interrupts
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.privileges import BOOTSTRAP_HINT
 from socialdb.scripts import history
+from socialdb.scripts.events import Listener, Note, Retrying, blocked_by
 from socialdb.scripts.files import Migration, lock_timeout_of
-from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, Report, RunOptions
+from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, RunOptions
 from socialdb.scripts.statements import Statement
 
 Query = tuple[str | bytes, tuple[Any, ...] | None]  # SQL and its parameters
@@ -56,7 +57,7 @@ class Session:
     conn: Conn  # runs the migrations; autocommit, so transaction() means BEGIN ... COMMIT
     monitor: Conn  # the lock's connection; also reads who blocks `conn`
     opts: RunOptions
-    report: Report
+    report: Listener
     watch: BlockerWatch  # samples, on `monitor`, who blocks `conn` while a statement waits
     history: HistoryTable = DEFAULT_HISTORY  # where the run records what it did
 
@@ -189,7 +190,7 @@ def _record_failure(
     return MigrationFailed(exc.path, exc.line, message, exc.sqlstate, applied_partially=True)
 
 
-def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Report) -> None:
+def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Listener) -> None:
     """A failed CREATE INDEX CONCURRENTLY leaves an INVALID index, which IF NOT EXISTS would accept."""
     if statement.concurrent_index is None:
         return
@@ -197,7 +198,7 @@ def _drop_invalid_leftover(conn: Conn, statement: Statement, report: Report) -> 
     row = conn.execute(_INDEX_IS_INVALID, {"schema": schema, "name": name}).fetchone()
     if row is None or not row[0]:
         return
-    report(f"dropping invalid index {name} left by an earlier failed build, to build it again")
+    report(Note(f"dropping invalid index {name} left by an earlier failed build, to build it again"))
     target = sql.Identifier(schema, name) if schema else sql.Identifier(name)
     with interrupts.cancellable(conn):  # it waits for every older transaction
         conn.execute(sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(target))
@@ -331,17 +332,13 @@ def _retry_or_give_up(
     session: Session, migration: Migration, attempt: int, blockers: list[str], consequence: str
 ) -> None:
     opts = session.opts
-    waiting_on = "; ".join(blockers) if blockers else "a session that released its lock before it could be named"
     if attempt >= opts.lock_retries:
         raise LockNotAvailableError(
             f"{migration.filename}: could not get its locks within lock_timeout after {attempt} attempts;"
-            f" {consequence}. Blocked by: {waiting_on}"
+            f" {consequence}. Blocked by: {blocked_by(blockers)}"
         )
     delay = min(opts.retry_base_s * 2 ** (attempt - 1), opts.retry_cap_s) * random.uniform(0.5, 1.0)
-    session.report(
-        f"{migration.filename}: lock not available (attempt {attempt}/{opts.lock_retries}),"
-        f" blocked by {waiting_on}; retrying in {delay:.1f}s"
-    )
+    session.report(Retrying(migration.filename, attempt, opts.lock_retries, tuple(blockers), delay))
     interrupts.sleep(delay)
 
 

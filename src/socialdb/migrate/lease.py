@@ -30,6 +30,7 @@ import psycopg
 from socialdb.db import Conn, connect
 from socialdb.errors import Interrupted, RunnerLockTimeout, SocialdbError
 from socialdb.migrate import interrupts
+from socialdb.scripts.events import Listener, WaitingForLock
 
 LOCK_KEY = int.from_bytes(b"socialdb", "big", signed=True)
 # Serialises creating the lease table; its own key, so it never waits on an advisory-mode run.
@@ -101,7 +102,7 @@ def lease_holder(conn: Conn) -> str:
 
 
 @contextmanager
-def migration_lock(url: str, mode: str, wait_s: float, report: Callable[[str], None]) -> Iterator[Conn]:
+def migration_lock(url: str, mode: str, wait_s: float, report: Listener) -> Iterator[Conn]:
     """Hold the migration lock for the block; yields the lock's own (autocommit) connection.
 
     SIGINT and SIGTERM are deferred for the whole run (interrupts.py): acted on in sleeps,
@@ -123,7 +124,7 @@ def migration_lock(url: str, mode: str, wait_s: float, report: Callable[[str], N
 
 
 @contextmanager
-def _advisory(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator[None]:
+def _advisory(conn: Conn, wait_s: float, report: Listener) -> Iterator[None]:
     def take() -> bool:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()
         return bool(row and row[0])
@@ -138,7 +139,7 @@ def _advisory(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Itera
 
 
 @contextmanager
-def _lease(conn: Conn, wait_s: float, report: Callable[[str], None]) -> Iterator[None]:
+def _lease(conn: Conn, wait_s: float, report: Listener) -> Iterator[None]:
     owner = f"{socket.gethostname()} pid {os.getpid()} run {uuid.uuid4().hex[:8]}"
     _create_lease_table(conn)
     params = {"owner": owner, "ttl": LEASE_S}
@@ -173,7 +174,7 @@ def _create_lease_table(conn: Conn) -> None:
         conn.execute(_LEASE_TABLE)
 
 
-def _poll(take: Callable[[], bool], who: Callable[[], str], wait_s: float, report: Callable[[str], None]) -> None:
+def _poll(take: Callable[[], bool], who: Callable[[], str], wait_s: float, report: Listener) -> None:
     deadline = time.monotonic() + wait_s
     announced = False
     try:
@@ -186,7 +187,7 @@ def _poll(take: Callable[[], bool], who: Callable[[], str], wait_s: float, repor
                     " (wait for it to finish, raise --lock-wait, or end that session if it is stuck)"
                 )
             if not announced:
-                report(f"waiting for the migration lock, held by {holder}")
+                report(WaitingForLock(holder))
                 announced = True
             interrupts.sleep(POLL_S)
     except KeyboardInterrupt as exc:

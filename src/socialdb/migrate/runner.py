@@ -32,6 +32,7 @@ from socialdb.migrate.execution import Session
 from socialdb.migrate.lease import migration_lock
 from socialdb.scripts import history as history_mod
 from socialdb.scripts import standing
+from socialdb.scripts.events import Applied, Applying, Listener, Note, RolledBack, RollingBack, silent
 from socialdb.scripts.files import (
     TEMPLATE_MARK,
     Migration,
@@ -47,7 +48,6 @@ from socialdb.scripts.options import (
     Direction,
     HistoryTable,
     LockMode,
-    Report,
     ResolveAction,
     RunOptions,
     choice,
@@ -70,10 +70,6 @@ __all__ = [
 ]  # the tool's public face
 
 
-def _silent(_: str) -> None:
-    pass
-
-
 @dataclass(frozen=True)
 class Outcome:
     migration: Migration
@@ -85,7 +81,7 @@ def up(
     url: str,
     directory: Path | None = None,
     options: RunOptions | None = None,
-    report: Report = _silent,
+    report: Listener = silent,
     *,
     to: int | None = None,
     history: HistoryTable | None = None,
@@ -106,11 +102,12 @@ def up(
         todo = _parsed(standing.pending(migrations, rows, to, out_of_order=allow_out_of_order))
         upgraded = history_mod.ensure_table(session.conn, table, shape)
         if upgraded:
-            report(upgraded)
+            report(Note(upgraded))
         for late in standing.older_than_applied(todo, rows):
-            report(f"{late.filename} runs out of order (--allow-out-of-order): a newer version is applied")
+            report(Note(f"{late.filename} runs out of order (--allow-out-of-order): a newer version is applied"))
         if not todo:
-            report("nothing to apply: the database is up to date" + (f" up to version {to}" if to is not None else ""))
+            upto = f" up to version {to}" if to is not None else ""
+            report(Note(f"nothing to apply: the database is up to date{upto}"))
         end = max((m.version for m in todo), default=0)
         return _run_all(session, _ready(session, folder, todo, Direction.UP, (rows, end)), Direction.UP)
 
@@ -133,7 +130,7 @@ def down(
     steps: int | None = None,
     directory: Path | None = None,
     options: RunOptions | None = None,
-    report: Report = _silent,
+    report: Listener = silent,
     *,
     to: int | None = None,
     history: HistoryTable | None = None,
@@ -152,7 +149,7 @@ def down(
         else:
             chosen = standing.rollbacks_to(migrations, rows, to)
             if not chosen:
-                report(f"nothing to roll back: no applied migration is newer than version {to}")
+                report(Note(f"nothing to roll back: no applied migration is newer than version {to}"))
         undone = {m.version for m in chosen}
         end = max((r.version for r in rows if r.version not in undone), default=0)
         done = _run_all(session, _ready(session, directory, chosen, Direction.DOWN, (rows, end)), Direction.DOWN)
@@ -199,7 +196,7 @@ def resolve(
     action: ResolveAction | str,
     directory: Path | None = None,
     options: RunOptions | None = None,
-    report: Report = _silent,
+    report: Listener = silent,
     *,
     history: HistoryTable | None = None,
 ) -> Outcome | None:
@@ -217,7 +214,7 @@ def resolve(
         execution_ms = next(row.execution_ms for row in rows if row.version == version)
         with conn.transaction():
             history_mod.record_applied(conn, migration, execution_ms, table)
-        report(f"marked {migration.filename} as applied")
+        report(Note(f"marked {migration.filename} as applied"))
         return None
 
 
@@ -255,7 +252,7 @@ def repair(
     changed_up: bool = False,
     history: HistoryTable | None = None,
     options: RunOptions | None = None,
-    report: Report = _silent,
+    report: Listener = silent,
 ) -> list[Change]:
     """What changed in applied files since they ran; with `apply`, their rows are re-recorded with
     the files' checksums (nothing is run). A changed up part (or file name) is re-recorded only
@@ -289,7 +286,7 @@ def baseline(
     *,
     history: HistoryTable | None = None,
     options: RunOptions | None = None,
-    report: Report = _silent,
+    report: Listener = silent,
 ) -> list[Migration]:
     """Adopt a database made without socialdb: when its schema equals what the migrations up to
     `to` produce, record them as applied (execution_ms 0). Refused, recording nothing, when it
@@ -321,7 +318,7 @@ def baseline(
         with session.conn.transaction():
             for migration in chosen:
                 history_mod.record_applied(session.conn, migration, 0, table)
-        report(f"recorded {len(chosen)} migration(s) as applied, up to {chosen[-1].filename}")
+        report(Note(f"recorded {len(chosen)} migration(s) as applied, up to {chosen[-1].filename}"))
         return chosen
 
 
@@ -395,7 +392,7 @@ def _checked(options: RunOptions | None) -> RunOptions:
 
 
 @contextmanager
-def _session(url: str, opts: RunOptions, report: Report, table: HistoryTable = DEFAULT_HISTORY) -> Iterator[Session]:
+def _session(url: str, opts: RunOptions, report: Listener, table: HistoryTable = DEFAULT_HISTORY) -> Iterator[Session]:
     """The migration lock and a work connection; both autocommit, both closed at the end."""
     with (
         migration_lock(url, opts.lock_mode, opts.lock_wait_s, report) as monitor,
@@ -409,9 +406,9 @@ def _run_all(session: Session, items: list[tuple[Migration, list[Statement]]], d
     done: list[Outcome] = []
     current: Migration | None = None
     try:
-        for migration, statements in items:
+        for index, (migration, statements) in enumerate(items, 1):
             current = migration
-            done.append(_run_one(session, migration, direction, statements))
+            done.append(_run_one(session, migration, direction, statements, (index, len(items))))
         current = None
         if done and interrupts.pending() is None:  # a signal already came: no wait, as below
             _wait_until_durable(session, done, direction)
@@ -443,16 +440,20 @@ def _wait_after_a_failure(session: Session, done: list[Outcome], direction: Dire
     try:
         _wait_until_durable(session, done, direction)
     except DurabilityError as exc:
-        session.report(str(exc))
+        session.report(Note(str(exc)))
     except KeyboardInterrupt:
         pass
 
 
-def _run_one(session: Session, migration: Migration, direction: Direction, statements: list[Statement]) -> Outcome:
+def _run_one(
+    session: Session, migration: Migration, direction: Direction, statements: list[Statement], place: tuple[int, int]
+) -> Outcome:
+    """Run the `place[0]`-th migration of the `place[1]` of the run, reporting its start and its end."""
     up = direction == Direction.UP
-    session.report(f"{'applying' if up else 'rolling back'} {migration.filename}")
+    version, file = migration.version, migration.filename
+    session.report((Applying if up else RollingBack)(version, file, *place))
     ms = execution.run(session, migration, direction, statements)  # the same figure the history keeps
-    session.report(f"{'applied' if up else 'rolled back'} {migration.filename} in {ms} ms")
+    session.report((Applied if up else RolledBack)(version, file, ms))
     return Outcome(migration, direction, ms)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
@@ -10,8 +9,6 @@ from typing import TypeVar
 from socialdb.errors import UsageError
 
 E = TypeVar("E", bound=StrEnum)
-# How the runner, the benchmark and the CLI tell what they are doing: one line at a time.
-Report = Callable[[str], None]
 
 
 class Direction(StrEnum):

@@ -8,7 +8,6 @@ another tool", has the mapping of each tool's versions and kinds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING
 from socialdb.errors import MigrationFileError
 from socialdb.migrate.importing.convert import Written, convert, planned, read_folder, write
 from socialdb.migrate.importing.tools import Tool
+from socialdb.scripts.events import Listener, silent
 
 if TYPE_CHECKING:
     from socialdb.migrate.importing.adopt import Adopted
@@ -35,7 +35,7 @@ def run(
     target: Path,
     url: str | None = None,
     table: str | None = None,
-    report: Callable[[str], None] = lambda _: None,
+    report: Listener = silent,
 ) -> Imported:
     """Convert `source` (a `tool` folder) into socialdb files in `target`; with `url`, adopt the
     tool's history there. Everything is checked before anything is written; run again, it

@@ -23,6 +23,7 @@ from socialdb.migrate.importing.convert import Converted
 from socialdb.migrate.importing.tools import Tool, flyway_parts
 from socialdb.migrate.lease import migration_lock
 from socialdb.scripts import history
+from socialdb.scripts.events import Listener, Note, silent
 from socialdb.scripts.standing import HistoryRow, up_unchanged
 
 
@@ -181,7 +182,7 @@ def adopt(
     tool: Tool,
     converted: list[Converted],
     table: str | None = None,
-    report: Callable[[str], None] = lambda _: None,
+    report: Listener = silent,
     before_commit: Callable[[], None] = lambda: None,
 ) -> Adopted:
     """Record what `tool`'s history table says is applied into socialdb's history; one transaction.
@@ -202,7 +203,7 @@ def adopt(
         conn.execute("SET LOCAL lock_timeout = '10s'")
         upgraded = history.ensure_table(conn)
         if upgraded:
-            report(upgraded)
+            report(Note(upgraded))
         ident = sql.Identifier(*parts)
         _check_table(conn, tool, spec, name, ident.as_string(conn))
         conn.execute(sql.SQL("LOCK TABLE {} IN SHARE MODE").format(ident))
