@@ -32,6 +32,8 @@ from socialdb.cli import app
 from socialdb.errors import HistoryError
 from socialdb.migrate import runner
 from socialdb.migrate.importing import Tool, run
+from socialdb.migrate.importing.tools import flyway_checksum
+from tests.helpers import tables
 
 # dbmate 2.36.0 (pkg/driver/postgres), as pg_dump shows the table it made:
 DBMATE_DDL = """
@@ -186,8 +188,8 @@ def test_flyway_history_is_adopted_in_flyways_order(empty_db_url: str, tmp_path:
     _flyway(
         empty_db_url,
         "(0, NULL, '<< Flyway Schema Creation >>', 'SCHEMA', '\"public\"', NULL, 'me', 0, true)",
-        "(1, '1', 'create a', 'SQL', 'V1__create_a.sql', 123, 'me', 7, true)",
-        "(2, '1.1', 'create b', 'SQL', 'V1.1__create_b.sql', 456, 'me', 3, true)",
+        f"(1, '1', 'create a', 'SQL', 'V1__create_a.sql', {_crc('V1__create_a.sql')}, 'me', 7, true)",
+        "(2, '1.1', 'create b', 'SQL', 'V1.1__create_b.sql', NULL, 'me', 3, true)",  # none kept: nothing to compare
         "(3, NULL, 'views', 'SQL', 'R__views.sql', 789, 'me', 1, true)",
     )
     _sql(empty_db_url, "CREATE TABLE a (id int)", "CREATE TABLE b (id int)")
@@ -196,6 +198,27 @@ def test_flyway_history_is_adopted_in_flyways_order(empty_db_url: str, tmp_path:
     assert done.adopted is not None and done.adopted.recorded == (100, 101)
     assert _rows(empty_db_url, "SELECT version, execution_ms FROM migrations ORDER BY version") == [(100, 7), (101, 3)]
     assert _continue(empty_db_url, target) == ["110-create_c.sql"]
+
+
+def _crc(name: str) -> int:
+    return flyway_checksum(FLYWAY_FILES[name])
+
+
+def test_flyway_checksum_is_crc32_of_the_lines_signed() -> None:
+    # The CRC-32 check value of "123456789" is 0xCBF43926, stored by Flyway as a signed int.
+    assert flyway_checksum("123456789") == 0xCBF43926 - 2**32
+    assert flyway_checksum("\ufeff123\r\n456\n789\n") == 0xCBF43926 - 2**32  # line ends and BOM do not count
+    assert flyway_checksum("123456788") != flyway_checksum("123456789")
+
+
+def test_a_flyway_file_changed_since_it_ran_is_refused(empty_db_url: str, tmp_path: Path) -> None:
+    edited = {**FLYWAY_FILES, "V1__create_a.sql": "CREATE TABLE a (id bigint);\n"}
+    source = _folder(tmp_path / "fw", edited)
+    _flyway(empty_db_url, f"(1, '1', 'create a', 'SQL', 'V1__create_a.sql', {_crc('V1__create_a.sql')}, 'me', 7, true)")
+    with pytest.raises(HistoryError, match=r"installed_rank 1: V1__create_a.sql is not the file Flyway ran"):
+        run(Tool.FLYWAY, source, tmp_path / "out", empty_db_url)
+    assert not (tmp_path / "out").exists()
+    assert "migrations" not in tables(empty_db_url) or _rows(empty_db_url, "SELECT count(*) FROM migrations") == [(0,)]
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ class Table:
 
     name: str
     columns: frozenset[str]
-    # SELECT list giving (key, executed_at, execution_ms, ok, kind, rank) in the tool's order.
+    # SELECT list giving (key, executed_at, execution_ms, ok, kind, rank, checksum) in the tool's order.
     select: str
     order: str
 
@@ -43,7 +43,7 @@ TABLES = {
     Tool.DBMATE: Table(
         "schema_migrations",
         frozenset({"version"}),
-        "version::text, NULL::timestamptz, NULL::integer, true, 'SQL', NULL::integer",
+        "version::text, NULL::timestamptz, NULL::integer, true, 'SQL', NULL::integer, NULL::integer",
         "version",
     ),
     # golang-migrate (database/postgres): (version bigint not null primary key, dirty boolean not null),
@@ -51,14 +51,14 @@ TABLES = {
     Tool.GOLANG_MIGRATE: Table(
         "schema_migrations",
         frozenset({"version", "dirty"}),
-        "version::text, NULL::timestamptz, NULL::integer, NOT dirty, 'SQL', NULL::integer",
+        "version::text, NULL::timestamptz, NULL::integer, NOT dirty, 'SQL', NULL::integer, NULL::integer",
         "version",
     ),
     # node-pg-migrate (runner.ts): (id SERIAL PRIMARY KEY, name varchar(255) NOT NULL, run_on timestamp NOT NULL)
     Tool.NODE_PG_MIGRATE: Table(
         "pgmigrations",
         frozenset({"id", "name", "run_on"}),
-        "name::text, run_on::timestamptz, NULL::integer, true, 'SQL', id::integer",
+        "name::text, run_on::timestamptz, NULL::integer, true, 'SQL', id::integer, NULL::integer",
         "id",
     ),
     # Flyway (createMetaDataTable.sql for PostgreSQL): installed_rank, version, description, type,
@@ -80,14 +80,14 @@ TABLES = {
             }
         ),
         "version::text, installed_on::timestamptz, execution_time::integer, success, type::text,"
-        " installed_rank::integer",
+        " installed_rank::integer, checksum::integer",
         "installed_rank",
     ),
     # Diesel (setup_migration_table.sql): (version VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL)
     Tool.DIESEL: Table(
         "__diesel_schema_migrations",
         frozenset({"version", "run_on"}),
-        "version::text, run_on::timestamptz, NULL::integer, true, 'SQL', NULL::integer",
+        "version::text, run_on::timestamptz, NULL::integer, true, 'SQL', NULL::integer, NULL::integer",
         "version",
     ),
 }
@@ -103,6 +103,7 @@ class ForeignRow:
     ok: bool  # not dirty (golang-migrate), success (Flyway)
     kind: str  # Flyway's type; 'SQL' for the others
     rank: int | None = None  # Flyway's installed_rank, node-pg-migrate's id
+    checksum: int | None = None  # Flyway's CRC32 of the file it ran; the other tools keep none
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,12 @@ def applied(
             raise HistoryError(
                 f"{where}: {row.key} is recorded as applied but no file of the folder is it: put the file back"
                 " (its SQL ran; it is never guessed), then import"
+            )
+        if tool is Tool.FLYWAY and row.checksum is not None and row.checksum != item.source.tool_checksum:
+            raise HistoryError(
+                f"{where}: {item.source.origin} is not the file Flyway ran (its checksum {row.checksum}, the file's"
+                f" now {item.source.tool_checksum}): put back the file it ran, or, if the change is meant,"
+                " `flyway repair`, then import"
             )
         found.append((item, row))
     return found

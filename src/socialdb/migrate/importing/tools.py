@@ -8,8 +8,10 @@ naming the file and line (docs/runner.md, "Coming from another tool").
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
+import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,6 +42,7 @@ class Source:
     transaction: bool = True
     down_origin: str | None = None  # the file `down` comes from, when not `origin`
     down_transaction: bool | None = None  # None: as up (dbmate alone sets each part's own)
+    tool_checksum: int | None = None  # the tool's own checksum of the file (Flyway's), to compare with its history
 
 
 @dataclass(frozen=True)
@@ -322,10 +325,19 @@ def _flyway(files: Mapping[str, str]) -> list[Source]:
         down_path, down_text = undo.get(parts, (None, None))
         down = None if down_text is None or _blank(_lines(down_text)) else _part(_lines(down_text))
         key = ".".join(map(str, parts))
-        found.append(
-            Source(key, version, normal_name(description), path, _part(_lines(text)), down, 1, 1, True, down_path)
-        )
+        source = Source(key, version, normal_name(description), path, _part(_lines(text)), down, 1, 1, True, down_path)
+        found.append(dataclasses.replace(source, tool_checksum=flyway_checksum(text)))
     return found
+
+
+def flyway_checksum(text: str) -> int:
+    """Flyway's checksum of a SQL file: CRC32 over each line's UTF-8 bytes without its line end
+    (Java's readLine: \\n, \\r or \\r\\n), a byte-order mark left off the first line, as a signed
+    32-bit integer (flyway-core, ChecksumCalculator). Line ends do not count, so CRC32 of the
+    text without them is the same."""
+    joined = re.sub(r"\r\n|\r|\n", "", text.removeprefix("\ufeff"))
+    value = zlib.crc32(joined.encode("utf-8"))
+    return value - 2**32 if value >= 2**31 else value
 
 
 # --- Diesel: one folder per migration, VERSION_name/{up.sql, down.sql, metadata.toml} -------------
