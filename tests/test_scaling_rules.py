@@ -374,8 +374,10 @@ def test_a_migration_that_breaks_a_rule_is_caught(conn: Conn) -> None:
     conn.execute(
         "CREATE UNIQUE INDEX scaling_probe_handle ON conversations (participant_platform_id, platform_conversation_id)"
     )
+    # No key of conversations is on id alone since 050: the foreign key without user_id uses the probe's.
     conn.execute(
-        "ALTER TABLE messages ADD CONSTRAINT scaling_probe_fkey FOREIGN KEY (conversation_id) REFERENCES conversations (id)"
+        "ALTER TABLE messages ADD CONSTRAINT scaling_probe_fkey FOREIGN KEY (sender_platform_id, platform_message_id)"
+        " REFERENCES conversations (participant_platform_id, platform_conversation_id)"
     )
     conn.execute("CREATE TABLE scaling_probe (id uuid PRIMARY KEY, user_id uuid NOT NULL REFERENCES users (id))")
     catalog = read_catalog(conn)

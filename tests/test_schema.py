@@ -434,15 +434,15 @@ UNIQUE_RULES = {
     "idx_users_email": "users",  # lower(email), live users only (decision 4)
     "idx_refresh_tokens_token_hash": "refresh_tokens",  # live tokens only
     "idx_client_accounts_platform_account": "client_accounts",  # live accounts only
-    "idx_oauth_tokens_client_account": "oauth_tokens",  # one live token per account
+    "oauth_tokens_live_account_key": "oauth_tokens",  # one live token per account, seller named: 049
     "product_links_short_link_key": "product_links",
-    "idx_conversations_platform": "conversations",
+    "conversations_account_platform_key": "conversations",  # (client_account_id, user_id, platform_conversation_id): 049
     "messages_seller_message_key": "messages",  # (user_id, conversation_id, platform_message_id): 043
-    "unique_message_product": "message_products",
+    "message_products_message_product_key": "message_products",  # (message_id, product_id, user_id): 049
     "instagram_media_seller_media_key": "instagram_media",  # (user_id, client_account_id, platform_media_id): 043
     "idx_analytics_daily_unique": "analytics_daily_summary",
-    # (id, user_id): the targets of the composite foreign keys (015, decision 23)
-    **{f"{t}_id_user_id_key": t for t in ("client_accounts", "products", "conversations", "messages")},
+    # The primary keys of the tenant tables are (id, user_id) since 050 (decision 191): 015's
+    # targets of the composite foreign keys, promoted.
 }
 # Each unique index with every column it reads:
 # key columns, and those of its expressions and predicate (recorded in pg_depend).

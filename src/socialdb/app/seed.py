@@ -22,7 +22,8 @@ VALUES (%s, %s, 'Demo User', true)
 ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING
 """
 
-# Deterministic ids (md5 of a fixed text) make a rerun a no-op instead of 20 more rows.
+# Deterministic ids (md5 of a fixed text) make a rerun a no-op instead of 20 more rows; the
+# key is (id, user_id) since 050 (015's unique index before it).
 _PRODUCTS = """
 INSERT INTO products (id, user_id, name, description, price, currency, category, is_available)
 SELECT md5('socialdb-demo-product-' || n)::uuid,
@@ -35,7 +36,7 @@ SELECT md5('socialdb-demo-product-' || n)::uuid,
        true
 FROM users AS u, generate_series(1, %s) AS n
 WHERE lower(u.email) = lower(%s) AND u.deleted_at IS NULL
-ON CONFLICT (id) DO NOTHING
+ON CONFLICT (id, user_id) DO NOTHING
 """
 
 

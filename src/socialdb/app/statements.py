@@ -24,13 +24,16 @@ SIGN_IN = "SELECT id, password_hash, email_verified FROM auth_user_by_email(%(em
 
 # -- under the seller of a scope: row-level security confines them, user_id fills itself in --
 
+# The conflict target is the conversation's key with its seller (049; the global key went in
+# 051, decision 191): the key a Citus shard can check. A new row's user_id is its default.
+
 INGEST_CONVERSATIONS = """
 INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
 SELECT DISTINCT ON (account, conversation) account, conversation, participant, username
 FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::text[], %(usernames)s::text[])
   AS i (account, conversation, participant, username)
 ORDER BY account, conversation
-ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
+ON CONFLICT (client_account_id, user_id, platform_conversation_id) DO NOTHING
 """
 # In message id order: two batches sharing ids wait for each other's in one order, not both.
 # No conflict target: the key is the seller's conversation's since 043-045 (decision 117), and the
@@ -181,11 +184,12 @@ SET media_type = EXCLUDED.media_type, media_url = EXCLUDED.media_url, permalink 
 RETURNING id
 """
 
-# Products shown in a message; a product already attached is not attached twice.
+# Products shown in a message; a product already attached is not attached twice (the key
+# names the seller since 049 and 052, decision 191).
 ATTACH_PRODUCTS = """
 INSERT INTO message_products (message_id, product_id)
 SELECT %(message)s, p FROM unnest(%(products)s::uuid[]) AS p ORDER BY p
-ON CONFLICT (message_id, product_id) DO NOTHING
+ON CONFLICT (message_id, product_id, user_id) DO NOTHING
 """
 
 NOTIFY = """
