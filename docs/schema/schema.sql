@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 048-first-contact-in-one-statement.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 052-global-keys-drop.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -453,7 +453,7 @@ BEGIN
         (client_account_id, platform_conversation_id, participant_platform_id, participant_username,
          unread_count, last_message_at)
       VALUES (p_account, p_conversation, p_participant, p_username, unread, p_sent_at)
-      ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
+      ON CONFLICT (client_account_id, user_id, platform_conversation_id) DO NOTHING
       RETURNING c.id
     ), inserted AS (
       INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
@@ -769,18 +769,17 @@ CREATE TABLE public.users (
 ALTER TABLE public.analytics_daily_rollup ADD CONSTRAINT analytics_daily_rollup_pkey PRIMARY KEY (user_id, date, event_category) INCLUDE (event_count, total_value);
 ALTER TABLE public.analytics_daily_summary ADD CONSTRAINT idx_analytics_daily_unique PRIMARY KEY (user_id, client_account_key, date, event_category, event_type);
 ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_pkey PRIMARY KEY (id, user_id, occurred_at);
-ALTER TABLE public.client_accounts ADD CONSTRAINT client_accounts_pkey PRIMARY KEY (id);
-ALTER TABLE public.conversations ADD CONSTRAINT conversations_pkey PRIMARY KEY (id);
-ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_pkey PRIMARY KEY (id);
-ALTER TABLE public.message_products ADD CONSTRAINT message_products_pkey PRIMARY KEY (id);
-ALTER TABLE public.message_products ADD CONSTRAINT unique_message_product UNIQUE (message_id, product_id);
-ALTER TABLE public.messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id);
-ALTER TABLE public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id);
-ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (id);
-ALTER TABLE public.product_links ADD CONSTRAINT product_links_pkey PRIMARY KEY (id);
+ALTER TABLE public.client_accounts ADD CONSTRAINT client_accounts_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.conversations ADD CONSTRAINT conversations_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.instagram_media ADD CONSTRAINT instagram_media_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.message_products ADD CONSTRAINT message_products_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.product_links ADD CONSTRAINT product_links_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.product_links ADD CONSTRAINT product_links_short_link_key UNIQUE (short_link);
-ALTER TABLE public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id);
-ALTER TABLE public.refresh_tokens ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id);
+ALTER TABLE public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.refresh_tokens ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_occurred_at_range CHECK (((occurred_at >= '2000-01-01 00:00:00+00'::timestamp with time zone) AND (occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone)));
 ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_category CHECK ((event_category = ANY (ARRAY['engagement'::text, 'sales'::text, 'message'::text, 'content'::text])));
@@ -847,29 +846,27 @@ CREATE INDEX idx_analytics_entity ON ONLY public.analytics_events USING btree (e
 CREATE INDEX idx_analytics_event_type ON ONLY public.analytics_events USING btree (event_type);
 CREATE INDEX idx_analytics_occurred_at ON ONLY public.analytics_events USING btree (occurred_at DESC);
 CREATE INDEX idx_analytics_user_date_category ON ONLY public.analytics_events USING btree (user_id, occurred_at DESC, event_category);
-CREATE UNIQUE INDEX client_accounts_id_user_id_key ON public.client_accounts USING btree (id, user_id);
 CREATE INDEX idx_client_accounts_last_sync ON public.client_accounts USING btree (last_sync_at);
 CREATE UNIQUE INDEX idx_client_accounts_platform_account ON public.client_accounts USING btree (platform, platform_account_id) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_client_accounts_status ON public.client_accounts USING btree (status);
 CREATE INDEX idx_client_accounts_user_id ON public.client_accounts USING btree (user_id);
 CREATE INDEX idx_client_accounts_user_platform ON public.client_accounts USING btree (user_id, platform) WHERE (deleted_at IS NULL);
-CREATE UNIQUE INDEX conversations_id_user_id_key ON public.conversations USING btree (id, user_id);
+CREATE UNIQUE INDEX conversations_account_platform_key ON public.conversations USING btree (client_account_id, user_id, platform_conversation_id);
 CREATE INDEX idx_conversations_inbox ON public.conversations USING btree (client_account_id, user_id, last_message_at DESC NULLS LAST, id DESC) WHERE (status = 'open'::text);
-CREATE UNIQUE INDEX idx_conversations_platform ON public.conversations USING btree (client_account_id, platform_conversation_id);
 CREATE INDEX idx_instagram_media_client_account ON public.instagram_media USING btree (client_account_id);
 CREATE INDEX idx_instagram_media_timestamp ON public.instagram_media USING btree ("timestamp" DESC);
 CREATE UNIQUE INDEX instagram_media_seller_media_key ON public.instagram_media USING btree (user_id, client_account_id, platform_media_id);
 CREATE INDEX idx_message_products_product ON public.message_products USING btree (product_id);
+CREATE UNIQUE INDEX message_products_message_product_key ON public.message_products USING btree (message_id, product_id, user_id);
 CREATE INDEX idx_messages_content_search ON public.messages USING gin (to_tsvector('portuguese'::regconfig, content)) WHERE (message_type = 'text'::text);
 CREATE INDEX idx_messages_conversation_page ON public.messages USING btree (conversation_id, user_id, sent_at DESC, id DESC);
-CREATE UNIQUE INDEX messages_id_user_id_key ON public.messages USING btree (id, user_id);
 CREATE UNIQUE INDEX messages_seller_message_key ON public.messages USING btree (user_id, conversation_id, platform_message_id);
 CREATE INDEX idx_notifications_created_at ON public.notifications USING btree (created_at DESC);
 CREATE INDEX idx_notifications_is_read ON public.notifications USING btree (is_read);
 CREATE INDEX idx_notifications_user_id ON public.notifications USING btree (user_id);
-CREATE UNIQUE INDEX idx_oauth_tokens_client_account ON public.oauth_tokens USING btree (client_account_id) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_oauth_tokens_expires_at ON public.oauth_tokens USING btree (expires_at) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_oauth_tokens_user_id ON public.oauth_tokens USING btree (user_id);
+CREATE UNIQUE INDEX oauth_tokens_live_account_key ON public.oauth_tokens USING btree (client_account_id, user_id) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_product_links_client_account ON public.product_links USING btree (client_account_id);
 CREATE INDEX idx_product_links_instagram_media ON public.product_links USING btree (instagram_media_id);
 CREATE INDEX idx_product_links_product_clicks ON public.product_links USING btree (product_id, clicks DESC);
@@ -879,7 +876,6 @@ CREATE INDEX idx_products_search ON public.products USING gin (user_id, product_
 CREATE INDEX idx_products_tags ON public.products USING gin (tags);
 CREATE INDEX idx_products_user_available ON public.products USING btree (user_id, is_available, created_at DESC) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_products_user_id ON public.products USING btree (user_id);
-CREATE UNIQUE INDEX products_id_user_id_key ON public.products USING btree (id, user_id);
 CREATE INDEX idx_refresh_tokens_expires_at ON public.refresh_tokens USING btree (expires_at);
 CREATE UNIQUE INDEX idx_refresh_tokens_token_hash ON public.refresh_tokens USING btree (token_hash) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_refresh_tokens_user_id ON public.refresh_tokens USING btree (user_id);
@@ -1175,6 +1171,7 @@ COMMENT ON COLUMN public.conversations.metadata IS 'Platform details as a JSON o
 COMMENT ON COLUMN public.conversations.created_at IS 'When the thread was first seen.';
 COMMENT ON COLUMN public.conversations.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.conversations.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON INDEX public.conversations_account_platform_key IS 'A platform''s conversation, once per account and its seller: the target of ingest''s ON CONFLICT from 051.';
 COMMENT ON TABLE public.instagram_media IS 'Instagram posts of connected accounts, cached from the platform.';
 COMMENT ON COLUMN public.instagram_media.id IS 'Row id.';
 COMMENT ON COLUMN public.instagram_media.client_account_id IS 'The connected account that published the post.';
@@ -1198,6 +1195,7 @@ COMMENT ON COLUMN public.message_products.message_id IS 'The message.';
 COMMENT ON COLUMN public.message_products.product_id IS 'The product it mentions.';
 COMMENT ON COLUMN public.message_products.created_at IS 'When the mention was recorded.';
 COMMENT ON COLUMN public.message_products.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON INDEX public.message_products_message_product_key IS 'A product attached once to a message (its seller named): the target of attach_products'' ON CONFLICT.';
 COMMENT ON TABLE public.messages IS 'Messages of a conversation, from the seller or the customer; inserting, reading and deleting them keeps the conversation''s counters.';
 COMMENT ON COLUMN public.messages.id IS 'Row id.';
 COMMENT ON COLUMN public.messages.conversation_id IS 'The thread the message belongs to.';
@@ -1239,6 +1237,7 @@ COMMENT ON COLUMN public.oauth_tokens.scopes IS 'OAuth scopes the token was gran
 COMMENT ON COLUMN public.oauth_tokens.created_at IS 'When the token was stored.';
 COMMENT ON COLUMN public.oauth_tokens.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.oauth_tokens.revoked_at IS 'When the token was revoked or replaced; NULL while live.';
+COMMENT ON INDEX public.oauth_tokens_live_account_key IS 'One live token per connected account (its seller named: the key a Citus shard can check).';
 COMMENT ON TABLE public.product_links IS 'Trackable links from a post or a message to a product, with their clicks, conversions and revenue.';
 COMMENT ON COLUMN public.product_links.id IS 'Row id.';
 COMMENT ON COLUMN public.product_links.product_id IS 'The product the link leads to.';
