@@ -106,7 +106,12 @@ def _first_contacts(url: str, batch: bool, conversation: str) -> list[BaseExcept
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("SET ROLE socialdb_app")
                 message = IncomingMessage(
-                    ACCOUNT, conversation, "p-" + conversation, f"{conversation}-m{n}", "customer", T0 + timedelta(seconds=n)
+                    ACCOUNT,
+                    conversation,
+                    "p-" + conversation,
+                    f"{conversation}-m{n}",
+                    "customer",
+                    T0 + timedelta(seconds=n),
                 )
                 ready.wait(timeout=30)
                 if batch:
