@@ -22,8 +22,10 @@
 -- (id, user_id) indexes beside them, and swapped back the same way. A foreign key cannot move
 -- from one index to another, so on the four referenced tables the swap drops the foreign keys
 -- that reference the key and adds them again in the same transaction, NOT VALID (they then
--- reference the rebuilt <t>_id_user_id_key, as before); each is validated after
--- (SHARE UPDATE EXCLUSIVE on the child, ROW SHARE on the parent). analytics_events is
+-- reference the rebuilt <t>_id_user_id_key, as before): ACCESS EXCLUSIVE on the table and on
+-- each child whose key is dropped, for catalog changes; each key is validated after
+-- (SHARE UPDATE EXCLUSIVE on the child, ROW SHARE on the parent). A rerun's leftover (id)
+-- index is dropped at the end. analytics_events is
 -- partitioned, and PostgreSQL before 18 cannot add a NOT VALID foreign key there: its key
 -- to client_accounts is added validated, in the swap's transaction, so the scan of the
 -- events holds the swap's ACCESS EXCLUSIVE on client_accounts and analytics_events (reads
