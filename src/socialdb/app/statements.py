@@ -24,8 +24,6 @@ SIGN_IN = "SELECT id, password_hash, email_verified FROM auth_user_by_email(%(em
 
 # -- under the seller of a scope: row-level security confines them, user_id fills itself in --
 
-# The conflict target is the conversation's key with its seller (049; the global key went in
-# 051, decision 191): the key a Citus shard can check. A new row's user_id is its default.
 
 INGEST_CONVERSATIONS = """
 INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
@@ -35,6 +33,9 @@ FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::t
 ORDER BY account, conversation
 ON CONFLICT (client_account_id, user_id, platform_conversation_id) DO NOTHING
 """
+# INGEST_CONVERSATIONS' conflict target is the conversation's key with its seller (049; the
+# global key went in 051, decision 191): the key a Citus shard can check. A new row's user_id
+# is its default.
 # In message id order: two batches sharing ids wait for each other's in one order, not both.
 # No conflict target: the key is the seller's conversation's since 043-045 (decision 117), and the
 # statement runs unchanged on a database before it.
