@@ -24,7 +24,6 @@ SIGN_IN = "SELECT id, password_hash, email_verified FROM auth_user_by_email(%(em
 
 # -- under the seller of a scope: row-level security confines them, user_id fills itself in --
 
-
 INGEST_CONVERSATIONS = """
 INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
 SELECT DISTINCT ON (account, conversation) account, conversation, participant, username
