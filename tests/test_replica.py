@@ -196,18 +196,13 @@ def _stop(prefix: list[str], data: Path) -> None:
 def wait_for_replay(replica: Replica, timeout_s: float = WAIT_S) -> None:
     """Until the standby has replayed everything the primary wrote so far (bounded)."""
     target = _scalar(replica.primary, "SELECT pg_current_wal_lsn()::text")
-    deadline = time.monotonic() + timeout_s
     with _connect(replica.standby) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn, pg_last_wal_replay_lsn()::text", (target,)
-            ).fetchone()
-            assert row is not None
-            if row[0]:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the standby replayed up to {row[1]}, not {target}, within {timeout_s:g}s")
-            time.sleep(0.05)
+
+        def replayed() -> bool:
+            row = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()
+            return row == (True,)
+
+        wait_for(replayed, timeout_s, f"the standby to replay the primary's WAL up to {target}")
 
 
 def _wait_until(what: str, check: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
