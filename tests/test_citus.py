@@ -18,7 +18,9 @@ Without Citus these tests skip with the reason; with SOCIALDB_REQUIRE_CITUS=1 (.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -85,6 +87,37 @@ def test_ci_builds_citus_then_requires_its_tests_in_the_postgresql_15_leg_only()
     assert [line.strip() for line in embedded.splitlines() if "uv run pytest" in line] == [
         'env -u SOCIALDB_TEST_DATABASE_URL -u DATABASE_URL uv run pytest -m "not citus"'
     ]
+
+
+BUILD = Path(__file__).parent.parent / ".ci" / "citus-build"
+
+
+def _build(**env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(BUILD)], capture_output=True, text=True, timeout=60, env={**os.environ, **env}, check=False
+    )
+
+
+def test_the_build_fails_clearly_without_its_source(tmp_path: Path) -> None:
+    done = _build(SOCIALDB_CITUS_TARBALL=str(tmp_path / "citus.tar.gz"))
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"citus-build: error: the Citus source {tmp_path / 'citus.tar.gz'} is missing"
+        " (set SOCIALDB_CITUS_TARBALL to the tarball's path)"
+    )
+
+
+@pytest.mark.citus
+def test_a_second_build_of_the_same_source_is_skipped_in_seconds() -> None:
+    citus.skip_or_fail(citus.unavailable())
+    stamp = citus.citus_library().with_name("citus.so.source-sha256")
+    if not stamp.is_file():
+        citus.skip_or_fail(f"{stamp} is missing: this Citus was not installed by .ci/citus-build")
+    started = time.monotonic()
+    done = _build()
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 10
+    assert f"(sha256 {stamp.read_text().strip()[:12]}) already in {stamp.parent}: skipped" in done.stdout
 
 
 # -- migrate up on the coordinator -------------------------------------------------------------
