@@ -9,7 +9,9 @@ built by .ci/citus-build). What is proven here, and nothing more:
   runner refuses before the first file and says what to do;
 - the roles, functions and extensions that the migrations make reach both workers, while the
   tables stay local to the coordinator (nothing distributes them yet);
-- status, verify, down and up again work there;
+- status, verify, down and up again work there; and, with the tables still local, every
+  `migrate` command (up, status, verify, plan, down, up in table lock mode), `seed`, `maintain`,
+  `summary refresh` and `rebuild`, and `tokens rotate` exit 0 as `socialdb` processes;
 - a migration's lock_timeout reaches the workers: with a lock held on one worker's shard, `up`
   fails after its lock_timeout, names the blocker, and leaves the holder alone.
 
@@ -37,7 +39,7 @@ from socialdb.migrate.bootstrap import bootstrap
 from socialdb.scripts.options import RunOptions
 from tests import citus, pg15
 from tests.citus import Cluster
-from tests.helpers import LATEST, MIGRATOR, as_migrator, write_migrations
+from tests.helpers import LATEST, MIGRATOR, as_migrator, finish, socialdb, write_migrations
 
 ROLES = {"socialdb_owner", "socialdb_app", "socialdb_maintenance", "socialdb_ingest"}
 EXTENSIONS = {"unaccent", "btree_gin"}  # made by the migrations (020), beside plpgsql and citus
@@ -151,14 +153,18 @@ WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1
 """
 
 
-@pytest.fixture(scope="module")
-def migrated(citus_cluster: Cluster) -> Migrated:
-    url, migrator_url = _prepared(citus_cluster, "socialdb")
-    # The administrator's step that the runner's refusal asks for (test below): 018 hands every
-    # view of public to socialdb_owner, and the migrator can hand only what it owns.
+def _hand_extension_views(url: str) -> None:
+    """The administrator's step that the runner's refusal asks for (test below): 018 hands every
+    view of public to socialdb_owner, and the migrator can hand only what it owns."""
     with psycopg.connect(url, autocommit=True) as admin:
         for view in _column(url, _EXTENSION_VIEWS_IN_PUBLIC):
             admin.execute(sql.SQL("ALTER VIEW {} OWNER TO {}").format(sql.Identifier(view), sql.Identifier(MIGRATOR)))
+
+
+@pytest.fixture(scope="module")
+def migrated(citus_cluster: Cluster) -> Migrated:
+    url, migrator_url = _prepared(citus_cluster, "socialdb")
+    _hand_extension_views(url)
     applied = runner.up(migrator_url)
     return Migrated(url, migrator_url, len(applied))
 
@@ -205,6 +211,41 @@ def test_down_and_up_again_on_the_coordinator(migrated: Migrated) -> None:
     assert [row.state for row in runner.status(migrated.migrator_url)][-1] == "pending"
     assert len(runner.up(migrated.migrator_url)) == 1
     assert runner.verify(migrated.migrator_url) == []
+
+
+# A test key of the right shape (tests/test_managed.py's), for `tokens rotate`.
+_TOKEN_KEYS = "k1:" + "A" * 43 + "="
+
+
+def test_every_runner_command_and_the_maintenance_commands_on_the_coordinator(citus_cluster: Cluster) -> None:
+    """As `socialdb` processes, as tests/test_managed.py runs them on one server: with the tables
+    still local, the coordinator serves every one of them as a single node would."""
+    url, migrator_url = _prepared(citus_cluster, "socialdb_cli")
+    _hand_extension_views(url)
+    env = {"SOCIALDB_TOKEN_KEYS": _TOKEN_KEYS, "DATABASE_URL": migrator_url}
+    for args, said in [
+        (("migrate", "up"), f"{LATEST} migration(s) applied"),
+        (("migrate", "status"), "applied"),
+        (("migrate", "verify"), ""),
+        (("migrate", "plan"), "nothing to run"),
+        (("migrate", "down", "--to", "24"), f"{LATEST - 24} migration(s) rolled back"),
+        (("migrate", "plan"), "025-seller-calls.sql"),
+        (("migrate", "up", "--lock-mode", "table"), f"{LATEST - 24} migration(s) applied"),
+        (("seed",), "seeded"),
+        (("maintain",), "partitions"),
+        (("summary", "refresh"), "refreshed"),
+        (("summary", "rebuild"), "rebuilt"),
+        (("tokens", "rotate"), "re-encrypted"),
+    ]:
+        proc = socialdb(*args, env=env)
+        out, err = finish(proc, 120)
+        assert proc.returncode == 0 and said in out + err, (args, (out + err)[-600:])
+    # schema diff: the one difference is Citus itself, which the scratch copy (the migrations alone) lacks.
+    proc = socialdb("schema", "diff", "--scratch-url", url, env=env)
+    out, err = finish(proc, 120)
+    assert proc.returncode == 1, out + err
+    assert "extension citus: expected none, found present" in out + err
+    assert "1 difference(s) from the migrations" in out + err
 
 
 # -- the runner's lock_timeout on the workers --------------------------------------------------
