@@ -15,7 +15,10 @@ built by .ci/citus-build). What is proven here, and nothing more:
 - a migration's lock_timeout reaches the workers: with a lock held on one worker's shard, `up`
   fails after its lock_timeout, names the blocker, and leaves the holder alone.
 
-Without Citus these tests skip with the reason; with SOCIALDB_REQUIRE_CITUS=1 (.ci/run) they fail.
+And, without a cluster: the skip rule itself, .ci/citus-build's one-line failure without its
+source and its skip of a second build, and .ci/run requiring these tests in its PostgreSQL 15
+leg only. Without Citus the cluster's tests skip with the reason; with SOCIALDB_REQUIRE_CITUS=1
+(.ci/run) they fail.
 """
 
 from __future__ import annotations

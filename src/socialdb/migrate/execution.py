@@ -287,7 +287,7 @@ def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
     statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
     lock_ms = lock_timeout_of(migration, opts)
     if local:
-        # Integers only: nothing of a file's text goes into the block.
+        # Integers and this module's constant: nothing of a file's text goes into the block.
         block = _LOCAL_TIMEOUTS.format(
             lock=int(lock_ms), statement=int(statement_ms), check=CLIENT_CHECK_MS, commit=MIGRATION_COMMIT
         )
