@@ -173,7 +173,7 @@ def _sideways() -> st.SearchStrategy[str]:
 
 
 def _writes_elsewhere() -> st.SearchStrategy[str]:
-    acct = st.integers(1, 40)
+    acct = st.sampled_from([1, 7, 23])
     return st.one_of(
         acct.map(lambda a: f"DELETE FROM g_acct WHERE id = {a}"),
         acct.map(lambda a: f"UPDATE g_acct SET id = id + 1000 WHERE id = {a}"),

@@ -86,6 +86,8 @@ class Relation:
     # An index with expressions or a predicate: the table's columns it uses. A type change of
     # one of them rebuilds it, reading the whole table, even when the table is not rewritten.
     expression_columns: frozenset[str] = frozenset()
+    defaults: Mapping[str, str] = field(default_factory=dict)  # column -> its default (pg_get_expr)
+    query: str | None = None  # a view's query (pg_get_viewdef): which of its columns are its relation's
 
     @property
     def not_null_checks(self) -> frozenset[str]:
@@ -102,6 +104,7 @@ class ForeignKey:
     ref_columns: tuple[str, ...] = ()
     on_delete: str = "a"  # pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d default
     validated: bool = True
+    on_update: str = "a"  # pg_constraint.confupdtype, the same letters
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,20 @@ class Facts:
 
     def exists(self, name: str) -> bool:
         return name in self.relations
+
+    def descendants(self, name: str, depth: int = 0) -> list[str]:
+        """Partitions and inheritance children, theirs too (a cycle, which the catalog cannot hold, stops)."""
+        relation = self.relations.get(name)
+        if relation is None or depth > 32:
+            return []
+        return [d for child in relation.children for d in (child, *self.descendants(child, depth + 1))]
+
+    def leaves(self, name: str) -> list[str]:
+        """The relations that hold `name`'s rows: itself, or for a partitioned table its leaf partitions."""
+        relation = self.relations.get(name)
+        if relation is None or relation.kind != Kind.PARTITIONED:
+            return [name]
+        return [d for d in self.descendants(name) if (r := self.relations.get(d)) is None or r.kind != Kind.PARTITIONED]
 
     def indexes_of(self, table: str) -> list[Relation]:
         return [r for r in self.relations.values() if r.kind == Kind.INDEX and r.table == table]

@@ -30,7 +30,7 @@ SELECT n.nspname || '.' || c.relname, c.relkind::text,
        (SELECT tn.nspname || '.' || tc.relname FROM pg_index AS i
           JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
          WHERE i.indexrelid = c.oid),
-       o.owner, o.attname, c.relpersistence::text,
+       o.owner, o.attname, c.relpersistence::text, CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
        (SELECT array_agg(a.attname) FROM pg_index AS i
           JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid > 0
@@ -49,8 +49,9 @@ LEFT JOIN LATERAL (
 WHERE {_USER} AND c.relkind IN ('r', 'p', 'i', 'I', 'v', 'm', 'S', 'f')
 """
 _COLUMNS = f"""
-SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid)
 FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE {_USER} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f')
 ORDER BY 1, a.attnum
 """
@@ -81,7 +82,7 @@ _KEYS = f"""
 SELECT k.conname, n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname,
        ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = k.conrelid AND attnum = ANY (k.conkey)),
        ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = k.confrelid AND attnum = ANY (k.confkey)),
-       k.confdeltype::text, k.convalidated
+       k.confdeltype::text, k.convalidated, k.confupdtype::text
 FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_class AS r ON r.oid = k.confrelid JOIN pg_namespace AS rn ON rn.oid = r.relnamespace
 WHERE {_USER} AND k.contype = 'f'
@@ -124,7 +125,7 @@ def facts(conn: Conn) -> Facts:
         server=server(conn),
         relations=_relations(conn),
         foreign_keys=tuple(
-            ForeignKey(n, t, tuple(c), r, tuple(rc), d, v) for n, t, r, c, rc, d, v in conn.execute(_KEYS)
+            ForeignKey(n, t, tuple(c), r, tuple(rc), d, v, u) for n, t, r, c, rc, d, v, u in conn.execute(_KEYS)
         ),
         triggers=tuple(_trigger(*row) for row in conn.execute(_TRIGGERS)),
         functions=_functions(conn),
@@ -136,8 +137,11 @@ def facts(conn: Conn) -> Facts:
 
 def _relations(conn: Conn) -> dict[str, Relation]:
     columns: dict[str, dict[str, str]] = defaultdict(dict)
-    for table, column, kind in conn.execute(_COLUMNS):
+    defaults: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, kind, default in conn.execute(_COLUMNS):
         columns[table][column] = kind
+        if default is not None:
+            defaults[table][column] = default
     checks: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
     for table, name, definition, valid in conn.execute(_CHECKS):
         match = _NOT_NULL.match(definition)
@@ -154,12 +158,14 @@ def _relations(conn: Conn) -> dict[str, Relation]:
         if relkind in ("p", "I"):
             parts[parent].append(child)
     found = {}
-    for name, relkind, rows, size, index_of, owner, column, persistence, in_expressions in conn.execute(_RELATIONS):
+    for name, relkind, rows, size, index_of, owner, column, persistence, query, in_expressions in conn.execute(
+        _RELATIONS
+    ):
         kind = RELKINDS.get(relkind, Kind.OTHER)
         found[name] = Relation(
             name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
             tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
-            frozenset(in_expressions or ()),
+            frozenset(in_expressions or ()), defaults.get(name, {}), query,
         )  # fmt: skip
     return _summed(found, parts)
 

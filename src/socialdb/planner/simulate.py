@@ -14,6 +14,7 @@ from pglast import ast, parser
 from pglast.ast import ColumnDef, Constraint, Node, RangeVar, String
 from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, NullTestType
+from pglast.stream import RawStream
 from pglast.enums import ObjectType as Obj
 
 from socialdb.planner.alter import type_name
@@ -136,6 +137,7 @@ def _add_key(facts: Facts, table: str, constraint: Constraint, column: str | Non
         ref_columns=tuple(sval(s) for s in items(constraint.pk_attrs)),
         on_delete=str(constraint.fk_del_action or "a"),
         validated=not constraint.skip_validation,
+        on_update=str(constraint.fk_upd_action or "a"),
     )
     return replace(facts, foreign_keys=(*facts.foreign_keys, key))
 
@@ -169,9 +171,10 @@ def _create_view(node: ast.ViewStmt, sql: str, facts: Facts) -> Facts:
     name = name_of(node.view)
     reads = tuple(named_relations(node.query, Scope(facts)))
     old = facts.relation(name)
+    query = RawStream()(node.query) if node.query is not None else None
     if old is not None:
-        return facts.with_relation(replace(old, reads=reads))
-    return facts.with_relation(_new_relation(name, Kind.VIEW, reads=reads))
+        return facts.with_relation(replace(old, reads=reads, query=query))
+    return facts.with_relation(_new_relation(name, Kind.VIEW, reads=reads, query=query))
 
 
 def _create_index(node: ast.IndexStmt, sql: str, facts: Facts) -> Facts:
