@@ -88,6 +88,7 @@ class Relation:
     expression_columns: frozenset[str] = frozenset()
     defaults: Mapping[str, str] = field(default_factory=dict)  # column -> its default (pg_get_expr)
     query: str | None = None  # a view's query (pg_get_viewdef): which of its columns are its relation's
+    default_partition: str | None = None  # a partitioned table's DEFAULT partition
 
     @property
     def not_null_checks(self) -> frozenset[str]:
@@ -136,6 +137,9 @@ class Facts:
     triggers: tuple[Trigger, ...] = ()
     functions: Mapping[str, tuple[Function, ...]] = field(default_factory=dict)
     volatile_functions: frozenset[str] = frozenset()  # built-in volatile functions (pg_proc.provolatile = 'v')
+    # Domains with a CHECK or NOT NULL (their own or a base domain's), as format_type names them:
+    # a column of one added to a table is checked row by row, which rewrites the table.
+    constrained_domains: frozenset[str] = frozenset()
     complete: bool = False
     live: bool = False  # read from a database (sizes, holders): not assumed
 
@@ -161,6 +165,9 @@ class Facts:
         if relation is None or depth > 32:
             return []
         return [d for child in relation.children for d in (child, *self.descendants(child, depth + 1))]
+
+    def parent_of(self, name: str) -> str | None:
+        return next((r.name for r in self.relations.values() if name in r.children), None)
 
     def leaves(self, name: str) -> list[str]:
         """The relations that hold `name`'s rows: itself, or for a partitioned table its leaf partitions."""

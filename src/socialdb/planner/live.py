@@ -31,6 +31,8 @@ SELECT n.nspname || '.' || c.relname, c.relkind::text,
           JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
          WHERE i.indexrelid = c.oid),
        o.owner, o.attname, c.relpersistence::text, CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
+       (SELECT dn.nspname || '.' || dc.relname FROM pg_partitioned_table AS pt JOIN pg_class AS dc ON dc.oid = pt.partdefid
+          JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace WHERE pt.partrelid = c.oid),
        (SELECT array_agg(a.attname) FROM pg_index AS i
           JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid > 0
@@ -100,6 +102,16 @@ SELECT p.proname, l.lanname,
 FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang JOIN pg_namespace AS n ON n.oid = p.pronamespace
 WHERE {_USER} AND p.prokind IN ('f', 'p')
 """
+_DOMAINS = """
+WITH RECURSIVE chain (domain, base) AS (
+  SELECT t.oid, t.oid FROM pg_type AS t WHERE t.typtype = 'd'
+  UNION ALL
+  SELECT c.domain, t.typbasetype FROM chain AS c JOIN pg_type AS t ON t.oid = c.base
+  WHERE t.typtype = 'd' AND t.typbasetype <> 0
+)
+SELECT DISTINCT format_type(c.domain, NULL) FROM chain AS c JOIN pg_type AS b ON b.oid = c.base
+WHERE b.typtype = 'd' AND (b.typnotnull OR EXISTS (SELECT FROM pg_constraint AS k WHERE k.contypid = b.oid))
+"""
 _VOLATILE = "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace AND provolatile = 'v'"
 _HOLDERS = f"""
 SELECT n.nspname || '.' || c.relname, l.mode, coalesce(l.pid, 0), a.application_name, a.state,
@@ -130,6 +142,7 @@ def facts(conn: Conn) -> Facts:
         triggers=tuple(_trigger(*row) for row in conn.execute(_TRIGGERS)),
         functions=_functions(conn),
         volatile_functions=frozenset(row[0] for row in conn.execute(_VOLATILE)),
+        constrained_domains=frozenset(str(row[0]) for row in conn.execute(_DOMAINS)),
         complete=True,
         live=True,
     )
@@ -158,14 +171,13 @@ def _relations(conn: Conn) -> dict[str, Relation]:
         if relkind in ("p", "I"):
             parts[parent].append(child)
     found = {}
-    for name, relkind, rows, size, index_of, owner, column, persistence, query, in_expressions in conn.execute(
-        _RELATIONS
-    ):
+    rows_of = conn.execute(_RELATIONS).fetchall()
+    for name, relkind, rows, size, index_of, owner, column, persistence, query, default, in_expressions in rows_of:
         kind = RELKINDS.get(relkind, Kind.OTHER)
         found[name] = Relation(
             name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
             tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
-            frozenset(in_expressions or ()), defaults.get(name, {}), query,
+            frozenset(in_expressions or ()), defaults.get(name, {}), query, default,
         )  # fmt: skip
     return _summed(found, parts)
 
