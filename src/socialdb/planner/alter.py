@@ -13,7 +13,7 @@ from typing import Any
 from pglast import ast
 from pglast.ast import AlterTableCmd, ColumnDef, Constraint, FuncCall, Node, TypeName
 from pglast.enums import AlterTableType as At
-from pglast.enums import ConstrType
+from pglast.enums import ConstrType, DropBehavior
 from pglast.enums import ObjectType as Obj
 
 from socialdb.planner.facts import Facts, ForeignKey, Kind
@@ -347,8 +347,20 @@ def _rebuilt_key(key: ForeignKey, scope: Scope) -> list[Take]:
 
 
 def _drop_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
-    takes = [Take(other, _L.ACCESS_EXCLUSIVE, scope.when) for other in _key_partners(table, cmd.name, scope.facts)]
-    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes))
+    others = _key_partners(table, cmd.name, scope.facts) + _cascaded(cmd, f"col:{table}.{cmd.name}", scope)
+    takes = [Take(other, _L.ACCESS_EXCLUSIVE, scope.when) for other in others]
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes), unknown=_cascade_unknown(cmd, scope))
+
+
+def _cascaded(cmd: AlterTableCmd, key: str, scope: Scope) -> list[str]:
+    """With CASCADE, the relations of what depends on the column or constraint (pg_depend)."""
+    return scope.facts.cascade(key) if cmd.behavior == DropBehavior.DROP_CASCADE else []
+
+
+def _cascade_unknown(cmd: AlterTableCmd, scope: Scope) -> tuple[str, ...]:
+    if cmd.behavior != DropBehavior.DROP_CASCADE or scope.facts.live:
+        return ()
+    return (f"what depends on {cmd.name} (CASCADE) is not known without a database",)
 
 
 def _key_partners(table: str, column: str | None, facts: Facts) -> list[str]:
@@ -383,10 +395,11 @@ def _validate(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
 
 def _drop_constraint(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     key, sure = _constraint_named(table, cmd.name, scope)
+    cascaded = tuple(Take(t, _L.ACCESS_EXCLUSIVE, scope.when) for t in _cascaded(cmd, f"con:{table}.{cmd.name}", scope))
     if key is not None:
-        return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(key.references, _L.ACCESS_EXCLUSIVE, scope.when),))
+        return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(key.references, _L.ACCESS_EXCLUSIVE, scope.when), *cascaded))
     missing = () if sure else (f"whether {cmd.name} is a foreign key is not known",)
-    return _L.ACCESS_EXCLUSIVE, Analysis(unknown=missing)
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=cascaded, unknown=(*missing, *_cascade_unknown(cmd, scope)))
 
 
 def _reloptions(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
@@ -454,7 +467,11 @@ def _detach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part | None:
     keyed = bool(scope.facts.keys_from(table))
     levels = (_L.ACCESS_EXCLUSIVE, _L.ACCESS_SHARE) if keyed else (_L.ACCESS_EXCLUSIVE,)
     takes = [Take(partition, level, scope.when) for level in levels]
-    # keys referencing the parent lose their triggers on the partition, once no row of theirs needs it
+    # keys referencing the parent lose their triggers on the partition, once no row of theirs needs it;
+    # the default partition is locked (its constraint changes)
+    relation = scope.facts.relation(table)
+    if relation is not None and relation.default_partition not in (None, partition):
+        takes.append(Take(str(relation.default_partition), _L.ACCESS_EXCLUSIVE, scope.when))
     referencing = dict.fromkeys(k.table for k in scope.facts.keys_to(table))
     takes += [Take(t, lv, scope.when) for t in referencing for lv in (_L.ACCESS_EXCLUSIVE, _L.ACCESS_SHARE, _L.SHARE)]
     return _L.ACCESS_EXCLUSIVE, Analysis(takes=(*takes, *inherited_key_takes(table, scope, detached=True)))

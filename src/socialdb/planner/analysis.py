@@ -271,8 +271,25 @@ def _drop(node: ast.DropStmt, scope: Scope) -> Analysis:
         return Analysis(command, takes=tuple(take(t, lv, scope) for t in present for lv in levels))
     if kind in _DROP_NOTHING:
         command = f"DROP {_DROP_NOTHING[kind]}"
-        return unknown(command, f"{command} ... CASCADE drops what depends on it") if cascade else Analysis(command)
+        return _drop_cascade(node, command, scope) if cascade else Analysis(command)
     return unknown(f"DROP {kind.name.removeprefix('OBJECT_')}", "this DROP is not in the plan's lock table")
+
+
+_DEPENDENT_KEYS = {Obj.OBJECT_FUNCTION: "fn", Obj.OBJECT_PROCEDURE: "fn", Obj.OBJECT_TYPE: "type", Obj.OBJECT_DOMAIN: "type"}
+
+
+def _drop_cascade(node: ast.DropStmt, command: str, scope: Scope) -> Analysis:
+    """What depends on a function or a type goes with it (pg_depend, read from the database):
+    ACCESS EXCLUSIVE on each relation it is on. Without a catalog, or for a schema, unknown."""
+    prefix = _DEPENDENT_KEYS.get(node.removeType) if node.removeType is not None else None
+    if prefix is None or not scope.facts.live:
+        return unknown(command, f"{command} ... CASCADE drops what depends on it, not known without a database")
+    keys = []
+    for obj in node.objects or ():
+        parts = _names(obj.objname if isinstance(obj, ast.ObjectWithArgs) else getattr(obj, "names", obj))
+        keys += [f"{prefix}:{parts[-1]}"] if parts else []
+    names = scope.facts.cascade(*keys)
+    return Analysis(command, takes=tuple(take(n, _L.ACCESS_EXCLUSIVE, scope) for n in names))
 
 
 def _drop_relations(node: ast.DropStmt, scope: Scope, cascade: bool) -> Analysis:
@@ -315,6 +332,7 @@ def _drop_relation(name: str, scope: Scope, cascade: bool) -> Analysis:
     if cascade:
         names += [k.table for k in facts.keys_to(name)]
         names += [r.name for r in facts.relations.values() if name in r.reads]
+        names += facts.cascade(f"rel:{name}")
     takes = tuple(take(n, _L.ACCESS_EXCLUSIVE, scope) for n in dict.fromkeys(names))
     known = facts.complete or facts.exists(name)
     return Analysis(takes=takes, unknown=() if known else (f"what depends on {name} is not known (no database)",))
@@ -456,7 +474,11 @@ def _vacuum(node: ast.VacuumStmt, scope: Scope) -> Analysis:
     level = _L.ACCESS_EXCLUSIVE if full else _L.SHARE_UPDATE_EXCLUSIVE
     effect = DataEffect.REWRITE if full else DataEffect.SCAN
     names = [name_of(r.relation) for r in node.rels]
-    return Analysis(command, tuple(take(n, level, scope) for n in names), tuple(Effect(n, effect) for n in names))
+    takes = [take(n, level, scope) for n in names]
+    for name in names:  # a partitioned table's partitions are vacuumed or sampled (ACCESS SHARE) too
+        parts = scope.facts.descendants(name)
+        takes += [take(p, lv, scope) for p in parts for lv in (level, *(() if node.is_vacuumcmd else (_L.ACCESS_SHARE,)))]
+    return Analysis(command, tuple(takes), tuple(Effect(n, effect) for n in names))
 
 
 def _cluster(node: ast.ClusterStmt, scope: Scope) -> Analysis:

@@ -140,6 +140,10 @@ class Facts:
     # Domains with a CHECK or NOT NULL (their own or a base domain's), as format_type names them:
     # a column of one added to a table is checked row by row, which rewrites the table.
     constrained_domains: frozenset[str] = frozenset()
+    # pg_depend, read from a database (live.py): what a DROP ... CASCADE of an object reaches. Keys:
+    # `rel:schema.name`, `col:schema.table.column`, `con:schema.table.constraint`, `fn:name`, `type:name`;
+    # each dependent: its own key (None: nothing depends on it) and the relation it locks.
+    dependents: Mapping[str, tuple[tuple[str | None, str], ...]] = field(default_factory=dict)
     complete: bool = False
     live: bool = False  # read from a database (sizes, holders): not assumed
 
@@ -165,6 +169,23 @@ class Facts:
         if relation is None or depth > 32:
             return []
         return [d for child in relation.children for d in (child, *self.descendants(child, depth + 1))]
+
+    def cascade(self, *keys: str) -> list[str]:
+        """The relations a DROP ... CASCADE of these objects drops something of (ACCESS EXCLUSIVE):
+        their dependents, recursively; a relation's columns and constraints go with it."""
+        todo, seen, locked = list(keys), set(keys), []
+        while todo:
+            key = todo.pop()
+            if key.startswith("rel:"):
+                prefix = ("col:" + key[4:] + ".", "con:" + key[4:] + ".")
+                todo += [k for k in self.dependents if k.startswith(prefix) and k not in seen]
+                seen.update(todo)
+            for dependent, relation in self.dependents.get(key, ()):
+                locked.append(relation)
+                if dependent is not None and dependent not in seen:
+                    seen.add(dependent)
+                    todo.append(dependent)
+        return list(dict.fromkeys(locked))
 
     def parent_of(self, name: str) -> str | None:
         return next((r.name for r in self.relations.values() if name in r.children), None)

@@ -112,6 +112,55 @@ WITH RECURSIVE chain (domain, base) AS (
 SELECT DISTINCT format_type(c.domain, NULL) FROM chain AS c JOIN pg_type AS b ON b.oid = c.base
 WHERE b.typtype = 'd' AND (b.typnotnull OR EXISTS (SELECT FROM pg_constraint AS k WHERE k.contypid = b.oid))
 """
+# What a DROP ... CASCADE reaches (pg_depend): for each object another depends on ('rel:' a relation,
+# 'col:' a column, 'con:' a table's constraint, 'fn:' a function, 'type:' a type), the dependent's own
+# key (to follow further; NULL for a default, a trigger, a policy) and the relation it is on, which
+# the drop locks ACCESS EXCLUSIVE. A foreign key is on both its tables.
+_DEPENDS = f"""
+WITH rel AS (
+  SELECT c.oid, n.nspname || '.' || c.relname AS name FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+  WHERE {_USER}
+), ref AS (
+  SELECT d.classid, d.objid, d.objsubid,
+         CASE d.refclassid
+           WHEN 'pg_class'::regclass THEN CASE WHEN d.refobjsubid = 0 THEN 'rel:' || r.name
+                                               ELSE 'col:' || r.name || '.' || a.attname END
+           WHEN 'pg_proc'::regclass THEN 'fn:' || p.proname
+           WHEN 'pg_type'::regclass THEN 'type:' || format_type(d.refobjid, NULL)
+           WHEN 'pg_constraint'::regclass THEN 'con:' || kr.name || '.' || k.conname
+         END AS key
+  FROM pg_depend AS d
+  LEFT JOIN rel AS r ON d.refclassid = 'pg_class'::regclass AND r.oid = d.refobjid
+  LEFT JOIN pg_attribute AS a ON d.refclassid = 'pg_class'::regclass AND a.attrelid = d.refobjid
+   AND a.attnum = d.refobjsubid
+  LEFT JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+  LEFT JOIN pg_constraint AS k ON d.refclassid = 'pg_constraint'::regclass AND k.oid = d.refobjid
+  LEFT JOIN rel AS kr ON kr.oid = k.conrelid
+  WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
+)
+SELECT DISTINCT ref.key, dep.key, dep.locked FROM ref JOIN LATERAL (
+  SELECT CASE WHEN ref.objsubid = 0 THEN 'rel:' || o.name ELSE 'col:' || o.name || '.' || oa.attname END, o.name
+  FROM rel AS o LEFT JOIN pg_attribute AS oa ON oa.attrelid = o.oid AND oa.attnum = ref.objsubid
+  WHERE ref.classid = 'pg_class'::regclass AND o.oid = ref.objid
+  UNION ALL
+  SELECT 'rel:' || v.name, v.name FROM pg_rewrite AS w JOIN rel AS v ON v.oid = w.ev_class
+  WHERE ref.classid = 'pg_rewrite'::regclass AND w.oid = ref.objid
+  UNION ALL
+  SELECT NULL, t.name FROM pg_attrdef AS f JOIN rel AS t ON t.oid = f.adrelid
+  WHERE ref.classid = 'pg_attrdef'::regclass AND f.oid = ref.objid
+  UNION ALL
+  SELECT 'con:' || kt.name || '.' || k.conname, t.name FROM pg_constraint AS k JOIN rel AS kt ON kt.oid = k.conrelid
+  JOIN rel AS t ON t.oid IN (k.conrelid, k.confrelid)
+  WHERE ref.classid = 'pg_constraint'::regclass AND k.oid = ref.objid
+  UNION ALL
+  SELECT NULL, t.name FROM pg_trigger AS g JOIN rel AS t ON t.oid = g.tgrelid
+  WHERE ref.classid = 'pg_trigger'::regclass AND g.oid = ref.objid
+  UNION ALL
+  SELECT NULL, t.name FROM pg_policy AS y JOIN rel AS t ON t.oid = y.polrelid
+  WHERE ref.classid = 'pg_policy'::regclass AND y.oid = ref.objid
+) AS dep (key, locked) ON true
+WHERE ref.key IS NOT NULL AND ref.key IS DISTINCT FROM dep.key
+"""
 _VOLATILE = "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace AND provolatile = 'v'"
 _HOLDERS = f"""
 SELECT n.nspname || '.' || c.relname, l.mode, coalesce(l.pid, 0), a.application_name, a.state,
@@ -143,6 +192,7 @@ def facts(conn: Conn) -> Facts:
         functions=_functions(conn),
         volatile_functions=frozenset(row[0] for row in conn.execute(_VOLATILE)),
         constrained_domains=frozenset(str(row[0]) for row in conn.execute(_DOMAINS)),
+        dependents=_dependents(conn),
         complete=True,
         live=True,
     )
@@ -200,6 +250,13 @@ def _summed(found: dict[str, Relation], parts: dict[str, list[str]]) -> dict[str
             rows, size = total(name)
             found[name] = dataclasses.replace(found[name], rows=rows, bytes=size)
     return found
+
+
+def _dependents(conn: Conn) -> dict[str, tuple[tuple[str | None, str], ...]]:
+    found: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+    for key, dependent, locked in conn.execute(_DEPENDS):
+        found[str(key)].append((dependent, str(locked)))
+    return {key: tuple(sorted(pairs, key=repr)) for key, pairs in found.items()}
 
 
 def _trigger(name: str, table: str, function: str, kind: int, enabled: str, tables: list[str]) -> Trigger:
