@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pglast import ast
+from pglast.parser import ParseError
 from pglast.ast import AlterTableCmd, ColumnDef, Constraint, FuncCall, Node, TypeName
 from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, DropBehavior
@@ -28,7 +29,18 @@ from socialdb.planner.lock_modes import (
     reloptions_level,
     strongest,
 )
-from socialdb.planner.queries import Analyze, Scope, ddl_target, expression_analysis, items, name_of, slots, sval
+from socialdb.planner.queries import (
+    Analyze,
+    Scope,
+    ddl_target,
+    expression_analysis,
+    items,
+    name_of,
+    named_sequences,
+    parsed,
+    slots,
+    sval,
+)
 
 _L = LockLevel
 _EFFECT_ORDER = [DataEffect.NONE, DataEffect.SCAN, DataEffect.REWRITE]
@@ -254,6 +266,10 @@ def _add_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     builds = any(_builds_index(c) for c in column.constraints or () if isinstance(c, Constraint))
     if _owns_sequence(column):  # the new sequence is OWNED BY the column
         takes.append(Take(table, _L.ACCESS_SHARE, scope.when))
+    default = column.raw_default or next(
+        (c.raw_expr for c in column.constraints or () if getattr(c, "contype", None) == ConstrType.CONSTR_DEFAULT), None
+    )
+    takes += _dependency_locks(default, scope)
     extra = _rewrite(table, scope, effect) if effect == DataEffect.REWRITE or builds else Analysis()
     return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes), effects=(Effect(table, effect),)).plus(extra)
 
@@ -317,8 +333,31 @@ def _alter_type(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     elif same:  # a plain index on it is rebuilt only if its operator class changes: SHARE, maybe
         takes.append(Take(table, _L.SHARE, When.SOME_PATHS.within(scope.when)))
     data = DataEffect.SCAN if rebuilt else DataEffect.NONE
+    default = relation.defaults.get(cmd.name or "") if relation else None
+    takes += _dependency_locks(_parsed_expression(default), scope)  # the default is stored again
     changed = Analysis(takes=tuple(takes), effects=(Effect(table, data),))
     return _L.ACCESS_EXCLUSIVE, changed if same else changed.plus(_rewrite(table, scope))
+
+
+def _parsed_expression(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        node = parsed(f"SELECT {text}")[0]
+    except (ParseError, IndexError):
+        return None
+    return getattr(items(getattr(node, "targetList", None))[0], "val", None) if isinstance(node, ast.SelectStmt) else None
+
+
+def _dependency_locks(expr: Any, scope: Scope) -> list[Take]:
+    """From PostgreSQL 18 recording a dependency locks what it depends on: ACCESS SHARE on each
+    relation a stored expression (a default) names as a constant, a sequence of `nextval('s')`."""
+    when = scope.facts.server.when_since(18, scope.when)
+    return [Take(name, _L.ACCESS_SHARE, when) for name in named_sequences(expr)] if when else []
+
+
+def _column_default(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(_dependency_locks(cmd.def_, scope)))
 
 
 def _plain_using(expr: Any, column: str | None, new: str) -> bool:
@@ -486,6 +525,7 @@ def inherited_key_takes(parent: str, scope: Scope, detached: bool = False) -> li
 
 
 _SPECIAL: dict[At, Callable[[AlterTableCmd, str, Scope], _Part | None]] = {
+    At.AT_ColumnDefault: _column_default,
     At.AT_AddConstraint: _add_constraint,
     At.AT_AddColumn: _add_column,
     At.AT_AlterColumnType: _alter_type,

@@ -493,6 +493,20 @@ def _locked_names(node: SelectStmt) -> set[str] | None:
 _SEQUENCE_FUNCTIONS = frozenset({"nextval", "setval", "currval"})
 
 
+def named_sequences(expr: Any) -> list[str]:
+    """The relations an expression names as constants: `nextval('s')`, `'s'::regclass`."""
+    found: list[str] = []
+    if isinstance(expr, tuple | list):
+        return [name for item in expr for name in named_sequences(item)]
+    if isinstance(expr, FuncCall) and sval(items(expr.funcname)[-1]) in _SEQUENCE_FUNCTIONS and items(expr.args):
+        found += [n for n in [_sequence_name(items(expr.args)[0])] if n is not None]
+    elif isinstance(expr, TypeCast) and expr.typeName is not None and sval(items(expr.typeName.names)[-1]) == "regclass":
+        found += [n for n in [_sequence_name(expr)] if n is not None]
+    if isinstance(expr, Node):
+        found += [n for slot in slots(expr) for n in named_sequences(getattr(expr, slot, None))]
+    return list(dict.fromkeys(found))
+
+
 def _sequence_name(arg: Any) -> str | None:
     """The sequence a constant argument names: `'s'`, `'public.s'`, `'s'::regclass`."""
     while isinstance(arg, TypeCast):
