@@ -478,7 +478,8 @@ def _vacuum(node: ast.VacuumStmt, scope: Scope) -> Analysis:
     for name in names:  # a partitioned table's partitions are vacuumed or sampled (ACCESS SHARE) too
         parts = scope.facts.descendants(name)
         takes += [take(p, lv, scope) for p in parts for lv in (level, *(() if node.is_vacuumcmd else (_L.ACCESS_SHARE,)))]
-    return Analysis(command, tuple(takes), tuple(Effect(n, effect) for n in names))
+    effects = tuple(Effect(leaf, effect) for n in names for leaf in scope.facts.leaves(n))  # where the rows are
+    return Analysis(command, tuple(takes), effects)
 
 
 def _cluster(node: ast.ClusterStmt, scope: Scope) -> Analysis:
