@@ -75,14 +75,16 @@ def classify(case: plan_grammar.Case, plan: lock_plan.StatementPlan, seen: reali
     for name in sorted(set(predicted) | set(seen.locks) | seen.rewritten):
         taken = frozenset(seen.locks.get(name, ()))
         rel = rels.get(name)
-        if name not in predicted and rel is not None and rel.table in predicted and name not in seen.rewritten:
-            if _conflicts(taken) <= _conflicts(predicted[rel.table]):
-                continue  # an index covered by its table's lock
+        index = name not in predicted and rel is not None and rel.table in predicted and name not in seen.rewritten
+        if index and rel is not None and _conflicts(taken) <= _conflicts(predicted[str(rel.table)]):
+            continue  # an index covered by its table's lock
         pairs.append((name, *_pair(predicted.get(name, ()), taken, effects.get(name), name in seen.rewritten)))
     return Verdict(case.family, case.sql, tuple(pairs), False)
 
 
-def _pair(predicted: tuple[LockLevel, ...], taken: frozenset[LockLevel], effect: Any, rewritten: bool) -> tuple[str, str]:
+def _pair(
+    predicted: tuple[LockLevel, ...], taken: frozenset[LockLevel], effect: Any, rewritten: bool
+) -> tuple[str, str]:
     wanted, got = _conflicts(predicted), _conflicts(taken)
     rewrite = effect in (DataEffect.REWRITE, DataEffect.EMPTIES)
     if taken and not predicted:

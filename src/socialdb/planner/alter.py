@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pglast import ast
-from pglast.parser import ParseError
 from pglast.ast import AlterTableCmd, ColumnDef, Constraint, FuncCall, Node, TypeName
 from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, DropBehavior
 from pglast.enums import ObjectType as Obj
+from pglast.parser import ParseError
 
 from socialdb.planner.facts import Facts, ForeignKey, Kind
 from socialdb.planner.lock_modes import (
@@ -54,7 +54,7 @@ _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"
 
 
 def alter_table(node: ast.AlterTableStmt, scope: Scope, analyze: Analyze) -> Analysis:
-    if node.objtype == Obj.OBJECT_INDEX and _index_statistics(node):
+    if node.objtype == Obj.OBJECT_INDEX and node.relation is not None and _index_statistics(node):
         index = ddl_target(node.relation, scope, bool(node.missing_ok))
         takes = (Take(index, _L.SHARE_UPDATE_EXCLUSIVE, scope.when),) if index else ()
         return Analysis("ALTER INDEX ALTER COLUMN SET STATISTICS", takes=takes)
@@ -103,7 +103,9 @@ def _placed(analysis: Analysis, table: str, node: ast.AlterTableStmt, scope: Sco
     effects = [e for e in analysis.effects if e.relation != table]
     moved = [Effect(t, e.effect) for e in analysis.effects if e.relation == table for t in holding]
     takes = [t for t in analysis.takes if not (t.relation == table and t.level == _L.SHARE)]
-    takes += [Take(h, t.level, t.when) for t in analysis.takes if t.relation == table and t.level == _L.SHARE for h in holding]
+    takes += [
+        Take(h, t.level, t.when) for t in analysis.takes if t.relation == table and t.level == _L.SHARE for h in holding
+    ]
     return Analysis(analysis.command, tuple(takes), (*effects, *moved), analysis.creates, analysis.unknown)
 
 
@@ -346,7 +348,9 @@ def _parsed_expression(text: str | None) -> Any:
         node = parsed(f"SELECT {text}")[0]
     except (ParseError, IndexError):
         return None
-    return getattr(items(getattr(node, "targetList", None))[0], "val", None) if isinstance(node, ast.SelectStmt) else None
+    return (
+        getattr(items(getattr(node, "targetList", None))[0], "val", None) if isinstance(node, ast.SelectStmt) else None
+    )
 
 
 def _dependency_locks(expr: Any, scope: Scope) -> list[Take]:
@@ -481,7 +485,7 @@ def _attach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     rows that now belong to the new one; the parent's foreign keys are copied and checked, and the
     keys that reference the parent get triggers on the new partition."""
     partition = name_of(getattr(cmd.def_, "name", None))
-    takes = [Take(partition, _L.ACCESS_EXCLUSIVE, scope.when)] + partition_takes(table, scope)
+    takes = [Take(partition, _L.ACCESS_EXCLUSIVE, scope.when), *partition_takes(table, scope)]
     takes += [Take(r, _L.ROW_SHARE, scope.when) for r in {k.references for k in scope.facts.keys_from(table)}]
     effects = (Effect(partition, DataEffect.SCAN),)
     return _L.SHARE_UPDATE_EXCLUSIVE, Analysis(takes=(*takes, *inherited_key_takes(table, scope)), effects=effects)

@@ -275,7 +275,12 @@ def _drop(node: ast.DropStmt, scope: Scope) -> Analysis:
     return unknown(f"DROP {kind.name.removeprefix('OBJECT_')}", "this DROP is not in the plan's lock table")
 
 
-_DEPENDENT_KEYS = {Obj.OBJECT_FUNCTION: "fn", Obj.OBJECT_PROCEDURE: "fn", Obj.OBJECT_TYPE: "type", Obj.OBJECT_DOMAIN: "type"}
+_DEPENDENT_KEYS = {
+    Obj.OBJECT_FUNCTION: "fn",
+    Obj.OBJECT_PROCEDURE: "fn",
+    Obj.OBJECT_TYPE: "type",
+    Obj.OBJECT_DOMAIN: "type",
+}
 
 
 def _drop_cascade(node: ast.DropStmt, command: str, scope: Scope) -> Analysis:
@@ -477,7 +482,9 @@ def _vacuum(node: ast.VacuumStmt, scope: Scope) -> Analysis:
     takes = [take(n, level, scope) for n in names]
     for name in names:  # a partitioned table's partitions are vacuumed or sampled (ACCESS SHARE) too
         parts = scope.facts.descendants(name)
-        takes += [take(p, lv, scope) for p in parts for lv in (level, *(() if node.is_vacuumcmd else (_L.ACCESS_SHARE,)))]
+        takes += [
+            take(p, lv, scope) for p in parts for lv in (level, *(() if node.is_vacuumcmd else (_L.ACCESS_SHARE,)))
+        ]
     effects = tuple(Effect(leaf, effect) for n in names for leaf in scope.facts.leaves(n))  # where the rows are
     return Analysis(command, tuple(takes), effects)
 

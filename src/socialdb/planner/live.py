@@ -31,8 +31,9 @@ SELECT n.nspname || '.' || c.relname, c.relkind::text,
           JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
          WHERE i.indexrelid = c.oid),
        o.owner, o.attname, c.relpersistence::text, CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
-       (SELECT dn.nspname || '.' || dc.relname FROM pg_partitioned_table AS pt JOIN pg_class AS dc ON dc.oid = pt.partdefid
-          JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace WHERE pt.partrelid = c.oid),
+       (SELECT dn.nspname || '.' || dc.relname FROM pg_partitioned_table AS pt
+          JOIN pg_class AS dc ON dc.oid = pt.partdefid JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
+         WHERE pt.partrelid = c.oid),
        (SELECT array_agg(a.attname) FROM pg_index AS i
           JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid > 0
@@ -118,8 +119,8 @@ WHERE b.typtype = 'd' AND (b.typnotnull OR EXISTS (SELECT FROM pg_constraint AS 
 # the drop locks ACCESS EXCLUSIVE. A foreign key is on both its tables.
 _DEPENDS = f"""
 WITH rel AS (
-  SELECT c.oid, n.nspname || '.' || c.relname AS name FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
-  WHERE {_USER}
+  SELECT c.oid, n.nspname || '.' || c.relname AS name
+  FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE {_USER}
 ), ref AS (
   SELECT d.classid, d.objid, d.objsubid,
          CASE d.refclassid

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pglast import parser
-from pglast.ast import ColumnRef as ast_ColumnRef
 from pglast.ast import (
     A_Const,
     CreateFunctionStmt,
@@ -38,6 +37,7 @@ from pglast.ast import (
     UpdateStmt,
     WithClause,
 )
+from pglast.ast import ColumnRef as ast_ColumnRef
 from pglast.enums import CmdType, OnConflictAction
 
 from socialdb.planner.facts import Facts, Function, Kind, is_system, qualified
@@ -254,9 +254,11 @@ class _Walk:
             return
         self.take(name, _L.ROW_EXCLUSIVE, scope.when, DataEffect.WRITES_ROWS)
         relation = scope.facts.relation(name)
-        for base in relation.reads if relation and relation.kind == Kind.VIEW else ():  # an updatable view
+        if relation is not None and relation.kind == Kind.VIEW:  # an updatable view writes its relation
             names = _base_columns(relation.query)
-            self.write(base, events, scope, how.deeper(columns=_mapped(how.columns, names), given=_mapped(how.given, names)))
+            through = how.deeper(columns=_mapped(how.columns, names), given=_mapped(how.given, names))
+            for base in relation.reads:
+                self.write(base, events, scope, through)
         for child in scope.facts.descendants(name) if how.inherit else ():
             self.take(child, _L.ROW_EXCLUSIVE, scope.when)
             for event in events:  # a partition's own foreign keys and triggers (clones of its parent's)
@@ -500,7 +502,9 @@ def named_sequences(expr: Any) -> list[str]:
         return [name for item in expr for name in named_sequences(item)]
     if isinstance(expr, FuncCall) and sval(items(expr.funcname)[-1]) in _SEQUENCE_FUNCTIONS and items(expr.args):
         found += [n for n in [_sequence_name(items(expr.args)[0])] if n is not None]
-    elif isinstance(expr, TypeCast) and expr.typeName is not None and sval(items(expr.typeName.names)[-1]) == "regclass":
+    elif (
+        isinstance(expr, TypeCast) and expr.typeName is not None and sval(items(expr.typeName.names)[-1]) == "regclass"
+    ):
         found += [n for n in [_sequence_name(expr)] if n is not None]
     if isinstance(expr, Node):
         found += [n for slot in slots(expr) for n in named_sequences(getattr(expr, slot, None))]
@@ -529,7 +533,11 @@ def _base_columns(query: str | None) -> dict[str, str] | None:
     found: dict[str, str] = {}
     for target in node.targetList or ():
         fields = items(getattr(getattr(target, "val", None), "fields", None))
-        if not isinstance(getattr(target, "val", None), ast_ColumnRef) or not fields or not isinstance(fields[-1], String):
+        if (
+            not isinstance(getattr(target, "val", None), ast_ColumnRef)
+            or not fields
+            or not isinstance(fields[-1], String)
+        ):
             return None
         found[str(target.name or sval(fields[-1]))] = sval(fields[-1])
     return found

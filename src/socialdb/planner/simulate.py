@@ -14,8 +14,8 @@ from pglast import ast, parser
 from pglast.ast import ColumnDef, Constraint, Node, RangeVar, String
 from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, NullTestType
-from pglast.stream import RawStream
 from pglast.enums import ObjectType as Obj
+from pglast.stream import RawStream
 
 from socialdb.planner.alter import type_name
 from socialdb.planner.analysis import named_relations
