@@ -89,6 +89,8 @@ class Relation:
     defaults: Mapping[str, str] = field(default_factory=dict)  # column -> its default (pg_get_expr)
     query: str | None = None  # a view's query (pg_get_viewdef): which of its columns are its relation's
     default_partition: str | None = None  # a partitioned table's DEFAULT partition
+    partition_key: str | None = None  # a partitioned table's key (pg_get_partkeydef: `RANGE (at)`)
+    bound: str | None = None  # a partition's bound (`FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`)
 
     @property
     def not_null_checks(self) -> frozenset[str]:

@@ -34,6 +34,8 @@ SELECT n.nspname || '.' || c.relname, c.relkind::text,
        (SELECT dn.nspname || '.' || dc.relname FROM pg_partitioned_table AS pt
           JOIN pg_class AS dc ON dc.oid = pt.partdefid JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
          WHERE pt.partrelid = c.oid),
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
        (SELECT array_agg(a.attname) FROM pg_index AS i
           JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid > 0
@@ -223,12 +225,15 @@ def _relations(conn: Conn) -> dict[str, Relation]:
             parts[parent].append(child)
     found = {}
     rows_of = conn.execute(_RELATIONS).fetchall()
-    for name, relkind, rows, size, index_of, owner, column, persistence, query, default, in_expressions in rows_of:
+    for row in rows_of:
+        name, relkind, rows, size, index_of, owner, column, persistence, query, default, key, bound, in_expressions = (
+            row
+        )
         kind = RELKINDS.get(relkind, Kind.OTHER)
         found[name] = Relation(
             name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
             tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
-            frozenset(in_expressions or ()), defaults.get(name, {}), query, default,
+            frozenset(in_expressions or ()), defaults.get(name, {}), query, default, key, bound,
         )  # fmt: skip
     return _summed(found, parts)
 

@@ -40,6 +40,7 @@ from pglast.ast import (
 from pglast.ast import ColumnRef as ast_ColumnRef
 from pglast.enums import CmdType, OnConflictAction
 
+from socialdb.planner import pruning
 from socialdb.planner.facts import Facts, Function, Kind, is_system, qualified
 from socialdb.planner.lock_modes import Analysis, DataEffect, Effect, LockLevel, Take, When
 
@@ -121,9 +122,11 @@ class _Write:
     given: set[str] | None = None
     inherit: bool = True
     depth: int = 0
+    nulls: bool = False  # a SET NULL action: the keys it sets are null, no key check runs
+    partitions: tuple[str, ...] | None = None  # those left after pruning (None: every one)
 
     def deeper(self, **changes: Any) -> _Write:
-        return replace(self, depth=self.depth + 1, **changes)
+        return replace(self, depth=self.depth + 1, partitions=None, **changes)
 
 
 @dataclass
@@ -160,24 +163,26 @@ class _Walk:
         elif isinstance(node, Node):
             self.visit(_children(node), scope, calls, level)
 
-    def read(self, rv: RangeVar, scope: Scope, level: LockLevel) -> None:
+    def read(self, rv: RangeVar, scope: Scope, level: LockLevel, where: Any = None) -> None:
         name = resolve(rv, scope)
         if name is None:
             return
         relation = scope.facts.relation(name)
         kind = relation.kind if relation else Kind.TABLE
         self.take(name, level, scope.when, DataEffect.READS if kind.holds_rows else None)
-        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh))
+        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh), where=where)
 
-    def _through(self, name: str, level: LockLevel, scope: Scope, inherit: bool) -> None:
-        """A view's relations (the rewriter locks them) and an inheritance parent's children."""
+    def _through(self, name: str, level: LockLevel, scope: Scope, inherit: bool, where: Any = None) -> None:
+        """A view's relations (the rewriter locks them) and an inheritance parent's children, or the
+        partitions left after pruning (pruning.py)."""
         relation = scope.facts.relation(name)
         if relation is None:
             return
         for base in relation.reads if relation.kind == Kind.VIEW else ():
             self.take(base, level, scope.when, DataEffect.READS)
             self._through(base, level, scope, inherit=True)
-        for child in relation.children if inherit else ():
+        kept = pruning.kept(name, where, scope.facts) if where is not None else None
+        for child in (scope.facts.descendants(name) if kept is None else kept) if inherit else ():
             self.take(child, level, scope.when)
 
     # -- queries ---------------------------------------------------------------------------
@@ -188,8 +193,9 @@ class _Walk:
             self.visit((node.larg, node.rarg), scope, When.PER_ROW)
             return
         locked = _locked_names(node)
+        single = len(node.fromClause or ()) == 1
         for item in node.fromClause or ():
-            self.from_item(item, scope, locked)
+            self.from_item(item, scope, locked, node.whereClause if single else None)
         once = not node.fromClause  # `SELECT f()`: the function runs once
         calls = scope.when if once else When.PER_ROW
         exprs = (node.targetList, node.whereClause, node.groupClause, node.havingClause, node.sortClause)
@@ -197,11 +203,11 @@ class _Walk:
         self.visit(node.valuesLists, scope, scope.when)
         self.visit((node.limitCount, node.limitOffset), scope, When.PER_ROW)
 
-    def from_item(self, item: Any, scope: Scope, locked: set[str] | None) -> None:
+    def from_item(self, item: Any, scope: Scope, locked: set[str] | None, where: Any = None) -> None:
         if isinstance(item, RangeVar):
             refname = item.alias.aliasname if item.alias else item.relname
             share = locked is not None and (not locked or refname in locked)
-            self.read(item, scope, _L.ROW_SHARE if share else _L.ACCESS_SHARE)
+            self.read(item, scope, _L.ROW_SHARE if share else _L.ACCESS_SHARE, where)
         elif isinstance(item, RangeFunction):
             self.visit(item.functions, scope, scope.when)  # a function in FROM runs once
         elif isinstance(item, JoinExpr):
@@ -222,7 +228,8 @@ class _Walk:
 
     def dml(self, node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope) -> None:
         scope = self.with_clause(node.withClause, scope)
-        self.target(node.relation, _events(node), scope, _Write(_set_columns(node), _insert_columns(node)))
+        how = _Write(_set_columns(node), _insert_columns(node))
+        self.target(node.relation, _events(node), scope, replace(how, partitions=_pruned(node, scope)))
         if isinstance(node, InsertStmt):
             self.visit(node.selectStmt, scope, scope.when)
             self.visit(node.onConflictClause, scope, When.PER_ROW)
@@ -259,7 +266,8 @@ class _Walk:
             through = how.deeper(columns=_mapped(how.columns, names), given=_mapped(how.given, names))
             for base in relation.reads:
                 self.write(base, events, scope, through)
-        for child in scope.facts.descendants(name) if how.inherit else ():
+        partitions = scope.facts.descendants(name) if how.partitions is None else how.partitions
+        for child in partitions if how.inherit else ():
             self.take(child, _L.ROW_EXCLUSIVE, scope.when)
             for event in events:  # a partition's own foreign keys and triggers (clones of its parent's)
                 self.keys(child, event, scope, how.deeper())
@@ -297,7 +305,7 @@ class _Walk:
         SET DEFAULT) writes the referencing table, and what that write reaches in turn."""
         facts, inner = scope.facts, scope.at(When.PER_ROW)
         touched = how.columns if event == "UPDATE" else None
-        if event in ("INSERT", "UPDATE"):
+        if event in ("INSERT", "UPDATE") and not how.nulls:
             for key in facts.keys_from(table):
                 if touched is None or touched & set(key.columns):
                     self.take(key.references, _L.ROW_SHARE, inner.when)
@@ -310,7 +318,8 @@ class _Walk:
             action = key.on_delete if event == "DELETE" else key.on_update
             if action in ("c", "n", "d"):
                 then = "DELETE" if (event, action) == ("DELETE", "c") else "UPDATE"
-                self.write(key.table, (then,), inner, how.deeper(columns=set(key.columns), given=None, inherit=True))
+                nulls = action == "n"
+                self.write(key.table, (then,), inner, how.deeper(columns=set(key.columns), inherit=True, nulls=nulls))
             else:
                 for name in (key.table, *facts.descendants(key.table)):
                     self.take(name, _L.ROW_SHARE, inner.when)
@@ -547,6 +556,20 @@ def _mapped(columns: set[str] | None, names: dict[str, str] | None) -> set[str] 
     if columns is None or names is None or not columns <= set(names):
         return None
     return {names[c] for c in columns}
+
+
+def _pruned(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope) -> tuple[str, ...] | None:
+    """The partitions an UPDATE or DELETE opens after pruning (None: all); an UPDATE that sets the
+    partition key may move rows to any partition."""
+    if not isinstance(node, UpdateStmt | DeleteStmt) or node.relation is None or node.whereClause is None:
+        return None
+    name = resolve(node.relation, scope)
+    relation = scope.facts.relation(name) if name else None
+    key = (relation.partition_key or "") if relation else ""
+    if name is None or (isinstance(node, UpdateStmt) and any(f"({c})" in key for c in _set_columns(node) or ())):
+        return None
+    kept = pruning.kept(name, node.whereClause, scope.facts)
+    return None if kept is None else tuple(kept)
 
 
 def _insert_columns(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt) -> set[str] | None:
