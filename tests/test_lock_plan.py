@@ -38,7 +38,19 @@ from tests.helpers import loaded_after
 L = LockLevel
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER_DOC = ROOT / "docs" / "runner.md"
-PURE = ["lock_modes", "facts", "queries", "analysis", "alter", "simulate", "lock_plan", "report", "gates", "union"]
+PURE = [
+    "lock_modes",
+    "facts",
+    "queries",
+    "pruning",
+    "analysis",
+    "alter",
+    "simulate",
+    "lock_plan",
+    "report",
+    "gates",
+    "union",
+]
 # The project statements the plan cannot classify, and why: dynamic SQL and extension scripts.
 UNKNOWN = {
     "018-roles-and-grants.sql:6": "dynamic SQL",
