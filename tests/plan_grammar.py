@@ -108,6 +108,16 @@ def _partitioned() -> st.SearchStrategy[str]:
         st.just("UPDATE g_ev SET v = v + 1 WHERE id < 5"),
         st.just("SELECT count(*) FROM g_ev"),
         st.just("ALTER INDEX g_ev_v_idx RENAME TO g_ev_v_index"),
+        st.sampled_from(["bigint", "numeric"]).map(lambda t: f"ALTER TABLE g_ev ALTER COLUMN v TYPE {t}"),
+        st.just("DROP INDEX g_ev_v_idx"),
+        st.sampled_from(["SHARE", "ACCESS EXCLUSIVE"]).map(lambda m: f"LOCK TABLE g_ev IN {m} MODE"),
+        st.just("UPDATE g_ev SET at = '2025-06-01' WHERE at = '2024-03-04'"),
+        st.just("INSERT INTO g_ev SELECT id + 10000, at, acct, v FROM g_ev_2025"),
+        st.just("REFRESH MATERIALIZED VIEW g_ev_mv"),
+        st.just("ALTER TABLE g_ev ALTER COLUMN v SET DEFAULT 0"),
+        st.just("ALTER TABLE ONLY g_ev ALTER COLUMN v SET DEFAULT 0"),
+        st.just("CREATE INDEX g_ev_part_idx ON g_ev_default (acct)"),
+        st.just("ALTER TABLE g_ev ADD CONSTRAINT g_ev_acct_fkey2 FOREIGN KEY (acct) REFERENCES g_acct (id)"),
     )
 
 
@@ -126,6 +136,9 @@ def _cascade() -> st.SearchStrategy[str]:
         st.just("ALTER TABLE g_acct DROP CONSTRAINT g_acct_pkey CASCADE"),
         st.just("ALTER TABLE g_ev DROP CONSTRAINT g_ev_pkey CASCADE"),
         st.just("TRUNCATE g_acct CASCADE"),
+        st.just("DROP INDEX g_item_lower_idx CASCADE"),
+        st.just("ALTER TABLE g_item DROP COLUMN acct CASCADE"),
+        st.just("DROP SEQUENCE g_owned_id_seq CASCADE"),
     )
 
 
@@ -194,6 +207,13 @@ def _writes_elsewhere() -> st.SearchStrategy[str]:
         st.just("INSERT INTO g_owned (note) VALUES ('p')"),
         st.just("SELECT * FROM g_ev_v"),
         st.just("SELECT * FROM g_acct_vv"),
+        st.just("DELETE FROM g_acct WHERE id IN (SELECT acct FROM g_item WHERE id = 3)"),
+        st.just(
+            "MERGE INTO g_item AS i USING g_acct AS a ON a.id = i.acct WHEN MATCHED THEN UPDATE SET label = a.name"
+        ),
+        st.just("UPDATE g_note SET ev_id = 53, ev_at = '2025-01-06' WHERE id = 1"),
+        st.just("INSERT INTO g_note (id, ev_id, ev_at) VALUES (900, NULL, NULL)"),
+        st.just("UPDATE g_item SET acct = 2 WHERE id = 1"),
     )
 
 

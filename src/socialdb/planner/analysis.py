@@ -319,8 +319,9 @@ def _drop_index(index: str, concurrent: bool, scope: Scope) -> Analysis:
     if concurrent:  # SHARE UPDATE EXCLUSIVE while it waits; the dead index last, under ACCESS EXCLUSIVE
         levels = [(index, _L.SHARE_UPDATE_EXCLUSIVE), (index, _L.ACCESS_EXCLUSIVE)]
         levels += [(table, _L.SHARE_UPDATE_EXCLUSIVE)] if table else []
-    else:
-        levels = [(index, _L.ACCESS_EXCLUSIVE)] + ([(table, _L.ACCESS_EXCLUSIVE)] if table else [])
+    else:  # a partitioned index goes with its partitions' indexes, each with its table
+        parts = [*scope.facts.descendants(index), *(scope.facts.descendants(table) if table else ())]
+        levels = [(n, _L.ACCESS_EXCLUSIVE) for n in (index, *([table] if table else []), *parts)]
     missing = () if table or scope.facts.complete else (f"the table of index {index} is not known",)
     return Analysis(takes=tuple(take(n, lv, scope) for n, lv in levels), unknown=missing)
 
@@ -527,7 +528,7 @@ def _refresh(node: ast.RefreshMatViewStmt, scope: Scope) -> Analysis:
         levels, effect = [_L.EXCLUSIVE, _L.ROW_EXCLUSIVE, _L.ACCESS_SHARE], DataEffect.SCAN
     else:
         levels, effect = [_L.ACCESS_EXCLUSIVE, _L.EXCLUSIVE, _L.SHARE], DataEffect.REWRITE
-    reads = [take(r, _L.ACCESS_SHARE, scope) for r in relation.reads]
+    reads = [take(r, _L.ACCESS_SHARE, scope) for base in relation.reads for r in (base, *scope.facts.descendants(base))]
     old = scope.facts.server.when_before(16, scope.when)  # up to 15 it reads the view too
     if old is not None and not node.concurrent:
         reads.append(Take(name, _L.ACCESS_SHARE, old))

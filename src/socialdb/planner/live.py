@@ -219,7 +219,7 @@ def _relations(conn: Conn) -> dict[str, Relation]:
     children: dict[str, list[str]] = defaultdict(list)
     parts: dict[str, list[str]] = defaultdict(list)
     for parent, child, relkind in conn.execute(_INHERITS):
-        if relkind in ("r", "p"):
+        if relkind in ("r", "p", "I"):  # a partitioned index's children: its partitions' indexes
             children[parent].append(child)
         if relkind in ("p", "I"):
             parts[parent].append(child)

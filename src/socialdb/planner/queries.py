@@ -41,7 +41,7 @@ from pglast.ast import ColumnRef as ast_ColumnRef
 from pglast.enums import CmdType, OnConflictAction
 
 from socialdb.planner import pruning
-from socialdb.planner.facts import Facts, Function, Kind, is_system, qualified
+from socialdb.planner.facts import Facts, Function, Kind, Relation, is_system, qualified
 from socialdb.planner.lock_modes import Analysis, DataEffect, Effect, LockLevel, Take, When
 
 MAX_DEPTH = 8  # functions calling functions: deeper than this is unknown
@@ -273,7 +273,7 @@ class _Walk:
                 self.keys(child, event, scope, how.deeper())
         if "INSERT" in events:
             self.defaults(name, scope, how.given)
-        for event in events:
+        for event in (*events, *_moved(relation, events, how)):
             self.fire(name, event, scope)
             self.keys(name, event, scope, how)
 
@@ -556,6 +556,17 @@ def _mapped(columns: set[str] | None, names: dict[str, str] | None) -> set[str] 
     if columns is None or names is None or not columns <= set(names):
         return None
     return {names[c] for c in columns}
+
+
+def _moved(relation: Relation | None, events: tuple[str, ...], how: _Write) -> tuple[str, ...]:
+    """An UPDATE of a partitioned table's key moves rows between partitions: a DELETE and an INSERT,
+    with their triggers and key checks."""
+    if relation is None or relation.kind != Kind.PARTITIONED or "UPDATE" not in events:
+        return ()
+    key = relation.partition_key or ""
+    if how.columns is not None and key and not any(f"({c})" in key for c in how.columns):
+        return ()
+    return ("DELETE", "INSERT")
 
 
 def _pruned(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope) -> tuple[str, ...] | None:
