@@ -28,6 +28,8 @@ from socialdb.planner.queries import (
     function_analysis,
     items,
     name_of,
+    named_sequences,
+    parsed,
     plpgsql_analysis,
     query_analysis,
     resolve,
@@ -326,6 +328,32 @@ def _drop_index(index: str, concurrent: bool, scope: Scope) -> Analysis:
     return Analysis(takes=tuple(take(n, lv, scope) for n, lv in levels), unknown=missing)
 
 
+def _depending(name: str, facts: Facts) -> list[str]:
+    """What a DROP ... CASCADE of `name` reaches by the facts the plan has without pg_depend: the
+    views over it (and over those, which are dropped too), the tables whose keys reference one of
+    them (with their partitions: the key is dropped) and those whose defaults name it (a sequence)."""
+    dropped = [name]
+    for current in dropped:  # grows while it is read: a breadth-first closure over views
+        dropped += [r.name for r in facts.relations.values() if current in r.reads and r.name not in dropped]
+    keyed = [t for d in dropped for k in facts.keys_to(d) for t in (k.table, *facts.descendants(k.table))]
+    return [*dropped[1:], *keyed, *_defaults_naming(name, facts)]
+
+
+def _defaults_naming(sequence: str, facts: Facts) -> list[str]:
+    relation = facts.relation(sequence)
+    if relation is None or relation.kind != Kind.SEQUENCE:
+        return []
+    owner = [relation.table] if relation.table else []  # a serial's default names its sequence
+    return owner + [r.name for r in facts.relations.values() if any(sequence in _named(d) for d in r.defaults.values())]
+
+
+def _named(default: str) -> list[str]:
+    try:
+        return named_sequences(parsed(f"SELECT {default}"))
+    except parser.ParseError:
+        return []
+
+
 def _drop_relation(name: str, scope: Scope, cascade: bool) -> Analysis:
     """ACCESS EXCLUSIVE on it, its sequences, the tables its foreign keys point at (their triggers
     go), and with CASCADE what depends on it."""
@@ -336,9 +364,7 @@ def _drop_relation(name: str, scope: Scope, cascade: bool) -> Analysis:
     if parent is not None:  # a partition: detached from its parent, whose partitions are locked too
         names += [parent, *facts.descendants(parent)]
     if cascade:
-        names += [k.table for k in facts.keys_to(name)]
-        names += [r.name for r in facts.relations.values() if name in r.reads]
-        names += facts.cascade(f"rel:{name}")
+        names += _depending(name, facts) + facts.cascade(f"rel:{name}")
     takes = tuple(take(n, _L.ACCESS_EXCLUSIVE, scope) for n in dict.fromkeys(names))
     known = facts.complete or facts.exists(name)
     return Analysis(takes=takes, unknown=() if known else (f"what depends on {name} is not known (no database)",))

@@ -220,7 +220,15 @@ class Facts:
         return [k for k in self.foreign_keys if k.table == table]
 
     def keys_to(self, table: str) -> list[ForeignKey]:
-        return [k for k in self.foreign_keys if k.references == table]
+        """The keys that reference `table`, or a partitioned table it is a partition of (the catalog
+        holds a copy of those for each partition; facts made without a database do not)."""
+        found: list[ForeignKey] = []
+        name: str | None = table
+        depth = 0
+        while name is not None and depth <= 32:
+            found += [k for k in self.foreign_keys if k.references == name]
+            name, depth = self.parent_of(name), depth + 1
+        return list(dict.fromkeys(found))
 
     def function(self, name: str) -> tuple[Function, ...]:
         return self.functions.get(name, ())
