@@ -202,12 +202,7 @@ def facts(conn: Conn) -> Facts:
 
 
 def _relations(conn: Conn) -> dict[str, Relation]:
-    columns: dict[str, dict[str, str]] = defaultdict(dict)
-    defaults: dict[str, dict[str, str]] = defaultdict(dict)
-    for table, column, kind, default in conn.execute(_COLUMNS):
-        columns[table][column] = kind
-        if default is not None:
-            defaults[table][column] = default
+    columns, defaults = _columns(conn)
     checks: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
     for table, name, definition, valid in conn.execute(_CHECKS):
         match = _NOT_NULL.match(definition)
@@ -224,18 +219,25 @@ def _relations(conn: Conn) -> dict[str, Relation]:
         if relkind in ("p", "I"):
             parts[parent].append(child)
     found = {}
-    rows_of = conn.execute(_RELATIONS).fetchall()
-    for row in rows_of:
-        name, relkind, rows, size, index_of, owner, column, persistence, query, default, key, bound, in_expressions = (
-            row
-        )
-        kind = RELKINDS.get(relkind, Kind.OTHER)
+    for row in conn.execute(_RELATIONS).fetchall():
+        name, relkind, rows, size, index_of, owner, column, persistence, query, default, key, bound, exprs = row
         found[name] = Relation(
-            name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
-            tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
-            frozenset(in_expressions or ()), defaults.get(name, {}), query, default, key, bound,
+            name, RELKINDS.get(relkind, Kind.OTHER), index_of or owner, rows, size, False, columns.get(name, {}),
+            checks.get(name, {}), tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column,
+            persistence, frozenset(exprs or ()), defaults.get(name, {}), query, default, key, bound,
         )  # fmt: skip
     return _summed(found, parts)
+
+
+def _columns(conn: Conn) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """Each table's columns with their types, and those with a default, with it."""
+    columns: dict[str, dict[str, str]] = defaultdict(dict)
+    defaults: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, kind, default in conn.execute(_COLUMNS):
+        columns[table][column] = kind
+        if default is not None:
+            defaults[table][column] = default
+    return columns, defaults
 
 
 def _summed(found: dict[str, Relation], parts: dict[str, list[str]]) -> dict[str, Relation]:
