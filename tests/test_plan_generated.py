@@ -231,3 +231,33 @@ def test_partitioned_relations_have_no_negative_size(drawn: Drawn, name: str) ->
     relation = drawn.facts.relations[f"public.{name}"]
     assert relation.bytes is not None and relation.bytes > 0
     assert relation.rows is None or relation.rows >= 0
+
+
+def _partitioned_facts() -> Facts:
+    offline = Facts.empty()
+    for step in [
+        "CREATE TABLE m (at date NOT NULL, v integer) PARTITION BY RANGE (at)",
+        "CREATE TABLE m_2024 PARTITION OF m FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "CREATE TABLE m_rest PARTITION OF m DEFAULT",
+        "CREATE TABLE o (at date)",
+    ]:
+        offline = simulate.apply(parsed(step)[0], step, offline)
+    return lock_plan.committed(offline)
+
+
+@pytest.mark.parametrize(
+    ("sql", "opened"),
+    [
+        ("SELECT * FROM m WHERE at = '2024-05-01'", {"m_2024"}),
+        ("SELECT * FROM m AS x WHERE x.at = '2030-01-01' AND v > 0", {"m_rest"}),
+        ("SELECT * FROM m WHERE at = '2024-05-01'::timestamp", {"m_2024", "m_rest"}),  # a cast: maybe not pruned
+        ("SELECT * FROM m WHERE at = '2024-05-01' OR v = 1", {"m_2024", "m_rest"}),
+        ("SELECT * FROM m, o WHERE o.at = '2024-05-01'", {"m_2024", "m_rest"}),  # another table's column
+        ("DELETE FROM m WHERE at = '2024-05-01'", {"m_2024"}),
+        ("UPDATE m SET at = '2030-01-01' WHERE at = '2024-05-01'", {"m_2024", "m_rest"}),  # rows move
+    ],
+)
+def test_pruning_only_where_the_server_surely_prunes(sql: str, opened: set[str]) -> None:
+    plan = _plan(_partitioned_facts(), plan_grammar.Case("pruning", sql))
+    names = {r.name.removeprefix("public.") for r in plan.relations}
+    assert names & {"m_2024", "m_rest"} == opened

@@ -25,14 +25,22 @@ _INTEGERS = frozenset({"integer", "bigint", "smallint"})
 Value = int | date
 
 
-def kept(table: str, where: Any, facts: Facts) -> list[str] | None:
-    """The partitions (and theirs) a query of `table` with this WHERE opens; None: all of them."""
+def key_columns(relation: Relation) -> frozenset[str] | None:
+    """The columns of a partitioned table's key; None when it has an expression (or is not known)."""
+    match = re.fullmatch(r"(?:RANGE|LIST|HASH) \((.*)\)", relation.partition_key or "")
+    names = [n.strip() for n in match.group(1).split(",")] if match else []
+    return frozenset(names) if names and all(re.fullmatch(r"\w+", n) for n in names) else None
+
+
+def kept(table: str, where: Any, facts: Facts, refname: str | None = None) -> list[str] | None:
+    """The partitions (and theirs) a query of `table` (called `refname` there) with this WHERE
+    opens; None: all of them."""
     relation = facts.relation(table)
     match = _KEY.match(relation.partition_key or "") if relation and relation.kind == Kind.PARTITIONED else None
     if relation is None or match is None:
         return None
     strategy, column = match.groups()
-    text = _equal_constant(where, column)
+    text = _equal_constant(where, column, refname or table.rpartition(".")[2])
     value = _typed(text, relation.columns.get(column, "")) if text is not None else None
     return None if value is None else _holding(relation, strategy, value, facts)
 
@@ -88,8 +96,8 @@ def _typed(text: str, kind: str) -> Value | None:
     return None
 
 
-def _equal_constant(where: Any, column: str) -> str | None:
-    """The constant of a `column = constant` conjunct of the WHERE, as text."""
+def _equal_constant(where: Any, column: str, refname: str) -> str | None:
+    """The constant of a `column = constant` conjunct of the WHERE (`refname.column` too), as text."""
     conjuncts = [where]
     if isinstance(where, ast.BoolExpr) and where.boolop == BoolExprType.AND_EXPR:
         conjuncts = list(items(where.args))
@@ -99,19 +107,18 @@ def _equal_constant(where: Any, column: str) -> str | None:
         if [sval(n) for n in items(term.name)] != ["="]:
             continue
         for left, right in ((term.lexpr, term.rexpr), (term.rexpr, term.lexpr)):
-            if _is_column(left, column) and (text := _constant(right)) is not None:
+            if _is_column(left, column, refname) and (text := _constant(right)) is not None:
                 return text
     return None
 
 
-def _is_column(node: Any, column: str) -> bool:
-    fields = items(node.fields) if isinstance(node, ast.ColumnRef) else ()
-    return bool(fields) and len(fields) <= 2 and sval(fields[-1]) == column
+def _is_column(node: Any, column: str, refname: str) -> bool:
+    fields = [sval(f) for f in items(node.fields)] if isinstance(node, ast.ColumnRef) else []
+    return fields in ([column], [refname, column])
 
 
 def _constant(node: Any) -> str | None:
-    if isinstance(node, ast.TypeCast):
-        node = node.arg
+    """A plain constant (a cast one may compare across types, which the server may not prune by)."""
     if not isinstance(node, ast.A_Const) or node.isnull:
         return None
     value = node.val

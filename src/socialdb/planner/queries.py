@@ -170,9 +170,12 @@ class _Walk:
         relation = scope.facts.relation(name)
         kind = relation.kind if relation else Kind.TABLE
         self.take(name, level, scope.when, DataEffect.READS if kind.holds_rows else None)
-        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh), where=where)
+        refname = rv.alias.aliasname if rv.alias else rv.relname
+        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh), where=(where, refname))
 
-    def _through(self, name: str, level: LockLevel, scope: Scope, inherit: bool, where: Any = None) -> None:
+    def _through(
+        self, name: str, level: LockLevel, scope: Scope, inherit: bool, where: tuple[Any, Any] = (None, None)
+    ) -> None:
         """A view's relations (the rewriter locks them) and an inheritance parent's children, or the
         partitions left after pruning (pruning.py)."""
         relation = scope.facts.relation(name)
@@ -181,7 +184,7 @@ class _Walk:
         for base in relation.reads if relation.kind == Kind.VIEW else ():
             self.take(base, level, scope.when, DataEffect.READS)
             self._through(base, level, scope, inherit=True)
-        kept = pruning.kept(name, where, scope.facts) if where is not None else None
+        kept = pruning.kept(name, where[0], scope.facts, where[1]) if where[0] is not None else None
         for child in (scope.facts.descendants(name) if kept is None else kept) if inherit else ():
             self.take(child, level, scope.when)
 
@@ -563,8 +566,8 @@ def _moved(relation: Relation | None, events: tuple[str, ...], how: _Write) -> t
     with their triggers and key checks."""
     if relation is None or relation.kind != Kind.PARTITIONED or "UPDATE" not in events:
         return ()
-    key = relation.partition_key or ""
-    if how.columns is not None and key and not any(f"({c})" in key for c in how.columns):
+    key = pruning.key_columns(relation)
+    if how.columns is not None and key is not None and not how.columns & key:
         return ()
     return ("DELETE", "INSERT")
 
@@ -576,10 +579,13 @@ def _pruned(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope
         return None
     name = resolve(node.relation, scope)
     relation = scope.facts.relation(name) if name else None
-    key = (relation.partition_key or "") if relation else ""
-    if name is None or (isinstance(node, UpdateStmt) and any(f"({c})" in key for c in _set_columns(node) or ())):
+    if name is None or relation is None:
         return None
-    kept = pruning.kept(name, node.whereClause, scope.facts)
+    key = pruning.key_columns(relation)
+    if isinstance(node, UpdateStmt) and (key is None or (_set_columns(node) or set()) & key):
+        return None
+    refname = node.relation.alias.aliasname if node.relation.alias else node.relation.relname
+    kept = pruning.kept(name, node.whereClause, scope.facts, refname)
     return None if kept is None else tuple(kept)
 
 
