@@ -239,9 +239,14 @@ def _unknowns() -> st.SearchStrategy[str]:
         st.sampled_from(["g_item", "g_owned", "g_item, g_owned", "g_acct"]).map(
             lambda t: f"TRUNCATE {t} RESTART IDENTITY CASCADE"
         ),
-        st.sampled_from(["text USING tag::text", "varchar(40) USING tag", "varchar(10) USING tag"]).map(
-            lambda t: f"ALTER TABLE g_item ALTER COLUMN tag TYPE {t}"
-        ),
+        st.sampled_from(
+            [
+                "text USING tag::text",
+                "varchar(40) USING tag",
+                "varchar(10) USING tag",
+                "varchar(40) USING tag::varchar(40)",
+            ]
+        ).map(lambda t: f"ALTER TABLE g_item ALTER COLUMN tag TYPE {t}"),
         st.just("ALTER TABLE g_item ALTER COLUMN label TYPE varchar USING label::varchar"),
         st.sampled_from(["v", "acct"]).map(lambda c: f"CREATE INDEX g_ev_only_idx ON ONLY g_ev ({c})"),
         st.sampled_from(IN_2024 + IN_DEFAULT).map(lambda d: f"UPDATE g_ev SET v = 0 WHERE at = {d}"),

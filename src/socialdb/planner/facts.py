@@ -139,11 +139,13 @@ class Facts:
     triggers: tuple[Trigger, ...] = ()
     functions: Mapping[str, tuple[Function, ...]] = field(default_factory=dict)
     volatile_functions: frozenset[str] = frozenset()  # built-in volatile functions (pg_proc.provolatile = 'v')
-    # Domains with a CHECK or NOT NULL (their own or a base domain's), as format_type names them:
-    # a column of one added to a table is checked row by row, which rewrites the table.
+    # Domains with a CHECK or NOT NULL (their own or a base domain's), by name without their schema
+    # (a same-named domain elsewhere counts too): a column of one added to a table is checked row
+    # by row, which rewrites the table.
     constrained_domains: frozenset[str] = frozenset()
     # pg_depend, read from a database (live.py): what a DROP ... CASCADE of an object reaches. Keys:
-    # `rel:schema.name`, `col:schema.table.column`, `con:schema.table.constraint`, `fn:name`, `type:name`;
+    # `rel:schema.name`, `col:schema.table.column`, `con:schema.table.constraint`, `fn:name`, `type:name`
+    # (functions and types by name without their schema: same-named ones elsewhere count too);
     # each dependent: its own key (None: nothing depends on it) and the relation it locks.
     dependents: Mapping[str, tuple[tuple[str | None, str], ...]] = field(default_factory=dict)
     complete: bool = False

@@ -112,7 +112,7 @@ WITH RECURSIVE chain (domain, base) AS (
   SELECT c.domain, t.typbasetype FROM chain AS c JOIN pg_type AS t ON t.oid = c.base
   WHERE t.typtype = 'd' AND t.typbasetype <> 0
 )
-SELECT DISTINCT format_type(c.domain, NULL) FROM chain AS c JOIN pg_type AS b ON b.oid = c.base
+SELECT DISTINCT d.typname FROM chain AS c JOIN pg_type AS b ON b.oid = c.base JOIN pg_type AS d ON d.oid = c.domain
 WHERE b.typtype = 'd' AND (b.typnotnull OR EXISTS (SELECT FROM pg_constraint AS k WHERE k.contypid = b.oid))
 """
 # What a DROP ... CASCADE reaches (pg_depend): for each object another depends on ('rel:' a relation,
@@ -129,7 +129,7 @@ WITH rel AS (
            WHEN 'pg_class'::regclass THEN CASE WHEN d.refobjsubid = 0 THEN 'rel:' || r.name
                                                ELSE 'col:' || r.name || '.' || a.attname END
            WHEN 'pg_proc'::regclass THEN 'fn:' || p.proname
-           WHEN 'pg_type'::regclass THEN 'type:' || format_type(d.refobjid, NULL)
+           WHEN 'pg_type'::regclass THEN 'type:' || ty.typname
            WHEN 'pg_constraint'::regclass THEN 'con:' || kr.name || '.' || k.conname
          END AS key
   FROM pg_depend AS d
@@ -137,6 +137,7 @@ WITH rel AS (
   LEFT JOIN pg_attribute AS a ON d.refclassid = 'pg_class'::regclass AND a.attrelid = d.refobjid
    AND a.attnum = d.refobjsubid
   LEFT JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+  LEFT JOIN pg_type AS ty ON d.refclassid = 'pg_type'::regclass AND ty.oid = d.refobjid
   LEFT JOIN pg_constraint AS k ON d.refclassid = 'pg_constraint'::regclass AND k.oid = d.refobjid
   LEFT JOIN rel AS kr ON kr.oid = k.conrelid
   WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
