@@ -9,7 +9,6 @@ says how). They pass on PostgreSQL 18 (embedded) and 15 (SOCIALDB_TEST_DATABASE_
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,19 @@ from tests.helpers import loaded_after
 L = LockLevel
 ROOT = Path(__file__).resolve().parent.parent
 PLAN_DOC = ROOT / "docs" / "plan.md"  # generated: `socialdb migrate plan --offline --format markdown`
-PURE = ["lock_modes", "facts", "queries", "analysis", "alter", "simulate", "lock_plan", "report", "gates", "union"]
+PURE = [
+    "lock_modes",
+    "facts",
+    "queries",
+    "pruning",
+    "analysis",
+    "alter",
+    "simulate",
+    "lock_plan",
+    "report",
+    "gates",
+    "union",
+]
 # The project statements the plan cannot classify, and why: dynamic SQL and extension scripts.
 UNKNOWN = {
     "018-roles-and-grants.sql:6": "dynamic SQL",
