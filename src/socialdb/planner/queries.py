@@ -383,9 +383,10 @@ def expression_analysis(node: Any, scope: Scope, analyze: Analyze, calls: When) 
 def body_analysis(function: Function, scope: Scope, analyze: Analyze) -> Analysis:
     """What running a function's body locks (`scope.when` is how surely the call happens)."""
     if function.definition is None or function.language not in ("sql", "plpgsql"):
-        if function.language in ("c", "internal"):
-            return Analysis()
-        return Analysis(unknown=(f"{function.name}() is written in {function.language}: its body is not read",))
+        if function.volatility == "i":
+            return Analysis()  # IMMUTABLE: by its contract it reads and writes no table
+        touches = "reads" if function.volatility == "s" else "reads or writes"
+        return Analysis(unknown=(f"{touches} what {function.name}() touches: unknown ({function.language})",))
     if function.language == "sql":
         return _sql_body(function, scope, analyze)
     return plpgsql_analysis(function.definition, function.name, scope, analyze)
