@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from socialdb import planner
 from socialdb.cli import app
 from socialdb.migrate import runner
-from socialdb.planner import alter, analysis, live, lock_plan, report
+from socialdb.planner import alter, analysis, live, lock_plan, render
 from socialdb.planner.facts import Facts, Kind, Relation
 from socialdb.planner.lock_modes import ALTER_TABLE_LEVEL, Blocks, LockLevel, Server, When, blocks
 from socialdb.planner.queries import parsed
@@ -46,7 +46,7 @@ PURE = [
     "alter",
     "simulate",
     "lock_plan",
-    "report",
+    "render",
     "gates",
     "union",
 ]
@@ -116,7 +116,7 @@ def test_what_it_cannot_classify_is_unknown_and_assumed_access_exclusive() -> No
     ]:
         plan = analyse(text)
         assert plan.unknown and plan.blocks is Blocks.READS_AND_WRITES, text
-    rendered = report.statement_rows(analyse("CREATE EXTENSION postgis"), database=False)
+    rendered = render.statement_rows(analyse("CREATE EXTENSION postgis"), database=False)
     assert rendered[0][3] == "unknown — assume ACCESS EXCLUSIVE"
 
 
@@ -214,7 +214,7 @@ def test_every_rule_is_exercised_by_the_reality_checks() -> None:
 
 def test_the_generated_plan_in_the_docs_is_the_plan_of_the_migrations() -> None:
     text = PLAN_DOC.read_text(encoding="utf-8")
-    expected = report.plan_markdown(planner.plan(None)).rstrip("\n") + "\n"
+    expected = render.plan_markdown(planner.plan(None)).rstrip("\n") + "\n"
     assert text == expected, "regenerate it: uv run socialdb migrate plan --offline --format markdown > docs/plan.md"
 
 
