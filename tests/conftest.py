@@ -15,7 +15,7 @@ import pytest
 
 from socialdb.testing import Databases
 
-pytest_plugins = ["socialdb.testing", "pytester"]
+pytest_plugins = ["socialdb.testing", "pytester", "tests.citus"]
 __all__ = ["Databases"]  # tests import it from here
 
 # What each test needs, as markers: `uv run pytest -m "not db"` answers in seconds.

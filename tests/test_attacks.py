@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from socialdb.app import session as app_session
 from socialdb.app.operations import INGEST_STATEMENT, LIMITS, IncomingMessage, ingest_parameters
+from socialdb.app.refused import AccountNotConnectedError
 from socialdb.app.tenant import aclear_seller, aseller, clear_seller, seller
 from socialdb.cli import app as cli
 from socialdb.db import database_of, with_database
@@ -521,6 +522,33 @@ def test_the_global_key_cannot_come_back_over_ids_held_twice(loaded: str) -> Non
     assert "'shared-id'" in result.output and "Traceback" not in result.output
     after = _catalog_state(loaded)
     assert after[0] >= 45 and after[1:] == before[1:]  # 045 still applied: the key per seller and both messages stay
+
+
+def test_a_batch_on_another_sellers_account_tells_nothing_of_its_conversations(loaded: str) -> None:
+    """Seller B batches messages on seller A's account: one to A's conversation 'c-a', one to a
+    conversation id nobody has. Before the guard, the first stored nothing and returned 0 (the
+    conversation's key met A's row) while the second failed A's account's foreign key: an
+    oracle of A's conversations. Both are now refused alike, before anything is written."""
+    account_a = uuid.UUID(hashlib.md5(b"acct-a").hexdigest())
+    when = datetime(2026, 3, 2, tzinfo=UTC)
+    refusals = []
+    with login_role(loaded, "socialdb_app") as (_, url):
+        for conversation in ("c-a", "never-seen"):
+            batch = [IncomingMessage(account_a, conversation, "cust", f"probe-{conversation}", "customer", when)]
+            with (
+                psycopg.connect(url, autocommit=True) as conn,
+                app_session.session(conn, SELLERS["b"]) as s,
+                pytest.raises(AccountNotConnectedError) as refused,
+            ):
+                s.ingest_batch(batch)
+            refusals.append((type(refused.value), refused.value.sqlstate, str(refused.value)))
+    assert refusals[0] == refusals[1]  # the same answer whether A has the conversation or not
+    assert refusals[0][1] == "55000" and str(account_a) in refusals[0][2]
+    assert issubclass(refusals[0][0], psycopg.errors.ObjectNotInPrerequisiteState)  # as one message's refusal
+    with psycopg.connect(loaded) as admin:
+        stored = admin.execute("SELECT count(*) FROM messages WHERE platform_message_id LIKE 'probe-%'").fetchone()
+        opened = admin.execute("SELECT count(*) FROM conversations WHERE platform_conversation_id = 'never-seen'")
+        assert stored == (0,) and opened.fetchone() == (0,)
 
 
 def _catalog_state(url: str) -> tuple[Any, ...]:

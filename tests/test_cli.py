@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import psycopg
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 
 from socialdb.cli import app
 from socialdb.migrate import runner as library
-from tests.helpers import LATEST, NEXT, history
+from tests.helpers import LATEST, NEXT, history, write_migrations
 
 cli = CliRunner()
 
@@ -265,3 +267,55 @@ def test_status_shows_an_unreadable_file_and_every_other(empty_db_url: str, tmp_
     (folder / "001-a.sql").write_text("CREATE TABEL a (id int);\n")  # an applied file broken since
     code, out, _ = run("migrate", "status", "--database-url", empty_db_url, "--dir", str(folder))
     assert "│ 001     │ a" in out and "missing" not in out
+
+
+# -- status and plan as data (issue 13) --
+
+THREE_FILES = {
+    "001-a.sql": "CREATE TABLE a (id int);\n-- ROLLBACK\nDROP TABLE a;\n",
+    "002-b.sql": "CREATE TABLE b (id int);\n-- ROLLBACK\nDROP TABLE b;\n",
+    "003-c.sql": "CREATE TABLE c (id int);\n-- ROLLBACK\nDROP TABLE c;\n",
+}
+
+
+def test_status_as_json(empty_db_url: str, tmp_path: Path) -> None:
+    folder = write_migrations(tmp_path / "m", THREE_FILES)
+    library.up(empty_db_url, folder, to=2)
+    code, out, err = run("migrate", "status", "--database-url", empty_db_url, "--dir", str(folder), "--format", "json")
+    assert (code, err) == (0, "")
+    rows = json.loads(out)
+    assert [(r["version"], r["name"], r["file"], r["state"]) for r in rows] == [
+        (1, "a", "001-a.sql", "applied"),
+        (2, "b", "002-b.sql", "applied"),
+        (3, "c", "003-c.sql", "pending"),
+    ]
+    assert datetime.fromisoformat(rows[0]["executed_at"]).utcoffset() is not None
+    assert isinstance(rows[0]["execution_ms"], int) and rows[0]["detail"] is None
+    assert (rows[2]["executed_at"], rows[2]["execution_ms"]) == (None, None)
+
+
+def test_plan_of_a_given_file_and_offline(tmp_path: Path) -> None:
+    folder = write_migrations(tmp_path / "m", THREE_FILES)
+    extra = write_migrations(
+        tmp_path / "x", {"009-x.sql": "ALTER TABLE a ADD COLUMN b uuid DEFAULT gen_random_uuid();\n"}
+    )
+    code, out, err = run(
+        "migrate", "plan", "--offline", "--dir", str(folder), str(extra / "009-x.sql"), "--format", "json"
+    )
+    assert (code, err) == (0, "")
+    plan = json.loads(out)
+    assert (plan["database"], plan["server_version"]) == (False, 180000)
+    [migration] = plan["migrations"]
+    [statement] = migration["statements"]
+    [relation] = statement["relations"]
+    assert (relation["name"], relation["levels"], relation["effect"], relation["blocks"]) == (
+        "public.a",
+        ["ACCESS EXCLUSIVE", "SHARE"],
+        "rewrite",
+        "reads and writes",
+    )
+    code, out, _ = run(
+        "migrate", "plan", "--offline", "--dir", str(folder), "--server-version", "15", "--format", "markdown"
+    )
+    assert code == 0 and out.startswith("Plan for PostgreSQL 15 (no database)\n")
+    assert "**003-c.sql: one transaction; lock_timeout 1s, statement_timeout off**" in out

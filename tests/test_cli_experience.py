@@ -5,6 +5,7 @@ and ends with a summary."""
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import pty
 import re
@@ -54,6 +55,32 @@ def test_every_commands_help_shows_an_example() -> None:
         if "Example: " not in result.stdout:
             missing.append(" ".join(words))
     assert missing == []
+
+
+def test_help_text_keeps_its_brackets_and_its_paragraphs_unbroken() -> None:
+    """Rich reads `[...]` as markup (escape it: `\\[`), and keeps a paragraph's line breaks after
+    the first paragraph: a hard-wrapped docstring prints lines broken mid-sentence."""
+    for module in [*MODULES, "maintain", "init", "migrate_import"]:
+        importlib.import_module(f"socialdb.cli.{module}")
+    root = typer.main.get_command(app)
+    assert isinstance(root, Group)
+    broken: list[str] = []
+    unescaped: list[str] = []
+
+    def walk(group: Group, prefix: list[str]) -> None:
+        for name, command in group.commands.items():
+            words = " ".join([*prefix, name])
+            paragraphs = inspect.cleandoc(command.help or "").split("\n\n")
+            broken.extend(words for p in paragraphs[1:] if "\n" in p and not p.startswith("\b"))
+            texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+            unescaped.extend(words for t in texts if re.search(r"(?<!\\)\[[a-z]", t))
+            if isinstance(command, Group):
+                walk(command, [*prefix, name])
+
+    walk(root, [])
+    assert broken == [] and unescaped == []
+    down = CliRunner().invoke(app, ["migrate", "down", "--help"], env={"COLUMNS": "200"})
+    assert "[default: 1]" in down.stdout
 
 
 def test_up_writes_plain_lines_and_a_summary_when_not_on_a_terminal(empty_db_url: str) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from socialdb.migrate import runner
-from tests.helpers import finish, socialdb, write_migrations
+from tests.helpers import finish, socialdb, wait_for, write_migrations
 
 pytestmark = pytest.mark.db
 
@@ -51,13 +50,12 @@ def _configure(server_url: str, *statements: str) -> None:
         admin.execute("SELECT pg_reload_conf()")
         # Reloaded: a new session sees the new default.
         expected = "on" if "RESET synchronous_commit" in statements[-1] else "local"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+
+        def reloaded() -> bool:
             with psycopg.connect(server_url) as probe:
-                if probe.execute("SHOW synchronous_commit").fetchone() == (expected,):
-                    return
-            time.sleep(0.05)
-        raise AssertionError("the server did not reload its configuration")
+                return probe.execute("SHOW synchronous_commit").fetchone() == (expected,)
+
+        wait_for(reloaded, 10, "the server to reload its configuration")
 
 
 def _migrate(url: str, folder: Path, *extra: str, command: str = "up") -> subprocess.Popen[str]:
@@ -70,14 +68,17 @@ def _migrate(url: str, folder: Path, *extra: str, command: str = "up") -> subpro
 
 
 def _waiting(url: str, timeout_s: float = 30) -> int:
-    deadline = time.monotonic() + timeout_s
+    """The pid of the session that waits for the standby (bounded)."""
+    found: list[int] = []
     with psycopg.connect(url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
+
+        def waits() -> bool:
             row = conn.execute(WAITING).fetchone()
-            if row:
-                return int(row[0])
-            time.sleep(0.05)
-    raise AssertionError("no session waits for the standby")
+            found.extend([int(row[0])] if row else [])
+            return bool(row)
+
+        wait_for(waits, timeout_s, "a session waiting for the standby")
+    return found[0]
 
 
 @pytest.mark.parametrize("how", ["cancel", "terminate"])

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from socialdb.app import aio, summary
 from socialdb.app import session as sync
 from socialdb.app.inputs import IncomingMessage, NewEvent
+from socialdb.app.refused import AccountNotConnectedError
 from socialdb.app.rows import InboxRow, MessageRow, Page
 from socialdb.app.tokens import TokenCipher
 from socialdb.errors import AccountTakenError, SellerScopeError
@@ -172,6 +173,20 @@ def test_two_sellers_keep_their_own_message_of_the_same_id(lib: Lib) -> None:
         assert [m.content for m in lib(seller, "message_page", conversation.id)] == ["oi 1"]
     assert lib(OTHER, "ingest_batch", [msg(2, account=OTHER_ACCOUNT), msg(1, account=OTHER_ACCOUNT)]) == 1
     assert lib(ME, "ingest_batch", [msg(2)]) == 1  # the same id as OTHER's batch: ME's own
+
+
+def test_messages_on_an_account_not_the_sellers_connected_one_are_refused_alike(lib: Lib) -> None:
+    """One message and a batch, on another seller's account or a disconnected one of the
+    seller's own: the same SQLSTATE (55000), nothing stored."""
+    lib(ME, "ingest_message", msg(1))  # ME's conversation 'c1' exists
+    for call, payload in (("ingest_message", msg(5, account=ACCOUNT)), ("ingest_batch", [msg(5, account=ACCOUNT)])):
+        with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="not (a )?connected account"):
+            lib(OTHER, call, payload)
+    mine = lib(ME, "connect_account", "whatsapp", "5511988880000", "loja")
+    lib(ME, "disconnect_account", mine.id)
+    with pytest.raises(AccountNotConnectedError, match=str(mine.id)):
+        lib(ME, "ingest_batch", [msg(6, account=mine.id)])
+    assert [m.content for c in lib(ME, "inbox_page", ACCOUNT) for m in lib(ME, "message_page", c.id)] == ["oi 1"]
 
 
 def test_a_reconnected_account_comes_back_and_knows_its_messages(lib: Lib) -> None:

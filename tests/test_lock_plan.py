@@ -9,7 +9,6 @@ says how). They pass on PostgreSQL 18 (embedded) and 15 (SOCIALDB_TEST_DATABASE_
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from typer.testing import CliRunner
 from socialdb import planner
 from socialdb.cli import app
 from socialdb.migrate import runner
-from socialdb.planner import alter, analysis, live, lock_plan, report
+from socialdb.planner import alter, analysis, live, lock_plan, render
 from socialdb.planner.facts import Facts, Kind, Relation
 from socialdb.planner.lock_modes import ALTER_TABLE_LEVEL, Blocks, LockLevel, Server, When, blocks
 from socialdb.planner.queries import parsed
@@ -37,8 +36,20 @@ from tests.helpers import loaded_after
 
 L = LockLevel
 ROOT = Path(__file__).resolve().parent.parent
-RUNNER_DOC = ROOT / "docs" / "runner.md"
-PURE = ["lock_modes", "facts", "queries", "analysis", "alter", "simulate", "lock_plan", "report", "gates", "union"]
+PLAN_DOC = ROOT / "docs" / "plan.md"  # generated: `socialdb migrate plan --offline --format markdown`
+PURE = [
+    "lock_modes",
+    "facts",
+    "queries",
+    "pruning",
+    "analysis",
+    "alter",
+    "simulate",
+    "lock_plan",
+    "render",
+    "gates",
+    "union",
+]
 # The project statements the plan cannot classify, and why: dynamic SQL and extension scripts.
 UNKNOWN = {
     "018-roles-and-grants.sql:6": "dynamic SQL",
@@ -105,7 +116,7 @@ def test_what_it_cannot_classify_is_unknown_and_assumed_access_exclusive() -> No
     ]:
         plan = analyse(text)
         assert plan.unknown and plan.blocks is Blocks.READS_AND_WRITES, text
-    rendered = report.statement_rows(analyse("CREATE EXTENSION postgis"), database=False)
+    rendered = render.statement_rows(analyse("CREATE EXTENSION postgis"), database=False)
     assert rendered[0][3] == "unknown — assume ACCESS EXCLUSIVE"
 
 
@@ -201,12 +212,10 @@ def test_every_rule_is_exercised_by_the_reality_checks() -> None:
     assert sorted(_declared() - _exercised()) == []
 
 
-def test_the_plan_in_the_runner_docs_is_the_plan_of_the_migrations() -> None:
-    text = RUNNER_DOC.read_text(encoding="utf-8")
-    match = re.search(r"<!-- plan:begin -->\n(.*?)<!-- plan:end -->", text, re.DOTALL)
-    assert match is not None, "docs/runner.md has no plan section"
-    expected = report.plan_markdown(planner.plan(None))
-    assert match.group(1) == expected, "regenerate it: uv run socialdb migrate plan --offline --format markdown"
+def test_the_generated_plan_in_the_docs_is_the_plan_of_the_migrations() -> None:
+    text = PLAN_DOC.read_text(encoding="utf-8")
+    expected = render.plan_markdown(planner.plan(None)).rstrip("\n") + "\n"
+    assert text == expected, "regenerate it: uv run socialdb migrate plan --offline --format markdown > docs/plan.md"
 
 
 # -- against the server ------------------------------------------------------------------------
@@ -252,7 +261,7 @@ def test_every_project_statement_locks_what_the_plan_says(databases: Databases) 
         history.ensure_table(conn)  # as `up` does first; 018 revokes on it
         upward = lock_plan.build(migrations, _facts(conn))
         offline = planner.plan(None, server=Server(upward.server_version))
-        assert _analyses(upward) == _analyses(offline)  # what docs/runner.md shows is what is checked
+        assert _analyses(upward) == _analyses(offline)  # what docs/plan.md shows is what is checked
         problems = _check(url, conn, migrations, upward, Direction.UP)
         reversible = [m for m in reversed(migrations) if m.down_statements]
         downward = lock_plan.build(reversible, _facts(conn), part=Direction.DOWN)

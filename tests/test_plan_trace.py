@@ -200,3 +200,27 @@ def test_up_takes_trace_only_with_dry_run(target: tuple[str, Path]) -> None:
     url, folder = target
     result = _cli("migrate", "up", "--trace", "--database-url", url, "--dir", str(folder))
     assert result.exit_code == 2 and "--trace goes with --dry-run" in result.output
+
+
+def test_a_function_whose_body_is_not_read_is_unknown_unless_immutable(empty_db_url: str, tmp_path: Path) -> None:
+    """Issue 23: a C (or internal) function's body is not read, so the plan says what it may
+    touch is unknown; only IMMUTABLE, which by its contract reads and writes no table, plans as nothing."""
+    applied = {
+        "001-functions.sql": (
+            "CREATE FUNCTION touchy(integer) RETURNS integer LANGUAGE internal VOLATILE AS 'int4abs';\n"
+            "CREATE FUNCTION looky(integer) RETURNS integer LANGUAGE internal STABLE AS 'int4abs';\n"
+            "CREATE FUNCTION pure(integer) RETURNS integer LANGUAGE internal IMMUTABLE AS 'int4abs';\n"
+            "-- ROLLBACK\nDROP FUNCTION touchy(integer), looky(integer), pure(integer);\n"
+        )
+    }
+    folder = _folder(tmp_path, applied)
+    runner.up(empty_db_url, folder)
+    calls = "SELECT touchy(1);\nSELECT looky(1);\nSELECT pure(1);\n-- ROLLBACK\nSELECT 1;\n"
+    _folder(tmp_path, {"002-calls.sql": calls})
+    [migration] = planner.plan(empty_db_url, folder).migrations
+    touchy, looky, pure = migration.statements
+    assert touchy.unknown == ("reads or writes what touchy() touches: unknown (internal)",)
+    assert looky.unknown == ("reads what looky() touches: unknown (internal)",)
+    assert pure.unknown == () and pure.relations == ()
+    text = planner.plan_markdown(planner.plan(empty_db_url, folder))
+    assert "reads or writes what touchy() touches: unknown (internal)" in text  # the table says why

@@ -21,11 +21,7 @@ as root, without a `postgres` user.
 
 from __future__ import annotations
 
-import os
-import pwd
 import shutil
-import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -45,13 +41,14 @@ from socialdb.app.tenant import seller
 from socialdb.errors import DurabilityError, MigrationFailed
 from socialdb.migrate import runner
 from socialdb.scripts.files import default_directory
+from tests import pg15
 from tests.catalog import differences, snapshot
 from tests.helpers import wait_for
+from tests.pg15 import PG15
 
 # It starts PostgreSQL servers of its own: a server (db) and processes, for `-m` selections.
 pytestmark = [pytest.mark.db, pytest.mark.processes]
 
-PG15 = Path("/usr/lib/postgresql/15/bin")
 PROGRAMS = ("initdb", "pg_ctl", "pg_basebackup", "postgres")
 DATABASE = "socialdb"
 APP_LOGIN = "replica_app"  # a login role IN ROLE socialdb_app, as docs/security.md has services do
@@ -132,82 +129,16 @@ def _scalar(url: str, query: str, params: tuple[Any, ...] = ()) -> Any:
 # -- the two servers -------------------------------------------------------------------------
 
 
-def _as_postgres() -> list[str]:
-    """The command prefix that runs a PostgreSQL program: none unless we are root."""
-    if os.geteuid() != 0:
-        return []
-    try:
-        pwd.getpwnam("postgres")
-    except KeyError:
-        pytest.skip("running as root and there is no postgres user: PostgreSQL refuses to run as root")
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("running as root without runuser: cannot start PostgreSQL as the postgres user")
-    return [runuser, "-u", "postgres", "--"]
-
-
-def _free_port() -> int:
-    """A port no local TCP listener uses; the servers listen on Unix sockets named by it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _run(prefix: list[str], *args: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}  # no PGHOST/PGPORT of the caller's
-    done = subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=60, env=env, check=False)
-    if done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} exited {done.returncode}: {done.stderr.strip() or done.stdout.strip()}")
-
-
-def _start(prefix: list[str], data: Path, root: Path, port: int, *settings: str) -> None:
-    options = " ".join([f"-c listen_addresses='' -k {root} -p {port}", "-c fsync=off", *settings])
-    log = root / f"{data.name}.log"
-    try:
-        _run(
-            prefix,
-            str(PG15 / "pg_ctl"),
-            "-D",
-            str(data),
-            "-l",
-            str(log),
-            "-w",
-            "-t",
-            str(int(WAIT_S)),
-            "-o",
-            options,
-            "start",
-        )
-    except AssertionError as exc:
-        tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-        raise AssertionError(f"{exc}\n{data.name} log:\n{tail}") from None
-
-
-def _stop(prefix: list[str], data: Path) -> None:
-    if (data / "postmaster.pid").exists():
-        subprocess.run(
-            [*prefix, str(PG15 / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
-
-
 def wait_for_replay(replica: Replica, timeout_s: float = WAIT_S) -> None:
     """Until the standby has replayed everything the primary wrote so far (bounded)."""
     target = _scalar(replica.primary, "SELECT pg_current_wal_lsn()::text")
-    deadline = time.monotonic() + timeout_s
     with _connect(replica.standby) as conn:
-        while True:
-            row = conn.execute(
-                "SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn, pg_last_wal_replay_lsn()::text", (target,)
-            ).fetchone()
-            assert row is not None
-            if row[0]:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the standby replayed up to {row[1]}, not {target}, within {timeout_s:g}s")
-            time.sleep(0.05)
+
+        def replayed() -> bool:
+            row = conn.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", (target,)).fetchone()
+            return row == (True,)
+
+        wait_for(replayed, timeout_s, f"the standby to replay the primary's WAL up to {target}")
 
 
 def _wait_until(what: str, check: Callable[[], bool], timeout_s: float = WAIT_S) -> None:
@@ -237,39 +168,25 @@ def _add_seller(conn: psycopg.Connection[Any], n: int) -> Seller:
 
 @pytest.fixture(scope="module")
 def replica() -> Iterator[Replica]:
-    missing = [p for p in PROGRAMS if not (PG15 / p).is_file()]
-    if missing:
-        pytest.skip(f"PostgreSQL 15 binaries not found in {PG15} ({', '.join(missing)})")
-    prefix = _as_postgres()
+    reason = pg15.unavailable(*PROGRAMS)
+    if reason:
+        pytest.skip(reason)
+    prefix = pg15.as_postgres()
     root = Path(tempfile.mkdtemp(prefix="socialdb-replica-", dir="/tmp"))  # short: socket paths are limited
     primary_data, standby_data = root / "primary", root / "standby"
     try:
-        if prefix:
-            os.chown(root, pwd.getpwnam("postgres").pw_uid, -1)
-        replica = Replica(root, _free_port(), _free_port())
-        _run(
-            prefix,
-            str(PG15 / "initdb"),
-            "-D",
-            str(primary_data),
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-locale",
-            "-E",
-            "UTF8",
-            "-N",
-        )
-        _start(prefix, primary_data, root, replica.primary_port, "-c wal_level=replica", "-c max_wal_senders=4")
+        pg15.give_to_postgres(root)
+        replica = Replica(root, pg15.free_port(), pg15.free_port())
+        pg15.initdb(prefix, primary_data)
+        pg15.start(prefix, primary_data, root, replica.primary_port, "-c wal_level=replica", "-c max_wal_senders=4")
         # A copy of the primary that knows how to follow it (-R writes primary_conninfo and standby.signal).
-        _run(
+        pg15.run(
             prefix,
             str(PG15 / "pg_basebackup"),
             *("-D", str(standby_data), "-R", "-X", "stream", "-c", "fast"),
             *("-h", str(root), "-p", str(replica.primary_port), "-U", "postgres"),
         )
-        _start(
+        pg15.start(
             prefix,
             standby_data,
             root,
@@ -290,8 +207,8 @@ def replica() -> Iterator[Replica]:
         wait_for_replay(replica)
         yield replica
     finally:
-        _stop(prefix, standby_data)
-        _stop(prefix, primary_data)
+        pg15.stop(prefix, standby_data)
+        pg15.stop(prefix, primary_data)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -377,7 +294,9 @@ def test_a_multi_host_url_lands_where_target_session_attrs_says(
 
 def test_prefer_standby_falls_back_to_the_primary_and_read_only_does_not(replica: Replica) -> None:
     # The second host is a socket nothing listens on: a standby that is down.
-    down = replica.url(f"{replica.primary_port},{_free_port()}", user=APP_LOGIN, host=f"{replica.root},{replica.root}")
+    down = replica.url(
+        f"{replica.primary_port},{pg15.free_port()}", user=APP_LOGIN, host=f"{replica.root},{replica.root}"
+    )
     assert _scalar(down + "&target_session_attrs=prefer-standby", "SELECT pg_is_in_recovery()") is False
     with pytest.raises(psycopg.OperationalError):
         _connect(down + "&target_session_attrs=read-only").close()

@@ -113,8 +113,10 @@ async def _lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any
 
 async def _execute(conn: psycopg.AsyncConnection[Any], call: Call[T]) -> T:
     cur = conn.cursor()
-    for statement, params in call.statements:
+    for index, (statement, params) in enumerate(call.statements):
         await cur.execute(statement, params)
+        if index == 0 and call.guard is not None:
+            call.guard(Result(await cur.fetchall(), cur.rowcount))
     rows = await cur.fetchall() if _has_rows(cur) else []
     return call.shape(Result(rows, cur.rowcount))
 

@@ -17,6 +17,7 @@ from psycopg.pq import ExecStatus
 
 from socialdb.app import statements as sql
 from socialdb.app.inputs import IncomingMessage, NewEvent
+from socialdb.app.refused import AccountNotConnectedError
 from socialdb.app.rows import (
     Account,
     Cursor,
@@ -63,6 +64,8 @@ class Call(Generic[T]):
     scope: Scope
     # Raised in place of a unique violation that a second try did not clear.
     taken: Callable[[], Exception] | None = field(default=None)
+    # Reads the first statement's rows before the next runs, and raises to refuse the call.
+    guard: Callable[[Result], None] | None = field(default=None)
 
 
 def has_rows(cursor: Any) -> bool:
@@ -164,7 +167,21 @@ def arrays(items: Sequence[Any], fields: Mapping[str, str]) -> dict[str, list[An
 
 def ingest_batch(messages: Sequence[IncomingMessage]) -> Call[int]:
     columns = arrays(messages, MESSAGE_ARRAYS)
-    return Call(((sql.INGEST_CONVERSATIONS, columns), (sql.INGEST_MESSAGES, columns)), _count, Scope.TRANSACTION)
+    steps = ((sql.ACCOUNTS_NOT_CONNECTED, columns), (sql.INGEST_CONVERSATIONS, columns), (sql.INGEST_MESSAGES, columns))
+    return Call(steps, _count, Scope.TRANSACTION, guard=_all_connected)
+
+
+def _all_connected(result: Result) -> None:
+    """Refuse a batch naming an account that is not a connected account of the seller, before
+    anything is written: without it, another seller's account told apart a conversation that
+    exists there (its insert met the key and wrote nothing) from one that does not (its insert
+    failed the account's foreign key), as `seller_ingest_message` refuses one message (044)."""
+    if result.rows:
+        accounts = ", ".join(str(row[0]) for row in result.rows)
+        raise AccountNotConnectedError(
+            f"account(s) {accounts} not connected accounts of the seller: route the webhook again"
+            " (route_account); nothing of the batch was stored"
+        )
 
 
 def mark_read(conversation: UUID) -> Call[int]:

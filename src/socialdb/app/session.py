@@ -134,8 +134,10 @@ def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]
 
 def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
     cur = conn.cursor()
-    for statement, params in call.statements:
+    for index, (statement, params) in enumerate(call.statements):
         cur.execute(statement, params)
+        if index == 0 and call.guard is not None:
+            call.guard(Result(cur.fetchall(), cur.rowcount))
     rows = cur.fetchall() if _has_rows(cur) else []
     return call.shape(Result(rows, cur.rowcount))
 

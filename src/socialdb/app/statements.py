@@ -24,6 +24,13 @@ SIGN_IN = "SELECT id, password_hash, email_verified FROM auth_user_by_email(%(em
 
 # -- under the seller of a scope: row-level security confines them, user_id fills itself in --
 
+# Under the seller's policies: another seller's account and a disconnected one look the same.
+ACCOUNTS_NOT_CONNECTED = """
+SELECT DISTINCT i.account FROM unnest(%(accounts)s::uuid[]) AS i (account)
+WHERE NOT EXISTS (SELECT FROM client_accounts AS a WHERE a.id = i.account AND a.deleted_at IS NULL)
+ORDER BY i.account
+LIMIT 10
+"""
 INGEST_CONVERSATIONS = """
 INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
 SELECT DISTINCT ON (account, conversation) account, conversation, participant, username

@@ -52,8 +52,9 @@ def db_bootstrap(
 ) -> None:
     """Print what must be done once before a role that is no superuser migrates this database.
 
-    Only what is missing, each a statement a managed provider's main role may run
-    (docs/deploying.md). Run it as that role; --apply runs them.
+    Only what is missing, each a statement a managed provider's main role may run (docs/deploying.md).
+
+    Run it as that role; --apply runs them.
 
     Example: socialdb db bootstrap --role deploy --database-url postgresql://admin@db/socialdb
     """

@@ -27,9 +27,9 @@ def maintain_command(
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Idempotent and safe to run concurrently. Events of months without a partition stay in the
-    default partition and are reported (a warning, by month); exit 0 when partitions were made
-    and dropped as asked, 1 only when that failed.
+    """Idempotent and safe to run concurrently; exit 0 when partitions were made and dropped as asked, 1 if that failed.
+
+    Events of months without a partition stay in the default partition, named by month in a warning.
 
     Example: 17 * * * * socialdb maintain --retain 24mo   (crontab, as the migrating role)
     """

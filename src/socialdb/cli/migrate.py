@@ -72,6 +72,13 @@ OutOfOrder = Annotated[
         "--allow-out-of-order", help="Run a pending file older than the newest applied one too (else refused)."
     ),
 ]
+VerifyOutOfOrder = Annotated[
+    bool,
+    typer.Option(
+        "--allow-out-of-order",
+        help="Do not count a pending file older than the newest applied one (up --allow-out-of-order would run it).",
+    ),
+]
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|kB|KB|MB|GB|TB)?\s*$", re.IGNORECASE)
 _UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3, "tb": 1024**4}
 
@@ -265,12 +272,13 @@ def _print_plan(plan: Plan) -> None:
 @migrate_app.command("verify")
 def migrate_verify(
     output: ListOutput = ListFormat.TEXT,
-    allow_out_of_order: OutOfOrder = False,
+    allow_out_of_order: VerifyOutOfOrder = False,
     database_url: DatabaseUrl = None,
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Exit 1 when an applied file changed or is missing, one failed, or a pending one is out of order; else silent.
+    """Exit 1 when an applied file changed or is missing, one failed, a pending one is out of order, or a run
+    stopped inside 025-039 (unfinished); else silent.
 
     Example: socialdb migrate verify --format json
     """
@@ -295,7 +303,7 @@ def migrate_verify(
 def migrate_down(
     project: Project,
     steps: Annotated[
-        int | None, typer.Argument(help="How many migrations to roll back [default: 1].", min=1, show_default=False)
+        int | None, typer.Argument(help="How many migrations to roll back \\[default: 1].", min=1, show_default=False)
     ] = None,
     to: To = None,
     database_url: DatabaseUrl = None,

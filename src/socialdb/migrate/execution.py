@@ -276,14 +276,24 @@ def _timeouts(migration: Migration, opts: RunOptions, *, local: bool) -> Query:
     replicated): its locks go at once, and the run waits once at its end (decision 106).
     Not the session's: behind PgBouncer in transaction mode a session setting can stay on a
     server connection that the application then uses, and its commits would not wait either.
+
+    A transaction's timeouts are `SET LOCAL` commands with `citus.propagate_set_commands =
+    'local'` before them, in one DO block (one statement, for the pipeline): on a Citus
+    coordinator they then reach every worker the transaction opens, so a lock held on a shard
+    fails the migration after its lock_timeout instead of queueing traffic behind it
+    (set_config() is not propagated). Elsewhere the `citus.` setting is an unused placeholder
+    (decision 190).
     """
     statement_ms = migration.directives.statement_timeout_ms
     statement_ms = opts.statement_timeout_ms if statement_ms is None else statement_ms
     lock_ms = lock_timeout_of(migration, opts)
-    settings = (f"{lock_ms}ms", local, f"{statement_ms}ms", local, f"{CLIENT_CHECK_MS}ms", local)
     if local:
-        return _TIMEOUTS + _COMMIT, (*settings, MIGRATION_COMMIT)
-    return _TIMEOUTS, settings
+        # Integers and this module's constant: nothing of a file's text goes into the block.
+        block = _LOCAL_TIMEOUTS.format(
+            lock=int(lock_ms), statement=int(statement_ms), check=CLIENT_CHECK_MS, commit=MIGRATION_COMMIT
+        )
+        return block, None
+    return _TIMEOUTS, (f"{lock_ms}ms", False, f"{statement_ms}ms", False, f"{CLIENT_CHECK_MS}ms", False)
 
 
 # "... cannot run inside a transaction block": a statement the splitter does not know to need none.
@@ -296,7 +306,14 @@ _TIMEOUTS = (
 )
 # synchronous_commit for a migration's transaction (the probe of decision 106 sets it to "on").
 MIGRATION_COMMIT = "off"
-_COMMIT = ", set_config('synchronous_commit', %s, true)"
+# A transaction's settings: the two timeouts as SET LOCAL, which Citus propagates to the workers
+# (decision 190); the connection check and the commit's wait concern the coordinator only.
+_LOCAL_TIMEOUTS = (
+    "DO $socialdb$ BEGIN SET LOCAL citus.propagate_set_commands = 'local';"
+    " SET LOCAL lock_timeout = '{lock}ms'; SET LOCAL statement_timeout = '{statement}ms';"
+    " PERFORM set_config('client_connection_check_interval', '{check}ms', true),"
+    " set_config('synchronous_commit', '{commit}', true); END $socialdb$"
+)
 # A commit waits only if its transaction wrote WAL: a transactional logical message (open to
 # every role; only logical decoding consumers see it, under the prefix `socialdb`). A session
 # whose synchronous_commit is off still waits here for the local flush ('local').

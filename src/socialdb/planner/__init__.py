@@ -20,12 +20,12 @@ if TYPE_CHECKING:  # for the type checker; at run time __getattr__ below loads e
     from socialdb.planner.lock_modes import Server as Server
     from socialdb.planner.lock_plan import Plan as Plan
     from socialdb.planner.lock_plan import violations as violations
-    from socialdb.planner.report import columns as columns
-    from socialdb.planner.report import migration_heading as migration_heading
-    from socialdb.planner.report import plan_json as plan_json
-    from socialdb.planner.report import plan_markdown as plan_markdown
-    from socialdb.planner.report import statement_rows as statement_rows
-    from socialdb.planner.report import trace_summary as trace_summary
+    from socialdb.planner.render import columns as columns
+    from socialdb.planner.render import migration_heading as migration_heading
+    from socialdb.planner.render import plan_json as plan_json
+    from socialdb.planner.render import plan_markdown as plan_markdown
+    from socialdb.planner.render import statement_rows as statement_rows
+    from socialdb.planner.render import trace_summary as trace_summary
     from socialdb.planner.run_plan import plan as plan
     from socialdb.planner.union import Observed as Observed
     from socialdb.planner.union import with_trace as with_trace
@@ -41,12 +41,12 @@ _FACE = {
     "Observed": "union",
     "with_trace": "union",
     "LockLevel": "lock_modes",
-    "plan_json": "report",
-    "plan_markdown": "report",
-    "columns": "report",
-    "migration_heading": "report",
-    "statement_rows": "report",
-    "trace_summary": "report",
+    "plan_json": "render",
+    "plan_markdown": "render",
+    "columns": "render",
+    "migration_heading": "render",
+    "statement_rows": "render",
+    "trace_summary": "render",
 }
 
 

@@ -13,8 +13,9 @@ from typing import Any
 from pglast import ast
 from pglast.ast import AlterTableCmd, ColumnDef, Constraint, FuncCall, Node, TypeName
 from pglast.enums import AlterTableType as At
-from pglast.enums import ConstrType
+from pglast.enums import ConstrType, DropBehavior
 from pglast.enums import ObjectType as Obj
+from pglast.parser import ParseError
 
 from socialdb.planner.facts import Facts, ForeignKey, Kind
 from socialdb.planner.lock_modes import (
@@ -28,7 +29,18 @@ from socialdb.planner.lock_modes import (
     reloptions_level,
     strongest,
 )
-from socialdb.planner.queries import Analyze, Scope, ddl_target, items, name_of, slots, sval
+from socialdb.planner.queries import (
+    Analyze,
+    Scope,
+    ddl_target,
+    expression_analysis,
+    items,
+    name_of,
+    named_sequences,
+    parsed,
+    slots,
+    sval,
+)
 
 _L = LockLevel
 _EFFECT_ORDER = [DataEffect.NONE, DataEffect.SCAN, DataEffect.REWRITE]
@@ -42,6 +54,10 @@ _SERIAL = {"serial", "serial4", "bigserial", "serial8", "smallserial", "serial2"
 
 
 def alter_table(node: ast.AlterTableStmt, scope: Scope, analyze: Analyze) -> Analysis:
+    if node.objtype == Obj.OBJECT_INDEX and node.relation is not None and _index_statistics(node):
+        index = ddl_target(node.relation, scope, bool(node.missing_ok))
+        takes = (Take(index, _L.SHARE_UPDATE_EXCLUSIVE, scope.when),) if index else ()
+        return Analysis("ALTER INDEX ALTER COLUMN SET STATISTICS", takes=takes)
     verb = _OBJECTS.get(node.objtype) if node.objtype is not None else None
     if verb is None or node.relation is None:
         kind = node.objtype.name.removeprefix("OBJECT_") if node.objtype is not None else "?"
@@ -59,8 +75,52 @@ def alter_table(node: ast.AlterTableStmt, scope: Scope, analyze: Analyze) -> Ana
     level = strongest(lv for lv, _ in found) or _L.ACCESS_EXCLUSIVE
     main = Analysis(command, takes=(Take(table, level, scope.when),), unknown=tuple(missing))
     effect = max((_main_effect(a, table) for _, a in found), key=_EFFECT_ORDER.index, default=DataEffect.NONE)
-    effects = (Effect(table, effect),) if effect != DataEffect.NONE else ()
-    return main.plus(*(a for _, a in found), Analysis(effects=effects), _children(table, level, node, scope))
+    effects = tuple(Effect(t, effect) for t in _holding(table, node, scope)) if effect != DataEffect.NONE else ()
+    parts_found = [_placed(a, table, node, scope) for _, a in found]
+    calls = [_default_calls(cmd, table, scope, analyze) for cmd in cmds]
+    return main.plus(*parts_found, Analysis(effects=effects), _children(table, level, node, scope), *calls)
+
+
+def _index_statistics(node: ast.AlterTableStmt) -> bool:
+    """ALTER INDEX ... ALTER COLUMN n SET STATISTICS: SHARE UPDATE EXCLUSIVE on the index alone."""
+    cmds = [cmd for cmd in items(node.cmds) if isinstance(cmd, AlterTableCmd)]
+    return bool(cmds) and node.relation is not None and all(c.subtype == At.AT_SetStatistics for c in cmds)
+
+
+def _holding(table: str, node: ast.AlterTableStmt, scope: Scope) -> list[str]:
+    """Where a rewrite or a scan of `table` happens: itself, or a partitioned table's leaf partitions."""
+    relation = scope.facts.relation(table)
+    if relation is None or relation.kind != Kind.PARTITIONED:
+        return [table]
+    return scope.facts.leaves(table) if node.relation is not None and node.relation.inh else []
+
+
+def _placed(analysis: Analysis, table: str, node: ast.AlterTableStmt, scope: Scope) -> Analysis:
+    """A subcommand's rewrite or scan of a partitioned table, moved to its leaf partitions."""
+    holding = _holding(table, node, scope)
+    if holding == [table]:
+        return analysis
+    effects = [e for e in analysis.effects if e.relation != table]
+    moved = [Effect(t, e.effect) for e in analysis.effects if e.relation == table for t in holding]
+    takes = [t for t in analysis.takes if not (t.relation == table and t.level == _L.SHARE)]
+    takes += [
+        Take(h, t.level, t.when) for t in analysis.takes if t.relation == table and t.level == _L.SHARE for h in holding
+    ]
+    return Analysis(analysis.command, tuple(takes), (*effects, *moved), analysis.creates, analysis.unknown)
+
+
+def _default_calls(cmd: AlterTableCmd, table: str, scope: Scope, analyze: Analyze) -> Analysis:
+    """A new column's default that is evaluated for each row (a rewrite): what it calls, per row."""
+    column = cmd.def_
+    if cmd.subtype != At.AT_AddColumn or not isinstance(column, ColumnDef):
+        return Analysis()
+    default = column.raw_default or next(
+        (c.raw_expr for c in items(column.constraints) if getattr(c, "contype", None) == ConstrType.CONSTR_DEFAULT),
+        None,
+    )
+    if default is None or not volatile(default, scope.facts):
+        return Analysis()
+    return expression_analysis(default, scope, analyze, When.PER_ROW)
 
 
 def _main_effect(analysis: Analysis, table: str) -> DataEffect:
@@ -70,16 +130,21 @@ def _main_effect(analysis: Analysis, table: str) -> DataEffect:
 
 # Subcommands that PostgreSQL applies to every partition and child, always (without ONLY).
 _ALWAYS_RECURSE = frozenset({At.AT_ColumnDefault})
+# ... and those applied to every partition of a partitioned table.
+_PARTITIONS_ALWAYS = frozenset({At.AT_AddColumn, At.AT_SetStatistics, At.AT_SetNotNull, At.AT_AlterColumnType})
+# Subcommands that act on the named partition, not on every one.
+_NEVER_RECURSE = frozenset({At.AT_AttachPartition, At.AT_DetachPartition})
 
 
 def _children(table: str, level: LockLevel, node: ast.AlterTableStmt, scope: Scope) -> Analysis:
     """Partitions and inheritance children: most subcommands recurse to them (not all: `SOME_PATHS`)."""
     relation = scope.facts.relation(table)
-    if relation is None or node.relation is None or not node.relation.inh:
+    subtypes = {cmd.subtype for cmd in items(node.cmds) if isinstance(cmd, AlterTableCmd)}
+    if relation is None or node.relation is None or not node.relation.inh or subtypes <= _NEVER_RECURSE:
         return Analysis()
-    always = all(cmd.subtype in _ALWAYS_RECURSE for cmd in items(node.cmds) if isinstance(cmd, AlterTableCmd))
+    always = subtypes <= _ALWAYS_RECURSE or (relation.kind == Kind.PARTITIONED and subtypes <= _PARTITIONS_ALWAYS)
     when = scope.when if always else When.SOME_PATHS.within(scope.when)
-    return Analysis(takes=tuple(Take(c, level, when) for c in relation.children))
+    return Analysis(takes=tuple(Take(c, level, when) for c in scope.facts.descendants(table)))
 
 
 _NAMES = {
@@ -187,6 +252,10 @@ def foreign_key_takes(
         levels = [_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE] + ([_L.ROW_SHARE] if checks_rows else [])
         takes += [Take(referenced, level, scope.when) for level in levels]
         takes += [Take(table, level, scope.when) for level in (_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE)]
+        # a key referencing a partitioned table gets its action triggers on every partition (and its
+        # check reads them)
+        partition_levels = (_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE) if checks_rows else (_L.SHARE_ROW_EXCLUSIVE,)
+        takes += [Take(p, lv, scope.when) for p in scope.facts.descendants(referenced) for lv in partition_levels]
     return takes
 
 
@@ -199,6 +268,10 @@ def _add_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     builds = any(_builds_index(c) for c in column.constraints or () if isinstance(c, Constraint))
     if _owns_sequence(column):  # the new sequence is OWNED BY the column
         takes.append(Take(table, _L.ACCESS_SHARE, scope.when))
+    default = column.raw_default or next(
+        (c.raw_expr for c in column.constraints or () if getattr(c, "contype", None) == ConstrType.CONSTR_DEFAULT), None
+    )
+    takes += _dependency_locks(default, scope)
     extra = _rewrite(table, scope, effect) if effect == DataEffect.REWRITE or builds else Analysis()
     return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes), effects=(Effect(table, effect),)).plus(extra)
 
@@ -218,6 +291,8 @@ def added_column_effect(column: ColumnDef, scope: Scope) -> DataEffect:
     )
     stored = any(c.contype == ConstrType.CONSTR_GENERATED and c.generated_kind == "s" for c in constraints)
     if _owns_sequence(column) or stored or (default is not None and volatile(default, scope.facts)):
+        return DataEffect.REWRITE
+    if type_name(column.typeName) in scope.facts.constrained_domains:  # each row's value is checked
         return DataEffect.REWRITE
     checked = {ConstrType.CONSTR_CHECK, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_FOREIGN}
     if (
@@ -250,7 +325,9 @@ def _alter_type(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     assert isinstance(column, ColumnDef)
     relation = scope.facts.relation(table)
     old = relation.columns.get(cmd.name or "") if relation else None
-    same = old is not None and column.raw_default is None and no_rewrite(old, type_name(column.typeName))
+    new = type_name(column.typeName)
+    plain = column.raw_default is None or _plain_using(column.raw_default, cmd.name, new)
+    same = old is not None and plain and no_rewrite(old, new)
     takes = [t for key in _keys_using(table, cmd.name, scope.facts) for t in _rebuilt_key(key, scope)]
     rebuilt = same and bool(scope.facts.rebuilt_by_type_change(table, cmd.name))
     if rebuilt:  # an index using the column in an expression is always built again: SHARE, a scan
@@ -258,8 +335,43 @@ def _alter_type(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     elif same:  # a plain index on it is rebuilt only if its operator class changes: SHARE, maybe
         takes.append(Take(table, _L.SHARE, When.SOME_PATHS.within(scope.when)))
     data = DataEffect.SCAN if rebuilt else DataEffect.NONE
+    default = relation.defaults.get(cmd.name or "") if relation else None
+    takes += _dependency_locks(_parsed_expression(default), scope)  # the default is stored again
     changed = Analysis(takes=tuple(takes), effects=(Effect(table, data),))
     return _L.ACCESS_EXCLUSIVE, changed if same else changed.plus(_rewrite(table, scope))
+
+
+def _parsed_expression(text: str | None) -> Any:
+    if text is None:
+        return None
+    try:
+        node = parsed(f"SELECT {text}")[0]
+    except (ParseError, IndexError):
+        return None
+    return (
+        getattr(items(getattr(node, "targetList", None))[0], "val", None) if isinstance(node, ast.SelectStmt) else None
+    )
+
+
+def _dependency_locks(expr: Any, scope: Scope) -> list[Take]:
+    """From PostgreSQL 18 recording a dependency locks what it depends on: ACCESS SHARE on each
+    relation a stored expression (a default) names as a constant, a sequence of `nextval('s')`."""
+    when = scope.facts.server.when_since(18, scope.when)
+    return [Take(name, _L.ACCESS_SHARE, when) for name in named_sequences(expr)] if when else []
+
+
+def _column_default(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(_dependency_locks(cmd.def_, scope)))
+
+
+def _plain_using(expr: Any, column: str | None, new: str) -> bool:
+    """USING that is the column itself, or the column cast to the new type: no different from none."""
+    if isinstance(expr, ast.TypeCast):
+        if type_name(expr.typeName) != new:
+            return False
+        expr = expr.arg
+    fields = items(getattr(expr, "fields", None)) if isinstance(expr, ast.ColumnRef) else ()
+    return len(fields) == 1 and sval(fields[0]) == column
 
 
 def _keys_using(table: str, column: str | None, facts: Facts) -> list[ForeignKey]:
@@ -278,8 +390,20 @@ def _rebuilt_key(key: ForeignKey, scope: Scope) -> list[Take]:
 
 
 def _drop_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
-    takes = [Take(other, _L.ACCESS_EXCLUSIVE, scope.when) for other in _key_partners(table, cmd.name, scope.facts)]
-    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes))
+    others = _key_partners(table, cmd.name, scope.facts) + _cascaded(cmd, f"col:{table}.{cmd.name}", scope)
+    takes = [Take(other, _L.ACCESS_EXCLUSIVE, scope.when) for other in others]
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes), unknown=_cascade_unknown(cmd, scope))
+
+
+def _cascaded(cmd: AlterTableCmd, key: str, scope: Scope) -> list[str]:
+    """With CASCADE, the relations of what depends on the column or constraint (pg_depend)."""
+    return scope.facts.cascade(key) if cmd.behavior == DropBehavior.DROP_CASCADE else []
+
+
+def _cascade_unknown(cmd: AlterTableCmd, scope: Scope) -> tuple[str, ...]:
+    if cmd.behavior != DropBehavior.DROP_CASCADE or scope.facts.live:
+        return ()
+    return (f"what depends on {cmd.name} (CASCADE) is not known without a database",)
 
 
 def _key_partners(table: str, column: str | None, facts: Facts) -> list[str]:
@@ -314,10 +438,11 @@ def _validate(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
 
 def _drop_constraint(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     key, sure = _constraint_named(table, cmd.name, scope)
+    cascaded = tuple(Take(t, _L.ACCESS_EXCLUSIVE, scope.when) for t in _cascaded(cmd, f"con:{table}.{cmd.name}", scope))
     if key is not None:
-        return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(key.references, _L.ACCESS_EXCLUSIVE, scope.when),))
+        return _L.ACCESS_EXCLUSIVE, Analysis(takes=(Take(key.references, _L.ACCESS_EXCLUSIVE, scope.when), *cascaded))
     missing = () if sure else (f"whether {cmd.name} is a foreign key is not known",)
-    return _L.ACCESS_EXCLUSIVE, Analysis(unknown=missing)
+    return _L.ACCESS_EXCLUSIVE, Analysis(takes=cascaded, unknown=(*missing, *_cascade_unknown(cmd, scope)))
 
 
 def _reloptions(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
@@ -356,11 +481,24 @@ def _persistence(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
 
 
 def _attach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
+    """The partition: ACCESS EXCLUSIVE, scanned; the default partition: ACCESS EXCLUSIVE, scanned for
+    rows that now belong to the new one; the parent's foreign keys are copied and checked, and the
+    keys that reference the parent get triggers on the new partition."""
     partition = name_of(getattr(cmd.def_, "name", None))
-    analysis = Analysis(
-        takes=(Take(partition, _L.ACCESS_EXCLUSIVE, scope.when),), effects=(Effect(partition, DataEffect.SCAN),)
-    )
-    return _L.SHARE_UPDATE_EXCLUSIVE, analysis
+    takes = [Take(partition, _L.ACCESS_EXCLUSIVE, scope.when), *partition_takes(table, scope)]
+    takes += [Take(r, _L.ROW_SHARE, scope.when) for r in {k.references for k in scope.facts.keys_from(table)}]
+    effects = (Effect(partition, DataEffect.SCAN),)
+    return _L.SHARE_UPDATE_EXCLUSIVE, Analysis(takes=(*takes, *inherited_key_takes(table, scope)), effects=effects)
+
+
+def partition_takes(parent: str, scope: Scope) -> list[Take]:
+    """A new partition of `parent`: its default partition (ACCESS EXCLUSIVE) and the tables whose
+    foreign keys reference the parent (SHARE ROW EXCLUSIVE and ACCESS SHARE: new triggers)."""
+    relation = scope.facts.relation(parent)
+    default = relation.default_partition if relation else None
+    takes = [Take(default, _L.ACCESS_EXCLUSIVE, scope.when)] if default else []
+    referencing = dict.fromkeys(k.table for k in scope.facts.keys_to(parent))
+    return takes + [Take(t, lv, scope.when) for t in referencing for lv in (_L.SHARE_ROW_EXCLUSIVE, _L.ACCESS_SHARE)]
 
 
 def _detach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part | None:
@@ -372,6 +510,13 @@ def _detach(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part | None:
     keyed = bool(scope.facts.keys_from(table))
     levels = (_L.ACCESS_EXCLUSIVE, _L.ACCESS_SHARE) if keyed else (_L.ACCESS_EXCLUSIVE,)
     takes = [Take(partition, level, scope.when) for level in levels]
+    # keys referencing the parent lose their triggers on the partition, once no row of theirs needs it;
+    # the default partition is locked (its constraint changes)
+    relation = scope.facts.relation(table)
+    if relation is not None and relation.default_partition not in (None, partition):
+        takes.append(Take(str(relation.default_partition), _L.ACCESS_EXCLUSIVE, scope.when))
+    referencing = dict.fromkeys(k.table for k in scope.facts.keys_to(table))
+    takes += [Take(t, lv, scope.when) for t in referencing for lv in (_L.ACCESS_EXCLUSIVE, _L.ACCESS_SHARE, _L.SHARE)]
     return _L.ACCESS_EXCLUSIVE, Analysis(takes=(*takes, *inherited_key_takes(table, scope, detached=True)))
 
 
@@ -384,6 +529,7 @@ def inherited_key_takes(parent: str, scope: Scope, detached: bool = False) -> li
 
 
 _SPECIAL: dict[At, Callable[[AlterTableCmd, str, Scope], _Part | None]] = {
+    At.AT_ColumnDefault: _column_default,
     At.AT_AddConstraint: _add_constraint,
     At.AT_AddColumn: _add_column,
     At.AT_AlterColumnType: _alter_type,

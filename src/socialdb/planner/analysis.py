@@ -28,6 +28,8 @@ from socialdb.planner.queries import (
     function_analysis,
     items,
     name_of,
+    named_sequences,
+    parsed,
     plpgsql_analysis,
     query_analysis,
     resolve,
@@ -84,7 +86,7 @@ def _create_table(node: ast.CreateStmt, scope: Scope) -> Analysis:
         level = _L.ACCESS_EXCLUSIVE if node.partbound is not None else _L.SHARE_UPDATE_EXCLUSIVE
         takes.append(take(name_of(parent), level, scope))
         if node.partbound is not None:  # a partition gets a copy of each of its parent's foreign keys
-            takes += alter.inherited_key_takes(name_of(parent), scope)
+            takes += alter.inherited_key_takes(name_of(parent), scope) + alter.partition_takes(name_of(parent), scope)
     takes += alter.foreign_key_takes(_foreign_keys(node.tableElts), name, scope)
     command = "CREATE TABLE" + (" ... PARTITION OF" if node.partbound is not None else "")
     return Analysis(command, takes=tuple(takes), creates=(name,))
@@ -154,32 +156,26 @@ def _create_index(node: ast.IndexStmt, scope: Scope) -> Analysis:
     index = qualified(table.split(".")[0], node.idxname) if node.idxname else None
     level = _L.SHARE_UPDATE_EXCLUSIVE if node.concurrent else _L.SHARE
     command = "CREATE INDEX" + (" CONCURRENTLY" if node.concurrent else "")
-    takes = [take(table, level, scope)] + [take(c, level, scope) for c in _children_of(table, scope.facts)]
+    recursed = scope.facts.descendants(table) if node.relation is not None and node.relation.inh else []
+    takes = [take(table, level, scope)] + [take(c, level, scope) for c in recursed]  # not with ON ONLY
     if node.if_not_exists and index is not None and scope.facts.exists(index):
         return Analysis(f"{command} IF NOT EXISTS (exists: skipped)", takes=tuple(takes))
     # A partitioned table has no rows of its own: the build scans its partitions (none yet: nothing).
     relation = scope.facts.relation(table)
-    scanned = _children_of(table, scope.facts) if relation and relation.kind == Kind.PARTITIONED else (table,)
+    partitioned = relation is not None and relation.kind == Kind.PARTITIONED
+    scanned = [c for c in scope.facts.leaves(table) if c in recursed] if partitioned else [table]
     effects = tuple(Effect(t, DataEffect.SCAN) for t in scanned)
     built = Analysis(command, tuple(takes), effects, (index,) if index else ())
     calls = expression_analysis((node.indexParams, node.whereClause), scope, analyze, When.PER_ROW)
     return built.plus(calls)
 
 
-def _children_of(table: str, facts: Facts) -> tuple[str, ...]:
-    relation = facts.relation(table)
-    return relation.children if relation else ()
-
-
-def _descendants(table: str, facts: Facts) -> list[str]:
-    found: list[str] = []
-    for child in _children_of(table, facts):
-        found += [child, *_descendants(child, facts)]
-    return found
-
-
 def _create_trigger(node: ast.CreateTrigStmt, scope: Scope) -> Analysis:
-    takes = [take(name_of(node.relation), _L.SHARE_ROW_EXCLUSIVE, scope)]
+    """SHARE ROW EXCLUSIVE on the table; a row trigger on a partitioned table is cloned onto each partition."""
+    table = name_of(node.relation)
+    relation = scope.facts.relation(table)
+    cloned = scope.facts.descendants(table) if node.row and relation and relation.kind == Kind.PARTITIONED else []
+    takes = [take(t, _L.SHARE_ROW_EXCLUSIVE, scope) for t in (table, *cloned)]
     if node.constrrel is not None:
         takes.append(take(name_of(node.constrrel), _L.ACCESS_SHARE, scope))
     return Analysis("CREATE TRIGGER", takes=tuple(takes))
@@ -277,8 +273,30 @@ def _drop(node: ast.DropStmt, scope: Scope) -> Analysis:
         return Analysis(command, takes=tuple(take(t, lv, scope) for t in present for lv in levels))
     if kind in _DROP_NOTHING:
         command = f"DROP {_DROP_NOTHING[kind]}"
-        return unknown(command, f"{command} ... CASCADE drops what depends on it") if cascade else Analysis(command)
+        return _drop_cascade(node, command, scope) if cascade else Analysis(command)
     return unknown(f"DROP {kind.name.removeprefix('OBJECT_')}", "this DROP is not in the plan's lock table")
+
+
+_DEPENDENT_KEYS = {
+    Obj.OBJECT_FUNCTION: "fn",
+    Obj.OBJECT_PROCEDURE: "fn",
+    Obj.OBJECT_TYPE: "type",
+    Obj.OBJECT_DOMAIN: "type",
+}
+
+
+def _drop_cascade(node: ast.DropStmt, command: str, scope: Scope) -> Analysis:
+    """What depends on a function or a type goes with it (pg_depend, read from the database):
+    ACCESS EXCLUSIVE on each relation it is on. Without a catalog, or for a schema, unknown."""
+    prefix = _DEPENDENT_KEYS.get(node.removeType) if node.removeType is not None else None
+    if prefix is None or not scope.facts.live:
+        return unknown(command, f"{command} ... CASCADE drops what depends on it, not known without a database")
+    keys = []
+    for obj in node.objects or ():
+        parts = _names(obj.objname if isinstance(obj, ast.ObjectWithArgs) else getattr(obj, "names", obj))
+        keys += [f"{prefix}:{parts[-1]}"] if parts else []
+    names = scope.facts.cascade(*keys)
+    return Analysis(command, takes=tuple(take(n, _L.ACCESS_EXCLUSIVE, scope) for n in names))
 
 
 def _drop_relations(node: ast.DropStmt, scope: Scope, cascade: bool) -> Analysis:
@@ -303,10 +321,37 @@ def _drop_index(index: str, concurrent: bool, scope: Scope) -> Analysis:
     if concurrent:  # SHARE UPDATE EXCLUSIVE while it waits; the dead index last, under ACCESS EXCLUSIVE
         levels = [(index, _L.SHARE_UPDATE_EXCLUSIVE), (index, _L.ACCESS_EXCLUSIVE)]
         levels += [(table, _L.SHARE_UPDATE_EXCLUSIVE)] if table else []
-    else:
-        levels = [(index, _L.ACCESS_EXCLUSIVE)] + ([(table, _L.ACCESS_EXCLUSIVE)] if table else [])
+    else:  # a partitioned index goes with its partitions' indexes, each with its table
+        parts = [*scope.facts.descendants(index), *(scope.facts.descendants(table) if table else ())]
+        levels = [(n, _L.ACCESS_EXCLUSIVE) for n in (index, *([table] if table else []), *parts)]
     missing = () if table or scope.facts.complete else (f"the table of index {index} is not known",)
     return Analysis(takes=tuple(take(n, lv, scope) for n, lv in levels), unknown=missing)
+
+
+def _depending(name: str, facts: Facts) -> list[str]:
+    """What a DROP ... CASCADE of `name` reaches by the facts the plan has without pg_depend: the
+    views over it (and over those, which are dropped too), the tables whose keys reference one of
+    them (with their partitions: the key is dropped) and those whose defaults name it (a sequence)."""
+    dropped = [name]
+    for current in dropped:  # grows while it is read: a breadth-first closure over views
+        dropped += [r.name for r in facts.relations.values() if current in r.reads and r.name not in dropped]
+    keyed = [t for d in dropped for k in facts.keys_to(d) for t in (k.table, *facts.descendants(k.table))]
+    return [*dropped[1:], *keyed, *_defaults_naming(name, facts)]
+
+
+def _defaults_naming(sequence: str, facts: Facts) -> list[str]:
+    relation = facts.relation(sequence)
+    if relation is None or relation.kind != Kind.SEQUENCE:
+        return []
+    owner = [relation.table] if relation.table else []  # a serial's default names its sequence
+    return owner + [r.name for r in facts.relations.values() if any(sequence in _named(d) for d in r.defaults.values())]
+
+
+def _named(default: str) -> list[str]:
+    try:
+        return named_sequences(parsed(f"SELECT {default}"))
+    except parser.ParseError:
+        return []
 
 
 def _drop_relation(name: str, scope: Scope, cascade: bool) -> Analysis:
@@ -314,10 +359,12 @@ def _drop_relation(name: str, scope: Scope, cascade: bool) -> Analysis:
     go), and with CASCADE what depends on it."""
     facts = scope.facts
     names = [name] + [s.name for s in facts.sequences_of(name)] + [k.references for k in facts.keys_from(name)]
-    names += _descendants(name, facts)  # a partitioned table's partitions go with it
+    names += facts.descendants(name)  # a partitioned table's partitions go with it
+    parent = facts.parent_of(name)
+    if parent is not None:  # a partition: detached from its parent, whose partitions are locked too
+        names += [parent, *facts.descendants(parent)]
     if cascade:
-        names += [k.table for k in facts.keys_to(name)]
-        names += [r.name for r in facts.relations.values() if name in r.reads]
+        names += _depending(name, facts) + facts.cascade(f"rel:{name}")
     takes = tuple(take(n, _L.ACCESS_EXCLUSIVE, scope) for n in dict.fromkeys(names))
     known = facts.complete or facts.exists(name)
     return Analysis(takes=takes, unknown=() if known else (f"what depends on {name} is not known (no database)",))
@@ -334,8 +381,14 @@ def _rename(node: ast.RenameStmt, scope: Scope) -> Analysis:
     name = ddl_target(node.relation, scope, bool(node.missing_ok))
     if name is None:
         return Analysis(command)
-    level = _L.SHARE_UPDATE_EXCLUSIVE if kind == Obj.OBJECT_INDEX else _L.ACCESS_EXCLUSIVE
+    level = _L.SHARE_UPDATE_EXCLUSIVE if kind == Obj.OBJECT_INDEX and _is_index(name, scope) else _L.ACCESS_EXCLUSIVE
     return Analysis(command, takes=(take(name, level, scope),))
+
+
+def _is_index(name: str, scope: Scope) -> bool:
+    """ALTER INDEX ... RENAME aimed at another relation renames it under ACCESS EXCLUSIVE; unknown is not an index."""
+    relation = scope.facts.relation(name)
+    return relation is not None and relation.kind == Kind.INDEX
 
 
 def _comment(node: ast.CommentStmt, scope: Scope) -> Analysis:
@@ -395,23 +448,53 @@ def _lock(node: ast.LockStmt, scope: Scope) -> Analysis:
         takes.append(take(name, level, scope))
         relation = scope.facts.relation(name)
         takes += [take(r, level, scope) for r in (relation.reads if relation and relation.kind == Kind.VIEW else ())]
-        takes += [take(c, level, scope) for c in (_children_of(name, scope.facts) if rv.inh else ())]
+        takes += [take(c, level, scope) for c in (scope.facts.descendants(name) if rv.inh else ())]
     return Analysis(f"LOCK TABLE IN {level} MODE", takes=tuple(takes))
 
 
 def _truncate(node: ast.TruncateStmt, scope: Scope) -> Analysis:
-    names = [name_of(rv) for rv in node.relations or ()]
-    if node.behavior == DropBehavior.DROP_CASCADE:  # the tables whose foreign keys point at them too
-        names += [k.table for n in list(names) for k in scope.facts.keys_to(n)]
+    """ACCESS EXCLUSIVE on each table and its partitions (SHARE too on those with storage: their
+    indexes are emptied), with CASCADE on every table whose foreign keys reach them, and with
+    RESTART IDENTITY on their sequences (ACCESS EXCLUSIVE and ROW EXCLUSIVE)."""
+    facts = scope.facts
+    names: list[str] = []
+    for rv in node.relations or ():
+        names += [name_of(rv), *(facts.descendants(name_of(rv)) if rv.inh else ())]
+    if node.behavior == DropBehavior.DROP_CASCADE:
+        names = _referencing(names, facts)
     result = Analysis("TRUNCATE")
     for name in dict.fromkeys(names):
-        takes = (take(name, _L.ACCESS_EXCLUSIVE, scope), take(name, _L.SHARE, scope))  # SHARE: its indexes
-        result = result.plus(Analysis(takes=takes, effects=(Effect(name, DataEffect.EMPTIES),)))
-        for trigger in scope.facts.triggers_on(name, "TRUNCATE"):
-            result = result.plus(function_analysis(trigger.function, scope, analyze))
-    if node.restart_seqs:
-        result = result.plus(unknown("", "TRUNCATE ... RESTART IDENTITY: the sequences' locks are not in the table"))
+        result = result.plus(_emptied(name, scope), *_truncate_triggers(name, scope))
+        if node.restart_seqs:
+            sequences = [q.name for q in facts.sequences_of(name)]
+            result = result.plus(Analysis(takes=tuple(take(q, lv, scope) for q in sequences for lv in _RESTART)))
+    if node.restart_seqs and not facts.complete:
+        result = result.plus(unknown("", "TRUNCATE ... RESTART IDENTITY: the tables' sequences are not known"))
     return result
+
+
+_RESTART = (_L.ACCESS_EXCLUSIVE, _L.ROW_EXCLUSIVE)
+
+
+def _referencing(names: list[str], facts: Facts) -> list[str]:
+    """`names` and every table whose foreign keys point at one of them, recursively, with partitions."""
+    found = list(dict.fromkeys(names))
+    for name in found:  # grows while it is read: a breadth-first closure
+        for key in facts.keys_to(name):
+            found += [t for t in (key.table, *facts.descendants(key.table)) if t not in found]
+    return found
+
+
+def _emptied(name: str, scope: Scope) -> Analysis:
+    relation = scope.facts.relation(name)
+    if relation is not None and relation.kind == Kind.PARTITIONED:  # no storage: its partitions are emptied
+        return Analysis(takes=(take(name, _L.ACCESS_EXCLUSIVE, scope),))
+    takes = (take(name, _L.ACCESS_EXCLUSIVE, scope), take(name, _L.SHARE, scope))  # SHARE: its indexes
+    return Analysis(takes=takes, effects=(Effect(name, DataEffect.EMPTIES),))
+
+
+def _truncate_triggers(name: str, scope: Scope) -> list[Analysis]:
+    return [function_analysis(t.function, scope, analyze) for t in scope.facts.triggers_on(name, "TRUNCATE")]
 
 
 def _vacuum(node: ast.VacuumStmt, scope: Scope) -> Analysis:
@@ -423,7 +506,14 @@ def _vacuum(node: ast.VacuumStmt, scope: Scope) -> Analysis:
     level = _L.ACCESS_EXCLUSIVE if full else _L.SHARE_UPDATE_EXCLUSIVE
     effect = DataEffect.REWRITE if full else DataEffect.SCAN
     names = [name_of(r.relation) for r in node.rels]
-    return Analysis(command, tuple(take(n, level, scope) for n in names), tuple(Effect(n, effect) for n in names))
+    takes = [take(n, level, scope) for n in names]
+    for name in names:  # a partitioned table's partitions are vacuumed or sampled (ACCESS SHARE) too
+        parts = scope.facts.descendants(name)
+        takes += [
+            take(p, lv, scope) for p in parts for lv in (level, *(() if node.is_vacuumcmd else (_L.ACCESS_SHARE,)))
+        ]
+    effects = tuple(Effect(leaf, effect) for n in names for leaf in scope.facts.leaves(n))  # where the rows are
+    return Analysis(command, tuple(takes), effects)
 
 
 def _cluster(node: ast.ClusterStmt, scope: Scope) -> Analysis:
@@ -464,7 +554,7 @@ def _refresh(node: ast.RefreshMatViewStmt, scope: Scope) -> Analysis:
         levels, effect = [_L.EXCLUSIVE, _L.ROW_EXCLUSIVE, _L.ACCESS_SHARE], DataEffect.SCAN
     else:
         levels, effect = [_L.ACCESS_EXCLUSIVE, _L.EXCLUSIVE, _L.SHARE], DataEffect.REWRITE
-    reads = [take(r, _L.ACCESS_SHARE, scope) for r in relation.reads]
+    reads = [take(r, _L.ACCESS_SHARE, scope) for base in relation.reads for r in (base, *scope.facts.descendants(base))]
     old = scope.facts.server.when_before(16, scope.when)  # up to 15 it reads the view too
     if old is not None and not node.concurrent:
         reads.append(Take(name, _L.ACCESS_SHARE, old))
@@ -550,6 +640,7 @@ _RULES: dict[type, Rule] = {
     ast.CreateEnumStmt: _nothing("CREATE TYPE AS ENUM"),
     ast.CompositeTypeStmt: _nothing("CREATE TYPE AS"),
     ast.CreateDomainStmt: _nothing("CREATE DOMAIN"),
+    ast.AlterEnumStmt: _nothing("ALTER TYPE ... ADD VALUE"),
     ast.VariableSetStmt: _nothing("SET"),
     ast.CreateExtensionStmt: _refuse("CREATE EXTENSION", "CREATE EXTENSION runs the extension's own script"),
     ast.AlterExtensionStmt: _refuse("ALTER EXTENSION", "ALTER EXTENSION runs the extension's own script"),

@@ -86,6 +86,11 @@ class Relation:
     # An index with expressions or a predicate: the table's columns it uses. A type change of
     # one of them rebuilds it, reading the whole table, even when the table is not rewritten.
     expression_columns: frozenset[str] = frozenset()
+    defaults: Mapping[str, str] = field(default_factory=dict)  # column -> its default (pg_get_expr)
+    query: str | None = None  # a view's query (pg_get_viewdef): which of its columns are its relation's
+    default_partition: str | None = None  # a partitioned table's DEFAULT partition
+    partition_key: str | None = None  # a partitioned table's key (pg_get_partkeydef: `RANGE (at)`)
+    bound: str | None = None  # a partition's bound (`FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')`)
 
     @property
     def not_null_checks(self) -> frozenset[str]:
@@ -102,6 +107,7 @@ class ForeignKey:
     ref_columns: tuple[str, ...] = ()
     on_delete: str = "a"  # pg_constraint.confdeltype: a no action, r restrict, c cascade, n set null, d default
     validated: bool = True
+    on_update: str = "a"  # pg_constraint.confupdtype, the same letters
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,15 @@ class Facts:
     triggers: tuple[Trigger, ...] = ()
     functions: Mapping[str, tuple[Function, ...]] = field(default_factory=dict)
     volatile_functions: frozenset[str] = frozenset()  # built-in volatile functions (pg_proc.provolatile = 'v')
+    # Domains with a CHECK or NOT NULL (their own or a base domain's), by name without their schema
+    # (a same-named domain elsewhere counts too): a column of one added to a table is checked row
+    # by row, which rewrites the table.
+    constrained_domains: frozenset[str] = frozenset()
+    # pg_depend, read from a database (live.py): what a DROP ... CASCADE of an object reaches. Keys:
+    # `rel:schema.name`, `col:schema.table.column`, `con:schema.table.constraint`, `fn:name`, `type:name`
+    # (functions and types by name without their schema: same-named ones elsewhere count too);
+    # each dependent: its own key (None: nothing depends on it) and the relation it locks.
+    dependents: Mapping[str, tuple[tuple[str | None, str], ...]] = field(default_factory=dict)
     complete: bool = False
     live: bool = False  # read from a database (sizes, holders): not assumed
 
@@ -151,6 +166,40 @@ class Facts:
 
     def exists(self, name: str) -> bool:
         return name in self.relations
+
+    def descendants(self, name: str, depth: int = 0) -> list[str]:
+        """Partitions and inheritance children, theirs too (a cycle, which the catalog cannot hold, stops)."""
+        relation = self.relations.get(name)
+        if relation is None or depth > 32:
+            return []
+        return [d for child in relation.children for d in (child, *self.descendants(child, depth + 1))]
+
+    def cascade(self, *keys: str) -> list[str]:
+        """The relations a DROP ... CASCADE of these objects drops something of (ACCESS EXCLUSIVE):
+        their dependents, recursively; a relation's columns and constraints go with it."""
+        todo, seen, locked = list(keys), set(keys), []
+        while todo:
+            key = todo.pop()
+            if key.startswith("rel:"):
+                prefix = ("col:" + key[4:] + ".", "con:" + key[4:] + ".")
+                todo += [k for k in self.dependents if k.startswith(prefix) and k not in seen]
+                seen.update(todo)
+            for dependent, relation in self.dependents.get(key, ()):
+                locked.append(relation)
+                if dependent is not None and dependent not in seen:
+                    seen.add(dependent)
+                    todo.append(dependent)
+        return list(dict.fromkeys(locked))
+
+    def parent_of(self, name: str) -> str | None:
+        return next((r.name for r in self.relations.values() if name in r.children), None)
+
+    def leaves(self, name: str) -> list[str]:
+        """The relations that hold `name`'s rows: itself, or for a partitioned table its leaf partitions."""
+        relation = self.relations.get(name)
+        if relation is None or relation.kind != Kind.PARTITIONED:
+            return [name]
+        return [d for d in self.descendants(name) if (r := self.relations.get(d)) is None or r.kind != Kind.PARTITIONED]
 
     def indexes_of(self, table: str) -> list[Relation]:
         return [r for r in self.relations.values() if r.kind == Kind.INDEX and r.table == table]
@@ -173,7 +222,15 @@ class Facts:
         return [k for k in self.foreign_keys if k.table == table]
 
     def keys_to(self, table: str) -> list[ForeignKey]:
-        return [k for k in self.foreign_keys if k.references == table]
+        """The keys that reference `table`, or a partitioned table it is a partition of (the catalog
+        holds a copy of those for each partition; facts made without a database do not)."""
+        found: list[ForeignKey] = []
+        name: str | None = table
+        depth = 0
+        while name is not None and depth <= 32:
+            found += [k for k in self.foreign_keys if k.references == name]
+            name, depth = self.parent_of(name), depth + 1
+        return list(dict.fromkeys(found))
 
     def function(self, name: str) -> tuple[Function, ...]:
         return self.functions.get(name, ())

@@ -30,7 +30,12 @@ SELECT n.nspname || '.' || c.relname, c.relkind::text,
        (SELECT tn.nspname || '.' || tc.relname FROM pg_index AS i
           JOIN pg_class AS tc ON tc.oid = i.indrelid JOIN pg_namespace AS tn ON tn.oid = tc.relnamespace
          WHERE i.indexrelid = c.oid),
-       o.owner, o.attname, c.relpersistence::text,
+       o.owner, o.attname, c.relpersistence::text, CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END,
+       (SELECT dn.nspname || '.' || dc.relname FROM pg_partitioned_table AS pt
+          JOIN pg_class AS dc ON dc.oid = pt.partdefid JOIN pg_namespace AS dn ON dn.oid = dc.relnamespace
+         WHERE pt.partrelid = c.oid),
+       CASE WHEN c.relkind = 'p' THEN pg_get_partkeydef(c.oid) END,
+       CASE WHEN c.relispartition THEN pg_get_expr(c.relpartbound, c.oid) END,
        (SELECT array_agg(a.attname) FROM pg_index AS i
           JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
            AND d.refclassid = 'pg_class'::regclass AND d.refobjid = i.indrelid AND d.refobjsubid > 0
@@ -49,8 +54,9 @@ LEFT JOIN LATERAL (
 WHERE {_USER} AND c.relkind IN ('r', 'p', 'i', 'I', 'v', 'm', 'S', 'f')
 """
 _COLUMNS = f"""
-SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid)
 FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_attrdef AS d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE {_USER} AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'm', 'f')
 ORDER BY 1, a.attnum
 """
@@ -81,7 +87,7 @@ _KEYS = f"""
 SELECT k.conname, n.nspname || '.' || c.relname, rn.nspname || '.' || r.relname,
        ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = k.conrelid AND attnum = ANY (k.conkey)),
        ARRAY(SELECT attname FROM pg_attribute WHERE attrelid = k.confrelid AND attnum = ANY (k.confkey)),
-       k.confdeltype::text, k.convalidated
+       k.confdeltype::text, k.convalidated, k.confupdtype::text
 FROM pg_constraint AS k JOIN pg_class AS c ON c.oid = k.conrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_class AS r ON r.oid = k.confrelid JOIN pg_namespace AS rn ON rn.oid = r.relnamespace
 WHERE {_USER} AND k.contype = 'f'
@@ -98,6 +104,66 @@ SELECT p.proname, l.lanname,
        CASE WHEN l.lanname IN ('sql', 'plpgsql') THEN pg_get_functiondef(p.oid) END, p.provolatile::text
 FROM pg_proc AS p JOIN pg_language AS l ON l.oid = p.prolang JOIN pg_namespace AS n ON n.oid = p.pronamespace
 WHERE {_USER} AND p.prokind IN ('f', 'p')
+"""
+_DOMAINS = """
+WITH RECURSIVE chain (domain, base) AS (
+  SELECT t.oid, t.oid FROM pg_type AS t WHERE t.typtype = 'd'
+  UNION ALL
+  SELECT c.domain, t.typbasetype FROM chain AS c JOIN pg_type AS t ON t.oid = c.base
+  WHERE t.typtype = 'd' AND t.typbasetype <> 0
+)
+SELECT DISTINCT d.typname FROM chain AS c JOIN pg_type AS b ON b.oid = c.base JOIN pg_type AS d ON d.oid = c.domain
+WHERE b.typtype = 'd' AND (b.typnotnull OR EXISTS (SELECT FROM pg_constraint AS k WHERE k.contypid = b.oid))
+"""
+# What a DROP ... CASCADE reaches (pg_depend): for each object another depends on ('rel:' a relation,
+# 'col:' a column, 'con:' a table's constraint, 'fn:' a function, 'type:' a type), the dependent's own
+# key (to follow further; NULL for a default, a trigger, a policy) and the relation it is on, which
+# the drop locks ACCESS EXCLUSIVE. A foreign key is on both its tables.
+_DEPENDS = f"""
+WITH rel AS (
+  SELECT c.oid, n.nspname || '.' || c.relname AS name
+  FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace WHERE {_USER}
+), ref AS (
+  SELECT d.classid, d.objid, d.objsubid,
+         CASE d.refclassid
+           WHEN 'pg_class'::regclass THEN CASE WHEN d.refobjsubid = 0 THEN 'rel:' || r.name
+                                               ELSE 'col:' || r.name || '.' || a.attname END
+           WHEN 'pg_proc'::regclass THEN 'fn:' || p.proname
+           WHEN 'pg_type'::regclass THEN 'type:' || ty.typname
+           WHEN 'pg_constraint'::regclass THEN 'con:' || kr.name || '.' || k.conname
+         END AS key
+  FROM pg_depend AS d
+  LEFT JOIN rel AS r ON d.refclassid = 'pg_class'::regclass AND r.oid = d.refobjid
+  LEFT JOIN pg_attribute AS a ON d.refclassid = 'pg_class'::regclass AND a.attrelid = d.refobjid
+   AND a.attnum = d.refobjsubid
+  LEFT JOIN pg_proc AS p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+  LEFT JOIN pg_type AS ty ON d.refclassid = 'pg_type'::regclass AND ty.oid = d.refobjid
+  LEFT JOIN pg_constraint AS k ON d.refclassid = 'pg_constraint'::regclass AND k.oid = d.refobjid
+  LEFT JOIN rel AS kr ON kr.oid = k.conrelid
+  WHERE d.deptype IN ('n', 'a', 'i', 'P', 'S')
+)
+SELECT DISTINCT ref.key, dep.key, dep.locked FROM ref JOIN LATERAL (
+  SELECT CASE WHEN ref.objsubid = 0 THEN 'rel:' || o.name ELSE 'col:' || o.name || '.' || oa.attname END, o.name
+  FROM rel AS o LEFT JOIN pg_attribute AS oa ON oa.attrelid = o.oid AND oa.attnum = ref.objsubid
+  WHERE ref.classid = 'pg_class'::regclass AND o.oid = ref.objid
+  UNION ALL
+  SELECT 'rel:' || v.name, v.name FROM pg_rewrite AS w JOIN rel AS v ON v.oid = w.ev_class
+  WHERE ref.classid = 'pg_rewrite'::regclass AND w.oid = ref.objid
+  UNION ALL
+  SELECT NULL, t.name FROM pg_attrdef AS f JOIN rel AS t ON t.oid = f.adrelid
+  WHERE ref.classid = 'pg_attrdef'::regclass AND f.oid = ref.objid
+  UNION ALL
+  SELECT 'con:' || kt.name || '.' || k.conname, t.name FROM pg_constraint AS k JOIN rel AS kt ON kt.oid = k.conrelid
+  JOIN rel AS t ON t.oid IN (k.conrelid, k.confrelid)
+  WHERE ref.classid = 'pg_constraint'::regclass AND k.oid = ref.objid
+  UNION ALL
+  SELECT NULL, t.name FROM pg_trigger AS g JOIN rel AS t ON t.oid = g.tgrelid
+  WHERE ref.classid = 'pg_trigger'::regclass AND g.oid = ref.objid
+  UNION ALL
+  SELECT NULL, t.name FROM pg_policy AS y JOIN rel AS t ON t.oid = y.polrelid
+  WHERE ref.classid = 'pg_policy'::regclass AND y.oid = ref.objid
+) AS dep (key, locked) ON true
+WHERE ref.key IS NOT NULL AND ref.key IS DISTINCT FROM dep.key
 """
 _VOLATILE = "SELECT DISTINCT proname FROM pg_proc WHERE pronamespace = 'pg_catalog'::regnamespace AND provolatile = 'v'"
 _HOLDERS = f"""
@@ -124,20 +190,20 @@ def facts(conn: Conn) -> Facts:
         server=server(conn),
         relations=_relations(conn),
         foreign_keys=tuple(
-            ForeignKey(n, t, tuple(c), r, tuple(rc), d, v) for n, t, r, c, rc, d, v in conn.execute(_KEYS)
+            ForeignKey(n, t, tuple(c), r, tuple(rc), d, v, u) for n, t, r, c, rc, d, v, u in conn.execute(_KEYS)
         ),
         triggers=tuple(_trigger(*row) for row in conn.execute(_TRIGGERS)),
         functions=_functions(conn),
         volatile_functions=frozenset(row[0] for row in conn.execute(_VOLATILE)),
+        constrained_domains=frozenset(str(row[0]) for row in conn.execute(_DOMAINS)),
+        dependents=_dependents(conn),
         complete=True,
         live=True,
     )
 
 
 def _relations(conn: Conn) -> dict[str, Relation]:
-    columns: dict[str, dict[str, str]] = defaultdict(dict)
-    for table, column, kind in conn.execute(_COLUMNS):
-        columns[table][column] = kind
+    columns, defaults = _columns(conn)
     checks: dict[str, dict[str, tuple[str, bool]]] = defaultdict(dict)
     for table, name, definition, valid in conn.execute(_CHECKS):
         match = _NOT_NULL.match(definition)
@@ -149,19 +215,30 @@ def _relations(conn: Conn) -> dict[str, Relation]:
     children: dict[str, list[str]] = defaultdict(list)
     parts: dict[str, list[str]] = defaultdict(list)
     for parent, child, relkind in conn.execute(_INHERITS):
-        if relkind in ("r", "p"):
+        if relkind in ("r", "p", "I"):  # a partitioned index's children: its partitions' indexes
             children[parent].append(child)
         if relkind in ("p", "I"):
             parts[parent].append(child)
     found = {}
-    for name, relkind, rows, size, index_of, owner, column, persistence, in_expressions in conn.execute(_RELATIONS):
-        kind = RELKINDS.get(relkind, Kind.OTHER)
+    for row in conn.execute(_RELATIONS).fetchall():
+        name, relkind, rows, size, index_of, owner, column, persistence, query, default, key, bound, exprs = row
         found[name] = Relation(
-            name, kind, index_of or owner, rows, size, False, columns.get(name, {}), checks.get(name, {}),
-            tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column, persistence,
-            frozenset(in_expressions or ()),
+            name, RELKINDS.get(relkind, Kind.OTHER), index_of or owner, rows, size, False, columns.get(name, {}),
+            checks.get(name, {}), tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column,
+            persistence, frozenset(exprs or ()), defaults.get(name, {}), query, default, key, bound,
         )  # fmt: skip
     return _summed(found, parts)
+
+
+def _columns(conn: Conn) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """Each table's columns with their types, and those with a default, with it."""
+    columns: dict[str, dict[str, str]] = defaultdict(dict)
+    defaults: dict[str, dict[str, str]] = defaultdict(dict)
+    for table, column, kind, default in conn.execute(_COLUMNS):
+        columns[table][column] = kind
+        if default is not None:
+            defaults[table][column] = default
+    return columns, defaults
 
 
 def _summed(found: dict[str, Relation], parts: dict[str, list[str]]) -> dict[str, Relation]:
@@ -182,6 +259,13 @@ def _summed(found: dict[str, Relation], parts: dict[str, list[str]]) -> dict[str
             rows, size = total(name)
             found[name] = dataclasses.replace(found[name], rows=rows, bytes=size)
     return found
+
+
+def _dependents(conn: Conn) -> dict[str, tuple[tuple[str | None, str], ...]]:
+    found: dict[str, list[tuple[str | None, str]]] = defaultdict(list)
+    for key, dependent, locked in conn.execute(_DEPENDS):
+        found[str(key)].append((dependent, str(locked)))
+    return {key: tuple(sorted(pairs, key=repr)) for key, pairs in found.items()}
 
 
 def _trigger(name: str, table: str, function: str, kind: int, enabled: str, tables: list[str]) -> Trigger:

@@ -174,6 +174,7 @@ ALTER_TABLE_LEVEL: dict[At, LockLevel] = {
     At.AT_AddConstraint: _AEL,  # a foreign key: SHARE ROW EXCLUSIVE (see `constraint_level`)
     At.AT_ValidateConstraint: _SUE,
     At.AT_DropConstraint: _AEL,
+    At.AT_AlterConstraint: _AEL,
     At.AT_AlterColumnType: _AEL,
     At.AT_ChangeOwner: _AEL,
     At.AT_ClusterOn: _SUE,

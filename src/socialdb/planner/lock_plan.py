@@ -123,7 +123,7 @@ def build(
     )
     planned = []
     for migration in migrations:
-        facts = _committed(facts)
+        facts = committed(facts)
         statements = []
         chosen = migration.up_statements if part == Direction.UP else migration.down_statements or ()
         for statement in chosen:
@@ -133,7 +133,7 @@ def build(
     return Plan(facts.server.version_num, facts.live, tuple(planned), limits, large)
 
 
-def _committed(facts: Facts) -> Facts:
+def committed(facts: Facts) -> Facts:
     """What earlier migrations created is committed: only this migration's creations are new."""
     if not any(r.new for r in facts.relations.values()):
         return facts

@@ -19,6 +19,7 @@ from typing import Any
 
 from pglast import parser
 from pglast.ast import (
+    A_Const,
     CreateFunctionStmt,
     DefElem,
     DeleteStmt,
@@ -32,12 +33,15 @@ from pglast.ast import (
     RangeVar,
     SelectStmt,
     String,
+    TypeCast,
     UpdateStmt,
     WithClause,
 )
+from pglast.ast import ColumnRef as ast_ColumnRef
 from pglast.enums import CmdType, OnConflictAction
 
-from socialdb.planner.facts import Facts, Function, Kind, is_system, qualified
+from socialdb.planner import pruning
+from socialdb.planner.facts import Facts, Function, Kind, Relation, is_system, qualified
 from socialdb.planner.lock_modes import Analysis, DataEffect, Effect, LockLevel, Take, When
 
 MAX_DEPTH = 8  # functions calling functions: deeper than this is unknown
@@ -109,6 +113,22 @@ def ddl_target(rv: RangeVar, scope: Scope, missing_ok: bool) -> str | None:
     return name
 
 
+@dataclass(frozen=True)
+class _Write:
+    """How a relation is written: the columns an UPDATE sets (None: any), those an INSERT gives
+    (None: all, or not known), whether its partitions are written too, how deep in actions."""
+
+    columns: set[str] | None = None
+    given: set[str] | None = None
+    inherit: bool = True
+    depth: int = 0
+    nulls: bool = False  # a SET NULL action: the keys it sets are null, no key check runs
+    partitions: tuple[str, ...] | None = None  # those left after pruning (None: every one)
+
+    def deeper(self, **changes: Any) -> _Write:
+        return replace(self, depth=self.depth + 1, partitions=None, **changes)
+
+
 @dataclass
 class _Walk:
     """Collects the locks of one query (and of what it calls) as it walks the tree."""
@@ -143,24 +163,29 @@ class _Walk:
         elif isinstance(node, Node):
             self.visit(_children(node), scope, calls, level)
 
-    def read(self, rv: RangeVar, scope: Scope, level: LockLevel) -> None:
+    def read(self, rv: RangeVar, scope: Scope, level: LockLevel, where: Any = None) -> None:
         name = resolve(rv, scope)
         if name is None:
             return
         relation = scope.facts.relation(name)
         kind = relation.kind if relation else Kind.TABLE
         self.take(name, level, scope.when, DataEffect.READS if kind.holds_rows else None)
-        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh))
+        refname = rv.alias.aliasname if rv.alias else rv.relname
+        self._through(name, _L.ACCESS_SHARE, scope, inherit=bool(rv.inh), where=(where, refname))
 
-    def _through(self, name: str, level: LockLevel, scope: Scope, inherit: bool) -> None:
-        """A view's relations (the rewriter locks them) and an inheritance parent's children."""
+    def _through(
+        self, name: str, level: LockLevel, scope: Scope, inherit: bool, where: tuple[Any, Any] = (None, None)
+    ) -> None:
+        """A view's relations (the rewriter locks them) and an inheritance parent's children, or the
+        partitions left after pruning (pruning.py)."""
         relation = scope.facts.relation(name)
         if relation is None:
             return
         for base in relation.reads if relation.kind == Kind.VIEW else ():
             self.take(base, level, scope.when, DataEffect.READS)
             self._through(base, level, scope, inherit=True)
-        for child in relation.children if inherit else ():
+        kept = pruning.kept(name, where[0], scope.facts, where[1]) if where[0] is not None else None
+        for child in (scope.facts.descendants(name) if kept is None else kept) if inherit else ():
             self.take(child, level, scope.when)
 
     # -- queries ---------------------------------------------------------------------------
@@ -171,8 +196,9 @@ class _Walk:
             self.visit((node.larg, node.rarg), scope, When.PER_ROW)
             return
         locked = _locked_names(node)
+        single = len(node.fromClause or ()) == 1
         for item in node.fromClause or ():
-            self.from_item(item, scope, locked)
+            self.from_item(item, scope, locked, node.whereClause if single else None)
         once = not node.fromClause  # `SELECT f()`: the function runs once
         calls = scope.when if once else When.PER_ROW
         exprs = (node.targetList, node.whereClause, node.groupClause, node.havingClause, node.sortClause)
@@ -180,11 +206,11 @@ class _Walk:
         self.visit(node.valuesLists, scope, scope.when)
         self.visit((node.limitCount, node.limitOffset), scope, When.PER_ROW)
 
-    def from_item(self, item: Any, scope: Scope, locked: set[str] | None) -> None:
+    def from_item(self, item: Any, scope: Scope, locked: set[str] | None, where: Any = None) -> None:
         if isinstance(item, RangeVar):
             refname = item.alias.aliasname if item.alias else item.relname
             share = locked is not None and (not locked or refname in locked)
-            self.read(item, scope, _L.ROW_SHARE if share else _L.ACCESS_SHARE)
+            self.read(item, scope, _L.ROW_SHARE if share else _L.ACCESS_SHARE, where)
         elif isinstance(item, RangeFunction):
             self.visit(item.functions, scope, scope.when)  # a function in FROM runs once
         elif isinstance(item, JoinExpr):
@@ -205,7 +231,8 @@ class _Walk:
 
     def dml(self, node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope) -> None:
         scope = self.with_clause(node.withClause, scope)
-        self.target(node.relation, _events(node), scope, _set_columns(node))
+        how = _Write(_set_columns(node), _insert_columns(node))
+        self.target(node.relation, _events(node), scope, replace(how, partitions=_pruned(node, scope)))
         if isinstance(node, InsertStmt):
             self.visit(node.selectStmt, scope, scope.when)
             self.visit(node.onConflictClause, scope, When.PER_ROW)
@@ -223,22 +250,51 @@ class _Walk:
         )
         self.visit(rest, scope, When.PER_ROW)
 
-    def target(self, rv: RangeVar | None, events: tuple[str, ...], scope: Scope, columns: set[str] | None) -> None:
+    def target(self, rv: RangeVar | None, events: tuple[str, ...], scope: Scope, how: _Write) -> None:
         name = resolve(rv, scope) if rv is not None else None
         if rv is None or name is None:
             return
+        self.write(name, events, scope, replace(how, inherit=bool(rv.inh)))
+
+    def write(self, name: str, events: tuple[str, ...], scope: Scope, how: _Write) -> None:
+        """ROW EXCLUSIVE on a written relation and on what writing it reaches: an updatable view's
+        relations, the partitions, the sequences of defaults, triggers and foreign-key actions."""
+        if how.depth > MAX_DEPTH:
+            self.found.append(Analysis(unknown=(f"writes reaching {name} nest too deep to follow",)))
+            return
         self.take(name, _L.ROW_EXCLUSIVE, scope.when, DataEffect.WRITES_ROWS)
         relation = scope.facts.relation(name)
-        for base in relation.reads if relation and relation.kind == Kind.VIEW else ():
-            self.take(base, _L.ROW_EXCLUSIVE, scope.when, DataEffect.WRITES_ROWS)
-        for child in relation.children if relation and rv.inh else ():
+        if relation is not None and relation.kind == Kind.VIEW:  # an updatable view writes its relation
+            names = _base_columns(relation.query)
+            through = how.deeper(columns=_mapped(how.columns, names), given=_mapped(how.given, names))
+            for base in relation.reads:
+                self.write(base, events, scope, through)
+        partitions = scope.facts.descendants(name) if how.partitions is None else how.partitions
+        for child in partitions if how.inherit else ():
             self.take(child, _L.ROW_EXCLUSIVE, scope.when)
-        if "INSERT" in events:  # identity and serial defaults: nextval() on the table's sequences
-            for sequence in scope.facts.sequences_of(name):
-                self.take(sequence.name, _L.ROW_EXCLUSIVE, When.PER_ROW.within(scope.when))
-        for event in events:
+            for event in events:  # a partition's own foreign keys and triggers (clones of its parent's)
+                self.keys(child, event, scope, how.deeper())
+        if "INSERT" in events:
+            self.defaults(name, scope, how.given)
+        for event in (*events, *_moved(relation, events, how)):
             self.fire(name, event, scope)
-            self.keys(name, event, scope, columns)
+            self.keys(name, event, scope, how)
+
+    def defaults(self, table: str, scope: Scope, given: set[str] | None) -> None:
+        """The defaults of the columns an INSERT leaves out, run for each row: nextval() on identity
+        and serial sequences, and what a default expression calls."""
+        inner = scope.at(When.PER_ROW)
+        for sequence in scope.facts.sequences_of(table):
+            if given is None or sequence.column not in given:
+                self.take(sequence.name, _L.ROW_EXCLUSIVE, inner.when)
+        relation = scope.facts.relation(table)
+        for column, default in relation.defaults.items() if relation else ():
+            if given is not None and column in given:
+                continue
+            try:
+                self.visit(parsed(f"SELECT {default}"), inner, inner.when)
+            except parser.ParseError:
+                self.found.append(Analysis(unknown=(f"cannot read the default of {table}.{column}",)))
 
     def fire(self, table: str, event: str, scope: Scope) -> None:
         """The enabled triggers of `event` on `table`: statement triggers always fire, row triggers per row."""
@@ -246,22 +302,30 @@ class _Walk:
             inner = scope.at(When.PER_ROW if trigger.per_row else When.ALWAYS).hiding(set(trigger.transition_tables))
             self.run_function(trigger.function, inner)
 
-    def keys(self, table: str, event: str, scope: Scope, columns: set[str] | None) -> None:
-        """Foreign-key checks, run for each row whose key changes (ri_triggers.c); an UPDATE that
-        sets none of a key's columns never runs them."""
-        facts, when = scope.facts, When.PER_ROW.within(scope.when)
-        touched = columns if event == "UPDATE" else None
-        if event in ("INSERT", "UPDATE"):
+    def keys(self, table: str, event: str, scope: Scope, how: _Write) -> None:
+        """Foreign-key checks and actions, run for each row whose key changes (ri_triggers.c); an
+        UPDATE that sets none of a key's columns never runs them. An action (CASCADE, SET NULL,
+        SET DEFAULT) writes the referencing table, and what that write reaches in turn."""
+        facts, inner = scope.facts, scope.at(When.PER_ROW)
+        touched = how.columns if event == "UPDATE" else None
+        if event in ("INSERT", "UPDATE") and not how.nulls:
             for key in facts.keys_from(table):
                 if touched is None or touched & set(key.columns):
-                    self.take(key.references, _L.ROW_SHARE, when)
-        if event in ("DELETE", "UPDATE"):
-            for key in facts.keys_to(table):
-                if touched is not None and not touched & set(key.ref_columns or key.columns):
-                    continue
-                self.take(table, _L.ROW_SHARE, when)  # NO ACTION first looks for another row with the old key
-                writes = event == "DELETE" and key.on_delete in ("c", "n", "d")
-                self.take(key.table, _L.ROW_EXCLUSIVE if writes else _L.ROW_SHARE, when)
+                    self.take(key.references, _L.ROW_SHARE, inner.when)
+        if event not in ("DELETE", "UPDATE"):
+            return
+        for key in facts.keys_to(table):
+            if touched is not None and not touched & set(key.ref_columns or key.columns):
+                continue
+            self.take(table, _L.ROW_SHARE, inner.when)  # NO ACTION first looks for another row with the old key
+            action = key.on_delete if event == "DELETE" else key.on_update
+            if action in ("c", "n", "d"):
+                then = "DELETE" if (event, action) == ("DELETE", "c") else "UPDATE"
+                nulls = action == "n"
+                self.write(key.table, (then,), inner, how.deeper(columns=set(key.columns), inherit=True, nulls=nulls))
+            else:
+                for name in (key.table, *facts.descendants(key.table)):
+                    self.take(name, _L.ROW_SHARE, inner.when)
 
     # -- functions -------------------------------------------------------------------------
 
@@ -269,9 +333,22 @@ class _Walk:
         names = [sval(n) for n in items(node.funcname)]
         name = names[-1] if names else ""
         schema = names[0] if len(names) > 1 else None
+        if name in _SEQUENCE_FUNCTIONS and schema in (None, "pg_catalog") and not scope.facts.function(name):
+            self.sequence_call(node, name, scope.at(calls))
+            return
         if schema in ("pg_catalog", "information_schema"):
             return
         self.run_function(name, scope.at(calls))
+
+    def sequence_call(self, node: FuncCall, name: str, scope: Scope) -> None:
+        """nextval, setval and currval open their sequence with ROW EXCLUSIVE (lock_and_open_sequence),
+        when they run; a sequence named by anything but a constant is not known."""
+        args = items(node.args)
+        sequence = _sequence_name(args[0]) if args else None
+        if sequence is None:
+            self.found.append(Analysis(unknown=(f"{name}() of a sequence known only when it runs",)))
+        elif not is_system(sequence) and (not scope.facts.complete or scope.facts.exists(sequence)):
+            self.take(sequence, _L.ROW_EXCLUSIVE, scope.when)
 
     def run_function(self, name: str, scope: Scope) -> None:
         for function in scope.facts.function(name):
@@ -306,9 +383,10 @@ def expression_analysis(node: Any, scope: Scope, analyze: Analyze, calls: When) 
 def body_analysis(function: Function, scope: Scope, analyze: Analyze) -> Analysis:
     """What running a function's body locks (`scope.when` is how surely the call happens)."""
     if function.definition is None or function.language not in ("sql", "plpgsql"):
-        if function.language in ("c", "internal"):
-            return Analysis()
-        return Analysis(unknown=(f"{function.name}() is written in {function.language}: its body is not read",))
+        if function.volatility == "i":
+            return Analysis()  # IMMUTABLE: by its contract it reads and writes no table
+        touches = "reads" if function.volatility == "s" else "reads or writes"
+        return Analysis(unknown=(f"{touches} what {function.name}() touches: unknown ({function.language})",))
     if function.language == "sql":
         return _sql_body(function, scope, analyze)
     return plpgsql_analysis(function.definition, function.name, scope, analyze)
@@ -425,6 +503,98 @@ def _locked_names(node: SelectStmt) -> set[str] | None:
             return set()
         names |= {str(rv.relname) for rv in rels if isinstance(rv, RangeVar)}
     return names
+
+
+_SEQUENCE_FUNCTIONS = frozenset({"nextval", "setval", "currval"})
+
+
+def named_sequences(expr: Any) -> list[str]:
+    """The relations an expression names as constants: `nextval('s')`, `'s'::regclass`."""
+    found: list[str] = []
+    if isinstance(expr, tuple | list):
+        return [name for item in expr for name in named_sequences(item)]
+    if isinstance(expr, FuncCall) and sval(items(expr.funcname)[-1]) in _SEQUENCE_FUNCTIONS and items(expr.args):
+        found += [n for n in [_sequence_name(items(expr.args)[0])] if n is not None]
+    elif (
+        isinstance(expr, TypeCast) and expr.typeName is not None and sval(items(expr.typeName.names)[-1]) == "regclass"
+    ):
+        found += [n for n in [_sequence_name(expr)] if n is not None]
+    if isinstance(expr, Node):
+        found += [n for slot in slots(expr) for n in named_sequences(getattr(expr, slot, None))]
+    return list(dict.fromkeys(found))
+
+
+def _sequence_name(arg: Any) -> str | None:
+    """The sequence a constant argument names: `'s'`, `'public.s'`, `'s'::regclass`."""
+    while isinstance(arg, TypeCast):
+        arg = arg.arg
+    value = getattr(arg, "val", None) if isinstance(arg, A_Const) else None
+    if not isinstance(value, String):
+        return None
+    parts = [p.strip('"') for p in str(value.sval).split(".")]
+    return qualified(parts[-2] if len(parts) > 1 else None, parts[-1])
+
+
+def _base_columns(query: str | None) -> dict[str, str] | None:
+    """An updatable view's columns, each the name of its relation's column (None: not known)."""
+    try:
+        node = parsed(query or "")[0]
+    except (parser.ParseError, IndexError):
+        return None
+    if not isinstance(node, SelectStmt) or len(node.fromClause or ()) != 1:
+        return None
+    found: dict[str, str] = {}
+    for target in node.targetList or ():
+        fields = items(getattr(getattr(target, "val", None), "fields", None))
+        if (
+            not isinstance(getattr(target, "val", None), ast_ColumnRef)
+            or not fields
+            or not isinstance(fields[-1], String)
+        ):
+            return None
+        found[str(target.name or sval(fields[-1]))] = sval(fields[-1])
+    return found
+
+
+def _mapped(columns: set[str] | None, names: dict[str, str] | None) -> set[str] | None:
+    if columns is None or names is None or not columns <= set(names):
+        return None
+    return {names[c] for c in columns}
+
+
+def _moved(relation: Relation | None, events: tuple[str, ...], how: _Write) -> tuple[str, ...]:
+    """An UPDATE of a partitioned table's key moves rows between partitions: a DELETE and an INSERT,
+    with their triggers and key checks."""
+    if relation is None or relation.kind != Kind.PARTITIONED or "UPDATE" not in events:
+        return ()
+    key = pruning.key_columns(relation)
+    if how.columns is not None and key is not None and not how.columns & key:
+        return ()
+    return ("DELETE", "INSERT")
+
+
+def _pruned(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt, scope: Scope) -> tuple[str, ...] | None:
+    """The partitions an UPDATE or DELETE opens after pruning (None: all); an UPDATE that sets the
+    partition key may move rows to any partition."""
+    if not isinstance(node, UpdateStmt | DeleteStmt) or node.relation is None or node.whereClause is None:
+        return None
+    name = resolve(node.relation, scope)
+    relation = scope.facts.relation(name) if name else None
+    if name is None or relation is None:
+        return None
+    key = pruning.key_columns(relation)
+    if isinstance(node, UpdateStmt) and (key is None or (_set_columns(node) or set()) & key):
+        return None
+    refname = node.relation.alias.aliasname if node.relation.alias else node.relation.relname
+    kept = pruning.kept(name, node.whereClause, scope.facts, refname)
+    return None if kept is None else tuple(kept)
+
+
+def _insert_columns(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt) -> set[str] | None:
+    """The columns an INSERT names (None: every column, or no INSERT)."""
+    if not isinstance(node, InsertStmt) or not node.cols:
+        return None
+    return {str(t.name) for t in node.cols if getattr(t, "name", None)}
 
 
 def _set_columns(node: InsertStmt | UpdateStmt | DeleteStmt | MergeStmt) -> set[str] | None:

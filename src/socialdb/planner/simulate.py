@@ -15,6 +15,7 @@ from pglast.ast import ColumnDef, Constraint, Node, RangeVar, String
 from pglast.enums import AlterTableType as At
 from pglast.enums import ConstrType, NullTestType
 from pglast.enums import ObjectType as Obj
+from pglast.stream import RawStream
 
 from socialdb.planner.alter import type_name
 from socialdb.planner.analysis import named_relations
@@ -66,18 +67,61 @@ def _create_table(node: ast.CreateStmt, sql: str, facts: Facts) -> Facts:
     table = name_of(node.relation)
     if facts.exists(table):
         return facts
-    columns = {str(e.colname): type_name(e.typeName) for e in items(node.tableElts) if isinstance(e, ColumnDef)}
+    elements = [e for e in items(node.tableElts) if isinstance(e, ColumnDef)]
+    columns = {str(e.colname): type_name(e.typeName) for e in elements}
+    defaults = {str(e.colname): text for e in elements if (text := _default_text(e)) is not None}
     kind = Kind.PARTITIONED if node.partspec is not None else Kind.TABLE
     persistence = str(getattr(node.relation, "relpersistence", None) or "p")
-    facts = facts.with_relation(_new_relation(table, kind, columns=columns, persistence=persistence))
+    shape = {"partition_key": _partition_key(node.partspec), "bound": _bound(node.partbound)}
+    facts = facts.with_relation(
+        _new_relation(table, kind, columns=columns, persistence=persistence, defaults=defaults, **shape)
+    )
     for parent in node.inhRelations or ():
         facts = _add_child(facts, name_of(parent), table)
+        if getattr(node.partbound, "is_default", False):
+            facts = _relation_update(facts, name_of(parent), default_partition=table)
     for column, constraint in _table_constraints(node.tableElts):
         facts = _add_constraint(facts, table, constraint, column)
     for element in node.tableElts or ():
         if isinstance(element, ColumnDef) and _has_sequence(element):
             facts = _add_sequence(facts, table, str(element.colname))
     return facts
+
+
+def _default_text(column: ColumnDef) -> str | None:
+    """A column's default, as SQL text (Relation.defaults)."""
+    constraints = [c for c in items(column.constraints) if isinstance(c, Constraint)]
+    expr = column.raw_default or next((c.raw_expr for c in constraints if c.contype == ConstrType.CONSTR_DEFAULT), None)
+    return RawStream()(expr) if expr is not None else None
+
+
+_STRATEGIES = {"r": "RANGE", "l": "LIST", "h": "HASH"}
+
+
+def _partition_key(spec: Any) -> str | None:
+    """`RANGE (at)`, as pg_get_partkeydef prints a one-column key; None for expressions."""
+    if spec is None:
+        return None
+    names = [str(p.name) for p in items(spec.partParams) if isinstance(p, ast.PartitionElem) and p.name]
+    strategy = _STRATEGIES.get(str(getattr(spec.strategy, "value", spec.strategy)), "?")
+    return f"{strategy} ({', '.join(names)})" if names else None
+
+
+def _bound(bound: Any) -> str | None:
+    """A partition's bound as pg_get_expr prints it (`FOR VALUES FROM ('a') TO ('b')`, `DEFAULT`)."""
+    if bound is None:
+        return None
+    if bound.is_default:
+        return "DEFAULT"
+
+    def listed(datums: Any) -> str:
+        return ", ".join(
+            RawStream()(d).upper() if isinstance(d, ast.ColumnRef) else RawStream()(d) for d in items(datums)
+        )
+
+    if bound.listdatums:
+        return f"FOR VALUES IN ({listed(bound.listdatums)})"
+    return f"FOR VALUES FROM ({listed(bound.lowerdatums)}) TO ({listed(bound.upperdatums)})"
 
 
 def _add_child(facts: Facts, parent: str, child: str) -> Facts:
@@ -136,6 +180,7 @@ def _add_key(facts: Facts, table: str, constraint: Constraint, column: str | Non
         ref_columns=tuple(sval(s) for s in items(constraint.pk_attrs)),
         on_delete=str(constraint.fk_del_action or "a"),
         validated=not constraint.skip_validation,
+        on_update=str(constraint.fk_upd_action or "a"),
     )
     return replace(facts, foreign_keys=(*facts.foreign_keys, key))
 
@@ -169,9 +214,10 @@ def _create_view(node: ast.ViewStmt, sql: str, facts: Facts) -> Facts:
     name = name_of(node.view)
     reads = tuple(named_relations(node.query, Scope(facts)))
     old = facts.relation(name)
+    query = RawStream()(node.query) if node.query is not None else None
     if old is not None:
-        return facts.with_relation(replace(old, reads=reads))
-    return facts.with_relation(_new_relation(name, Kind.VIEW, reads=reads))
+        return facts.with_relation(replace(old, reads=reads, query=query))
+    return facts.with_relation(_new_relation(name, Kind.VIEW, reads=reads, query=query))
 
 
 def _create_index(node: ast.IndexStmt, sql: str, facts: Facts) -> Facts:
@@ -294,6 +340,9 @@ def _add_column(facts: Facts, table: str, cmd: ast.AlterTableCmd) -> Facts:
     assert relation is not None and isinstance(column, ColumnDef)
     name = str(column.colname)
     facts = _relation_update(facts, table, columns={**relation.columns, name: type_name(column.typeName)})
+    default = _default_text(column)
+    if default is not None:
+        facts = _relation_update(facts, table, defaults={**relation.defaults, name: default})
     for constraint in items(column.constraints):
         if isinstance(constraint, Constraint):
             facts = _add_constraint(facts, table, constraint, name)
@@ -347,7 +396,28 @@ def _detach(facts: Facts, table: str, cmd: ast.AlterTableCmd) -> Facts:
     return _relation_update(facts, table, children=tuple(c for c in relation.children if c != child))
 
 
+def _column_default(facts: Facts, table: str, cmd: ast.AlterTableCmd) -> Facts:
+    relation = facts.relation(table)
+    assert relation is not None
+    defaults = {k: v for k, v in relation.defaults.items() if k != cmd.name}
+    if cmd.def_ is not None:
+        defaults[str(cmd.name)] = RawStream()(cmd.def_)
+    return _relation_update(facts, table, defaults=defaults)
+
+
+def _domain(node: ast.CreateDomainStmt | ast.AlterDomainStmt, sql: str, facts: Facts) -> Facts:
+    """A domain with a CHECK or NOT NULL: an added column of it rewrites the table (Facts.constrained_domains)."""
+    if isinstance(node, ast.CreateDomainStmt):
+        name, constrained = items(node.domainname), bool(node.constraints)
+    else:
+        name, constrained = items(node.typeName), node.subtype in ("C", "O")  # ADD CONSTRAINT, SET NOT NULL
+    if not constrained or not name:
+        return facts
+    return replace(facts, constrained_domains=facts.constrained_domains | {sval(name[-1])})
+
+
 _ALTER: dict[At, Callable[[Facts, str, ast.AlterTableCmd], Facts]] = {
+    At.AT_ColumnDefault: _column_default,
     At.AT_AttachPartition: _attach,
     At.AT_DetachPartition: _detach,
     At.AT_AddColumn: _add_column,
@@ -414,4 +484,6 @@ _APPLY: dict[type, Callable[[Any, str, Facts], Facts]] = {
     ast.AlterTableStmt: _alter_table,
     ast.RenameStmt: _rename,
     ast.CreateSchemaStmt: _schema,
+    ast.CreateDomainStmt: _domain,
+    ast.AlterDomainStmt: _domain,
 }

@@ -61,6 +61,8 @@ def by_name(filename: str) -> str | None:
 def by_marker(lines: list[str]) -> tuple[int, str] | None:
     """(1-based line, why) of the first line that marks a part in another tool's format, or None."""
     for index, line in enumerate(lines):
+        if not line.lstrip().startswith("--"):
+            continue  # every marker is a comment: most lines are not (a no-op `up` reads every file)
         for pattern, tool, conversion in _MARKERS:
             if re.match(pattern, line.strip(), re.IGNORECASE):
                 return index + 1, (

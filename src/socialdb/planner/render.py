@@ -122,7 +122,8 @@ def trace_summary(plan: Plan) -> str | None:
 def _relation_rows(statement: StatementPlan, database: bool) -> list[list[str]]:
     head = [str(statement.line), _short(statement.sql)]
     if statement.unknown:
-        return [[*head, "?", UNKNOWN, "?", "reads and writes", *(["?", "?", ""] if database else [])]]
+        why = "; ".join(statement.unknown)  # e.g. "reads or writes what f() touches: unknown (c)"
+        return [[*head, "?", UNKNOWN, why, "reads and writes", *(["?", "?", ""] if database else [])]]
     if not statement.relations:
         return [[*head, "", "none", "none", "nothing", *(["", "", ""] if database else [])]]
     rows = []
