@@ -107,7 +107,7 @@ def test_the_platforms_door_is_light(module: str) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        *(f"socialdb.scripts.{m}" for m in ("files", "statements", "standing", "options", "durations", "foreign")),
+        *(f"socialdb.scripts.{m}" for m in ("files", "splitting", "standing", "options", "durations", "foreign")),
         "socialdb.migrate.importing.tools",  # `migrate import`'s reading of other tools' folders
         "socialdb.migrate.importing.convert",
     ],

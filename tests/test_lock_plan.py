@@ -28,7 +28,7 @@ from socialdb.planner.queries import parsed
 from socialdb.scripts import history
 from socialdb.scripts.files import Migration, default_directory, load_migrations, parse_migration
 from socialdb.scripts.options import Direction
-from socialdb.scripts.statements import Statement, split
+from socialdb.scripts.splitting import Statement, split
 from tests import lock_corpus, reality
 from tests.catalog import snapshot
 from tests.conftest import Databases

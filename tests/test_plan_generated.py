@@ -32,7 +32,7 @@ from socialdb.planner import live, lock_plan, simulate
 from socialdb.planner.facts import Facts
 from socialdb.planner.lock_modes import DataEffect, LockLevel, Server
 from socialdb.planner.queries import parsed
-from socialdb.scripts.statements import split
+from socialdb.scripts.splitting import split
 from tests import plan_grammar, reality
 from tests.conftest import Databases
 

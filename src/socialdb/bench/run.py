@@ -19,7 +19,7 @@ from socialdb.bench.generate import Timing
 from socialdb.bench.workload import Measure
 from socialdb.db import create_database, drop_database, with_database
 from socialdb.migrate import runner
-from socialdb.scripts.statements import split
+from socialdb.scripts.splitting import split
 
 OURS, SPEC = "socialdb_bench_ours", "socialdb_bench_spec"
 

@@ -78,6 +78,16 @@ FROM conversation
 ON CONFLICT (platform_message_id) DO NOTHING
 RETURNING id
 """
+# The library's INGEST_CONVERSATIONS on the spec's key: the spec has no user_id (ours names the
+# seller's key since 049-051, decision 191).
+SPEC_INGEST_CONVERSATIONS = """
+INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+SELECT DISTINCT ON (account, conversation) account, conversation, participant, username
+FROM unnest(%(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::text[], %(usernames)s::text[])
+  AS i (account, conversation, participant, username)
+ORDER BY account, conversation
+ON CONFLICT (client_account_id, platform_conversation_id) DO NOTHING
+"""
 SPEC_EVENTS_COPY = (
     "COPY analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at) FROM STDIN"
 )
@@ -385,11 +395,12 @@ def _read(schema: str, target: Any, query: str, params: dict[str, Any] | None) -
 
 
 def _ingest_batch(schema: str, target: Any, batch: list[IncomingMessage]) -> int:
-    """Ours through the library's session; the spec's with the same two statements, plainly."""
+    """Ours through the library's session; the spec's with the same two statements, plainly (the
+    conversations' conflict target is the spec's key, which has no seller)."""
     if schema == "socialdb":
         return int(target.ingest_batch(batch))
     columns = arrays(batch, MESSAGE_ARRAYS)
-    target.execute(statements.INGEST_CONVERSATIONS, columns)
+    target.execute(SPEC_INGEST_CONVERSATIONS, columns)
     return int(target.execute(statements.INGEST_MESSAGES, columns).rowcount)
 
 

@@ -31,7 +31,7 @@ from socialdb.scripts import history
 from socialdb.scripts.events import Listener, Note, Retrying, blocked_by
 from socialdb.scripts.files import Migration, lock_timeout_of
 from socialdb.scripts.options import DEFAULT_HISTORY, Direction, HistoryTable, RunOptions
-from socialdb.scripts.statements import Statement
+from socialdb.scripts.splitting import Statement
 
 Query = tuple[str | bytes, tuple[Any, ...] | None]  # SQL and its parameters
 # How often the server checks, during a long statement, that the runner is still there:

@@ -28,7 +28,7 @@ from socialdb.db import Conn
 from socialdb.errors import PrivilegeError
 from socialdb.scripts.files import MAX_VERSION, Migration
 from socialdb.scripts.options import Direction
-from socialdb.scripts.statements import Statement
+from socialdb.scripts.splitting import Statement
 
 BOOTSTRAP_HINT = "`socialdb db bootstrap` prints what to run"
 PLACEHOLDER = "app.user_id"

@@ -52,7 +52,7 @@ from socialdb.scripts.options import (
     RunOptions,
     choice,
 )
-from socialdb.scripts.statements import Statement
+from socialdb.scripts.splitting import Statement
 
 __all__ = [
     "Change",

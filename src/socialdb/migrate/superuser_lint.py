@@ -13,7 +13,7 @@ from typing import Any
 
 from pglast import parser
 
-from socialdb.scripts.statements import Statement
+from socialdb.scripts.splitting import Statement
 
 RULE = "needs-superuser"
 # Trusted since PostgreSQL 13 (the `trusted` flag of their control files): a database owner

@@ -19,7 +19,7 @@ from socialdb.planner.lock_modes import Analysis, Blocks, DataEffect, LockLevel,
 from socialdb.planner.queries import Scope, parsed
 from socialdb.scripts.files import Migration, lock_timeout_of
 from socialdb.scripts.options import Direction, RunOptions
-from socialdb.scripts.statements import Statement
+from socialdb.scripts.splitting import Statement
 
 _SEVERITY = [
     DataEffect.NONE,

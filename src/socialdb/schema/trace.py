@@ -33,7 +33,7 @@ from socialdb.planner import LockLevel, Observed, Plan
 from socialdb.schema import scratch
 from socialdb.scripts import history
 from socialdb.scripts.files import Migration, load_checked, load_named
-from socialdb.scripts.statements import Statement
+from socialdb.scripts.splitting import Statement
 
 RELATIONS = """
 SELECT c.oid, n.nspname || '.' || c.relname, c.relkind::text, c.relfilenode,

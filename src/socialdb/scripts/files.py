@@ -22,7 +22,7 @@ from socialdb.errors import MigrationFileError, NoRollbackError
 from socialdb.scripts import foreign
 from socialdb.scripts.durations import parse_duration
 from socialdb.scripts.options import Direction, RunOptions
-from socialdb.scripts.statements import Statement, split
+from socialdb.scripts.splitting import Statement, split
 
 ROLLBACK_MARKER = "-- ROLLBACK"
 CORRECTIONS = "rollback-corrections.toml"  # in a migrations folder: see _with_corrections

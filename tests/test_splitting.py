@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from socialdb.errors import MigrationFileError
-from socialdb.scripts.statements import split
+from socialdb.scripts.splitting import split
 
 FUNCTION = """-- header
 CREATE FUNCTION f() RETURNS int
