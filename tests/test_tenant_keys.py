@@ -21,22 +21,13 @@ import pytest
 from socialdb.app import operations as ops
 from socialdb.app.operations import IncomingMessage
 from socialdb.app.tenant import seller
-from tests.helpers import add_seller, join
+from tests.helpers import TENANT_TABLES, add_seller, join
 
 Conn = psycopg.Connection[Any]
 
-KEYED = (
-    "refresh_tokens",
-    "client_accounts",
-    "oauth_tokens",
-    "products",
-    "product_links",
-    "conversations",
-    "messages",
-    "message_products",
-    "instagram_media",
-    "notifications",
-)
+# The ten whose primary key became (id, user_id) in 050: analytics_events is keyed with its
+# partition column since 034.
+KEYED = tuple(t for t in TENANT_TABLES if t != "analytics_events")
 SELLER = uuid.UUID("dddddddd-0000-4000-8000-00000000000d")
 ACCOUNT = uuid.UUID("dddddddd-0000-4000-8000-0000000000ad")
 OTHER = uuid.UUID("eeeeeeee-0000-4000-8000-00000000000e")
