@@ -271,3 +271,35 @@ def test_only_256_bit_keys_are_accepted(size: int) -> None:
     key = base64.b64encode(bytes(range(size))).decode()
     with pytest.raises(TokenKeyError, match=f"key 'k1' is {size} bytes; AES-256 needs 32"):
         cipher(f"k1:{key}")
+
+
+def test_a_seller_reusing_another_sellers_token_id_gets_neither_token_by_rotation(db_url: str) -> None:
+    """Since 050 an id is unique per seller only: seller A, as the application under row-level
+    security, can store an account and a token with seller B's ids. The rotation (as the owner,
+    which sees both) once wrote by id alone, one seller's token into the other's row."""
+    old, new = cipher(f"k1:{K1}"), cipher(f"k2:{K2},k1:{K1}")
+    seller_a, seller_b, account, token = uuid.uuid4(), uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    insert_token = (
+        "INSERT INTO oauth_tokens (id, user_id, client_account_id, platform, access_token, expires_at, scopes)"
+        " VALUES (%s, app_user_id(), %s, 'instagram', %s, now() + interval '1 day', '{}')"
+    )
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        for seller in (seller_a, seller_b):
+            admin.execute(
+                "INSERT INTO users (id, email, password_hash, name) VALUES (%s, %s, 'h', 'S')", (seller, f"{seller}@x")
+            )
+    with login_role(db_url, "socialdb_app") as (_, url), psycopg.connect(url) as app:
+        for seller, secret in ((seller_b, "B-SECRET"), (seller_a, "A-own")):  # A copies B's ids
+            with app.transaction():
+                app.execute("SELECT set_config('app.user_id', %s, true)", (str(seller),))
+                app.execute(
+                    "INSERT INTO client_accounts (id, platform, platform_account_id, username)"
+                    " VALUES (%s, 'instagram', %s, 'x')",
+                    (account, f"acct-{secret}"),
+                )
+                app.execute(insert_token, (token, account, old.encrypt(secret, account, token)))
+    rotate(db_url, new, report=lambda _: None)
+    with psycopg.connect(db_url) as admin:
+        rows = admin.execute("SELECT user_id, access_token FROM oauth_tokens WHERE id = %s", (token,)).fetchall()
+    found = {user: new.decrypt(stored, account, token) for user, stored in rows}
+    assert found == {seller_a: "A-own", seller_b: "B-SECRET"}

@@ -132,11 +132,14 @@ _SEES_EVERY_ROW = """
 SELECT current_user, NOT row_security_active('public.oauth_tokens')
        OR pg_has_role(current_user, 'socialdb_owner', 'USAGE')
 """
+# A token is (id, user_id) since 050: an id alone may be two sellers' rows, so the batches walk
+# and write by both (an UPDATE by id alone once wrote one seller's token into another's row).
 _BATCH = """
-SELECT id, client_account_id, access_token FROM public.oauth_tokens
-WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s AND id > %(after)s
-ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+SELECT id, user_id, client_account_id, access_token FROM public.oauth_tokens
+WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s AND (id, user_id) > (%(after_id)s, %(after_user)s)
+ORDER BY id, user_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
+_WRITE = "UPDATE public.oauth_tokens SET access_token = %s WHERE id = %s AND user_id = %s"
 _REMAINING = "SELECT count(*) FROM public.oauth_tokens WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s"
 _NO_ID = UUID(int=0)
 
@@ -159,20 +162,20 @@ def rotate(
     """
     with connect(url, autocommit=True, purpose="tokens rotate") as conn:
         _refuse_partial_view(conn)
-        done, unreadable, after = 0, list[Unreadable](), _NO_ID
+        done, unreadable, after = 0, list[Unreadable](), (_NO_ID, _NO_ID)
         while True:
             with conn.transaction():
-                rows = conn.execute(_BATCH, {"prefix": cipher.current_prefix, "after": after, "limit": batch_size})
-                batch = rows.fetchall()
-                for token_id, account_id, stored in batch:
-                    failure = _reencrypt(conn, cipher, (token_id, account_id, stored), encrypt_plaintext)
+                page = {"prefix": cipher.current_prefix, "after_id": after[0], "after_user": after[1]}
+                batch = conn.execute(_BATCH, {**page, "limit": batch_size}).fetchall()
+                for token_id, user_id, account_id, stored in batch:
+                    failure = _reencrypt(conn, cipher, (token_id, user_id, account_id, stored), encrypt_plaintext)
                     if failure is None:
                         done += 1
                     else:
                         unreadable.append(failure)
             if not batch:
                 break
-            after = batch[-1][0]
+            after = (batch[-1][0], batch[-1][1])
             report(f"re-encrypted {done} token(s) under key {cipher.current!r}")
         row = conn.execute(_REMAINING, {"prefix": cipher.current_prefix}).fetchone()
     result = Rotation(done, tuple(unreadable), int(row[0]) if row else 0)
@@ -192,9 +195,9 @@ def _refuse_partial_view(conn: Connection[TupleRow]) -> None:
 
 
 def _reencrypt(
-    conn: Connection[TupleRow], cipher: TokenCipher, row: tuple[UUID, UUID, str], encrypt_plaintext: bool
+    conn: Connection[TupleRow], cipher: TokenCipher, row: tuple[UUID, UUID, UUID, str], encrypt_plaintext: bool
 ) -> Unreadable | None:
-    token_id, account_id, stored = row
+    token_id, user_id, account_id, stored = row
     if not is_ciphertext(stored) and not encrypt_plaintext:
         return Unreadable(
             token_id, "none", "not a ciphertext (--encrypt-plaintext only for tokens from before encryption)"
@@ -204,10 +207,7 @@ def _reencrypt(
     except TokenDecryptError as exc:
         key_id = stored.split(".")[1] if stored.count(".") >= 2 else "?"
         return Unreadable(token_id, key_id, str(exc))
-    conn.execute(
-        "UPDATE public.oauth_tokens SET access_token = %s WHERE id = %s",
-        (cipher.encrypt(plain, account_id, token_id), token_id),
-    )
+    conn.execute(_WRITE, (cipher.encrypt(plain, account_id, token_id), token_id, user_id))
     return None
 
 
