@@ -55,9 +55,9 @@ EXPECTED_INDEXES = {
     "idx_messages_conversation_page",
     # 026 dropped the spec's idx_conversations_status, idx_conversations_last_message and
     # idx_messages_sent_at, written by every message and read by no query.
-    # 015's targets of the composite tenant keys are the primary keys since 050, and
+    # 015's targets of the composite tenant keys are the primary keys since 052, and
     # idx_oauth_tokens_client_account and idx_conversations_platform gave way to keys that
-    # name the seller (049, 051, 052; decision 191).
+    # name the seller (049, 050, 051; decision 191).
 }
 
 

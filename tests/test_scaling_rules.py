@@ -374,7 +374,7 @@ def test_a_migration_that_breaks_a_rule_is_caught(conn: Conn) -> None:
     conn.execute(
         "CREATE UNIQUE INDEX scaling_probe_handle ON conversations (participant_platform_id, platform_conversation_id)"
     )
-    # No key of conversations is on id alone since 050: the foreign key without user_id uses the probe's.
+    # No key of conversations is on id alone since 052: the foreign key without user_id uses the probe's.
     conn.execute(
         "ALTER TABLE messages ADD CONSTRAINT scaling_probe_fkey FOREIGN KEY (sender_platform_id, platform_message_id)"
         " REFERENCES conversations (participant_platform_id, platform_conversation_id)"

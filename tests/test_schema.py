@@ -441,7 +441,7 @@ UNIQUE_RULES = {
     "message_products_message_product_key": "message_products",  # (message_id, product_id, user_id): 049
     "instagram_media_seller_media_key": "instagram_media",  # (user_id, client_account_id, platform_media_id): 043
     "idx_analytics_daily_unique": "analytics_daily_summary",
-    # The primary keys of the tenant tables are (id, user_id) since 050 (decision 191): 015's
+    # The primary keys of the tenant tables are (id, user_id) since 052 (decision 191): 015's
     # targets of the composite foreign keys, promoted.
 }
 # Each unique index with every column it reads:

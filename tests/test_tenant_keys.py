@@ -17,15 +17,17 @@ from typing import Any
 
 import psycopg
 import pytest
+from typer.testing import CliRunner
 
 from socialdb.app import operations as ops
 from socialdb.app.operations import IncomingMessage
 from socialdb.app.tenant import seller
+from socialdb.cli import app as cli
 from tests.helpers import TENANT_TABLES, add_seller, join
 
 Conn = psycopg.Connection[Any]
 
-# The ten whose primary key became (id, user_id) in 050: analytics_events is keyed with its
+# The ten whose primary key became (id, user_id) in 052: analytics_events is keyed with its
 # partition column since 034.
 KEYED = tuple(t for t in TENANT_TABLES if t != "analytics_events")
 SELLER = uuid.UUID("dddddddd-0000-4000-8000-00000000000d")
@@ -135,3 +137,25 @@ def test_concurrent_first_contacts_store_one_conversation(db_url: str, batch: bo
                 (ACCOUNT, conversation),
             ).fetchall()
         assert rows == [(WRITERS, T0 + timedelta(seconds=WRITERS - 1), WRITERS)]
+
+
+def test_ids_held_by_two_sellers_stop_052s_rollback_before_any_change(db_url: str) -> None:
+    """Once the key is per seller, the application may store another seller's id: the (id)
+    keys cannot come back over it. The rollback names the rows and changes nothing."""
+    same = uuid.uuid4()
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, SELLER, ACCOUNT)
+        add_seller(admin, OTHER, OTHER_ACCOUNT)
+        for seller in (SELLER, OTHER):
+            admin.execute("INSERT INTO products (id, user_id, name, price) VALUES (%s, %s, 'p', 1)", (same, seller))
+        before = admin.execute("SELECT max(version) FROM migrations").fetchone()
+    result = CliRunner().invoke(cli, ["migrate", "down", "--to", "51", "--database-url", db_url])
+    assert result.exit_code == 1, result.output
+    assert f"cannot roll back 052: ids held by more than one seller: products {same}" in result.output
+    assert "Traceback" not in result.output
+    with psycopg.connect(db_url) as admin:
+        assert admin.execute("SELECT max(version) FROM migrations").fetchone() == before
+        keys = admin.execute(
+            "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'products'::regclass AND contype = 'p'"
+        ).fetchone()
+        assert keys == ("PRIMARY KEY (id, user_id)",)

@@ -274,7 +274,7 @@ def test_only_256_bit_keys_are_accepted(size: int) -> None:
 
 
 def test_a_seller_reusing_another_sellers_token_id_gets_neither_token_by_rotation(db_url: str) -> None:
-    """Since 050 an id is unique per seller only: seller A, as the application under row-level
+    """Since 052 an id is unique per seller only: seller A, as the application under row-level
     security, can store an account and a token with seller B's ids. The rotation (as the owner,
     which sees both) once wrote by id alone, one seller's token into the other's row."""
     old, new = cipher(f"k1:{K1}"), cipher(f"k2:{K2},k1:{K1}")

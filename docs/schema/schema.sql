@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 052-global-keys-drop.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 052-tenant-primary-keys.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -1171,7 +1171,7 @@ COMMENT ON COLUMN public.conversations.metadata IS 'Platform details as a JSON o
 COMMENT ON COLUMN public.conversations.created_at IS 'When the thread was first seen.';
 COMMENT ON COLUMN public.conversations.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.conversations.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
-COMMENT ON INDEX public.conversations_account_platform_key IS 'A platform''s conversation, once per account and its seller: the target of ingest''s ON CONFLICT from 051.';
+COMMENT ON INDEX public.conversations_account_platform_key IS 'A platform''s conversation, once per account and its seller: the target of ingest''s ON CONFLICT from 050.';
 COMMENT ON TABLE public.instagram_media IS 'Instagram posts of connected accounts, cached from the platform.';
 COMMENT ON COLUMN public.instagram_media.id IS 'Row id.';
 COMMENT ON COLUMN public.instagram_media.client_account_id IS 'The connected account that published the post.';

@@ -23,7 +23,7 @@ ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING
 """
 
 # Deterministic ids (md5 of a fixed text) make a rerun a no-op instead of 20 more rows; the
-# key is (id, user_id) since 050 (015's unique index before it).
+# key is (id, user_id) since 052 (015's unique index before it).
 _PRODUCTS = """
 INSERT INTO products (id, user_id, name, description, price, currency, category, is_available)
 SELECT md5('socialdb-demo-product-' || n)::uuid,

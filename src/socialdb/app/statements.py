@@ -40,7 +40,7 @@ ORDER BY account, conversation
 ON CONFLICT (client_account_id, user_id, platform_conversation_id) DO NOTHING
 """
 # INGEST_CONVERSATIONS' conflict target is the conversation's key with its seller (049; the
-# global key went in 051, decision 191): the key a Citus shard can check. A new row's user_id
+# global key went in 050, decision 191): the key a Citus shard can check. A new row's user_id
 # is its default.
 # In message id order: two batches sharing ids wait for each other's in one order, not both.
 # No conflict target: the key is the seller's conversation's since 043-045 (decision 117), and the
@@ -192,7 +192,7 @@ RETURNING id
 """
 
 # Products shown in a message; a product already attached is not attached twice (the key
-# names the seller since 049 and 052, decision 191).
+# names the seller since 049 and 051, decision 191).
 ATTACH_PRODUCTS = """
 INSERT INTO message_products (message_id, product_id)
 SELECT %(message)s, p FROM unnest(%(products)s::uuid[]) AS p ORDER BY p

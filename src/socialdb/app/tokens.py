@@ -132,7 +132,7 @@ _SEES_EVERY_ROW = """
 SELECT current_user, NOT row_security_active('public.oauth_tokens')
        OR pg_has_role(current_user, 'socialdb_owner', 'USAGE')
 """
-# A token is (id, user_id) since 050: an id alone may be two sellers' rows, so the batches walk
+# A token is (id, user_id) since 052: an id alone may be two sellers' rows, so the batches walk
 # and write by both (an UPDATE by id alone once wrote one seller's token into another's row).
 _BATCH = """
 SELECT id, user_id, client_account_id, access_token FROM public.oauth_tokens

@@ -79,7 +79,7 @@ ON CONFLICT (platform_message_id) DO NOTHING
 RETURNING id
 """
 # The library's INGEST_CONVERSATIONS on the spec's key: the spec has no user_id (ours names the
-# seller's key since 049-051, decision 191).
+# seller's key since 049-050, decision 191).
 SPEC_INGEST_CONVERSATIONS = """
 INSERT INTO conversations (client_account_id, platform_conversation_id, participant_platform_id, participant_username)
 SELECT DISTINCT ON (account, conversation) account, conversation, participant, username

@@ -3,7 +3,7 @@
 -- blocking writes. A Citus cluster enforces a primary key or unique index only if it holds
 -- the distribution column, user_id (docs/scaling.md, "Keys and foreign keys"). Each new key
 -- is the same rule as the one it replaces, since another key already ties the row to one
--- seller; 050 makes the (id, user_id) keys primary, 051 and 052 drop the global ones.
+-- seller; 052 makes the (id, user_id) keys primary, 050 and 051 drop the global ones.
 --   (id, user_id) on the six tables that lack one: refresh_tokens, oauth_tokens,
 --     product_links, message_products, instagram_media, notifications. client_accounts,
 --     products, conversations and messages have theirs since 015.
@@ -45,7 +45,7 @@ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS message_products_message_product_
   ON message_products (message_id, product_id, user_id);
 
 COMMENT ON INDEX oauth_tokens_live_account_key IS 'One live token per connected account (its seller named: the key a Citus shard can check).';
-COMMENT ON INDEX conversations_account_platform_key IS 'A platform''s conversation, once per account and its seller: the target of ingest''s ON CONFLICT from 051.';
+COMMENT ON INDEX conversations_account_platform_key IS 'A platform''s conversation, once per account and its seller: the target of ingest''s ON CONFLICT from 050.';
 COMMENT ON INDEX message_products_message_product_key IS 'A product attached once to a message (its seller named): the target of attach_products'' ON CONFLICT.';
 
 -- ROLLBACK

@@ -1,5 +1,5 @@
 -- socialdb: transaction=off
--- Step 2 of 4 (issue 26, item 2; decision 191): the primary keys become (id, user_id), the
+-- Step 4 of 4 (issue 26, item 2; decision 191): the primary keys become (id, user_id), the
 -- key a Citus shard can check. Each table's (id, user_id) unique index (015's on
 -- client_accounts, products, conversations and messages; 049's on the six others) is
 -- promoted: `DROP CONSTRAINT <t>_pkey, ADD CONSTRAINT <t>_pkey PRIMARY KEY USING INDEX
@@ -18,7 +18,8 @@
 -- Locks: ACCESS EXCLUSIVE on each table in turn, for a catalog change only (the old key's
 -- index is dropped, the new one renamed and marked primary: nothing is scanned or built),
 -- each taken within the run's lock_timeout and released at once; messages last.
--- Undoing it: the (id) keys come back, built CONCURRENTLY (SHARE UPDATE EXCLUSIVE), with the
+-- Undoing it: refused, naming them, while an id is held by two sellers (checked first, a scan
+-- of each table under ACCESS SHARE); then the (id) keys come back, built CONCURRENTLY (SHARE UPDATE EXCLUSIVE), with the
 -- (id, user_id) indexes beside them, and swapped back the same way. A foreign key cannot move
 -- from one index to another, so on the four referenced tables the swap drops the foreign keys
 -- that reference the key and adds them again in the same transaction, NOT VALID (they then
@@ -144,6 +145,33 @@ END
 $$;
 
 -- ROLLBACK
+-- First, before anything changes: an id held by two sellers (the application may store any
+-- id once the key is per seller) cannot go back under an (id) key; name up to ten and stop.
+DO $$
+DECLARE
+  held text;
+BEGIN
+  SELECT pg_catalog.string_agg(d.relation || ' ' || d.id::text, ', ') INTO held
+  FROM (
+    SELECT 'refresh_tokens' AS relation, id FROM public.refresh_tokens GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'client_accounts' AS relation, id FROM public.client_accounts GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'oauth_tokens' AS relation, id FROM public.oauth_tokens GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'products' AS relation, id FROM public.products GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'product_links' AS relation, id FROM public.product_links GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'conversations' AS relation, id FROM public.conversations GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'messages' AS relation, id FROM public.messages GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'message_products' AS relation, id FROM public.message_products GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'instagram_media' AS relation, id FROM public.instagram_media GROUP BY id HAVING pg_catalog.count(*) > 1
+    UNION ALL SELECT 'notifications' AS relation, id FROM public.notifications GROUP BY id HAVING pg_catalog.count(*) > 1
+    LIMIT 10
+  ) AS d;
+  IF held IS NOT NULL THEN
+    RAISE EXCEPTION 'cannot roll back 052: ids held by more than one seller: %', held
+      USING ERRCODE = 'unique_violation',
+            HINT = 'the (id) keys cannot come back over them; delete or re-key those rows first';
+  END IF;
+END
+$$;
 
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS messages_id_key ON messages (id);
 CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS messages_id_user_id_key ON messages (id, user_id);

@@ -1,5 +1,5 @@
 -- socialdb: transaction=off
--- Step 4 of 4 (issue 26, item 2; decision 191): the last global keys that phase A of
+-- Step 3 of 4 (issue 26, item 2; decision 191): the last global keys that phase A of
 -- docs/scaling.md changes without changing what the platform may store, and the replica
 -- identity that a Citus shard move needs.
 --   idx_oauth_tokens_client_account (003) goes: 049's oauth_tokens_live_account_key holds

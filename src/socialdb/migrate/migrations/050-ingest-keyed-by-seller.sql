@@ -1,4 +1,4 @@
--- Step 3 of 4 (issue 26, item 2; decision 191): ingest names 049's conversation key,
+-- Step 2 of 4 (issue 26, item 2; decision 191): ingest names 049's conversation key,
 -- (client_account_id, user_id, platform_conversation_id), in ON CONFLICT, and the global
 -- idx_conversations_platform goes, in one transaction: no call ever runs a body whose
 -- conflict target is missing, and no body names one key while the other, a unique index of
