@@ -25,6 +25,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from typer.testing import CliRunner
 
+from socialdb.app import operations
 from socialdb.app import session as app_session
 from socialdb.app.operations import INGEST_STATEMENT, LIMITS, IncomingMessage, ingest_parameters
 from socialdb.app.refused import AccountNotConnectedError
@@ -542,6 +543,11 @@ def test_a_batch_on_another_sellers_account_tells_nothing_of_its_conversations(l
             ):
                 s.ingest_batch(batch)
             refusals.append((type(refused.value), refused.value.sqlstate, str(refused.value)))
+        # The deprecated function answers alike (it runs the same check).
+        with psycopg.connect(url) as conn, seller(conn, SELLERS["b"]), pytest.raises(AccountNotConnectedError):
+            batch = [IncomingMessage(account_a, "c-a", "cust", "probe-old", "customer", when)]
+            with pytest.warns(DeprecationWarning):
+                operations.ingest_batch(conn, batch)
     assert refusals[0] == refusals[1]  # the same answer whether A has the conversation or not
     assert refusals[0][1] == "55000" and str(account_a) in refusals[0][2]
     assert issubclass(refusals[0][0], psycopg.errors.ObjectNotInPrerequisiteState)  # as one message's refusal

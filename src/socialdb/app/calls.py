@@ -168,14 +168,16 @@ def arrays(items: Sequence[Any], fields: Mapping[str, str]) -> dict[str, list[An
 def ingest_batch(messages: Sequence[IncomingMessage]) -> Call[int]:
     columns = arrays(messages, MESSAGE_ARRAYS)
     steps = ((sql.ACCOUNTS_NOT_CONNECTED, columns), (sql.INGEST_CONVERSATIONS, columns), (sql.INGEST_MESSAGES, columns))
-    return Call(steps, _count, Scope.TRANSACTION, guard=_all_connected)
+    return Call(steps, _count, Scope.TRANSACTION, guard=all_connected)
 
 
-def _all_connected(result: Result) -> None:
+def all_connected(result: Result) -> None:
     """Refuse a batch naming an account that is not a connected account of the seller, before
     anything is written: without it, another seller's account told apart a conversation that
     exists there (its insert met the key and wrote nothing) from one that does not (its insert
-    failed the account's foreign key), as `seller_ingest_message` refuses one message (044)."""
+    failed the account's foreign key), as `seller_ingest_message` refuses one message (044).
+    The check is a statement of its own, as the function's: a disconnect that commits between
+    it and the inserts is ordered after the batch (it locks nothing, so it never waits)."""
     if result.rows:
         accounts = ", ".join(str(row[0]) for row in result.rows)
         raise AccountNotConnectedError(

@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from socialdb.app import statements as sql
-from socialdb.app.calls import EVENT_ARRAYS, MESSAGE_ARRAYS, arrays, ingest_parameters
+from socialdb.app.calls import EVENT_ARRAYS, MESSAGE_ARRAYS, Result, all_connected, arrays, ingest_parameters
 from socialdb.app.inputs import LIMITS, IncomingMessage
 from socialdb.app.tenant import require_seller
 from socialdb.db import AnyConn
@@ -62,6 +62,7 @@ def ingest_message(conn: Conn, seller: UUID, message: IncomingMessage) -> bool:
 def ingest_batch(conn: Conn, messages: Sequence[IncomingMessage]) -> int:
     _deprecated("ingest_batch", "Session.ingest_batch")
     columns = arrays(messages, MESSAGE_ARRAYS)
+    all_connected(Result(conn.execute(sql.ACCOUNTS_NOT_CONNECTED, columns).fetchall(), 0))  # as the session's
     conn.execute(sql.INGEST_CONVERSATIONS, columns)
     return conn.execute(sql.INGEST_MESSAGES, columns).rowcount
 
