@@ -224,3 +224,31 @@ def test_a_function_whose_body_is_not_read_is_unknown_unless_immutable(empty_db_
     assert pure.unknown == () and pure.relations == ()
     text = planner.plan_markdown(planner.plan(empty_db_url, folder))
     assert "reads or writes what touchy() touches: unknown (internal)" in text  # the table says why
+
+
+def test_a_check_validated_on_every_row_locks_what_its_function_reads(empty_db_url: str, tmp_path: Path) -> None:
+    """A CHECK added with validation runs its expression on every row: a function it calls that
+    reads another table locks that table too (found by an adversarial review; the default of a
+    new column was already followed)."""
+    applied = {
+        "001-tables.sql": (
+            "CREATE TABLE wide (n integer);\nCREATE TABLE parent (n integer);\nINSERT INTO parent VALUES (1);\n"
+            "CREATE FUNCTION wide_count() RETURNS bigint LANGUAGE plpgsql STABLE AS"
+            " $$ BEGIN RETURN (SELECT count(*) FROM wide); END $$;\n"
+            "-- ROLLBACK\nDROP TABLE wide, parent;\nDROP FUNCTION wide_count();\n"
+        )
+    }
+    folder = _folder(tmp_path, applied)
+    runner.up(empty_db_url, folder)
+    _folder(
+        tmp_path,
+        {
+            "002-check.sql": "ALTER TABLE parent ADD CONSTRAINT c_chk CHECK (wide_count() >= 0);\n-- ROLLBACK\nSELECT 1;\n"
+        },
+    )
+    static = planner.plan(empty_db_url, folder)
+    [statement] = static.migrations[0].statements
+    assert "public.wide" in {r.name for r in statement.relations}
+    joined = trace.trace(static, empty_db_url, directory=folder)
+    [traced] = joined.migrations[0].statements
+    assert traced.traced is not None and traced.traced.added == ()  # the trace saw nothing the plan missed

@@ -110,7 +110,12 @@ def _placed(analysis: Analysis, table: str, node: ast.AlterTableStmt, scope: Sco
 
 
 def _default_calls(cmd: AlterTableCmd, table: str, scope: Scope, analyze: Analyze) -> Analysis:
-    """A new column's default that is evaluated for each row (a rewrite): what it calls, per row."""
+    """A new column's default that is evaluated for each row (a rewrite), or a CHECK validated
+    against every row: what it calls, per row."""
+    check = cmd.def_
+    if cmd.subtype == At.AT_AddConstraint and isinstance(check, Constraint):
+        validated = check.contype == ConstrType.CONSTR_CHECK and not check.skip_validation
+        return expression_analysis(check.raw_expr, scope, analyze, When.PER_ROW) if validated else Analysis()
     column = cmd.def_
     if cmd.subtype != At.AT_AddColumn or not isinstance(column, ColumnDef):
         return Analysis()
