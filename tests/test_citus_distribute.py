@@ -11,20 +11,28 @@ migrator (tests/test_citus.py shows how), two sellers get one row of everything
   co-located with `users`, the events' partitions with them, and the runner's tables stay
   local; a second run does nothing and says so;
 - on a database without the citus extension, refuses in one line.
+
+And the seller scope of socialdb.app (tenant.seller, aseller) reaches the workers: as a login
+role in socialdb_app, a seller sees exactly its rows of every table and writes none of another's,
+and without a seller every table is empty; `set_config()`, what the scope used before, does not
+reach the workers (the seller then sees none of its rows).
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 import pytest
 
+from socialdb.app.tenant import aseller, seller
 from socialdb.migrate import runner
 from tests import citus
 from tests.citus import Cluster
-from tests.helpers import SUMMARY_TABLES, TABLES, finish, socialdb
+from tests.helpers import SUMMARY_TABLES, TABLES, finish, login_role, socialdb
 from tests.sellers import DATA, SELLERS
 
 SHARDS = 4  # few shards: the cluster shares this machine's 2 cores
@@ -142,3 +150,62 @@ def test_without_citus_distribution_is_refused_in_one_line(citus_cluster: Cluste
         "error: database socialdb_plain has no citus extension: distribution runs on a Citus coordinator"
         " (CREATE EXTENSION citus there, add the workers, then run this again)\n"
     )
+
+
+# -- the seller scope on the workers ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def app_url(distributed: Distributed) -> Iterator[str]:
+    with login_role(distributed.url, "socialdb_app") as (_, url):
+        yield url
+
+
+def _key(table: str) -> str:
+    return "id" if table == "users" else "user_id"
+
+
+def test_a_seller_sees_only_its_rows_of_every_table_on_the_workers(distributed: Distributed, app_url: str) -> None:
+    with psycopg.connect(app_url) as conn:
+        for user_id in SELLERS.values():
+            with seller(conn, user_id):
+                for table in sorted(DISTRIBUTED):
+                    mine = _rows(distributed.url, f"SELECT count(*) FROM {table} WHERE {_key(table)} = %s", (user_id,))
+                    seen = conn.execute(f"SELECT {_key(table)}::text, count(*) FROM {table} GROUP BY 1".encode())
+                    assert seen.fetchall() == [(user_id, mine[0][0])], table
+
+
+def test_without_a_seller_every_table_is_empty_and_another_sellers_row_is_refused(
+    distributed: Distributed, app_url: str
+) -> None:
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        for table in sorted(DISTRIBUTED):
+            assert conn.execute(f"SELECT count(*) FROM {table}".encode()).fetchall() == [(0,)], table
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), seller(conn, SELLERS["a"]):
+            conn.execute(
+                "INSERT INTO notifications (user_id, type, title, message) VALUES (%s, 'sale', 'x', 'y')",
+                (SELLERS["b"],),
+            )
+
+
+def test_a_nested_scope_gives_the_workers_the_outer_seller_back(app_url: str) -> None:
+    with psycopg.connect(app_url) as conn, seller(conn, SELLERS["a"]):
+        with seller(conn, SELLERS["b"]):
+            assert conn.execute("SELECT id::text FROM users").fetchall() == [(SELLERS["b"],)]
+        assert conn.execute("SELECT DISTINCT user_id::text FROM messages").fetchall() == [(SELLERS["a"],)]
+
+
+def test_the_async_scope_reaches_the_workers_too(app_url: str) -> None:
+    async def read() -> list[tuple[Any, ...]]:
+        async with await psycopg.AsyncConnection.connect(app_url) as conn, aseller(conn, SELLERS["b"]):
+            return await (await conn.execute("SELECT DISTINCT user_id::text FROM conversations")).fetchall()
+
+    assert asyncio.run(read()) == [(SELLERS["b"],)]
+
+
+def test_set_config_the_scope_used_before_does_not_reach_the_workers(app_url: str) -> None:
+    """Why the scope changed (decision 211): the coordinator knows the seller, the shards do not."""
+    with psycopg.connect(app_url) as conn:
+        conn.execute("SELECT set_config('app.user_id', %s, true)", (SELLERS["a"],))
+        assert conn.execute("SELECT count(*) FROM messages").fetchall() == [(0,)]
+        conn.rollback()
