@@ -21,6 +21,9 @@ reach the workers (the seller then sees none of its rows).
 from __future__ import annotations
 
 import asyncio
+import datetime
+import hashlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +31,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from socialdb.app.session import session
 from socialdb.app.tenant import aseller, seller
 from socialdb.migrate import runner
 from tests import citus
@@ -209,3 +213,35 @@ def test_set_config_the_scope_used_before_does_not_reach_the_workers(app_url: st
         conn.execute("SELECT set_config('app.user_id', %s, true)", (SELLERS["a"],))
         assert conn.execute("SELECT count(*) FROM messages").fetchall() == [(0,)]
         conn.rollback()
+
+
+# -- calls of socialdb.app on the distributed tables, as a login role in socialdb_app ------------
+
+
+def _md5_uuid(text: str) -> uuid.UUID:
+    """The ids tests/sellers.py gives its rows (`md5('...')::uuid`)."""
+    return uuid.UUID(hashlib.md5(text.encode()).hexdigest())
+
+
+def test_inbox_page_answers_for_the_seller_on_the_workers(app_url: str) -> None:
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        with session(conn, SELLERS["a"]) as s:
+            page = s.inbox_page(_md5_uuid("acct-a"))
+            assert [(row.id, row.unread_count) for row in page] == [(_md5_uuid("conv-a"), 1)]
+            assert list(s.inbox_page(_md5_uuid("acct-b"))) == []  # another seller's account: nothing
+        with session(conn, SELLERS["b"]) as s:
+            assert [row.id for row in s.inbox_page(_md5_uuid("acct-b"))] == [_md5_uuid("conv-b")]
+
+
+def test_message_page_answers_for_the_seller_on_the_workers(app_url: str) -> None:
+    with psycopg.connect(app_url, autocommit=True) as conn, session(conn, SELLERS["a"]) as s:
+        page = s.message_page(_md5_uuid("conv-a"))
+        assert [(row.id, row.content, row.is_read) for row in page] == [(_md5_uuid("msg-a"), "oi", False)]
+        assert list(s.message_page(_md5_uuid("conv-b"))) == []
+
+
+def test_dashboard_answers_for_the_seller_on_the_workers(distributed: Distributed, app_url: str) -> None:
+    today = _rows(distributed.url, "SELECT (now() AT TIME ZONE 'UTC')::date")[0][0]
+    with psycopg.connect(app_url, autocommit=True) as conn, session(conn, SELLERS["a"]) as s:
+        days = s.dashboard(today - datetime.timedelta(days=1), today + datetime.timedelta(days=1))
+        assert sorted((day.category, day.events) for day in days) == [("engagement", 1), ("sales", 1)]

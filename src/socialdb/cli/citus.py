@@ -19,10 +19,12 @@ def citus_distribute(
     database_url: DatabaseUrl = None,
     debug: Debug = False,
 ) -> None:
-    """Distribute every seller table by user_id (users by id), co-located with users; the planned lookup
-    tables become reference tables. Idempotent: a second run does nothing and says so.
+    """Distribute every table with a user_id column by it (users by id), co-located with users;
+    the planned lookup tables become reference tables. A second run does nothing and says so.
 
-    Runs on the coordinator, as the tables' owner (or a superuser), after `socialdb migrate up`.
+    On the coordinator after `socialdb migrate up`, as the tables' owner or a superuser.
+
+    Refused in one line, before any change: no Citus, or a unique key without the seller.
 
     Example: socialdb citus distribute --database-url postgresql://admin@coordinator/socialdb
     """
