@@ -20,7 +20,9 @@ the runner's timeouts, the seller of socialdb.app.tenant).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
+import psycopg
 from psycopg import sql
 
 from socialdb.db import Conn, connect, database_of
@@ -59,7 +61,7 @@ WHERE c.relnamespace = 'public'::pg_catalog.regnamespace
 _BLOCKERS = """
 SELECT t.name, i.relname::text,
        pg_catalog.regexp_replace(pg_catalog.pg_get_indexdef(x.indexrelid), '^.* USING \\w+ ', '')
-FROM pg_catalog.unnest(%s::text[], %s::text[]) AS t (name, key)
+FROM ROWS FROM (pg_catalog.unnest(%s::text[]), pg_catalog.unnest(%s::text[])) AS t (name, key)
 JOIN pg_catalog.pg_class AS c ON c.relname = t.name AND c.relnamespace = 'public'::pg_catalog.regnamespace
 JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attname = t.key
 JOIN pg_catalog.pg_index AS x ON x.indrelid = c.oid AND x.indisunique
@@ -142,15 +144,9 @@ def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
             conn.execute("SELECT pg_catalog.create_reference_table(%s)", (f"public.{name}",))
         for name in order:
             if name == TENANT:
-                conn.execute(
-                    "SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => 'none', shard_count => %s)",
-                    (f"public.{name}", TENANT_KEY, shard_count),
-                )
+                _distribute_one(conn, name, TENANT_KEY, "none", shard_count)
             else:
-                conn.execute(
-                    "SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => %s)",
-                    (f"public.{name}", pending[name], f"public.{TENANT}"),
-                )
+                _distribute_one(conn, name, pending[name], f"public.{TENANT}", None)
         row = conn.execute(
             "SELECT colocationid FROM pg_catalog.pg_dist_partition"
             " WHERE logicalrelid = 'public.users'::pg_catalog.regclass"
@@ -166,8 +162,41 @@ def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
         )
 
 
+def _distribute_one(conn: Conn, name: str, key: str, colocate_with: str, shard_count: int | None) -> None:
+    """One table, in a transaction of its own. A table with rows has them copied to its shards,
+    and the copy fires the shards' triggers: the unread counters would count each message again
+    (and their trigger fails on Citus). The rows' effects are already in the copied rows, so the
+    copy runs with session_replication_role = replica, propagated to the workers, where ordinary
+    triggers do not fire; PostgreSQL lets only a superuser set it."""
+    table = f"public.{name}"
+    with conn.transaction():
+        if conn.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(sql.Identifier(name))).fetchone() != (False,):
+            conn.execute("SET LOCAL citus.propagate_set_commands = 'local'")
+            try:
+                conn.execute("SET LOCAL session_replication_role = replica")
+            except psycopg.errors.InsufficientPrivilege:
+                raise CitusError(
+                    f"{name} has rows, which distributing copies through its triggers: run this as a superuser,"
+                    " who may turn them off for the copy (session_replication_role)"
+                ) from None
+        try:
+            if shard_count is None:
+                conn.execute(
+                    "SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => %s)",
+                    (table, key, colocate_with),
+                )
+            else:
+                conn.execute(
+                    "SELECT pg_catalog.create_distributed_table(%s, %s, colocate_with => %s, shard_count => %s)",
+                    (table, key, colocate_with, shard_count),
+                )
+        except psycopg.Error as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise CitusError(f"distributing {name} by {key} failed: {first}") from None
+
+
 def _check_existing(
-    keys: dict[str, str], reference: list[str], existing: dict[str, tuple[str, str, int, str | None]]
+    keys: dict[str, str], reference: list[str], existing: dict[str, tuple[Any, ...]]
 ) -> tuple[set[str], int | None]:
     """The tables already as planned; refuses one that Citus holds otherwise."""
     done: set[str] = set()
