@@ -45,6 +45,8 @@ def citus_distribute(
         where = f"{done.shard_count} shards" if name == citus.TENANT else f"co-located with {citus.TENANT}"
         say(f"distributed {name} by {key} ({where})")
     together = f"distributed by seller, co-located with {citus.TENANT}"
+    for function in done.delegated:
+        say(f"delegated {function} to the node of its seller")
     if not done.changed:
         say(f"nothing to do: {len(done.already)} table(s) already {together}")
     else:

@@ -34,6 +34,12 @@ SELLER_KEY = "user_id"
 # Lookup tables across sellers that docs/scaling.md plans (its exceptions table): reference tables.
 REFERENCE = ("user_emails", "platform_accounts", "short_links")
 SHARD_COUNT = 64  # docs/scaling.md, "Co-location": the FAQ's 32 to 128 for multi-tenant applications
+# Functions that take the seller: each call runs on the node of that seller's shards, where the
+# seller it sets with set_config() is the shards' own (decision 212). Signatures as regprocedure prints them.
+DELEGATED = (
+    ("public.seller_inbox_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
+    ("public.seller_message_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
+)
 DEFAULTS = (("citus.enable_unsafe_triggers", "on"), ("citus.propagate_set_commands", "local"))
 
 _HAS_CITUS = "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'citus'"
@@ -75,6 +81,10 @@ FROM pg_catalog.pg_constraint AS k
 JOIN pg_catalog.pg_class AS c ON c.oid = k.conrelid JOIN pg_catalog.pg_class AS f ON f.oid = k.confrelid
 WHERE k.contype = 'f' AND k.connamespace = 'public'::pg_catalog.regnamespace AND NOT c.relispartition
 """
+_DELEGATED = """
+SELECT o.objid::pg_catalog.int8 FROM pg_catalog.pg_dist_object AS o
+WHERE o.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND o.distribution_argument_index IS NOT NULL
+"""
 _DEFAULTS_SET = """
 SELECT pg_catalog.unnest(s.setconfig) FROM pg_catalog.pg_db_role_setting AS s
 JOIN pg_catalog.pg_database AS d ON d.oid = s.setdatabase
@@ -89,6 +99,7 @@ class Distribution:
     distributed: tuple[str, ...] = ()  # hash-distributed now, in order: users first
     reference: tuple[str, ...] = ()  # made reference tables now
     defaults: tuple[str, ...] = ()  # database defaults set now, as `name = value`
+    delegated: tuple[str, ...] = ()  # functions delegated now to the node of their seller argument
     already: tuple[str, ...] = ()  # tables that were distributed (or reference) as planned before the run
     local: tuple[str, ...] = ()  # tables left local to the coordinator
     shard_count: int = SHARD_COUNT
@@ -96,7 +107,7 @@ class Distribution:
 
     @property
     def changed(self) -> bool:
-        return bool(self.distributed or self.reference or self.defaults)
+        return bool(self.distributed or self.reference or self.defaults or self.delegated)
 
 
 def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
@@ -128,7 +139,9 @@ def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
         _refuse_blockers(conn, pending)
         order = _in_key_order(conn, pending)
         settings = _missing_defaults(conn)
-        if not order and not [r for r in reference if r not in done] and not settings:
+        delegated = {row[0] for row in conn.execute(_DELEGATED).fetchall()}
+        to_delegate = [(f, arg) for f, arg in DELEGATED if _oid(conn, f) not in {None, *delegated}]
+        if not order and not [r for r in reference if r not in done] and not settings and not to_delegate:
             return Distribution(
                 already=tuple(sorted(done)), local=local, shard_count=shard_count, colocation=colocation
             )
@@ -147,6 +160,11 @@ def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
                 _distribute_one(conn, name, TENANT_KEY, "none", shard_count)
             else:
                 _distribute_one(conn, name, pending[name], f"public.{TENANT}", None)
+        for function, argument in to_delegate:
+            conn.execute(
+                "SELECT pg_catalog.create_distributed_function(%s, %s, colocate_with => %s)",
+                (function, argument, f"public.{TENANT}"),
+            )
         row = conn.execute(
             "SELECT colocationid FROM pg_catalog.pg_dist_partition"
             " WHERE logicalrelid = 'public.users'::pg_catalog.regclass"
@@ -155,6 +173,7 @@ def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
             distributed=tuple(order),
             reference=made_reference,
             defaults=tuple(f"{name} = {value}" for name, value in settings),
+            delegated=tuple(f for f, _ in to_delegate),
             already=tuple(sorted(done)),
             local=local,
             shard_count=shard_count,
@@ -259,6 +278,12 @@ def _in_key_order(conn: Conn, pending: dict[str, str]) -> list[str]:
             order.append(name)
             del parents[name]
     return order
+
+
+def _oid(conn: Conn, function: str) -> int | None:
+    """The function's oid, or None if it does not exist."""
+    row = conn.execute("SELECT pg_catalog.to_regprocedure(%s)::pg_catalog.oid::pg_catalog.int8", (function,)).fetchone()
+    return None if row is None or row[0] is None else int(row[0])
 
 
 def _missing_defaults(conn: Conn) -> list[tuple[str, str]]:
