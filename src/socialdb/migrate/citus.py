@@ -121,7 +121,7 @@ def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
                 f"database {database} has no citus extension: distribution runs on a Citus coordinator"
                 " (CREATE EXTENSION citus there, add the workers, then run this again)"
             )
-        tables = dict(conn.execute(_TABLES).fetchall())  # name -> has user_id
+        tables: dict[str, bool] = dict(conn.execute(_TABLES).fetchall())  # name -> has user_id
         if TENANT not in tables:
             raise CitusError(
                 f"database {database} has no socialdb schema (no table {TENANT}): run `socialdb migrate up` first"
