@@ -16,6 +16,9 @@ And the seller scope of socialdb.app (tenant.seller, aseller) reaches the worker
 role in socialdb_app, a seller sees exactly its rows of every table and writes none of another's,
 and without a seller every table is empty; `set_config()`, what the scope used before, does not
 reach the workers (the seller then sees none of its rows).
+
+Then calls of socialdb.app as that role on the distributed tables: inbox_page and message_page
+(migration 053 and the delegation of decision 212) and dashboard answer for the seller only.
 """
 
 from __future__ import annotations
