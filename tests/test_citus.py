@@ -38,11 +38,10 @@ from psycopg import sql
 
 from socialdb.errors import LockNotAvailableError, PrivilegeError
 from socialdb.migrate import runner
-from socialdb.migrate.bootstrap import bootstrap
 from socialdb.scripts.options import RunOptions
 from tests import citus, pg15
 from tests.citus import Cluster
-from tests.helpers import LATEST, MIGRATOR, as_migrator, finish, socialdb, write_migrations
+from tests.helpers import LATEST, finish, socialdb, write_migrations
 
 ROLES = {"socialdb_owner", "socialdb_app", "socialdb_maintenance", "socialdb_ingest"}
 EXTENSIONS = {"unaccent", "btree_gin"}  # made by the migrations (020), beside plpgsql and citus
@@ -135,39 +134,10 @@ class Migrated:
     applied: int  # what `up` applied
 
 
-def _prepared(cluster: Cluster, name: str) -> tuple[str, str]:
-    """A database on every node, handed to MIGRATOR after `socialdb db bootstrap` (what an
-    administrator does once, tests/conftest.py); the superuser's URL and MIGRATOR's."""
-    url = cluster.create_database(name)
-    with psycopg.connect(url, autocommit=True) as admin:
-        if admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (MIGRATOR,)).fetchone() is None:
-            admin.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(MIGRATOR)))  # Citus: on every node
-    migrator_url = as_migrator(url)  # ALTER DATABASE ... OWNER: Citus propagates it to the workers
-    bootstrap(url, MIGRATOR, run=True)
-    return url, migrator_url
-
-
-# The views that CREATE EXTENSION citus puts in schema public when it exists (citus_tables,
-# citus_schemas): members of the extension, owned by the superuser that created it.
-_EXTENSION_VIEWS_IN_PUBLIC = """
-SELECT c.oid::regclass::text FROM pg_class AS c
-JOIN pg_depend AS d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
-WHERE c.relnamespace = 'public'::regnamespace ORDER BY 1
-"""
-
-
-def _hand_extension_views(url: str) -> None:
-    """The administrator's step that the runner's refusal asks for (test below): 018 hands every
-    view of public to socialdb_owner, and the migrator can hand only what it owns."""
-    with psycopg.connect(url, autocommit=True) as admin:
-        for view in _column(url, _EXTENSION_VIEWS_IN_PUBLIC):
-            admin.execute(sql.SQL("ALTER VIEW {} OWNER TO {}").format(sql.Identifier(view), sql.Identifier(MIGRATOR)))
-
-
 @pytest.fixture(scope="module")
 def migrated(citus_cluster: Cluster) -> Migrated:
-    url, migrator_url = _prepared(citus_cluster, "socialdb")
-    _hand_extension_views(url)
+    url, migrator_url = citus.prepared(citus_cluster, "socialdb")
+    citus.hand_extension_views(url)
     applied = runner.up(migrator_url)
     return Migrated(url, migrator_url, len(applied))
 
@@ -180,8 +150,8 @@ def test_up_applies_every_migration_on_the_coordinator_as_no_superuser(migrated:
 
 
 def test_up_as_no_superuser_is_refused_before_any_file_while_citus_views_are_in_public(citus_cluster: Cluster) -> None:
-    url, migrator_url = _prepared(citus_cluster, "socialdb_refused")
-    assert _column(url, _EXTENSION_VIEWS_IN_PUBLIC) == {"citus_schemas", "citus_tables"}
+    url, migrator_url = citus.prepared(citus_cluster, "socialdb_refused")
+    assert _column(url, citus.EXTENSION_VIEWS_IN_PUBLIC) == {"citus_schemas", "citus_tables"}
     with pytest.raises(PrivilegeError, match=r"table citus_\w+ is postgres's, whom test_deploy cannot act as"):
         runner.up(migrator_url)
     assert _rows(url, "SELECT to_regclass('users')") == [(None,)]  # nothing was applied
@@ -223,8 +193,8 @@ _TOKEN_KEYS = "k1:" + "A" * 43 + "="
 def test_every_runner_command_and_the_maintenance_commands_on_the_coordinator(citus_cluster: Cluster) -> None:
     """As `socialdb` processes, as tests/test_managed.py runs them on one server: with the tables
     still local, the coordinator serves every one of them as a single node would."""
-    url, migrator_url = _prepared(citus_cluster, "socialdb_cli")
-    _hand_extension_views(url)
+    url, migrator_url = citus.prepared(citus_cluster, "socialdb_cli")
+    citus.hand_extension_views(url)
     env = {"SOCIALDB_TOKEN_KEYS": _TOKEN_KEYS, "DATABASE_URL": migrator_url}
     for args, said in [
         (("migrate", "up"), f"{LATEST} migration(s) applied"),

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from socialdb.cli import app
 from tests.helpers import LATEST
 
-MODULES = ["migrate", "lint", "seed", "tokens", "summary", "database", "bench", "schema"]
+MODULES = ["migrate", "lint", "seed", "tokens", "summary", "database", "bench", "schema", "citus"]
 SUMMARY = re.compile(r"\d+ migration\(s\) applied in \d+\.\d s")
 
 

@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 052-tenant-primary-keys.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 053-seller-pages-on-citus.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -374,6 +374,34 @@ BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_inbox_page: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
+  -- On a Citus coordinator or worker (citus loaded: its settings exist) the seller is set
+  -- with SET LOCAL, which Citus propagates to the workers (set_config() it never sends), and
+  -- each query names the seller, so that it reads one shard (decision 212). A single server
+  -- takes the other branch: 040's statements, plans and all.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+    IF p_after_at IS NULL AND p_after_id IS NULL THEN
+      RETURN QUERY
+        SELECT c.id, c.platform_conversation_id, c.participant_username, c.last_message_at, c.unread_count
+        FROM public.conversations AS c
+        WHERE c.client_account_id = p_account AND c.user_id = p_seller AND c.status = 'open'
+        ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
+        LIMIT public.seller_limit('seller_inbox_page', p_limit, 200);
+    ELSE
+      -- The scalar `<=` is implied by the row comparison; it is there for the planner, which
+      -- estimates a row comparison's selectivity poorly and would then sort.
+      RETURN QUERY
+        SELECT c.id, c.platform_conversation_id, c.participant_username, c.last_message_at, c.unread_count
+        FROM public.conversations AS c
+        WHERE c.client_account_id = p_account AND c.user_id = p_seller AND c.status = 'open'
+          AND c.last_message_at <= p_after_at AND (c.last_message_at, c.id) < (p_after_at, p_after_id)
+        ORDER BY c.last_message_at DESC NULLS LAST, c.id DESC
+        LIMIT public.seller_limit('seller_inbox_page', p_limit, 200);
+    END IF;
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+    RETURN;
+  END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
   IF p_after_at IS NULL AND p_after_id IS NULL THEN
     RETURN QUERY
@@ -499,6 +527,32 @@ DECLARE
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_message_page: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- On a Citus coordinator or worker (citus loaded: its settings exist) the seller is set
+  -- with SET LOCAL, which Citus propagates to the workers (set_config() it never sends), and
+  -- each query names the seller, so that it reads one shard (decision 212). A single server
+  -- takes the other branch: 040's statements, plans and all.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+    IF p_after_at IS NULL AND p_after_id IS NULL THEN
+      RETURN QUERY
+        SELECT m.id, m.sender_type, m.message_type, m.content, m.sent_at, m.is_read
+        FROM public.messages AS m
+        WHERE m.conversation_id = p_conversation AND m.user_id = p_seller
+        ORDER BY m.sent_at DESC, m.id DESC
+        LIMIT public.seller_limit('seller_message_page', p_limit, 200);
+    ELSE
+      RETURN QUERY
+        SELECT m.id, m.sender_type, m.message_type, m.content, m.sent_at, m.is_read
+        FROM public.messages AS m
+        WHERE m.conversation_id = p_conversation AND m.user_id = p_seller
+          AND m.sent_at <= p_after_at AND (m.sent_at, m.id) < (p_after_at, p_after_id)
+        ORDER BY m.sent_at DESC, m.id DESC
+        LIMIT public.seller_limit('seller_message_page', p_limit, 200);
+    END IF;
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+    RETURN;
   END IF;
   PERFORM set_config('app.user_id', p_seller::text, true);
   IF p_after_at IS NULL AND p_after_id IS NULL THEN

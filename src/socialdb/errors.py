@@ -185,3 +185,7 @@ class RepairError(SocialdbError):
 
 class TraceError(SocialdbError):
     """`migrate plan --trace`: a pending statement failed on the scratch copy (nothing changed on the target)."""
+
+
+class CitusError(SocialdbError):
+    """`socialdb citus distribute` refused: no Citus, no schema, or a table Citus cannot distribute as planned."""

@@ -21,11 +21,20 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 from psycopg.pq import TransactionStatus
 
 from socialdb.errors import NoSellerError, SellerScopeError
 
-_SET = "SELECT set_config('app.user_id', %s, true)"
+# The seller, for the transaction: SET LOCAL, not set_config(), so that on a Citus coordinator
+# it reaches every worker the transaction uses. Citus replays a transaction's SET LOCAL commands
+# on its worker connections when `citus.propagate_set_commands` is 'local' (set_config() it never
+# sends); the setting goes with the seller, so the scope needs no database default. Elsewhere
+# `citus.propagate_set_commands` is an unused placeholder, as in the runner's timeouts (decision
+# 190). Two statements in one simple query: one round trip, as the set_config() it replaces, and
+# no parameter to bind. The value is a UUID's text (hex digits and dashes), checked before it
+# is put in (decision 211).
+_SET = "SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL app.user_id = '{}'"
 _CURRENT = "SELECT current_setting('app.user_id', true)"
 # psycopg forgets its prepared statements when a statement it sees for the first time reports
 # DISCARD ALL; a text it has seen before is only counted, unchecked. The first reset of a
@@ -121,10 +130,10 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psyco
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         with conn.transaction():
             previous = _current(conn) if nested else None
-            conn.execute(_SET, (wanted,))
+            conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
-                conn.execute(_SET, (previous or "",))
+                conn.execute(_restore(previous))
 
 
 @asynccontextmanager
@@ -137,10 +146,10 @@ async def aseller(
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         async with conn.transaction():
             previous = await _acurrent(conn) if nested else None
-            await conn.execute(_SET, (wanted,))
+            await conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
-                await conn.execute(_SET, (previous or "",))
+                await conn.execute(_restore(previous))
 
 
 def clear_seller(conn: psycopg.Connection[Any]) -> None:
@@ -167,6 +176,11 @@ async def aclear_seller(conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute(_DISCARD.format(next(_resets)))
     finally:
         await conn.set_autocommit(autocommit)
+
+
+def _restore(previous: str | None) -> sql.Composed:
+    """The statement that puts back the seller a nested scope found (any text: quoted as a literal)."""
+    return sql.SQL("SET LOCAL app.user_id = {}").format(sql.Literal(previous or ""))
 
 
 def _current(conn: psycopg.Connection[Any]) -> str | None:

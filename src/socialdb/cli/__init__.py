@@ -33,6 +33,7 @@ for _name, _module, _help in [
     ("psql", "database", "Open psql on the database; extra arguments go to psql (e.g. -c 'SELECT 1')."),
     ("bench", "bench", "Benchmark against the spec's schema (extra: socialdb\\[bench])."),
     ("schema", "schema", "Document the schema from the catalog, and catch drift."),
+    ("citus", "citus", "socialdb on a Citus cluster: distribute the tables by seller."),
 ]:
     register_lazily(_name, f"socialdb.cli.{_module}", _help)
 
