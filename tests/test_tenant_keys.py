@@ -19,11 +19,10 @@ import psycopg
 import pytest
 from typer.testing import CliRunner
 
-from socialdb.app import operations as ops
-from socialdb.app.operations import IncomingMessage
-from socialdb.app.tenant import seller
+from socialdb.app.inputs import IncomingMessage
+from socialdb.app.session import session
 from socialdb.cli import app as cli
-from tests.helpers import TENANT_TABLES, add_seller, join
+from tests.helpers import TENANT_TABLES, add_seller, join, login_role
 
 Conn = psycopg.Connection[Any]
 
@@ -89,15 +88,14 @@ def test_a_duplicate_id_is_refused_within_a_seller_only(conn: Conn) -> None:
 
 
 def _first_contacts(url: str, batch: bool, conversation: str) -> list[BaseException]:
-    """WRITERS sessions as socialdb_app, each storing one message of the same new
+    """WRITERS sessions of a login role in socialdb_app, each storing one message of the same new
     conversation at the same moment (single calls or batches)."""
     ready = threading.Barrier(WRITERS)
     errors: list[BaseException] = []
 
     def write(n: int) -> None:
         try:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("SET ROLE socialdb_app")
+            with psycopg.connect(url, autocommit=True) as conn, session(conn, SELLER) as s:
                 message = IncomingMessage(
                     ACCOUNT,
                     conversation,
@@ -108,10 +106,9 @@ def _first_contacts(url: str, batch: bool, conversation: str) -> list[BaseExcept
                 )
                 ready.wait(timeout=30)
                 if batch:
-                    with seller(conn, SELLER):
-                        assert ops.ingest_batch(conn, [message]) == 1
+                    assert s.ingest_batch([message]) == 1
                 else:
-                    assert ops.ingest_message(conn, SELLER, message)
+                    assert s.ingest_message(message)
         except BaseException as error:  # reported by the test
             errors.append(error)
 
@@ -129,7 +126,8 @@ def test_concurrent_first_contacts_store_one_conversation(db_url: str, batch: bo
         add_seller(admin, SELLER, ACCOUNT)
     for round_ in range(ROUNDS):
         conversation = f"race-{round_}"
-        assert _first_contacts(db_url, batch, conversation) == []
+        with login_role(db_url, "socialdb_app") as (_, url):  # as a service logs in
+            assert _first_contacts(url, batch, conversation) == []
         with psycopg.connect(db_url, autocommit=True) as admin:
             rows = admin.execute(
                 "SELECT c.unread_count, c.last_message_at, (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id)"
