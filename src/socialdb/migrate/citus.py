@@ -110,74 +110,104 @@ class Distribution:
         return bool(self.distributed or self.reference or self.defaults or self.delegated)
 
 
+@dataclass(frozen=True)
+class _Work:
+    """What a run finds to do, read before anything changes."""
+
+    pending: dict[str, str]  # table -> distribution column, not yet distributed
+    order: list[str]  # the pending tables, referenced before referencing
+    reference: tuple[str, ...]  # lookup tables to make reference tables now
+    settings: list[tuple[str, str]]  # database defaults missing
+    to_delegate: list[tuple[str, str]]  # (function, seller argument) not yet delegated
+    done: tuple[str, ...]
+    local: tuple[str, ...]
+    colocation: int | None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.order or self.reference or self.settings or self.to_delegate)
+
+
 def distribute(url: str, shard_count: int = SHARD_COUNT) -> Distribution:
     """Distribute the database at `url` (a Citus coordinator's) as docs/scaling.md plans; idempotent."""
     if shard_count < 1:
         raise CitusError(f"--shard-count must be at least 1, not {shard_count}")
     database = database_of(url)
     with connect(url, autocommit=True, purpose="citus distribute") as conn:
-        if conn.execute(_HAS_CITUS).fetchone() is None:
-            raise CitusError(
-                f"database {database} has no citus extension: distribution runs on a Citus coordinator"
-                " (CREATE EXTENSION citus there, add the workers, then run this again)"
-            )
-        tables: dict[str, bool] = dict(conn.execute(_TABLES).fetchall())  # name -> has user_id
-        if TENANT not in tables:
-            raise CitusError(
-                f"database {database} has no socialdb schema (no table {TENANT}): run `socialdb migrate up` first"
-            )
-        keys = {
-            name: TENANT_KEY if name == TENANT else SELLER_KEY
-            for name, seller in tables.items()
-            if seller or name == TENANT
-        }
-        reference = [name for name in REFERENCE if name in tables and name not in keys]
-        local = tuple(name for name in tables if name not in keys and name not in reference)
-        existing = {row[0]: row[1:] for row in conn.execute(_CITUS_TABLES).fetchall()}
-        done, colocation = _check_existing(keys, reference, existing)
-        pending = {name: key for name, key in keys.items() if name not in done}
-        _refuse_blockers(conn, pending)
-        order = _in_key_order(conn, pending)
-        settings = _missing_defaults(conn)
-        delegated = {row[0] for row in conn.execute(_DELEGATED).fetchall()}
-        to_delegate = [(f, arg) for f, arg in DELEGATED if _oid(conn, f) not in {None, *delegated}]
-        if not order and not [r for r in reference if r not in done] and not settings and not to_delegate:
+        work = _plan(conn, database)
+        if work.empty:
             return Distribution(
-                already=tuple(sorted(done)), local=local, shard_count=shard_count, colocation=colocation
+                already=work.done, local=work.local, shard_count=shard_count, colocation=work.colocation
             )
-        for name, value in settings:
-            conn.execute(
-                sql.SQL("ALTER DATABASE {} SET {} = {}").format(
-                    sql.Identifier(database), sql.SQL(name), sql.Literal(value)
-                )
-            )
-        conn.execute("SET citus.enable_unsafe_triggers = on")  # for this session too: the default applies to new ones
-        made_reference = tuple(name for name in reference if name not in done)
-        for name in made_reference:
-            conn.execute("SELECT pg_catalog.create_reference_table(%s)", (f"public.{name}",))
-        for name in order:
-            if name == TENANT:
-                _distribute_one(conn, name, TENANT_KEY, "none", shard_count)
-            else:
-                _distribute_one(conn, name, pending[name], f"public.{TENANT}", None)
-        for function, argument in to_delegate:
-            conn.execute(
-                "SELECT pg_catalog.create_distributed_function(%s, %s, colocate_with => %s)",
-                (function, argument, f"public.{TENANT}"),
-            )
+        _apply(conn, database, work, shard_count)
         row = conn.execute(
             "SELECT colocationid FROM pg_catalog.pg_dist_partition"
             " WHERE logicalrelid = 'public.users'::pg_catalog.regclass"
         ).fetchone()
         return Distribution(
-            distributed=tuple(order),
-            reference=made_reference,
-            defaults=tuple(f"{name} = {value}" for name, value in settings),
-            delegated=tuple(f for f, _ in to_delegate),
-            already=tuple(sorted(done)),
-            local=local,
+            distributed=tuple(work.order),
+            reference=work.reference,
+            defaults=tuple(f"{name} = {value}" for name, value in work.settings),
+            delegated=tuple(f for f, _ in work.to_delegate),
+            already=work.done,
+            local=work.local,
             shard_count=shard_count,
             colocation=None if row is None else int(row[0]),
+        )
+
+
+def _plan(conn: Conn, database: str) -> _Work:
+    """Everything checked and read; nothing changed. Refuses in one line what cannot be done."""
+    if conn.execute(_HAS_CITUS).fetchone() is None:
+        raise CitusError(
+            f"database {database} has no citus extension: distribution runs on a Citus coordinator"
+            " (CREATE EXTENSION citus there, add the workers, then run this again)"
+        )
+    tables: dict[str, bool] = dict(conn.execute(_TABLES).fetchall())  # name -> has user_id
+    if TENANT not in tables:
+        raise CitusError(
+            f"database {database} has no socialdb schema (no table {TENANT}): run `socialdb migrate up` first"
+        )
+    keys = {
+        name: TENANT_KEY if name == TENANT else SELLER_KEY
+        for name, seller in tables.items()
+        if seller or name == TENANT
+    }
+    reference = [name for name in REFERENCE if name in tables and name not in keys]
+    existing = {row[0]: row[1:] for row in conn.execute(_CITUS_TABLES).fetchall()}
+    done, colocation = _check_existing(keys, reference, existing)
+    pending = {name: key for name, key in keys.items() if name not in done}
+    _refuse_blockers(conn, pending)
+    delegated = {row[0] for row in conn.execute(_DELEGATED).fetchall()}
+    return _Work(
+        pending=pending,
+        order=_in_key_order(conn, pending),
+        reference=tuple(name for name in reference if name not in done),
+        settings=_missing_defaults(conn),
+        to_delegate=[(f, arg) for f, arg in DELEGATED if _oid(conn, f) not in {None, *delegated}],
+        done=tuple(sorted(done)),
+        local=tuple(name for name in tables if name not in keys and name not in reference),
+        colocation=colocation,
+    )
+
+
+def _apply(conn: Conn, database: str, work: _Work, shard_count: int) -> None:
+    for name, value in work.settings:
+        conn.execute(
+            sql.SQL("ALTER DATABASE {} SET {} = {}").format(sql.Identifier(database), sql.SQL(name), sql.Literal(value))
+        )
+    conn.execute("SET citus.enable_unsafe_triggers = on")  # for this session too: the default applies to new ones
+    for name in work.reference:
+        conn.execute("SELECT pg_catalog.create_reference_table(%s)", (f"public.{name}",))
+    for name in work.order:
+        if name == TENANT:
+            _distribute_one(conn, name, TENANT_KEY, "none", shard_count)
+        else:
+            _distribute_one(conn, name, work.pending[name], f"public.{TENANT}", None)
+    for function, argument in work.to_delegate:
+        conn.execute(
+            "SELECT pg_catalog.create_distributed_function(%s, %s, colocate_with => %s)",
+            (function, argument, f"public.{TENANT}"),
         )
 
 
