@@ -121,7 +121,7 @@ def test_a_second_build_of_the_same_source_is_skipped_in_seconds() -> None:
     done = _build()
     assert done.returncode == 0, done.stderr
     assert time.monotonic() - started < 10
-    assert f"(sha256 {stamp.read_text().strip()[:12]}) already in {stamp.parent}: skipped" in done.stdout
+    assert f", patched (key {stamp.read_text().strip()[:12]}) already in {stamp.parent}: skipped" in done.stdout
 
 
 # -- migrate up on the coordinator -------------------------------------------------------------
