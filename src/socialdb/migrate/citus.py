@@ -39,6 +39,18 @@ SHARD_COUNT = 64  # docs/scaling.md, "Co-location": the FAQ's 32 to 128 for mult
 DELEGATED = (
     ("public.seller_inbox_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
     ("public.seller_message_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
+    # The library's other hot calls on Citus (migration 060, decisions 230-233).
+    ("public.seller_ingest_message(uuid,uuid,text,text,text,text,text,text,text,timestamp with time zone)", "p_seller"),
+    ("public.seller_mark_read(uuid,uuid)", "p_seller"),
+    ("public.seller_search_products(uuid,text,integer)", "p_seller"),
+    (
+        "public.seller_ingest_batch(uuid,uuid[],text[],text[],text[],text[],text[],text[],text[],timestamp with time zone[])",
+        "p_seller",
+    ),
+    (
+        "public.seller_record_events(uuid,uuid[],text[],text[],timestamp with time zone[],numeric[],text[],uuid[])",
+        "p_seller",
+    ),
 )
 DEFAULTS = (("citus.enable_unsafe_triggers", "on"), ("citus.propagate_set_commands", "local"))
 
