@@ -57,7 +57,7 @@ BEGIN
       UPDATE public.conversations AS c
       SET unread_count = c.unread_count + d.unread,
           last_message_at = greatest(c.last_message_at, d.newest)
-      FROM pg_catalog.unnest(v_ids, v_unread, v_newest) AS d (id, unread, newest)
+      FROM unnest(v_ids, v_unread, v_newest) AS d (id, unread, newest)
       WHERE c.user_id = v_seller AND c.id = d.id;
     END LOOP;
     RETURN NULL;
@@ -118,7 +118,7 @@ BEGIN
       FOR NO KEY UPDATE OF c;
       UPDATE public.conversations AS c
       SET unread_count = greatest(c.unread_count + d.delta, 0)
-      FROM pg_catalog.unnest(v_ids, v_delta) AS d (id, delta)
+      FROM unnest(v_ids, v_delta) AS d (id, delta)
       WHERE c.user_id = v_seller AND c.id = d.id;
     END LOOP;
     RETURN NULL;
@@ -442,7 +442,7 @@ BEGIN
   FROM public.client_accounts AS a
   WHERE a.user_id = p_seller AND a.id = ANY (p_accounts) AND a.deleted_at IS NULL;
   SELECT pg_catalog.array_agg(s.account) INTO missing
-  FROM (SELECT DISTINCT i.account FROM pg_catalog.unnest(p_accounts) AS i (account)
+  FROM (SELECT DISTINCT i.account FROM unnest(p_accounts) AS i (account)
         WHERE i.account IS NULL OR NOT (i.account = ANY (connected))
         ORDER BY i.account LIMIT 10) AS s;
   IF missing IS NOT NULL THEN
@@ -452,7 +452,7 @@ BEGIN
   END IF;
   FOR pair IN
     SELECT DISTINCT ON (i.account, i.conversation) i.account, i.conversation, i.participant, i.username
-    FROM pg_catalog.unnest(p_accounts, p_conversations, p_participants, p_usernames)
+    FROM unnest(p_accounts, p_conversations, p_participants, p_usernames)
       AS i (account, conversation, participant, username)
     ORDER BY i.account, i.conversation
   LOOP
@@ -467,14 +467,14 @@ BEGIN
   WHERE c.user_id = p_seller AND c.client_account_id = ANY (p_accounts) AND c.platform_conversation_id = ANY (p_conversations);
   -- The conversation of each message, by its position in the arrays (NULL: none found).
   SELECT pg_catalog.array_agg(f.id ORDER BY i.k) INTO aligned
-  FROM pg_catalog.unnest(p_accounts, p_conversations) WITH ORDINALITY AS i (account, conversation, k)
-  LEFT JOIN pg_catalog.unnest(found_ids, found_accounts, found_names) AS f (id, account, conversation)
+  FROM unnest(p_accounts, p_conversations) WITH ORDINALITY AS i (account, conversation, k)
+  LEFT JOIN unnest(found_ids, found_accounts, found_names) AS f (id, account, conversation)
     ON f.account = i.account AND f.conversation = i.conversation;
   SELECT pg_catalog.string_agg(
            pg_catalog.format('($1, $2[%1$s], $3[%1$s], $4[%1$s], $5[%1$s], $6[%1$s], $7[%1$s])', i.k), ', '
            ORDER BY i.message, i.k)
   INTO rows_sql
-  FROM pg_catalog.unnest(p_messages, aligned) WITH ORDINALITY AS i (message, conversation, k)
+  FROM unnest(p_messages, aligned) WITH ORDINALITY AS i (message, conversation, k)
   WHERE i.conversation IS NOT NULL;
   IF rows_sql IS NOT NULL THEN
     EXECUTE 'INSERT INTO public.messages (user_id, conversation_id, platform_message_id, sender_type, message_type,'
