@@ -381,12 +381,11 @@ SECURITY DEFINER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-  q tsquery;
+  q tsquery := pg_catalog.websearch_to_tsquery('public.portuguese_unaccent'::pg_catalog.regconfig, p_query);
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_search_products: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  q := pg_catalog.websearch_to_tsquery('public.portuguese_unaccent'::pg_catalog.regconfig, p_query);
   RETURN QUERY
     SELECT p.id, p.name, p.price, pg_catalog.ts_rank(public.product_search_document(p.name, p.description), q)
     FROM public.products AS p
