@@ -51,14 +51,15 @@ DELEGATED = {
     "seller_record_events",
     "seller_search_products",
 }
-# The truth, recomputed from the messages (joined on the seller too: one shard), against the counters.
+# The truth, recomputed from the messages (joined on the seller too, as Citus joins co-located
+# shards), against every conversation's counter, those without messages included.
 DRIFT = """
 SELECT c.id, c.unread_count, t.unread
 FROM conversations AS c
-JOIN (SELECT m.conversation_id, m.user_id,
-             count(*) FILTER (WHERE m.sender_type = 'customer' AND NOT m.is_read) AS unread
-      FROM messages AS m GROUP BY 1, 2) AS t ON t.conversation_id = c.id AND t.user_id = c.user_id
-WHERE c.unread_count <> t.unread
+LEFT JOIN (SELECT m.conversation_id, m.user_id,
+                  count(*) FILTER (WHERE m.sender_type = 'customer' AND NOT m.is_read) AS unread
+           FROM messages AS m GROUP BY 1, 2) AS t ON t.conversation_id = c.id AND t.user_id = c.user_id
+WHERE c.unread_count <> coalesce(t.unread, 0)
 """
 
 
