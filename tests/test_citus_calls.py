@@ -9,8 +9,8 @@ ingest_message and ingest_batch store with exact counts and recognise redeliveri
 mark_read moves the counter exactly, search_products finds the seller's products, and
 record_events stores the events and notes the summary's changes; each answers for its seller
 only: another seller's conversation, account or product gives nothing or a refusal, as on one
-server, and without a seller nothing is seen. Last, eight writers ingesting and marking read
-at once leave every unread_count equal to a recount.
+server, and without a seller nothing is seen; deletes keep the counters exact. Last, eight
+writers ingesting, marking read and deleting at once leave every unread_count equal to a recount.
 """
 
 from __future__ import annotations
@@ -52,14 +52,15 @@ DELEGATED = {
     "seller_search_products",
 }
 # The truth, recomputed from the messages (joined on the seller too, as Citus joins co-located
-# shards), against every conversation's counter, those without messages included.
+# shards), against every conversation's counters, those without messages included.
 DRIFT = """
-SELECT c.id, c.unread_count, t.unread
+SELECT c.id, c.unread_count, t.unread, c.last_message_at, t.newest
 FROM conversations AS c
 LEFT JOIN (SELECT m.conversation_id, m.user_id,
-                  count(*) FILTER (WHERE m.sender_type = 'customer' AND NOT m.is_read) AS unread
+                  count(*) FILTER (WHERE m.sender_type = 'customer' AND NOT m.is_read) AS unread,
+                  max(m.sent_at) AS newest
            FROM messages AS m GROUP BY 1, 2) AS t ON t.conversation_id = c.id AND t.user_id = c.user_id
-WHERE c.unread_count <> coalesce(t.unread, 0)
+WHERE c.unread_count <> coalesce(t.unread, 0) OR c.last_message_at IS DISTINCT FROM t.newest
 """
 
 
@@ -297,11 +298,35 @@ def test_calls_inside_an_atomic_block_run_on_the_cluster(cluster_url: str, app_u
     assert _rows(cluster_url, DRIFT) == []
 
 
+def test_deleting_messages_and_a_conversation_keeps_the_counters_exact(cluster_url: str, app_url: str) -> None:
+    """Deletes (a seller's own statements, and the cascade of a conversation's) fire the delete
+    trigger on the shard's node: the count and last_message_at fall back exactly."""
+    with psycopg.connect(app_url, autocommit=True) as conn, session(conn, A) as s:
+        s.ingest_batch([_message(f"del-{n}", "c-del", at=T0 + timedelta(minutes=n)) for n in range(3)])
+        s.ingest_batch([_message("gone-1", "c-gone")])
+        with s.atomic():  # a seller scope: row-level security confines the deletes
+            conn.execute("DELETE FROM messages WHERE user_id = %s AND platform_message_id = 'del-2'", (A,))
+            conn.execute("DELETE FROM conversations WHERE user_id = %s AND platform_conversation_id = 'c-gone'", (A,))
+            conn.execute("DELETE FROM messages WHERE platform_message_id = 'm-b'")  # another seller's: nothing
+    assert _counters(cluster_url, A, "c-del") == (2, T0 + timedelta(minutes=1))
+    assert _counters(cluster_url, A, "c-gone") is None
+    assert _rows(cluster_url, "SELECT count(*) FROM messages WHERE platform_message_id = 'm-b'") == [(1,)]
+    assert _rows(cluster_url, DRIFT) == []
+
+
 # -- the counters under eight writers ---------------------------------------------------------
 
 WRITERS = 8
 STEPS = 50
 MIX = [f"mix-{n}" for n in range(4)]  # few conversations, so that writers collide on them
+
+
+NEWEST_DELETED = """
+DELETE FROM messages WHERE user_id = %(seller)s AND id = (
+  SELECT m.id FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id AND c.user_id = m.user_id
+  WHERE m.user_id = %(seller)s AND c.platform_conversation_id = %(conversation)s
+  ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)
+"""
 
 
 def _random_message(rng: random.Random) -> IncomingMessage:
@@ -318,7 +343,7 @@ def _step(conn: psycopg.Connection[Any], rng: random.Random, conversations: dict
             s.ingest_message(_random_message(rng))
         elif choice < 0.7:
             s.ingest_batch([_random_message(rng) for _ in range(rng.randrange(1, 5))])
-        else:
+        elif choice < 0.9:
             if not conversations:
                 rows = s.inbox_page(ACCOUNT_A, limit=200)
                 conversations.update(
@@ -329,6 +354,9 @@ def _step(conn: psycopg.Connection[Any], rng: random.Random, conversations: dict
                 s.mark_read(target)
             else:
                 conversations.clear()
+        else:  # the newest message of a conversation: the delete that moves last_message_at back
+            with s.atomic():
+                conn.execute(NEWEST_DELETED, {"seller": A, "conversation": rng.choice(MIX)})
 
 
 def _writer(url: str, index: int, errors: list[BaseException], retried: list[str]) -> None:

@@ -124,7 +124,47 @@ CREATE OR REPLACE FUNCTION public.forget_deleted_messages()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+  v_seller uuid;
+  v_ids uuid[];
+  v_unread bigint[];
+  v_newest timestamptz[];
 BEGIN
+  -- On Citus: the transition table read into arrays, then per seller, as in
+  -- increment_unread_count (decision 230); the newest remaining message is looked up on the
+  -- seller's shard. A single server takes 036's statements below.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    FOR v_seller, v_ids, v_unread, v_newest IN
+      SELECT d.user_id, pg_catalog.array_agg(d.conversation_id ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.unread ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.newest ORDER BY d.conversation_id)
+      FROM (
+        SELECT o.user_id, o.conversation_id,
+               pg_catalog.count(*) FILTER (WHERE o.sender_type = 'customer' AND NOT o.is_read) AS unread,
+               pg_catalog.max(o.sent_at) AS newest
+        FROM old_messages AS o
+        GROUP BY o.user_id, o.conversation_id
+      ) AS d
+      GROUP BY d.user_id
+      ORDER BY d.user_id
+    LOOP
+      PERFORM 1 FROM public.conversations AS c
+      WHERE c.user_id = v_seller AND c.id = ANY (v_ids)
+      ORDER BY c.id
+      FOR NO KEY UPDATE OF c;
+      UPDATE public.conversations AS c
+      SET unread_count = greatest(c.unread_count - d.unread, 0),
+          last_message_at = CASE
+            WHEN d.newest >= c.last_message_at
+              THEN (SELECT pg_catalog.max(m.sent_at) FROM public.messages AS m
+                    WHERE m.user_id = v_seller AND m.conversation_id = c.id)
+            ELSE c.last_message_at
+          END
+      FROM unnest(v_ids, v_unread, v_newest) AS d (id, unread, newest)
+      WHERE c.user_id = v_seller AND c.id = d.id;
+    END LOOP;
+    RETURN NULL;
+  END IF;
   PERFORM 1 FROM conversations AS c
   WHERE c.id IN (SELECT conversation_id FROM old_messages)
   ORDER BY c.id

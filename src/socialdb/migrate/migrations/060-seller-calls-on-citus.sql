@@ -1,11 +1,11 @@
 -- The library's hot calls on a Citus cluster (issue 26, item 3; decisions 230-233), as a
 -- login role in socialdb_app with row-level security in force. Where Citus is loaded (its
 -- setting citus.shard_count exists, as in 053):
--- * the unread triggers (increment_unread_count, decrement_unread_count) and
---   note_analytics_changes read their transition tables into arrays first and then write
---   per seller, naming it, on the co-located shard of the node they run on: Citus cannot
---   plan a statement that reads a transition table beside a distributed table, nor a
---   FOR UPDATE across shards;
+-- * the unread triggers (increment_unread_count, decrement_unread_count,
+--   forget_deleted_messages) and note_analytics_changes read their transition tables into
+--   arrays first and then write per seller, naming it, on the co-located shard of the node
+--   they run on: Citus cannot plan a statement that reads a transition table beside a
+--   distributed table, nor a FOR UPDATE across shards;
 -- * seller_ingest_message runs plain statements that each name the seller, on the seller's
 --   node once `socialdb citus distribute` delegates it (its data-modifying CTE spans shards);
 -- * four new seller-taking functions carry what the library sends as plain statements to
@@ -13,10 +13,11 @@
 --   function with parameters), seller_ingest_batch and seller_record_events (multi-row
 --   INSERT ... VALUES: an INSERT ... SELECT FROM unnest runs as COPY, which row-level
 --   security refuses). socialdb.app calls them only where Citus is loaded.
--- A single server runs 038's, 027's and 050's statements as they were, after one read of a
--- setting; the new functions are there, unused by the library.
+-- A single server runs the statements of 038, 036, 027 and 050 as they were, after one read
+-- of a setting; the new functions are there, unused by the library.
 -- Supersedes: increment_unread_count and decrement_unread_count of 038,
--- note_analytics_changes of 027, seller_ingest_message of 050 (their bodies otherwise kept).
+-- forget_deleted_messages of 036, note_analytics_changes of 027, seller_ingest_message of 050
+-- (their bodies otherwise kept).
 -- Owners, grants and comments of the replaced functions stay: CREATE OR REPLACE keeps them.
 -- Locks: none on any table (the functions' catalog rows).
 
@@ -152,6 +153,74 @@ BEGIN
 END;
 $$;
 
+
+CREATE OR REPLACE FUNCTION forget_deleted_messages()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  v_seller uuid;
+  v_ids uuid[];
+  v_unread bigint[];
+  v_newest timestamptz[];
+BEGIN
+  -- On Citus: the transition table read into arrays, then per seller, as in
+  -- increment_unread_count (decision 230); the newest remaining message is looked up on the
+  -- seller's shard. A single server takes 036's statements below.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    FOR v_seller, v_ids, v_unread, v_newest IN
+      SELECT d.user_id, pg_catalog.array_agg(d.conversation_id ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.unread ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.newest ORDER BY d.conversation_id)
+      FROM (
+        SELECT o.user_id, o.conversation_id,
+               pg_catalog.count(*) FILTER (WHERE o.sender_type = 'customer' AND NOT o.is_read) AS unread,
+               pg_catalog.max(o.sent_at) AS newest
+        FROM old_messages AS o
+        GROUP BY o.user_id, o.conversation_id
+      ) AS d
+      GROUP BY d.user_id
+      ORDER BY d.user_id
+    LOOP
+      PERFORM 1 FROM public.conversations AS c
+      WHERE c.user_id = v_seller AND c.id = ANY (v_ids)
+      ORDER BY c.id
+      FOR NO KEY UPDATE OF c;
+      UPDATE public.conversations AS c
+      SET unread_count = greatest(c.unread_count - d.unread, 0),
+          last_message_at = CASE
+            WHEN d.newest >= c.last_message_at
+              THEN (SELECT pg_catalog.max(m.sent_at) FROM public.messages AS m
+                    WHERE m.user_id = v_seller AND m.conversation_id = c.id)
+            ELSE c.last_message_at
+          END
+      FROM unnest(v_ids, v_unread, v_newest) AS d (id, unread, newest)
+      WHERE c.user_id = v_seller AND c.id = d.id;
+    END LOOP;
+    RETURN NULL;
+  END IF;
+  PERFORM 1 FROM conversations AS c
+  WHERE c.id IN (SELECT conversation_id FROM old_messages)
+  ORDER BY c.id
+  FOR NO KEY UPDATE OF c;
+  UPDATE conversations AS c
+  SET unread_count = greatest(c.unread_count - d.unread, 0),
+      last_message_at = CASE
+        WHEN d.newest >= c.last_message_at
+          THEN (SELECT max(m.sent_at) FROM messages AS m WHERE m.conversation_id = c.id)
+        ELSE c.last_message_at
+      END
+  FROM (
+    SELECT conversation_id,
+           count(*) FILTER (WHERE sender_type = 'customer' AND NOT is_read) AS unread,
+           max(sent_at) AS newest
+    FROM old_messages
+    GROUP BY conversation_id
+  ) AS d
+  WHERE c.id = d.conversation_id;
+  RETURN NULL;
+END;
+$$;
 
 CREATE OR REPLACE FUNCTION note_analytics_changes()
 RETURNS trigger
@@ -553,7 +622,7 @@ COMMENT ON FUNCTION seller_ingest_batch(uuid, uuid[], text[], text[], text[], te
 COMMENT ON FUNCTION seller_record_events(uuid, uuid[], text[], text[], timestamptz[], numeric[], text[], uuid[]) IS 'Citus: appends the seller''s analytics events in one multi-row INSERT naming it; how many. The library''s record_events where Citus is loaded (migration 060).';
 
 -- ROLLBACK
--- The four new functions dropped; 038's, 027's and 050's bodies back.
+-- The four new functions dropped; 038's, 036's, 027's and 050's bodies back.
 DROP FUNCTION seller_record_events(uuid, uuid[], text[], text[], timestamptz[], numeric[], text[], uuid[]);
 DROP FUNCTION seller_ingest_batch(uuid, uuid[], text[], text[], text[], text[], text[], text[], text[], timestamptz[]);
 DROP FUNCTION seller_search_products(uuid, text, integer);
@@ -612,6 +681,34 @@ BEGIN
     GROUP BY conversation_id
   ) AS d
   WHERE c.id = d.conversation_id AND d.delta <> 0;
+  RETURN NULL;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION forget_deleted_messages()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM 1 FROM conversations AS c
+  WHERE c.id IN (SELECT conversation_id FROM old_messages)
+  ORDER BY c.id
+  FOR NO KEY UPDATE OF c;
+  UPDATE conversations AS c
+  SET unread_count = greatest(c.unread_count - d.unread, 0),
+      last_message_at = CASE
+        WHEN d.newest >= c.last_message_at
+          THEN (SELECT max(m.sent_at) FROM messages AS m WHERE m.conversation_id = c.id)
+        ELSE c.last_message_at
+      END
+  FROM (
+    SELECT conversation_id,
+           count(*) FILTER (WHERE sender_type = 'customer' AND NOT is_read) AS unread,
+           max(sent_at) AS newest
+    FROM old_messages
+    GROUP BY conversation_id
+  ) AS d
+  WHERE c.id = d.conversation_id;
   RETURN NULL;
 END;
 $$;
