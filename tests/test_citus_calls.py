@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from socialdb.app import aio
+from socialdb.app import aio, calls
 from socialdb.app import operations as ops
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.refused import AccountNotConnectedError
@@ -126,6 +126,30 @@ def test_the_seller_calls_are_delegated_to_the_sellers_node(cluster_url: str) ->
     # The two SECURITY DEFINER functions (owned by NOLOGIN roles) are delegated inside transactions too.
     forced = {"seller_ingest_message", "seller_search_products"}
     assert sorted(found) == sorted((name, 0, True, name in forced) for name in DELEGATED)
+
+
+def test_each_call_is_one_task_on_the_node_of_the_sellers_shards(cluster_url: str, app_url: str) -> None:
+    """The library's statements on Citus, as it sends them (socialdb.app.calls), planned by the
+    coordinator as one task on the worker that holds the seller's shards: the call runs there."""
+    message = _message("plan-1", "c-plan")
+    event = NewEvent(ACCOUNT_A, "view", "engagement", datetime.now(UTC))
+    planned = [
+        calls.ingest_message(A, message),
+        calls.citus_ingest_batch(A, [message]),
+        calls.citus_mark_read(A, _md5_uuid("conv-a")),
+        calls.citus_search_products(A, "vestido", 5),
+        calls.citus_record_events(A, [event]),
+    ]
+    node = _rows(
+        cluster_url,
+        "SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('users', %s)",
+        (A,),
+    )[0][0]
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        for call in planned:
+            ((statement, params),) = call.statements
+            plan = "\n".join(row[0] for row in conn.execute(f"EXPLAIN (COSTS OFF) {statement}", params).fetchall())
+            assert "Task Count: 1" in plan and f"port={node} " in plan, (statement, plan)
 
 
 def test_ingest_message_stores_once_and_counts_on_the_cluster(cluster_url: str, app_url: str) -> None:
