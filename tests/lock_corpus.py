@@ -77,7 +77,8 @@ CORPUS = [
     "ALTER TABLE child ADD COLUMN extra bigint GENERATED ALWAYS AS (id * 2) STORED",
     "ALTER TABLE child ADD COLUMN extra integer CHECK (extra > 0)",
     "ALTER TABLE child ADD COLUMN extra integer UNIQUE",
-    "ALTER TABLE child ADD COLUMN extra bigint REFERENCES parent (id)",
+    "ALTER TABLE child ADD COLUMN extra bigint REFERENCES parent (id)",  # all nulls: valid unchecked
+    "ALTER TABLE child ADD COLUMN extra bigint DEFAULT 1 REFERENCES parent (id)",  # a default: the key is checked
     "ALTER TABLE audit ADD COLUMN extra integer NOT NULL",
     "ALTER TABLE IF EXISTS missing ADD COLUMN extra integer",
     # ALTER COLUMN TYPE: binary-compatible or rewritten

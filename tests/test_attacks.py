@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from typer.testing import CliRunner
 
-from socialdb.app import operations
+from socialdb.app import operations, tenant
 from socialdb.app import session as app_session
 from socialdb.app.operations import INGEST_STATEMENT, LIMITS, IncomingMessage, ingest_parameters
 from socialdb.app.refused import AccountNotConnectedError
@@ -452,6 +453,49 @@ def test_a_scope_refuses_a_connection_another_thread_holds(loaded: str) -> None:
         assert errors == [] and seen == [SELLERS["a"]]
         with seller(conn, SELLERS["b"]):  # free again once the first scope ended
             assert _acting_for(conn) == SELLERS["b"]
+
+
+def test_threads_racing_for_one_connection_never_hold_it_together() -> None:
+    """Eight threads released at once, 2,000 times, each trying to take the same connection: the
+    guard has no lock of its own, so the claim must be one atomic step. At every moment at most
+    one thread holds it, and whenever it was free one of the racers got it (a check-then-set in
+    place of dict.setdefault fails here)."""
+    conn = psycopg.Connection.__new__(psycopg.Connection)  # never connected: the guard only marks it
+    racers, rounds = 8, 2000
+    start = threading.Barrier(racers, timeout=30)
+    holding, most, won = [0], [0], [0]
+    count = threading.Lock()  # the test's own bookkeeping, not the guard's
+
+    def race() -> None:
+        for _ in range(rounds):
+            start.wait()
+            try:
+                guard = tenant.hold(conn)
+                guard.__enter__()
+            except SellerScopeError:
+                start.wait()
+                continue
+            with count:
+                holding[0] += 1
+                won[0] += 1
+                most[0] = max(most[0], holding[0])
+            start.wait()  # every racer has tried while this one held it
+            with count:
+                holding[0] -= 1
+            guard.__exit__()
+
+    threads = [threading.Thread(target=race, name=f"racer-{i}") for i in range(racers)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch between any two bytecodes: a check-then-set would lose
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        sys.setswitchinterval(switch)
+    assert not any(thread.is_alive() for thread in threads)
+    assert most[0] == 1 and won[0] == rounds
 
 
 def test_a_scope_refuses_a_connection_another_task_holds(loaded: str) -> None:

@@ -83,7 +83,7 @@ REFUSED = {
     "COMMIT in a migration": (1, "005-bad.sql:2: COMMIT: the runner owns the transactions"),
     "BEGIN in a transaction=off file": (1, "005-bad.sql:3: BEGIN: the runner owns the transactions"),
     "missing applied file": (1, "001-create-a.sql: applied on "),
-    "bad lock mode": (2, "Invalid value for '--lock-mode': Value error, 'bogus' is not one of 'advisory', 'table'"),
+    "bad lock mode": (2, "Invalid value for '--lock-mode': 'bogus' is not one of 'advisory', 'table'"),
     "empty database URL": (2, "--database-url is empty"),
     "unreachable server": (1, f"cannot connect to {UNREACHABLE}: connection failed"),
 }

@@ -52,7 +52,7 @@ def test_down_defaults_to_one(db_url: str) -> None:
     [
         (("frobnicate",), "No such command 'frobnicate'."),
         (("migrate", "sideways"), "No such command 'sideways'."),
-        (("migrate", "down", "0"), "Invalid value for 'steps': Input should be greater than or equal to 1"),
+        (("migrate", "down", "0"), "Invalid value for 'steps': 0 is not in the range x>=1."),
         (("migrate", "up", "--lock-timeout", "soon"), "--lock-timeout: invalid duration 'soon'"),
         (("migrate", "up", "--lock-timeout", ""), "--lock-timeout: invalid duration ''"),
         (("migrate", "down", "--lock-wait", ""), "--lock-wait: invalid duration ''"),
@@ -213,8 +213,8 @@ def test_an_unexpected_error_is_still_one_line(monkeypatch: pytest.MonkeyPatch) 
     [
         (["schema", "docs", "--out", ""], "Invalid value for '--out': empty"),
         (["schema", "docs", "--check", "--database-url", ""], "--database-url is empty"),  # the default --out parses
-        (["migrate", "plan", "missing.sql"], "Invalid value for 'files': file 'missing.sql' does not exist."),
-        (["migrate", "plan", "."], "Invalid value for 'files': file '.' is a directory."),
+        (["migrate", "plan", "missing.sql"], "Invalid value for 'files': File 'missing.sql' does not exist."),
+        (["migrate", "plan", "."], "Invalid value for 'files': File '.' is a directory."),
         (
             ["schema", "diff", "--scratch-url", "", "--database-url", "postgresql://u:s3cret@127.0.0.1:1/x"],
             "--scratch-url is empty",

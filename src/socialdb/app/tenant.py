@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
-import weakref
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -51,8 +50,11 @@ class _Holder:
     depth: int
 
 
-_holders: weakref.WeakKeyDictionary[object, _Holder] = weakref.WeakKeyDictionary()
-_guard = threading.Lock()
+# The holder lives in the connection's own attributes: a dict lookup, where the weak dictionary
+# and global lock it replaces cost about 7 us of client CPU per call (docs/performance.md, "The
+# session's guard"). dict.setdefault is one atomic step (one C call, a str key), so two threads
+# that find no holder cannot both become it, and only the holder changes or removes it.
+_KEY = "_socialdb_scope_holder"
 
 
 def _who() -> tuple[int, int | None]:
@@ -63,40 +65,43 @@ def _who() -> tuple[int, int | None]:
     return threading.get_ident(), None if task is None else id(task)
 
 
+def _holder(conn: object) -> _Holder | None:
+    held: _Holder | None = vars(conn).get(_KEY)
+    return held
+
+
 class hold:
     """Mark `conn` as in a scope of this thread or task for the block; refuse another's.
     A class, not a generator: it runs on every session and every scoped call."""
 
-    __slots__ = ("conn", "holder")
+    __slots__ = ("attributes", "holder")
 
     def __init__(self, conn: object) -> None:
-        self.conn = conn
+        self.attributes: dict[str, Any] = vars(conn)
 
     def __enter__(self) -> None:
         me = _who()
-        with _guard:
-            holder = _holders.get(self.conn)
-            if holder is not None and holder.who != me:
-                raise SellerScopeError(
-                    "this connection is in a seller scope of another thread or task: give each its own connection"
-                    " (take one from a pool per request)"
-                )
-            if holder is None:
-                holder = _holders[self.conn] = _Holder(me, 0)
-            holder.depth += 1
-            self.holder = holder
+        holder = self.attributes.get(_KEY)
+        if holder is None:
+            holder = self.attributes.setdefault(_KEY, _Holder(me, 0))
+        if holder.who != me:
+            raise SellerScopeError(
+                "this connection is in a seller scope of another thread or task: give each its own connection"
+                " (take one from a pool per request)"
+            )
+        holder.depth += 1
+        self.holder = holder
 
     def __exit__(self, *exc: object) -> None:
-        with _guard:
-            self.holder.depth -= 1
-            if self.holder.depth == 0:
-                _holders.pop(self.conn, None)
+        self.holder.depth -= 1
+        if self.holder.depth == 0:
+            self.attributes.pop(_KEY, None)
 
 
 def require_holder(conn: object) -> None:
     """Refuse a session's call from a thread or task other than the one that opened it: it
     would act for the session's seller on a connection another is using."""
-    holder = _holders.get(conn)
+    holder = _holder(conn)
     if holder is None or holder.who != _who():
         raise SellerScopeError("this session belongs to another thread or task (or has ended): open a session in each")
 
@@ -109,7 +114,7 @@ def seller_id(user_id: UUID | str) -> UUID:
 def require_seller(conn: object, call: str) -> None:
     """Refuse a call that reads or writes as the current seller outside a scope of this thread
     or task: under row-level security it would answer quietly (nothing found, nothing changed)."""
-    holder = _holders.get(conn)
+    holder = _holder(conn)
     if holder is None or holder.who != _who():
         raise NoSellerError(
             f"{call} acts for a seller: call it inside `with seller(conn, user_id)` (socialdb.app.tenant)"

@@ -250,7 +250,7 @@ def foreign_key_takes(
     """Adding a foreign key: SHARE ROW EXCLUSIVE on both tables (each gets triggers), ACCESS SHARE on
     both (the key's definition); checking the existing rows (ADD CONSTRAINT without NOT VALID) takes
     ROW SHARE on the referenced table (its rows are locked FOR KEY SHARE). A new column's key has no
-    rows to check."""
+    rows to check unless it has a default."""
     takes: list[Take] = []
     for constraint in constraints:
         referenced = name_of(constraint.pktable)
@@ -267,15 +267,15 @@ def foreign_key_takes(
 def _add_column(cmd: AlterTableCmd, table: str, scope: Scope) -> _Part:
     column = cmd.def_
     assert isinstance(column, ColumnDef)
+    default = column.raw_default or next(
+        (c.raw_expr for c in column.constraints or () if getattr(c, "contype", None) == ConstrType.CONSTR_DEFAULT), None
+    )
     keys = [c for c in column.constraints or () if is_foreign_key(c)]
-    takes = foreign_key_takes(keys, table, scope)
+    takes = foreign_key_takes(keys, table, scope, checks_rows=default is not None)  # all nulls: nothing to check
     effect = added_column_effect(column, scope)
     builds = any(_builds_index(c) for c in column.constraints or () if isinstance(c, Constraint))
     if _owns_sequence(column):  # the new sequence is OWNED BY the column
         takes.append(Take(table, _L.ACCESS_SHARE, scope.when))
-    default = column.raw_default or next(
-        (c.raw_expr for c in column.constraints or () if getattr(c, "contype", None) == ConstrType.CONSTR_DEFAULT), None
-    )
     takes += _dependency_locks(default, scope)
     extra = _rewrite(table, scope, effect) if effect == DataEffect.REWRITE or builds else Analysis()
     return _L.ACCESS_EXCLUSIVE, Analysis(takes=tuple(takes), effects=(Effect(table, effect),)).plus(extra)
@@ -299,7 +299,11 @@ def added_column_effect(column: ColumnDef, scope: Scope) -> DataEffect:
         return DataEffect.REWRITE
     if type_name(column.typeName) in scope.facts.constrained_domains:  # each row's value is checked
         return DataEffect.REWRITE
-    checked = {ConstrType.CONSTR_CHECK, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY, ConstrType.CONSTR_FOREIGN}
+    checked = {ConstrType.CONSTR_CHECK, ConstrType.CONSTR_UNIQUE, ConstrType.CONSTR_PRIMARY}
+    # A new column's foreign key is valid without a check while the column is all nulls, that is
+    # without a default (transformFKConstraints in parse_utilcmd.c skips the validation).
+    if default is not None:
+        checked.add(ConstrType.CONSTR_FOREIGN)
     if (
         kinds & checked
         or (ConstrType.CONSTR_NOTNULL in kinds and default is None)

@@ -97,13 +97,20 @@ def in_transaction(conn: Conn, statement: str, keep: bool) -> Observation:
     observation = Observation(relations(conn))
     conn.execute("BEGIN")
     try:
+        # The counters are the backend's stats not yet flushed, which may still hold earlier
+        # transactions' scans: only what the statement adds is its own.
+        before = _scans(conn)
         conn.execute(statement.encode())
         record(observation, conn.execute(LOCKS, (conn.info.backend_pid,)).fetchall())
-        observation.scanned = {str(n): int(str(c)) for n, c in conn.execute(SCANS)}
+        observation.scanned = {n: c - before.get(n, 0) for n, c in _scans(conn).items()}
         observation.rewritten = rewrites(observation.before, relations(conn))
     finally:
         conn.execute("COMMIT" if keep else "ROLLBACK")
     return observation
+
+
+def _scans(conn: Conn) -> dict[str, int]:
+    return {str(n): int(str(c)) for n, c in conn.execute(SCANS)}
 
 
 # -- the trace of a plan -----------------------------------------------------------------------
