@@ -23,7 +23,7 @@ from psycopg.pq import TransactionStatus
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
 from socialdb.app.calls import has_rows as _has_rows
-from socialdb.app.cluster import aon_citus
+from socialdb.app.cluster import aon_citus, known
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
     Account,
@@ -137,8 +137,11 @@ class AsyncSession:
 
     async def _citus(self) -> bool:
         """Whether the server runs Citus, where four calls take other statements (decision 234)."""
-        self._usable()
-        return await aon_citus(self.conn)
+        citus = known(self.conn)
+        if citus is None:  # asked once per connection, and only by the session that holds it
+            self._usable()
+            citus = await aon_citus(self.conn)
+        return citus
 
     async def _run(self, call: Call[T]) -> T:
         self._usable()

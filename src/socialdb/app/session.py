@@ -30,7 +30,7 @@ from psycopg.pq import TransactionStatus
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
 from socialdb.app.calls import has_rows as _has_rows
-from socialdb.app.cluster import on_citus
+from socialdb.app.cluster import known, on_citus
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
     Account,
@@ -157,8 +157,11 @@ class Session:
 
     def _citus(self) -> bool:
         """Whether the server runs Citus, where four calls take other statements (decision 234)."""
-        self._usable()
-        return on_citus(self.conn)
+        citus = known(self.conn)
+        if citus is None:  # asked once per connection, and only by the session that holds it
+            self._usable()
+            citus = on_citus(self.conn)
+        return citus
 
     def _run(self, call: Call[T]) -> T:
         self._usable()
