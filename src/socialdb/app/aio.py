@@ -23,6 +23,7 @@ from psycopg.pq import TransactionStatus
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
 from socialdb.app.calls import has_rows as _has_rows
+from socialdb.app.cluster import aon_citus, known
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
     Account,
@@ -129,10 +130,21 @@ class AsyncSession:
         self.conn, self.seller = conn, seller
         self.open = True
 
-    async def _run(self, call: Call[T]) -> T:
+    def _usable(self) -> None:
         if not self.open:
             raise SellerScopeError("this session has ended: open a new one (its connection may serve another request)")
         require_holder(self.conn)
+
+    async def _citus(self) -> bool:
+        """Whether the server runs Citus, where four calls take other statements (decision 234)."""
+        citus = known(self.conn)
+        if citus is None:  # asked once per connection, and only by the session that holds it
+            self._usable()
+            citus = await aon_citus(self.conn)
+        return citus
+
+    async def _run(self, call: Call[T]) -> T:
+        self._usable()
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:
@@ -158,6 +170,8 @@ class AsyncSession:
         return await self._run(calls.ingest_message(self.seller, message))
 
     async def ingest_batch(self, messages: Sequence[IncomingMessage]) -> int:
+        if await self._citus():
+            return await self._run(calls.citus_ingest_batch(self.seller, messages))
         return await self._run(calls.ingest_batch(messages))
 
     async def inbox_page(self, account_id: UUID, limit: int = 20, after: Cursor | None = None) -> Page[InboxRow]:
@@ -169,9 +183,13 @@ class AsyncSession:
         return await self._run(calls.message_page(self.seller, conversation_id, limit, after))
 
     async def mark_read(self, conversation_id: UUID) -> int:
+        if await self._citus():
+            return await self._run(calls.citus_mark_read(self.seller, conversation_id))
         return await self._run(calls.mark_read(conversation_id))
 
     async def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
+        if await self._citus():
+            return await self._run(calls.citus_search_products(self.seller, query, limit))
         return await self._run(calls.search_products(query, limit))
 
     async def create_product(self, name: str, **fields: Any) -> Product:
@@ -221,6 +239,8 @@ class AsyncSession:
         return await self._run(calls.read_token(account_id, cipher))
 
     async def record_events(self, events: Iterable[NewEvent]) -> int:
+        if await self._citus():
+            return await self._run(calls.citus_record_events(self.seller, events))
         return await self._run(calls.record_events(self.seller, events))
 
     async def dashboard(self, first: date, last: date) -> Rows[DashboardDay]:

@@ -190,6 +190,30 @@ def mark_read(conversation: UUID) -> Call[int]:
     return _one(sql.MARK_READ, {"conversation": conversation}, _count, Scope.TRANSACTION)
 
 
+def citus_ingest_batch(seller: UUID, messages: Sequence[IncomingMessage]) -> Call[int]:
+    """ingest_batch on Citus: one delegated function, which writes nothing when an account is
+    not the seller's and then names the first ten of them (refused here, as all_connected does)."""
+    params = {"seller": seller, **arrays(messages, MESSAGE_ARRAYS)}
+    return _one(sql.CITUS_INGEST_BATCH, params, _stored_unless_refused, Scope.ARGUMENT)
+
+
+def _stored_unless_refused(result: Result) -> int:
+    stored, not_connected = result.rows[0]
+    if not_connected:
+        all_connected(Result([(account,) for account in not_connected], len(not_connected)))
+    return int(stored)
+
+
+def citus_mark_read(seller: UUID, conversation: UUID) -> Call[int]:
+    params = {"seller": seller, "conversation": conversation}
+    return _one(sql.CITUS_MARK_READ, params, lambda r: int(_first(r)), Scope.ARGUMENT)
+
+
+def citus_search_products(seller: UUID, query: str, limit: int) -> Call[Rows[ProductHit]]:
+    params = {"seller": seller, "query": query, "limit": limit}
+    return _one(sql.CITUS_SEARCH, params, lambda r: Rows(r.rows, ProductHit), Scope.ARGUMENT)
+
+
 def search_products(query: str, limit: int) -> Call[Rows[ProductHit]]:
     params = {"query": query, "limit": limit}
     return _one(sql.SEARCH, params, lambda r: Rows(r.rows, ProductHit), Scope.TRANSACTION)
@@ -204,6 +228,11 @@ def record_events(seller: UUID, events: Iterable[NewEvent]) -> Call[int]:
     batch = list(events)
     params = {"users": [seller] * len(batch), **arrays(batch, EVENT_ARRAYS)}
     return _one(sql.EVENTS, params, _count, Scope.TRANSACTION)
+
+
+def citus_record_events(seller: UUID, events: Iterable[NewEvent]) -> Call[int]:
+    params = {"seller": seller, **arrays(list(events), EVENT_ARRAYS)}
+    return _one(sql.CITUS_EVENTS, params, lambda r: int(_first(r)), Scope.ARGUMENT)
 
 
 def connect_account(platform: str, platform_account_id: str, username: str) -> Call[Account]:

@@ -30,6 +30,7 @@ from psycopg.pq import TransactionStatus
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
 from socialdb.app.calls import has_rows as _has_rows
+from socialdb.app.cluster import known, on_citus
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
     Account,
@@ -149,10 +150,21 @@ class Session:
         self.conn, self.seller = conn, seller
         self.open = True  # until its `session` block ends
 
-    def _run(self, call: Call[T]) -> T:
+    def _usable(self) -> None:
         if not self.open:
             raise SellerScopeError("this session has ended: open a new one (its connection may serve another request)")
         require_holder(self.conn)
+
+    def _citus(self) -> bool:
+        """Whether the server runs Citus, where four calls take other statements (decision 234)."""
+        citus = known(self.conn)
+        if citus is None:  # asked once per connection, and only by the session that holds it
+            self._usable()
+            citus = on_citus(self.conn)
+        return citus
+
+    def _run(self, call: Call[T]) -> T:
+        self._usable()
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:
@@ -185,6 +197,8 @@ class Session:
 
     def ingest_batch(self, messages: Sequence[IncomingMessage]) -> int:
         """Store many messages (backfills) with the same semantics; returns how many were new."""
+        if self._citus():
+            return self._run(calls.citus_ingest_batch(self.seller, messages))
         return self._run(calls.ingest_batch(messages))
 
     def inbox_page(self, account_id: UUID, limit: int = 20, after: Cursor | None = None) -> Page[InboxRow]:
@@ -197,12 +211,16 @@ class Session:
 
     def mark_read(self, conversation_id: UUID) -> int:
         """Mark a conversation's unread customer messages read; returns how many changed."""
+        if self._citus():
+            return self._run(calls.citus_mark_read(self.seller, conversation_id))
         return self._run(calls.mark_read(conversation_id))
 
     # -- products --
 
     def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
         """Products matching `query` (web-search syntax), best first, accents ignored."""
+        if self._citus():
+            return self._run(calls.citus_search_products(self.seller, query, limit))
         return self._run(calls.search_products(query, limit))
 
     def create_product(self, name: str, **fields: Any) -> Product:
@@ -264,6 +282,8 @@ class Session:
 
     def record_events(self, events: Iterable[NewEvent]) -> int:
         """Append analytics events in one statement; returns how many."""
+        if self._citus():
+            return self._run(calls.citus_record_events(self.seller, events))
         return self._run(calls.record_events(self.seller, events))
 
     def dashboard(self, first: date, last: date) -> Rows[DashboardDay]:

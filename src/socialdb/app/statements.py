@@ -213,3 +213,22 @@ READ_NOTIFICATIONS = """
 UPDATE notifications SET is_read = true, read_at = now()
 WHERE id = ANY (%(ids)s::uuid[]) AND NOT is_read
 """
+
+# -- on a Citus cluster (migration 060, decisions 230-234): what a cluster cannot run as the
+# statements above, through functions that take the seller, so that each call is delegated
+# to the seller's node (`socialdb citus distribute`) and names the seller in every statement.
+# The library sends these only where Citus is loaded (socialdb.app.cluster).
+
+CITUS_MARK_READ = "SELECT seller_mark_read(%(seller)s, %(conversation)s)"
+CITUS_SEARCH = "SELECT id, name, price, rank FROM seller_search_products(%(seller)s, %(query)s, %(limit)s)"
+CITUS_INGEST_BATCH = """
+SELECT stored, not_connected
+FROM seller_ingest_batch(%(seller)s, %(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::text[],
+                         %(usernames)s::text[], %(messages)s::text[], %(senders)s::text[], %(types)s::text[],
+                         %(contents)s::text[], %(sent_ats)s::timestamptz[])
+"""
+CITUS_EVENTS = """
+SELECT seller_record_events(%(seller)s, %(accounts)b::uuid[], %(types)b::text[], %(categories)b::text[],
+                            %(times)b::timestamptz[], %(values)b::numeric[], %(entity_types)b::text[],
+                            %(entity_ids)b::uuid[])
+"""

@@ -39,6 +39,29 @@ SHARD_COUNT = 64  # docs/scaling.md, "Co-location": the FAQ's 32 to 128 for mult
 DELEGATED = (
     ("public.seller_inbox_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
     ("public.seller_message_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
+    # The library's other hot calls on Citus (migration 060, decisions 230-233).
+    ("public.seller_ingest_message(uuid,uuid,text,text,text,text,text,text,text,timestamp with time zone)", "p_seller"),
+    ("public.seller_mark_read(uuid,uuid)", "p_seller"),
+    ("public.seller_search_products(uuid,text,integer)", "p_seller"),
+    (
+        "public.seller_ingest_batch(uuid,uuid[],text[],text[],text[],text[],text[],text[],text[],"
+        "timestamp with time zone[])",
+        "p_seller",
+    ),
+    (
+        "public.seller_record_events(uuid,uuid[],text[],text[],timestamp with time zone[],numeric[],text[],uuid[])",
+        "p_seller",
+    ),
+)
+# Delegated inside a transaction block too (`force_delegation`): the SECURITY DEFINER functions
+# owned by a NOLOGIN role. Run on the coordinator, Citus would connect to the workers as their
+# owner, who may not log in; delegated, every statement runs on the seller's node, locally
+# (decision 231). Citus checks that each statement of a forced call names the same seller.
+FORCE_DELEGATED = frozenset(
+    {
+        "public.seller_ingest_message(uuid,uuid,text,text,text,text,text,text,text,timestamp with time zone)",
+        "public.seller_search_products(uuid,text,integer)",
+    }
 )
 DEFAULTS = (("citus.enable_unsafe_triggers", "on"), ("citus.propagate_set_commands", "local"))
 
@@ -206,8 +229,8 @@ def _apply(conn: Conn, database: str, work: _Work, shard_count: int) -> None:
             _distribute_one(conn, name, work.pending[name], f"public.{TENANT}", None)
     for function, argument in work.to_delegate:
         conn.execute(
-            "SELECT pg_catalog.create_distributed_function(%s, %s, colocate_with => %s)",
-            (function, argument, f"public.{TENANT}"),
+            "SELECT pg_catalog.create_distributed_function(%s, %s, colocate_with => %s, force_delegation => %s)",
+            (function, argument, f"public.{TENANT}", function in FORCE_DELEGATED),
         )
 
 
