@@ -16,6 +16,7 @@ writers ingesting, marking read and deleting at once leave every unread_count eq
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import random
 import threading
@@ -424,3 +425,28 @@ def test_counters_stay_exact_under_eight_concurrent_writers_on_the_cluster(clust
     )
     assert written[0][0] > 40 and written[0][1] == len(MIX)  # the mix really wrote
     assert _rows(cluster_url, DRIFT) == []
+
+
+def test_a_null_seller_is_refused_and_the_coordinator_stays_up(cluster_url: str, app_url: str) -> None:
+    """The application role calls each delegated function with a NULL seller, as a literal and as
+    a bound parameter, in autocommit and inside a transaction. On Citus 13.2.2 as released this
+    crashed the coordinator's backend and put the whole server into recovery (citusdata/citus#7242);
+    .ci/citus-build patches it (decision 250). The call may fail or answer nothing; the server
+    must not restart, and another session must see it still up."""
+    started = _rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0]
+    calls_with_null: list[tuple[str, tuple[Any, ...]]] = [
+        ("SELECT * FROM seller_inbox_page(NULL::uuid, %s, 20, NULL, NULL)", (ACCOUNT_A,)),
+        ("SELECT * FROM seller_message_page(NULL::uuid, %s, 50, NULL, NULL)", (_md5_uuid("conv-a"),)),
+        ("SELECT seller_mark_read(NULL::uuid, %s)", (_md5_uuid("conv-a"),)),
+        ("SELECT * FROM seller_search_products(NULL::uuid, %s, 5)", ("vestido",)),  # force-delegated
+    ]
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        for statement, rest in calls_with_null:
+            for text, params in ((statement, rest), (statement.replace("NULL::uuid", "%s::uuid", 1), (None, *rest))):
+                for in_transaction in (False, True):
+                    try:
+                        with conn.transaction() if in_transaction else contextlib.nullcontext():
+                            conn.execute(text.encode(), params).fetchall()
+                    except psycopg.errors.Error as error:
+                        assert not isinstance(error, psycopg.OperationalError), f"{text}: {error}"
+    assert _rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0] == started
