@@ -64,7 +64,8 @@ SELECT n.nspname || '.' || c.relname,
 FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace,
 LATERAL run_command_on_shards(p.logicalrelid::regclass,
-  $q$SELECT s.reltuples::bigint || ' ' || (s.relpages::bigint + coalesce(t.relpages, 0)) * current_setting('block_size')::bigint
+  $q$SELECT s.reltuples::bigint || ' '
+            || (s.relpages::bigint + coalesce(t.relpages, 0)) * current_setting('block_size')::bigint
      FROM pg_catalog.pg_class AS s LEFT JOIN pg_catalog.pg_class AS t ON t.oid = s.reltoastrelid
      WHERE s.oid = '%s'::pg_catalog.regclass$q$) AS r
 WHERE c.relkind = 'r' AND r.success
