@@ -183,8 +183,9 @@ BEGIN
     WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
     SELECT pg_catalog.array_agg(u.id) INTO sellers FROM public.users AS u;
     SELECT pg_catalog.array_agg(DISTINCT s.user_id) INTO summarised FROM public.analytics_daily_summary AS s;
-    sellers := ARRAY(SELECT DISTINCT x FROM pg_catalog.unnest(coalesce(sellers, '{}') || coalesce(summarised, '{}')) AS x);
-    FOREACH seller IN ARRAY sellers LOOP
+    SELECT pg_catalog.array_agg(DISTINCT x) INTO sellers
+    FROM pg_catalog.unnest(coalesce(sellers, '{}') || coalesce(summarised, '{}')) AS x;
+    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
       DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
       SELECT pg_catalog.array_agg(x.date) INTO days FROM (
         SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS date FROM public.analytics_events AS e

@@ -1,0 +1,347 @@
+"""socialdb's upkeep and roles on a real Citus cluster (issue 26, items 3 and 4; decisions 240-244).
+
+A coordinator and two workers (tests/citus.py). A database is migrated as the non-superuser
+migrator, two sellers get one row of everything (tests/sellers.py), and it is distributed as
+tests/test_citus_distribute.py does (its test-only stand-in for the key migrations, then
+`socialdb citus distribute`); then `socialdb citus logins` lets the definer roles log in.
+
+- The definer roles log in on every node, without a password; the application still cannot
+  become or borrow them (SET ROLE, SET SESSION AUTHORIZATION, GRANT, a password), on the
+  coordinator or a worker; pg_hba.conf admits them only where the nodes connect from, and a
+  password never admits them.
+- `socialdb summary refresh` and `rebuild`, as a socialdb_maintenance login, give the summary
+  and rollup that the events give on one server (the from-scratch aggregate); TRUNCATE of the
+  events empties them, with no distributed deadlock.
+- `socialdb tokens rotate` re-encrypts every seller's tokens; `socialdb maintain` makes and
+  drops the events' monthly partitions.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+import pytest
+
+from socialdb.app.tokens import TokenCipher, key_id_of
+from socialdb.migrate import runner
+from tests import citus
+from tests.citus import Cluster
+from tests.helpers import finish, login_role, socialdb
+from tests.sellers import DATA, SELLERS
+from tests.test_citus_distribute import SHARDS, STAND_IN
+
+DEFINERS = ("socialdb_owner", "socialdb_ingest")
+TIMEOUT_S = 60  # every command and statement of these tests: a hang fails, never waits for ever
+
+
+def _rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query.encode(), params or None).fetchall()
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    proc = socialdb(*args)
+    out, err = finish(proc, 300)
+    return proc.returncode, out, err
+
+
+@dataclass(frozen=True)
+class Ops:
+    cluster: Cluster
+    url: str  # the superuser's, on the coordinator
+    migrator_url: str  # the migrating role's (a member of socialdb_owner), on the coordinator
+    logins: tuple[int, str, str]  # the first `socialdb citus logins`: exit code, stdout, stderr
+
+
+@pytest.fixture(scope="module")
+def ops(citus_cluster: Cluster) -> Ops:
+    url, migrator_url = citus.prepared(citus_cluster, "socialdb_ops")
+    citus.hand_extension_views(url)
+    runner.up(migrator_url)
+    with psycopg.connect(url, autocommit=True) as admin:
+        for suffix, user_id in SELLERS.items():
+            admin.execute(DATA.format(u=user_id, s=suffix).encode())
+        admin.execute("SELECT refresh_analytics_daily_summary()")
+        admin.execute(STAND_IN.encode())
+    code, _, err = _run("citus", "distribute", "--shard-count", str(SHARDS), "--database-url", url)
+    assert code == 0, err
+    return Ops(citus_cluster, url, migrator_url, _run("citus", "logins", "--database-url", url))
+
+
+# -- the definer roles' logins (decision 240) ---------------------------------------------------
+
+
+def test_the_definer_roles_log_in_on_every_node_without_a_password(ops: Ops) -> None:
+    code, out, err = ops.logins
+    assert (code, err) == (0, ""), err
+    lines = out.splitlines()
+    assert lines[:3] == [
+        "socialdb_owner may log in (no password) on every node",
+        "socialdb_ingest may log in (no password) on every node",
+        "granted CREATE on schema public to socialdb_owner (shard moves)",
+    ]
+    assert "  host all socialdb_owner,socialdb_ingest all reject" in lines
+    assert f"  hostssl socialdb_ops socialdb_owner,socialdb_ingest {citus.HOST}/32 cert" in lines
+    for node in ops.cluster.nodes:
+        found = _rows(
+            node.url("socialdb_ops"),
+            "SELECT rolname::text, rolcanlogin, rolpassword IS NULL, rolsuper OR rolbypassrls OR rolcreaterole"
+            " FROM pg_authid WHERE rolname = ANY (%s) ORDER BY 1",
+            (list(DEFINERS),),
+        )
+        assert found == [("socialdb_ingest", True, True, False), ("socialdb_owner", True, True, False)], node.name
+    again = _run("citus", "logins", "--database-url", ops.url)
+    assert again[0] == 0 and again[1].startswith("nothing to do: socialdb_owner, socialdb_ingest already log in")
+
+
+def test_logins_are_refused_in_one_line_without_citus(citus_cluster: Cluster) -> None:
+    with psycopg.connect(citus_cluster.coordinator.url(), autocommit=True) as admin:
+        admin.execute("CREATE DATABASE socialdb_ops_plain")
+    code, out, err = _run("citus", "logins", "--database-url", citus_cluster.coordinator.url("socialdb_ops_plain"))
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: database socialdb_ops_plain has no citus extension: the definer roles log in only on a Citus"
+        " cluster (on one server they stay NOLOGIN)\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def app_login(ops: Ops) -> Iterator[str]:
+    """A LOGIN role in socialdb_app, as the application connects; its name."""
+    with login_role(ops.url, "socialdb_app") as (role, _):
+        yield role
+
+
+@pytest.mark.parametrize("node_index", [0, 1, 2], ids=["coordinator", "worker1", "worker2"])
+def test_the_application_cannot_become_or_borrow_a_definer_role(ops: Ops, app_login: str, node_index: int) -> None:
+    node = ops.cluster.nodes[node_index]
+    attempts = (
+        [f"SET ROLE {role}" for role in DEFINERS]
+        + [f"SET SESSION AUTHORIZATION {role}" for role in DEFINERS]
+        + [f"GRANT {role} TO {app_login}" for role in DEFINERS]
+        + [f"ALTER ROLE {role} PASSWORD 'guessed'" for role in DEFINERS]
+        + [
+            f"ALTER ROLE {app_login} SUPERUSER",
+        ]
+    )
+    with psycopg.connect(node.url("socialdb_ops", app_login), autocommit=True) as conn:
+        for statement in attempts:
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(statement.encode())
+        assert conn.execute("SELECT current_user::text, session_user::text").fetchone() == (app_login, app_login)
+
+
+@pytest.fixture
+def hba_line(ops: Ops) -> Iterator[Any]:
+    """Puts a line first in the coordinator's pg_hba.conf (reloaded); the file is restored after."""
+    path = ops.cluster.root / ops.cluster.coordinator.name / "pg_hba.conf"
+    original = path.read_text()
+
+    def put(line: str) -> None:
+        path.write_text(f"{line}\n{original}")
+        _rows(ops.url, "SELECT pg_reload_conf()")
+
+    yield put
+    path.write_text(original)
+    _rows(ops.url, "SELECT pg_reload_conf()")
+
+
+def _socket_url(ops: Ops, role: str, password: str | None = None) -> str:
+    secret = f"&password={password}" if password else ""
+    return f"postgresql://{role}@/socialdb_ops?host={ops.cluster.root}&port={ops.cluster.coordinator.port}{secret}"
+
+
+def test_pg_hba_admits_the_definers_only_from_the_nodes_address(ops: Ops, hba_line: Any) -> None:
+    """As docs/security.md says: first in pg_hba.conf, the definer roles from the nodes'
+    addresses only, refused from anywhere else. Here the nodes connect over 127.0.0.1, and the
+    Unix socket stands for anywhere else."""
+    hba_line("local all socialdb_owner,socialdb_ingest reject")
+    for role in DEFINERS:
+        with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects connection"):
+            psycopg.connect(_socket_url(ops, role), connect_timeout=10).close()
+        with psycopg.connect(ops.cluster.coordinator.url("socialdb_ops", role)) as conn:  # from the nodes' address
+            assert conn.execute("SELECT current_user::text").fetchone() == (role,)
+
+
+def test_no_password_admits_a_definer_role(ops: Ops, hba_line: Any) -> None:
+    """Where pg_hba.conf asks for a password, nothing admits them: they have none (PASSWORD NULL)."""
+    hba_line("local all socialdb_owner,socialdb_ingest scram-sha-256")
+    for role in DEFINERS:
+        for guess in ("guessed", role):
+            with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+                psycopg.connect(_socket_url(ops, role, guess), connect_timeout=10).close()
+
+
+# -- the summary, TRUNCATE (decision 241) ----------------------------------------------------------
+
+# What one server's summary holds for the events: tests/test_summary.py's definition of it.
+FROM_SCRATCH = """
+SELECT user_id, client_account_id, coalesce(client_account_id, '00000000-0000-0000-0000-000000000000'::uuid),
+       (occurred_at AT TIME ZONE 'UTC')::date, event_category, event_type, count(*), sum(value), avg(value)
+FROM analytics_events GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 3, 4, 5, 6
+"""
+SUMMARY = """
+SELECT user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value,
+       avg_value
+FROM analytics_daily_summary ORDER BY 1, 3, 4, 5, 6
+"""
+ROLLUP = "SELECT user_id, date, event_category, event_count, total_value FROM analytics_daily_rollup ORDER BY 1, 2, 3"
+ROLLUP_FROM_EVENTS = """
+SELECT user_id, (occurred_at AT TIME ZONE 'UTC')::date, event_category, count(*), sum(value)
+FROM analytics_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+# Events written around the triggers (their statement trigger is the calls' work, not this
+# file's): as the superuser, with the shards' triggers off, and the changed days noted as the
+# trigger notes them. Hours from the month's first instant: days of a month that has a partition.
+_EVENTS = """
+BEGIN;
+SET LOCAL citus.propagate_set_commands = 'local';
+SET LOCAL session_replication_role = replica;
+INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at)
+SELECT '{u}', CASE WHEN h % 3 = 0 THEN NULL ELSE md5('acct-{s}')::uuid END,
+       (ARRAY['sale', 'view', 'reply'])[1 + h % 3], (ARRAY['sales', 'engagement', 'message'])[1 + h % 3],
+       CASE WHEN h % 4 = 0 THEN NULL ELSE (h * {k})::numeric / 7 END,
+       date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + h * interval '5 hours'
+FROM generate_series({first}, {last}) AS h;
+INSERT INTO analytics_summary_changes (user_id, date)
+SELECT DISTINCT '{u}'::uuid, ((date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+       + h * interval '5 hours') AT TIME ZONE 'UTC')::date
+FROM generate_series({first}, {last}) AS h;
+COMMIT;
+"""
+
+
+def _add_events(url: str, first: int, last: int, k: int) -> None:
+    with psycopg.connect(url, autocommit=True) as admin:
+        for suffix, user_id in SELLERS.items():
+            admin.execute(_EVENTS.format(u=user_id, s=suffix, first=first, last=last, k=k).encode())
+
+
+@pytest.fixture(scope="module")
+def maintenance_url(ops: Ops) -> Iterator[str]:
+    with login_role(ops.url, "socialdb_maintenance") as (_, url):
+        yield url
+
+
+def _same_as_one_server(url: str) -> None:
+    assert _rows(url, SUMMARY) == _rows(url, FROM_SCRATCH)
+    assert _rows(url, ROLLUP) == _rows(url, ROLLUP_FROM_EVENTS)
+
+
+def test_summary_refresh_per_seller_equals_one_servers(ops: Ops, maintenance_url: str) -> None:
+    _add_events(ops.url, 0, 20, 3)
+    assert _run("summary", "refresh", "--database-url", maintenance_url)[0] == 0
+    _same_as_one_server(ops.url)
+    _add_events(ops.url, 10, 30, 5)  # more events on some of the same days, and on new ones
+    code, out, err = _run("summary", "refresh", "--database-url", maintenance_url)
+    assert code == 0 and re.fullmatch(r"summary refreshed in \d+ ms\n", out), err
+    _same_as_one_server(ops.url)
+    assert _rows(ops.url, "SELECT count(*) FROM analytics_summary_changes") == [(0,)]
+    assert {row[0] for row in _rows(ops.url, SUMMARY)} == {uuid.UUID(u) for u in SELLERS.values()}
+
+
+def test_summary_rebuild_repairs_every_seller(ops: Ops, maintenance_url: str) -> None:
+    _add_events(ops.url, 31, 35, 2)  # noted, not refreshed: the rebuild takes them too
+    with psycopg.connect(ops.url, autocommit=True) as admin:  # damage: a wrong total, a lost row
+        admin.execute(
+            "UPDATE analytics_daily_summary SET event_count = event_count + 7 WHERE user_id = %s", (SELLERS["a"],)
+        )
+        admin.execute("DELETE FROM analytics_daily_rollup WHERE user_id = %s", (SELLERS["b"],))
+    code, out, err = _run("summary", "rebuild", "--database-url", maintenance_url)
+    assert code == 0 and out.startswith("summary rebuilt in "), err
+    _same_as_one_server(ops.url)
+    assert _rows(ops.url, "SELECT count(*) FROM analytics_summary_changes") == [(0,)]
+
+
+def test_the_application_still_cannot_refresh_the_summary(ops: Ops) -> None:
+    with login_role(ops.url, "socialdb_app") as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        for function in ("refresh_analytics_daily_summary()", "rebuild_analytics_daily_summary()"):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                conn.execute(f"SELECT {function}".encode())
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT recompute_seller_days(%s, ARRAY[current_date])", (SELLERS["a"],))
+
+
+# -- tokens rotate, maintain (decisions 241, 244) ---------------------------------------------------
+
+
+def _key(byte: int) -> str:
+    return base64.b64encode(bytes([byte]) * 32).decode()
+
+
+def test_tokens_rotate_reencrypts_every_sellers_tokens(ops: Ops) -> None:
+    old = TokenCipher.parse(f"k1:{_key(1)}", "test")
+    new = TokenCipher.parse(f"k2:{_key(2)}\nk1:{_key(1)}", "test")
+    plain: dict[uuid.UUID, str] = {}
+    with psycopg.connect(ops.url, autocommit=True) as admin:
+        for suffix, user_id in SELLERS.items():
+            for n in range(3):
+                token_id, account = uuid.uuid4(), uuid.UUID(_rows(ops.url, f"SELECT md5('acct-{suffix}')")[0][0])
+                plain[token_id] = f"token-{suffix}-{n}"
+                admin.execute(
+                    "INSERT INTO oauth_tokens (id, user_id, client_account_id, platform, access_token, expires_at)"
+                    " VALUES (%s, %s, %s, 'instagram', %s, now() + interval '1 day')",
+                    (token_id, user_id, account, old.encrypt(plain[token_id], account, token_id)),
+                )
+        admin.execute("DELETE FROM oauth_tokens WHERE NOT access_token LIKE 'v%%'")  # DATA's opaque ones
+    code, out, err = _run_rotate(ops.migrator_url, f"k2:{_key(2)},k1:{_key(1)}")
+    assert code == 0, err
+    assert out.splitlines()[-1] == "6 token(s) re-encrypted; every token is under key 'k2'"
+    for token_id, user_id, account, stored in _rows(
+        ops.url, "SELECT id, user_id, client_account_id, access_token FROM oauth_tokens"
+    ):
+        assert key_id_of(stored) == "k2", user_id
+        assert new.decrypt(stored, account, token_id) == plain[token_id]
+
+
+def _run_rotate(url: str, keys: str) -> tuple[int, str, str]:
+    proc = socialdb("tokens", "rotate", "--batch-size", "2", "--database-url", url, env={"SOCIALDB_TOKEN_KEYS": keys})
+    out, err = finish(proc, 300)
+    return proc.returncode, out, err
+
+
+def test_maintain_makes_and_keeps_the_events_partitions(ops: Ops) -> None:
+    before = _partitions(ops.url)
+    code, out, err = _run("maintain", "--months", "4", "--database-url", ops.migrator_url)
+    assert code == 0, err
+    after = _partitions(ops.url)
+    assert set(before) < set(after), out
+    assert out.splitlines() == [f"created {name}" for name in sorted(set(after) - set(before))]
+    # Each new partition is distributed with its parent, in users' group (a seller's node).
+    groups = _rows(
+        ops.url,
+        "SELECT DISTINCT colocationid FROM pg_dist_partition WHERE logicalrelid IN"
+        " ('public.users'::regclass, 'public.analytics_events'::regclass)"
+        " OR logicalrelid::text LIKE 'analytics_events_%'",
+    )
+    assert len(groups) == 1
+    again = _run("maintain", "--months", "4", "--database-url", ops.migrator_url)
+    assert again[:2] == (0, "partitions up to date\n"), again[2]
+
+
+def _partitions(url: str) -> list[str]:
+    return [
+        row[0]
+        for row in _rows(
+            url,
+            "SELECT c.relname::text FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid"
+            " WHERE i.inhparent = 'public.analytics_events'::regclass ORDER BY 1",
+        )
+    ]
+
+
+def test_truncating_the_events_empties_the_summary_without_a_deadlock(ops: Ops) -> None:
+    """Last of the summary's tests: it empties the events. As the migrating role (a member of
+    the owner), with a statement timeout: a distributed deadlock fails, never hangs."""
+    assert _rows(ops.url, "SELECT count(*) > 0 FROM analytics_daily_summary") == [(True,)]
+    with psycopg.connect(ops.migrator_url, autocommit=True) as conn:
+        conn.execute(f"SET statement_timeout = '{TIMEOUT_S}s'".encode())
+        conn.execute("TRUNCATE analytics_events")
+    for table in ("analytics_events", "analytics_daily_summary", "analytics_daily_rollup", "analytics_summary_changes"):
+        assert _rows(ops.url, f"SELECT count(*) FROM {table}") == [(0,)], table
