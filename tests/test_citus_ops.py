@@ -84,11 +84,10 @@ def test_the_definer_roles_log_in_on_every_node_without_a_password(ops: Ops) -> 
     code, out, err = ops.logins
     assert (code, err) == (0, ""), err
     lines = out.splitlines()
-    assert lines[:3] == [
+    assert lines[:2] == [
         "socialdb_owner may log in (no password) on every node",
         "socialdb_ingest may log in (no password) on every node",
-        "granted CREATE on schema public to socialdb_owner (shard moves)",
-    ]
+    ]  # CREATE on public: the runner gave it to socialdb_owner before 018
     assert "  host all socialdb_owner,socialdb_ingest all reject" in lines
     assert f"  hostssl socialdb_ops socialdb_owner,socialdb_ingest {citus.HOST}/32 cert" in lines
     for node in ops.cluster.nodes:
@@ -202,28 +201,29 @@ FROM analytics_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
 # Events written around the triggers (their statement trigger is the calls' work, not this
 # file's): as the superuser, with the shards' triggers off, and the changed days noted as the
 # trigger notes them. Hours from the month's first instant: days of a month that has a partition.
-_EVENTS = """
-BEGIN;
-SET LOCAL citus.propagate_set_commands = 'local';
-SET LOCAL session_replication_role = replica;
-INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at)
-SELECT '{u}', CASE WHEN h % 3 = 0 THEN NULL ELSE md5('acct-{s}')::uuid END,
-       (ARRAY['sale', 'view', 'reply'])[1 + h % 3], (ARRAY['sales', 'engagement', 'message'])[1 + h % 3],
-       CASE WHEN h % 4 = 0 THEN NULL ELSE (h * {k})::numeric / 7 END,
-       date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + h * interval '5 hours'
-FROM generate_series({first}, {last}) AS h;
-INSERT INTO analytics_summary_changes (user_id, date)
-SELECT DISTINCT '{u}'::uuid, ((date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
-       + h * interval '5 hours') AT TIME ZONE 'UTC')::date
-FROM generate_series({first}, {last}) AS h;
-COMMIT;
-"""
+_EVENTS = (
+    "SET LOCAL citus.propagate_set_commands = 'local'",
+    "SET LOCAL session_replication_role = replica",
+    """INSERT INTO analytics_events (user_id, client_account_id, event_type, event_category, value, occurred_at)
+    SELECT '{u}', CASE WHEN h % 3 = 0 THEN NULL ELSE md5('acct-{s}')::uuid END,
+           (ARRAY['sale', 'view', 'reply'])[1 + h % 3], (ARRAY['sales', 'engagement', 'message'])[1 + h % 3],
+           CASE WHEN h % 4 = 0 THEN NULL ELSE (h * {k})::numeric / 7 END,
+           date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + h * interval '5 hours'
+    FROM generate_series({first}, {last}) AS h""",
+    """INSERT INTO analytics_summary_changes (user_id, date)
+    SELECT DISTINCT '{u}'::uuid, ((date_trunc('month', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+           + h * interval '5 hours') AT TIME ZONE 'UTC')::date
+    FROM generate_series({first}, {last}) AS h""",
+)
 
 
 def _add_events(url: str, first: int, last: int, k: int) -> None:
-    with psycopg.connect(url, autocommit=True) as admin:
+    """One statement at a time: Citus sends a string of several to a worker whole."""
+    with psycopg.connect(url) as admin:
         for suffix, user_id in SELLERS.items():
-            admin.execute(_EVENTS.format(u=user_id, s=suffix, first=first, last=last, k=k).encode())
+            for statement in _EVENTS:
+                admin.execute(statement.format(u=user_id, s=suffix, first=first, last=last, k=k).encode())
+            admin.commit()
 
 
 @pytest.fixture(scope="module")
@@ -283,19 +283,18 @@ def test_tokens_rotate_reencrypts_every_sellers_tokens(ops: Ops) -> None:
     new = TokenCipher.parse(f"k2:{_key(2)}\nk1:{_key(1)}", "test")
     plain: dict[uuid.UUID, str] = {}
     with psycopg.connect(ops.url, autocommit=True) as admin:
+        admin.execute("DELETE FROM oauth_tokens")  # DATA's opaque ones; one live token per account
         for suffix, user_id in SELLERS.items():
-            for n in range(3):
-                token_id, account = uuid.uuid4(), uuid.UUID(_rows(ops.url, f"SELECT md5('acct-{suffix}')")[0][0])
-                plain[token_id] = f"token-{suffix}-{n}"
-                admin.execute(
-                    "INSERT INTO oauth_tokens (id, user_id, client_account_id, platform, access_token, expires_at)"
-                    " VALUES (%s, %s, %s, 'instagram', %s, now() + interval '1 day')",
-                    (token_id, user_id, account, old.encrypt(plain[token_id], account, token_id)),
-                )
-        admin.execute("DELETE FROM oauth_tokens WHERE NOT access_token LIKE 'v%%'")  # DATA's opaque ones
+            token_id, account = uuid.uuid4(), uuid.UUID(_rows(ops.url, f"SELECT md5('acct-{suffix}')")[0][0])
+            plain[token_id] = f"token-{suffix}"
+            admin.execute(
+                "INSERT INTO oauth_tokens (id, user_id, client_account_id, platform, access_token, expires_at, scopes)"
+                " VALUES (%s, %s, %s, 'instagram', %s, now() + interval '1 day', ARRAY['basic'])",
+                (token_id, user_id, account, old.encrypt(plain[token_id], account, token_id)),
+            )
     code, out, err = _run_rotate(ops.migrator_url, f"k2:{_key(2)},k1:{_key(1)}")
     assert code == 0, err
-    assert out.splitlines()[-1] == "6 token(s) re-encrypted; every token is under key 'k2'"
+    assert out.splitlines()[-1] == "2 token(s) re-encrypted; every token is under key 'k2'"
     for token_id, user_id, account, stored in _rows(
         ops.url, "SELECT id, user_id, client_account_id, access_token FROM oauth_tokens"
     ):
@@ -304,7 +303,7 @@ def test_tokens_rotate_reencrypts_every_sellers_tokens(ops: Ops) -> None:
 
 
 def _run_rotate(url: str, keys: str) -> tuple[int, str, str]:
-    proc = socialdb("tokens", "rotate", "--batch-size", "2", "--database-url", url, env={"SOCIALDB_TOKEN_KEYS": keys})
+    proc = socialdb("tokens", "rotate", "--batch-size", "1", "--database-url", url, env={"SOCIALDB_TOKEN_KEYS": keys})
     out, err = finish(proc, 300)
     return proc.returncode, out, err
 
@@ -394,14 +393,15 @@ def test_the_plan_reads_sizes_from_the_shards(ops: Ops) -> None:
     with psycopg.connect(ops.url, autocommit=True) as admin:
         admin.execute(
             "INSERT INTO notifications (user_id, type, title, message)"
-            " SELECT (ARRAY[%s, %s]::uuid[])[1 + n % 2], 'sale', 'n' || n, repeat('x', 200)"
+            " SELECT (ARRAY[%s, %s]::uuid[])[1 + n %% 2], 'sale', 'n' || n, repeat('x', 200)"
             " FROM generate_series(1, 500) AS n",
             (SELLERS["a"], SELLERS["b"]),
         )
         admin.execute("ANALYZE notifications")
         shell = admin.execute("SELECT reltuples FROM pg_class WHERE oid = 'public.notifications'::regclass").fetchone()
-    assert shell is not None and shell[0] <= 0  # the coordinator's shell: what the plan read before
     total = _rows(ops.url, "SELECT count(*) FROM notifications")[0][0]
+    # The coordinator's own table: what the plan read before (the rows it held when distributed).
+    assert shell is not None and shell[0] < total
     with psycopg.connect(ops.migrator_url, autocommit=True) as conn, conn.transaction():
         conn.execute("SET TRANSACTION READ ONLY")
         facts = live.facts(conn)
@@ -418,7 +418,7 @@ WRITERS = 4
 # unread counter's trigger fires on the shard.
 _MESSAGE = """
 INSERT INTO messages (id, conversation_id, user_id, platform_message_id, sender_type, content, sent_at)
-VALUES (%s, md5('conv-' || %s)::uuid, %s, %s, 'customer', 'oi', now())
+VALUES (%s, md5('conv-' || %s::text)::uuid, %s, %s, 'customer', 'oi', now())
 """
 _COUNTERS = """
 SELECT c.id, c.unread_count, (SELECT count(*) FROM messages AS m WHERE m.conversation_id = c.id
@@ -456,7 +456,9 @@ class _Writer:
 
 def test_a_shard_move_under_live_ingest_loses_nothing_and_counts_exactly(ops: Ops, app_login: str) -> None:
     app_url = ops.cluster.coordinator.url("socialdb_ops", app_login)
-    shard = _rows(ops.url, "SELECT get_shard_id_for_distribution_column('public.users', %s)", (SELLERS["a"],))[0][0]
+    shard = _rows(ops.url, "SELECT get_shard_id_for_distribution_column('public.users', %s::uuid)", (SELLERS["a"],))[0][
+        0
+    ]
     source = _rows(ops.url, "SELECT nodeport FROM citus_shards WHERE shardid = %s", (shard,))[0][0]
     target = next(w.port for w in ops.cluster.workers if w.port != source)
     writers = [_Writer(app_url, "ab"[n % 2], [], []) for n in range(WRITERS)]
