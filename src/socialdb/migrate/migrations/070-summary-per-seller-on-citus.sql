@@ -10,6 +10,7 @@
 -- Supersedes: 037's bodies of refresh_analytics_daily_summary() and
 -- rebuild_analytics_daily_summary(), 027's of forget_analytics_summary(). Owners, grants and
 -- comments stay: CREATE OR REPLACE keeps them.
+-- forget_analytics_summary() becomes SECURITY INVOKER (why: below).
 -- recompute_seller_days(uuid, date[]) is no SECURITY DEFINER: only its owner (socialdb_owner)
 -- may call it, as the two SECURITY DEFINER functions do.
 -- Locks: none on any table (the functions' catalog rows).
@@ -267,7 +268,7 @@ $$;
 CREATE OR REPLACE FUNCTION forget_analytics_summary()
 RETURNS trigger
 LANGUAGE plpgsql
-SECURITY DEFINER
+SECURITY INVOKER
 SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
@@ -283,6 +284,13 @@ BEGIN
   RETURN NULL;
 END;
 $$;
+
+-- SECURITY INVOKER, no longer DEFINER: only the events' owner and its members may TRUNCATE
+-- them, and they own the summary too. On Citus the summary's shards, co-located with the
+-- events', were just truncated over connections of the invoker, and Citus refuses to touch
+-- them as another user in the transaction ("cannot perform query on placements that were
+-- modified in this transaction by a different user").
+COMMENT ON FUNCTION forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list, as the role that truncates (the events'' owner or a member of it).';
 
 -- ROLLBACK
 -- 037's bodies and 027's trigger function; the helper dropped.
@@ -454,5 +462,7 @@ BEGIN
   RETURN NULL;
 END;
 $$;
+
+COMMENT ON FUNCTION forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list (SECURITY DEFINER).';
 
 DROP FUNCTION recompute_seller_days(uuid, date[]);
