@@ -85,12 +85,10 @@ def test_the_definer_roles_log_in_on_every_node_without_a_password(ops: Ops) -> 
     code, out, err = ops.logins
     assert (code, err) == (0, ""), err
     lines = out.splitlines()
-    assert lines[:2] == [
-        "socialdb_owner may log in (no password) on every node",
-        "socialdb_ingest may log in (no password) on every node",
-    ]  # CREATE on public: the runner gave it to socialdb_owner before 018
-    assert "  host all socialdb_owner,socialdb_ingest all reject" in lines
-    assert f"  hostssl socialdb_ops socialdb_owner,socialdb_ingest {citus.HOST}/32 cert" in lines
+    assert lines[0] == "socialdb_owner may log in (no password) on every node"
+    assert not any("CREATE" in line for line in lines)  # the runner gave socialdb_owner CREATE on public (018)
+    assert "  host all socialdb_owner all reject" in lines
+    assert f"  hostssl socialdb_ops socialdb_owner {citus.HOST}/32 cert" in lines
     for node in ops.cluster.nodes:
         found = _rows(
             node.url("socialdb_ops"),
@@ -98,9 +96,10 @@ def test_the_definer_roles_log_in_on_every_node_without_a_password(ops: Ops) -> 
             " FROM pg_authid WHERE rolname = ANY (%s) ORDER BY 1",
             (list(DEFINERS),),
         )
-        assert found == [("socialdb_ingest", True, True, False), ("socialdb_owner", True, True, False)], node.name
+        # socialdb_ingest keeps NOLOGIN: its function runs on the seller's node (the calls' delegation).
+        assert found == [("socialdb_ingest", False, True, False), ("socialdb_owner", True, True, False)], node.name
     again = _run("citus", "logins", "--database-url", ops.url)
-    assert again[0] == 0 and again[1].startswith("nothing to do: socialdb_owner, socialdb_ingest already log in")
+    assert again[0] == 0 and again[1].startswith("nothing to do: socialdb_owner already logs in on every node")
 
 
 def test_logins_are_refused_in_one_line_without_citus(citus_cluster: Cluster) -> None:
@@ -164,8 +163,8 @@ def test_pg_hba_admits_the_definers_only_from_the_nodes_address(ops: Ops, hba_li
     """As docs/security.md says: first in pg_hba.conf, the definer roles from the nodes'
     addresses only, refused from anywhere else. Here the nodes connect over 127.0.0.1, and the
     Unix socket stands for anywhere else."""
-    hba_line("local all socialdb_owner,socialdb_ingest reject")
-    for role in DEFINERS:
+    hba_line("local all socialdb_owner reject")
+    for role in ("socialdb_owner",):
         with pytest.raises(psycopg.OperationalError, match="pg_hba.conf rejects connection"):
             psycopg.connect(_socket_url(ops, role), connect_timeout=10).close()
         with psycopg.connect(ops.cluster.coordinator.url("socialdb_ops", role)) as conn:  # from the nodes' address
@@ -174,7 +173,7 @@ def test_pg_hba_admits_the_definers_only_from_the_nodes_address(ops: Ops, hba_li
 
 def test_no_password_admits_a_definer_role(ops: Ops, hba_line: Any) -> None:
     """Where pg_hba.conf asks for a password, nothing admits them: they have none (PASSWORD NULL)."""
-    hba_line("local all socialdb_owner,socialdb_ingest scram-sha-256")
+    hba_line("local all socialdb_owner,socialdb_ingest scram-sha-256")  # socialdb_ingest: not even a login
     for role in DEFINERS:
         for guess in ("guessed", role):
             with pytest.raises(psycopg.OperationalError, match="password authentication failed"):

@@ -55,9 +55,10 @@ def citus_distribute(
 
 @citus_app.command("logins")
 def citus_logins(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
-    """Let socialdb_owner and socialdb_ingest log in, without a password, on every node: Citus
-    connects to the workers as the owner of a SECURITY DEFINER function, and a shard move as the
-    tables' owner (decision 240). Prints the pg_hba.conf lines that confine them to the nodes.
+    """Let socialdb_owner log in, without a password, on every node: Citus connects to the workers
+    as the owner of a SECURITY DEFINER function (the summary's refresh and rebuild), and a shard
+    move as the tables' owner (decision 240). Prints the pg_hba.conf lines that confine it to the
+    nodes. socialdb_ingest stays NOLOGIN.
 
     On the coordinator, as a superuser, once per cluster. Refused in one line without Citus.
 
@@ -77,7 +78,7 @@ def citus_logins(database_url: DatabaseUrl = None, debug: Debug = False) -> None
     if done.create_on_public:
         say(f"granted CREATE on schema public to {citus_roles.SCHEMA_OWNER_ROLE} (shard moves)")
     if not done.changed:
-        say(f"nothing to do: {', '.join(citus_roles.DEFINERS)} already log in on every node")
+        say(f"nothing to do: {', '.join(citus_roles.LOGINS)} already logs in on every node")
     say("add first to each node's pg_hba.conf (the nodes' own addresses only; docs/security.md):")
     for line in citus_roles.pg_hba_lines(database_of(url), done.nodes):
         say(f"  {line}")

@@ -1,17 +1,17 @@
-"""The definer roles' logins on a Citus cluster (issue 26, item 4; decision 240).
+"""The owner's login on a Citus cluster (issue 26, item 4; decision 240).
 
 On Citus a statement on a distributed table opens connections to the workers as the current
-user. Inside a SECURITY DEFINER function that is the function's owner: `socialdb_owner`
-(the summary's refresh and rebuild, sign-in, the webhook's route) or `socialdb_ingest` (the
-ingest functions), both NOLOGIN by design (migrations 018, 036), so the call fails
-("role ... is not permitted to log in"). A shard move connects as the table's owner too.
+user. Inside a SECURITY DEFINER function that is the function's owner: `socialdb_owner` for
+the summary's refresh and rebuild, whose statements reach every seller's node, NOLOGIN by
+design (migration 018), so the call fails ("role ... is not permitted to log in"). A shard
+move connects as the tables' owner too. `socialdb_ingest` keeps NOLOGIN: its one function runs
+on the seller's node, delegated, and opens no connection to another (the calls' decisions).
 
-Each of the two roles gets LOGIN with no password (PASSWORD NULL), on every node: no password
-exists to steal, guess or store in `pg_dist_authinfo`, so a password method (scram-sha-256)
-can never admit them; what admits them is the pg_hba.conf lines the administrator adds for
-the nodes' own addresses (`pg_hba_lines`, docs/security.md "Citus: the definer roles'
-logins"). socialdb_owner also gets CREATE on schema public, which `citus_move_shard_placement`
-needs of the owner of the tables it moves.
+socialdb_owner gets LOGIN with no password (PASSWORD NULL), on every node: no password exists
+to steal, guess or store in `pg_dist_authinfo`, so a password method (scram-sha-256) can never
+admit it; what admits it is the pg_hba.conf lines the administrator adds for the nodes' own
+addresses (`pg_hba_lines`, docs/security.md "Citus: the owner's login"). It also gets CREATE on
+schema public where it lacks it, which `citus_move_shard_placement` needs of the tables' owner.
 
 An administrator's step, run once per cluster as a superuser (it reads pg_authid, where the
 passwords are): `socialdb citus logins`. It is no migration: the migrating role may not alter
@@ -28,7 +28,8 @@ from psycopg import sql
 from socialdb.db import Conn, connect, database_of
 from socialdb.errors import CitusError
 
-DEFINERS = ("socialdb_owner", "socialdb_ingest")  # the NOLOGIN owners of SECURITY DEFINER functions
+LOGINS = ("socialdb_owner",)  # the definer roles that log in on Citus
+NOLOGIN = ("socialdb_ingest",)  # the definer roles that stay NOLOGIN there too (refused otherwise)
 SCHEMA_OWNER_ROLE = "socialdb_owner"  # owns the tables: a shard move creates their shards as it
 _HAS_CITUS = "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'"
 # Each definer: can it log in, has it a password, and may it do more than its rights (refused).
@@ -56,7 +57,7 @@ class NodeLogins:
 
 
 def grant_node_logins(url: str) -> NodeLogins:
-    """Give the definer roles LOGIN without a password on every node of the Citus cluster at `url`."""
+    """Give socialdb_owner LOGIN without a password on every node of the Citus cluster at `url`."""
     database = database_of(url)
     with connect(url, autocommit=True, purpose="citus logins") as conn:
         if conn.execute(_HAS_CITUS).fetchone() is None:
@@ -64,7 +65,9 @@ def grant_node_logins(url: str) -> NodeLogins:
                 f"database {database} has no citus extension: the definer roles log in only on a Citus cluster"
                 " (on one server they stay NOLOGIN)"
             )
-        missing = [role for role in DEFINERS if _needs_login(conn, role)]
+        missing = [role for role in LOGINS if _needs_login(conn, role)]
+        for role in NOLOGIN:
+            _refuse_login(conn, role)
         with conn.transaction():
             for role in missing:
                 # Citus sends ALTER ROLE to every node (citus.enable_alter_role_propagation).
@@ -94,10 +97,20 @@ def _needs_login(conn: Conn, role: str) -> bool:
     return not bool(can_login)
 
 
+def _refuse_login(conn: Conn, role: str) -> None:
+    """`role` must stay NOLOGIN (a missing one is the runner's to create)."""
+    row = conn.execute(_ROLE, (role,)).fetchone()
+    if row is not None and row[0]:
+        raise CitusError(
+            f"role {role} may log in, which it needs nowhere (its function runs on the seller's node):"
+            f" ALTER ROLE {role} NOLOGIN first (docs/security.md)"
+        )
+
+
 def pg_hba_lines(database: str, nodes: tuple[str, ...], method: str = "cert") -> list[str]:
-    """The pg_hba.conf lines each node needs, first in the file: the definer roles from the nodes'
-    own addresses only (by `method`: the inter-node certificate), refused from anywhere else."""
-    roles = ",".join(DEFINERS)
+    """The pg_hba.conf lines each node needs, first in the file: the logins from the nodes' own
+    addresses only (by `method`: the inter-node certificate), refused from anywhere else."""
+    roles = ",".join(LOGINS)
     lines = [f"hostssl {database} {roles} {_cidr(node)} {method}" for node in nodes]
     lines += [f"host all {roles} all reject", f"local all {roles} reject"]
     return lines
