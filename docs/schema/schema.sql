@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 053-seller-pages-on-citus.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 070-summary-per-seller-on-citus.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -75,10 +75,17 @@ $function$;
 CREATE OR REPLACE FUNCTION public.forget_analytics_summary()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 BEGIN
+  -- On Citus the trigger fires for the coordinator's table and for every shard on the workers;
+  -- only the first empties the summary (and so every shard of it). A shard's, emptying the
+  -- distributed summary from a worker while the coordinator's TRUNCATE holds its shards,
+  -- was a distributed deadlock (decision 241).
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL
+     AND TG_RELID <> 'public.analytics_events'::pg_catalog.regclass THEN
+    RETURN NULL;
+  END IF;
   TRUNCATE public.analytics_daily_summary, public.analytics_daily_rollup, public.analytics_summary_changes;
   RETURN NULL;
 END;
@@ -173,7 +180,39 @@ CREATE OR REPLACE FUNCTION public.rebuild_analytics_daily_summary()
 AS $function$
 DECLARE
   first_kept date;
+  sellers uuid[];
+  summarised uuid[];
+  seller uuid;
+  days date[];
 BEGIN
+  -- On Citus (its settings exist) one seller at a time, every day of its events, summary
+  -- and rollup from the oldest partition's first day on, each recomputed whole by statements
+  -- that name the seller (decision 241). A single server runs 037's statement, which writes
+  -- only what differs.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                     'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
+                    '-infinity'::date)
+      INTO first_kept
+    FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
+    WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+    SELECT pg_catalog.array_agg(u.id) INTO sellers FROM public.users AS u;
+    SELECT pg_catalog.array_agg(DISTINCT s.user_id) INTO summarised FROM public.analytics_daily_summary AS s;
+    SELECT pg_catalog.array_agg(DISTINCT x) INTO sellers
+    FROM pg_catalog.unnest(coalesce(sellers, '{}') || coalesce(summarised, '{}')) AS x;
+    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
+      DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
+      SELECT pg_catalog.array_agg(x.date) INTO days FROM (
+        SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS date FROM public.analytics_events AS e
+        WHERE e.user_id = seller AND e.occurred_at >= first_kept::timestamp AT TIME ZONE 'UTC'
+        UNION SELECT s.date FROM public.analytics_daily_summary AS s WHERE s.user_id = seller AND s.date >= first_kept
+        UNION SELECT r.date FROM public.analytics_daily_rollup AS r WHERE r.user_id = seller AND r.date >= first_kept
+      ) AS x;
+      PERFORM public.recompute_seller_days(seller, coalesce(days, '{}'));
+    END LOOP;
+    RETURN;
+  END IF;
   -- One refresh or rebuild at a time (the refresh's lock); every day is recomputed here,
   -- so the noted changes are done with: those committed after this snapshot stay noted.
   LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
@@ -241,6 +280,37 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF p_seller IS NULL OR p_days IS NULL OR pg_catalog.cardinality(p_days) = 0 THEN
+    RETURN;
+  END IF;
+  -- Every statement names the seller: on Citus each runs on the seller's node, the INSERT ...
+  -- SELECTs between its co-located shards. The days' rows are replaced whole; the totals are
+  -- 037's (count, sum and avg per day, account, category and type; the rollup sums them).
+  DELETE FROM public.analytics_daily_summary AS s WHERE s.user_id = p_seller AND s.date = ANY (p_days);
+  DELETE FROM public.analytics_daily_rollup AS r WHERE r.user_id = p_seller AND r.date = ANY (p_days);
+  INSERT INTO public.analytics_daily_summary
+    (user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value)
+  SELECT e.user_id, e.client_account_id,
+         coalesce(e.client_account_id, '00000000-0000-0000-0000-000000000000'::uuid),
+         (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type,
+         count(*), sum(e.value), avg(e.value)
+  FROM public.analytics_events AS e
+  WHERE e.user_id = p_seller AND (e.occurred_at AT TIME ZONE 'UTC')::date = ANY (p_days)
+  GROUP BY e.user_id, e.client_account_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type;
+  INSERT INTO public.analytics_daily_rollup (user_id, date, event_category, event_count, total_value)
+  SELECT s.user_id, s.date, s.event_category, sum(s.event_count)::bigint, sum(s.total_value)
+  FROM public.analytics_daily_summary AS s
+  WHERE s.user_id = p_seller AND s.date = ANY (p_days)
+  GROUP BY s.user_id, s.date, s.event_category;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
  RETURNS void
  LANGUAGE plpgsql
@@ -250,7 +320,33 @@ CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
 AS $function$
 DECLARE
   first_kept date;
+  sellers uuid[];
+  seller uuid;
+  days date[];
 BEGIN
+  -- On Citus (its settings exist) one seller at a time: each statement of
+  -- recompute_seller_days names the seller, so it runs on that seller's node alone; the
+  -- statement below, which joins and writes every seller's shards in one, Citus cannot run
+  -- (decision 241). A single server runs it as 037 wrote it.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                     'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
+                    '-infinity'::date)
+      INTO first_kept
+    FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
+    WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+    SELECT pg_catalog.array_agg(DISTINCT c.user_id) INTO sellers FROM public.analytics_summary_changes AS c;
+    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
+      -- The seller's noted days, claimed (a change noted after this read stays for the next run).
+      SELECT pg_catalog.array_agg(DISTINCT c.date) INTO days
+      FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
+      DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller AND c.date = ANY (days);
+      PERFORM public.recompute_seller_days(
+        seller, ARRAY(SELECT d FROM pg_catalog.unnest(days) AS d WHERE d >= first_kept));
+    END LOOP;
+    RETURN;
+  END IF;
   -- One refresh at a time, under a lock only the owner can take: the application has no
   -- privilege on the change list, so it can neither take this lock nor hold it to stall
   -- the refresh (it could take the advisory lock used before). Event writers' ROW
@@ -1062,6 +1158,7 @@ ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) OWNER TO socialdb_owner;
 ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.refuse_event_far_ahead() OWNER TO socialdb_owner;
 ALTER FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) OWNER TO socialdb_owner;
@@ -1101,6 +1198,7 @@ REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() TO socialdb_maintenance;
 REVOKE EXECUTE ON FUNCTION public.refuse_event_far_ahead() FROM PUBLIC;
@@ -1148,12 +1246,13 @@ COMMENT ON TEXT SEARCH CONFIGURATION public.portuguese_unaccent IS 'Portuguese w
 COMMENT ON FUNCTION public.app_user_id() IS 'The seller of the current transaction (the setting app.user_id), or NULL: what every row-level security policy compares user_id with.';
 COMMENT ON FUNCTION public.auth_user_by_email(p_email text) IS 'Sign-in: a live user''s id, password hash and verification flag by email, whatever its case, before any seller is set (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement on updated messages: moves unread_count by the read and unread flips.';
-COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list, as the role that truncates (the events'' owner or a member of it).';
 COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
+COMMENT ON FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) IS 'One seller''s summary and rollup rows of the given UTC days, recomputed from its events by statements that name the seller (on Citus, its node alone); called by the refresh and the rebuild, as socialdb_owner.';
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
 COMMENT ON FUNCTION public.refuse_event_far_ahead() IS 'Trigger of analytics_events (migration 047): refuses an event dated more than 1 day after now (SQLSTATE 23514), unless an update leaves its time as it was.';
 COMMENT ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) IS 'Webhooks: the seller and account ids of a live connection of (platform, platform account id), before any seller is set (SECURITY DEFINER).';
