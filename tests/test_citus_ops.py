@@ -113,6 +113,38 @@ def test_logins_are_refused_in_one_line_without_citus(citus_cluster: Cluster) ->
     )
 
 
+@pytest.mark.parametrize(
+    ("change", "undo", "refusal"),
+    [
+        (
+            "ALTER ROLE socialdb_owner PASSWORD 'leaked'",
+            "ALTER ROLE socialdb_owner PASSWORD NULL",
+            "error: role socialdb_owner has a password, which anyone could try",
+        ),
+        (
+            "ALTER ROLE socialdb_owner BYPASSRLS",
+            "ALTER ROLE socialdb_owner NOBYPASSRLS",
+            "error: role socialdb_owner is SUPERUSER, BYPASSRLS or REPLICATION",
+        ),
+        (
+            "ALTER ROLE socialdb_ingest LOGIN",
+            "ALTER ROLE socialdb_ingest NOLOGIN",
+            "error: role socialdb_ingest may log in, which it needs nowhere",
+        ),
+    ],
+    ids=["owner-password", "owner-bypassrls", "ingest-login"],
+)
+def test_logins_refuse_a_role_with_more_than_it_needs(ops: Ops, change: str, undo: str, refusal: str) -> None:
+    with psycopg.connect(ops.url, autocommit=True) as admin:
+        admin.execute(change.encode())
+        try:
+            code, out, err = _run("citus", "logins", "--database-url", ops.url)
+        finally:
+            admin.execute(undo.encode())
+    assert (code, out) == (1, "")
+    assert err.startswith(refusal) and len(err.splitlines()) == 1, err
+
+
 @pytest.fixture(scope="module")
 def app_login(ops: Ops) -> Iterator[str]:
     """A LOGIN role in socialdb_app, as the application connects; its name."""
