@@ -61,6 +61,12 @@ FROM ONLY public.analytics_events_default GROUP BY 1 ORDER BY 1
 _HAS_STRAYS = (
     "SELECT EXISTS (SELECT FROM ONLY public.analytics_events_default WHERE occurred_at >= %s AND occurred_at < %s)"
 )
+# The same on Citus, whose planner refuses a subquery with no target list on a distributed table
+# ("a column definition list is required for functions returning record"; decision 244).
+_HAS_STRAYS_CITUS = (
+    "SELECT EXISTS (SELECT 1 FROM ONLY public.analytics_events_default WHERE occurred_at >= %s AND occurred_at < %s)"
+)
+_ON_CITUS = "SELECT current_setting('citus.shard_count', true) IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -224,7 +230,8 @@ def _create(conn: Conn, month: datetime, now: datetime) -> int | None:
     _execute(conn, _CREATE, name)
     comment = f"Partition of analytics_events: the events of {month:%Y-%m} (UTC). {_REACHED}"
     conn.execute(sql.SQL("COMMENT ON TABLE public.{} IS {}").format(name, sql.Literal(comment)))
-    if start <= now or conn.execute(_HAS_STRAYS, (start, end)).fetchone() != (False,):
+    strays = _HAS_STRAYS_CITUS if conn.execute(_ON_CITUS).fetchone() == (True,) else _HAS_STRAYS
+    if start <= now or conn.execute(strays, (start, end)).fetchone() != (False,):
         # Event writers (insert, update, delete through the parent) wait from here to the commit.
         conn.execute("LOCK TABLE ONLY public.analytics_events IN SHARE ROW EXCLUSIVE MODE")
     # Writers of strays wait from here to the commit; nobody else does.

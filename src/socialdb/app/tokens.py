@@ -139,6 +139,19 @@ SELECT id, user_id, client_account_id, access_token FROM public.oauth_tokens
 WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s AND (id, user_id) > (%(after_id)s, %(after_user)s)
 ORDER BY id, user_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
 """
+# On Citus: the same batch within one seller (one shard, where FOR UPDATE is allowed), and the
+# sellers that have tokens to rotate. A single server runs _BATCH as before.
+_SELLER_BATCH = """
+SELECT id, user_id, client_account_id, access_token FROM public.oauth_tokens
+WHERE user_id = %(seller)s AND left(access_token, length(%(prefix)s)) <> %(prefix)s
+  AND (id, user_id) > (%(after_id)s, %(after_user)s)
+ORDER BY id, user_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED
+"""
+_SELLERS = (
+    "SELECT DISTINCT user_id FROM public.oauth_tokens"
+    " WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s ORDER BY 1"
+)
+_ON_CITUS = "SELECT current_setting('citus.shard_count', true) IS NOT NULL"
 _WRITE = "UPDATE public.oauth_tokens SET access_token = %s WHERE id = %s AND user_id = %s"
 _REMAINING = "SELECT count(*) FROM public.oauth_tokens WHERE left(access_token, length(%(prefix)s)) <> %(prefix)s"
 _NO_ID = UUID(int=0)
@@ -159,29 +172,61 @@ def rotate(
     is skipped as unreadable too: whoever can write the table without the key could plant
     it. Only `encrypt_plaintext` (once, for tokens stored before encryption) encrypts such
     values. Raises TokenRotationError when any row is left behind.
+
+    On Citus the batches go one seller at a time (their statements name it): Citus refuses
+    FOR UPDATE on a query over several shards (decision 244).
     """
     with connect(url, autocommit=True, purpose="tokens rotate") as conn:
         _refuse_partial_view(conn)
-        done, unreadable, after = 0, list[Unreadable](), (_NO_ID, _NO_ID)
-        while True:
-            with conn.transaction():
-                page = {"prefix": cipher.current_prefix, "after_id": after[0], "after_user": after[1]}
-                batch = conn.execute(_BATCH, {**page, "limit": batch_size}).fetchall()
-                for token_id, user_id, account_id, stored in batch:
-                    failure = _reencrypt(conn, cipher, (token_id, user_id, account_id, stored), encrypt_plaintext)
-                    if failure is None:
-                        done += 1
-                    else:
-                        unreadable.append(failure)
-            if not batch:
-                break
-            after = (batch[-1][0], batch[-1][1])
-            report(f"re-encrypted {done} token(s) under key {cipher.current!r}")
+        pages = _Pages(conn, cipher, batch_size, report, encrypt_plaintext)
+        if conn.execute(_ON_CITUS).fetchone() == (True,):
+            for (seller,) in conn.execute(_SELLERS, {"prefix": cipher.current_prefix}).fetchall():
+                pages.walk(seller)
+        else:
+            pages.walk(None)
         row = conn.execute(_REMAINING, {"prefix": cipher.current_prefix}).fetchone()
-    result = Rotation(done, tuple(unreadable), int(row[0]) if row else 0)
+    result = Rotation(pages.done, tuple(pages.unreadable), int(row[0]) if row else 0)
     if result.remaining:
         raise TokenRotationError(_incomplete(result, cipher.current))
     return result
+
+
+@dataclass
+class _Pages:
+    """The batches of one run: each its own transaction, walking (id, user_id) upwards."""
+
+    conn: Connection[TupleRow]
+    cipher: TokenCipher
+    batch_size: int
+    report: Callable[[str], None]
+    encrypt_plaintext: bool
+    done: int = 0
+    unreadable: list[Unreadable] = field(default_factory=list)
+
+    def walk(self, seller: UUID | None) -> None:
+        """Every token not under the current key: all sellers' (None), or one seller's."""
+        after = (_NO_ID, _NO_ID)
+        while True:
+            with self.conn.transaction():
+                page = {"prefix": self.cipher.current_prefix, "after_id": after[0], "after_user": after[1]}
+                if seller is None:
+                    batch = self.conn.execute(_BATCH, {**page, "limit": self.batch_size}).fetchall()
+                else:
+                    batch = self.conn.execute(
+                        _SELLER_BATCH, {**page, "limit": self.batch_size, "seller": seller}
+                    ).fetchall()
+                for token_id, user_id, account_id, stored in batch:
+                    failure = _reencrypt(
+                        self.conn, self.cipher, (token_id, user_id, account_id, stored), self.encrypt_plaintext
+                    )
+                    if failure is None:
+                        self.done += 1
+                    else:
+                        self.unreadable.append(failure)
+            if not batch:
+                return
+            after = (batch[-1][0], batch[-1][1])
+            self.report(f"re-encrypted {self.done} token(s) under key {self.cipher.current!r}")
 
 
 def _refuse_partial_view(conn: Connection[TupleRow]) -> None:

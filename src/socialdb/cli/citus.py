@@ -51,3 +51,34 @@ def citus_distribute(
         say(f"nothing to do: {len(done.already)} table(s) already {together}")
     else:
         say(f"{len(done.distributed) + len(done.already)} table(s) {together}")
+
+
+@citus_app.command("logins")
+def citus_logins(database_url: DatabaseUrl = None, debug: Debug = False) -> None:
+    """Let socialdb_owner log in, without a password, on every node: Citus connects to the workers
+    as the owner of a SECURITY DEFINER function (the summary's refresh and rebuild), and a shard
+    move as the tables' owner (decision 240). Prints the pg_hba.conf lines that confine it to the
+    nodes. socialdb_ingest stays NOLOGIN.
+
+    On the coordinator, as a superuser, once per cluster. Refused in one line without Citus.
+
+    Example: socialdb citus logins --database-url postgresql://admin@coordinator/socialdb
+    """
+    from socialdb.db import database_of
+    from socialdb.migrate import citus_roles
+    from socialdb.settings import resolve_target
+
+    target = call(lambda: resolve_target(database_url), debug)
+    if target is None:
+        fail("no database: give --database-url (or DATABASE_URL), a Citus coordinator's", 2)
+    url = target.url
+    done = call(lambda: citus_roles.grant_node_logins(url), debug, url)
+    for role in done.logins:
+        say(f"{role} may log in (no password) on every node")
+    if done.create_on_public:
+        say(f"granted CREATE on schema public to {citus_roles.SCHEMA_OWNER_ROLE} (shard moves)")
+    if not done.changed:
+        say(f"nothing to do: {', '.join(citus_roles.LOGINS)} already logs in on every node")
+    say("add first to each node's pg_hba.conf (the nodes' own addresses only; docs/security.md):")
+    for line in citus_roles.pg_hba_lines(database_of(url), done.nodes):
+        say(f"  {line}")

@@ -308,8 +308,14 @@ _TIMEOUTS = (
 MIGRATION_COMMIT = "off"
 # A transaction's settings: the two timeouts as SET LOCAL, which Citus propagates to the workers
 # (decision 190); the connection check and the commit's wait concern the coordinator only.
+# citus.multi_shard_modify_mode = 'sequential': a migration that changes a distributed table and
+# then creates or alters a function (018, 019) is refused in parallel mode ("cannot run function
+# command because there was a parallel operation on a distributed table in the transaction");
+# in sequential mode each worker's shards go over one connection, which the function command
+# can then use too (decision 242). Elsewhere an unused placeholder, like the first setting.
 _LOCAL_TIMEOUTS = (
     "DO $socialdb$ BEGIN SET LOCAL citus.propagate_set_commands = 'local';"
+    " SET LOCAL citus.multi_shard_modify_mode = 'sequential';"
     " SET LOCAL lock_timeout = '{lock}ms'; SET LOCAL statement_timeout = '{statement}ms';"
     " PERFORM set_config('client_connection_check_interval', '{check}ms', true),"
     " set_config('synchronous_commit', '{commit}', true); END $socialdb$"

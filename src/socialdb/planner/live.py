@@ -53,6 +53,24 @@ LEFT JOIN LATERAL (
 ) AS o ON true
 WHERE {_USER} AND c.relkind IN ('r', 'p', 'i', 'I', 'v', 'm', 'S', 'f')
 """
+_HAS_CITUS = "SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'citus'"
+# Each Citus table's rows and bytes, summed over its shards (one placement each): every shard's
+# pg_class row on its node, as _RELATIONS reads the coordinator's (lock-free: no
+# pg_relation_size(), which citus_shards calls). A shard never analysed makes its table unknown.
+_SHARD_SIZES = """
+SELECT n.nspname || '.' || c.relname,
+       CASE WHEN bool_and(split_part(r.result, ' ', 1)::bigint >= 0) THEN sum(split_part(r.result, ' ', 1)::bigint) END,
+       CASE WHEN bool_and(split_part(r.result, ' ', 1)::bigint >= 0) THEN sum(split_part(r.result, ' ', 2)::bigint) END
+FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace,
+LATERAL run_command_on_shards(p.logicalrelid::regclass,
+  $q$SELECT s.reltuples::bigint || ' '
+            || (s.relpages::bigint + coalesce(t.relpages, 0)) * current_setting('block_size')::bigint
+     FROM pg_catalog.pg_class AS s LEFT JOIN pg_catalog.pg_class AS t ON t.oid = s.reltoastrelid
+     WHERE s.oid = '%s'::pg_catalog.regclass$q$) AS r
+WHERE c.relkind = 'r' AND r.success
+GROUP BY 1
+"""
 _COLUMNS = f"""
 SELECT n.nspname || '.' || c.relname, a.attname, format_type(a.atttypid, a.atttypmod), pg_get_expr(d.adbin, d.adrelid)
 FROM pg_attribute AS a JOIN pg_class AS c ON c.oid = a.attrelid JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -227,7 +245,19 @@ def _relations(conn: Conn) -> dict[str, Relation]:
             checks.get(name, {}), tuple(sorted(reads.get(name, ()))), tuple(sorted(children.get(name, ()))), column,
             persistence, frozenset(exprs or ()), defaults.get(name, {}), query, default, key, bound,
         )  # fmt: skip
-    return _summed(found, parts)
+    return _summed(_on_shards(conn, found), parts)
+
+
+def _on_shards(conn: Conn, found: dict[str, Relation]) -> dict[str, Relation]:
+    """On a Citus coordinator a distributed or reference table is an empty shell: its rows and
+    bytes are its shards', read from the pg_class of the node that holds each (decision 243).
+    Elsewhere, and for every other relation, what pg_class said here."""
+    if conn.execute(_HAS_CITUS).fetchone() is None:
+        return found
+    for name, rows, size in conn.execute(_SHARD_SIZES).fetchall():
+        if name in found:
+            found[name] = dataclasses.replace(found[name], rows=rows, bytes=size)
+    return found
 
 
 def _columns(conn: Conn) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
