@@ -1,8 +1,9 @@
 """`socialdb migrate import`: another tool's migrations (dbmate, golang-migrate, node-pg-migrate,
 Flyway, Diesel) as socialdb files, and, with a database, its history adopted.
 
-tools.py reads each tool's layout (pure), convert.py makes and writes socialdb files,
-adopt.py records the applied ones in socialdb's history. docs/runner.md, "Coming from
+tool.py names the tools, tools.py reads each tool's layout (pure), convert.py makes and
+writes socialdb files, adopt.py records the applied ones in socialdb's history. This face
+loads them when `run` runs: the command line imports it to name the tools. docs/runner.md, "Coming from
 another tool", has the mapping of each tool's versions and kinds.
 """
 
@@ -13,14 +14,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from socialdb.errors import MigrationFileError
-from socialdb.migrate.importing.convert import Written, convert, planned, read_folder, write
-from socialdb.migrate.importing.tools import Tool
+from socialdb.migrate.importing.tool import Tool
 from socialdb.scripts.events import Listener, silent
 
 if TYPE_CHECKING:
     from socialdb.migrate.importing.adopt import Adopted
+    from socialdb.migrate.importing.convert import Written
 
-__all__ = ["Imported", "Tool", "Written", "run"]
+__all__ = ["Imported", "Tool", "run"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ def run(
     """Convert `source` (a `tool` folder) into socialdb files in `target`; with `url`, adopt the
     tool's history there. Everything is checked before anything is written; run again, it
     changes nothing."""
+    from socialdb.migrate.importing.convert import convert, planned, read_folder, write
+
     if target.resolve().is_relative_to(source.resolve()):
         raise MigrationFileError(str(target), f"is (inside) the {tool.value} folder: write socialdb's files elsewhere")
     files = read_folder(tool, source)

@@ -14,17 +14,11 @@ import tomllib
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 
 from socialdb.errors import MigrationFileError
+from socialdb.migrate.importing.tool import Tool
 
-
-class Tool(StrEnum):
-    DBMATE = "dbmate"
-    GOLANG_MIGRATE = "golang-migrate"
-    NODE_PG_MIGRATE = "node-pg-migrate"
-    FLYWAY = "flyway"
-    DIESEL = "diesel"
+__all__ = ["LAYOUTS", "Layout", "Source", "Tool", "read_sources"]
 
 
 @dataclass(frozen=True)
