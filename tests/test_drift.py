@@ -4,8 +4,8 @@ a freshly migrated one reports nothing (socialdb.schema.diff)."""
 from __future__ import annotations
 
 import psycopg
-from psycopg import sql
 import pytest
+from psycopg import sql
 from typer.testing import CliRunner
 
 from socialdb.cli import app
