@@ -17,6 +17,7 @@ and 056's rollback refuses, naming them, rows held twice.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -30,7 +31,10 @@ from socialdb.app.tenant import seller
 from socialdb.bench import generate
 from socialdb.errors import AccountTakenError, MigrationFailed
 from socialdb.migrate import runner
+from tests import citus
+from tests.citus import Cluster
 from tests.helpers import LOOKUP_TABLES, join, login_role, wait_for
+from tests.sellers import SELLERS
 
 Conn = psycopg.Connection[Any]
 
@@ -162,9 +166,20 @@ def test_a_short_link_is_used_once_across_sellers(app_url: str, conn: Conn) -> N
 # -- two writers of one key at once ---------------------------------------------------------------
 
 
-def _race(app_url: str, db_url: str, hold: Callable[[Conn], None], second: Callable[[Conn], None]) -> BaseException:
+# Whether the second writer (its backend pid) waits for a lock: on one server, or on any node of a cluster.
+LOCAL_WAITS = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s"
+CITUS_WAITS = "SELECT count(*) > 0 OR %s IS NULL FROM citus_lock_waits"
+
+
+def _race(
+    app_url: str,
+    db_url: str,
+    hold: Callable[[Conn], None],
+    second: Callable[[Conn], None],
+    waits: str = LOCAL_WAITS,
+) -> BaseException:
     """`hold` writes a key and stays open; `second` writes the same key from another connection,
-    waits for the first (a lock wait, seen in pg_stat_activity), and fails once the first commits."""
+    waits for the first (a lock wait, `waits`), and fails once the first commits."""
     outcome: list[BaseException] = []
     with psycopg.connect(app_url) as first, psycopg.connect(app_url, autocommit=True) as other:
         hold(first)
@@ -180,12 +195,7 @@ def _race(app_url: str, db_url: str, hold: Callable[[Conn], None], second: Calla
         thread.start()
         with psycopg.connect(db_url, autocommit=True) as watch:
             wait_for(
-                lambda: (
-                    watch.execute(
-                        "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = %s", (pid,)
-                    ).fetchone()
-                    == (True,)
-                ),
+                lambda: watch.execute(waits.encode(), (pid,)).fetchone() == (True,),
                 WAIT,
                 "the second writer to wait for the first",
             )
@@ -339,3 +349,80 @@ def test_056s_rollback_refuses_in_one_line_naming_rows_held_twice(db_url: str, c
     )
     assert conn.execute("SELECT max(version) FROM migrations").fetchone()[0] >= 56  # type: ignore[index]
     assert conn.execute("SELECT to_regclass('idx_users_email')").fetchone() == (None,)
+
+
+# -- on a Citus cluster: the lookups are reference tables ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cluster_url(citus_cluster: Cluster) -> str:
+    url, _ = citus.distributed_database(citus_cluster, "socialdb_keys")
+    return url
+
+
+@pytest.fixture(scope="module")
+def cluster_app_url(cluster_url: str) -> Iterator[str]:
+    with login_role(cluster_url, "socialdb_app") as (_, url):
+        yield url
+
+
+def test_on_the_cluster_sign_in_and_route_read_the_lookups(cluster_app_url: str) -> None:
+    with psycopg.connect(cluster_app_url, autocommit=True) as app:
+        found = sign_in_lookup(app, "Seller-A@Example.com")
+        assert found is not None and str(found.user_id) == SELLERS["a"]
+        route = route_account(app, "instagram", "ig-b")
+        assert route is not None and str(route.seller_id) == SELLERS["b"]
+        assert route_account(app, "instagram", "nobody") is None
+
+
+def test_on_the_cluster_seller_b_cannot_take_seller_as_email_account_or_short_link(
+    cluster_url: str, cluster_app_url: str
+) -> None:
+    seller_a, seller_b = uuid.UUID(SELLERS["a"]), uuid.UUID(SELLERS["b"])
+    with psycopg.connect(cluster_app_url, autocommit=True) as app:
+        newcomer = uuid.uuid4()
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            _sign_up(app, newcomer, "SELLER-A@example.com")
+        _sign_up(app, newcomer, "newcomer@example.com")
+        assert sign_in_lookup(app, "newcomer@example.com").user_id == newcomer  # type: ignore[union-attr]
+        with pytest.raises(AccountTakenError), session(app, seller_b) as s:
+            s.connect_account("instagram", "ig-a", "loja_b")
+        with session(app, seller_a) as s:
+            account = s.connect_account("whatsapp", "cluster-1", "loja_a")
+        assert route_account(app, "whatsapp", "cluster-1").seller_id == seller_a  # type: ignore[union-attr]
+        with session(app, seller_a) as s:
+            assert s.disconnect_account(account.id)
+        with session(app, seller_b) as s:
+            s.connect_account("whatsapp", "cluster-1", "loja_b")
+        assert route_account(app, "whatsapp", "cluster-1").seller_id == seller_b  # type: ignore[union-attr]
+        product_b = uuid.UUID(hashlib.md5(b"prod-b").hexdigest())
+        account_b = uuid.UUID(hashlib.md5(b"acct-b").hexdigest())
+        with pytest.raises(psycopg.errors.UniqueViolation), session(app, seller_b) as s:
+            s.create_link(product_b, account_b, "https://s.example/a")  # seller a's (tests/sellers.py)
+        with session(app, seller_b) as s:
+            s.create_link(product_b, account_b, "https://s.example/cluster")
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
+        lookups = admin.execute(
+            "SELECT (SELECT user_id FROM user_emails WHERE email_key = 'newcomer@example.com'),"
+            " (SELECT user_id FROM platform_accounts WHERE platform_account_id = 'cluster-1'),"
+            " (SELECT user_id FROM short_links WHERE short_link = 'https://s.example/cluster')"
+        ).fetchone()
+    assert lookups == (newcomer, seller_b, seller_b)
+
+
+def test_on_the_cluster_two_sign_ups_with_one_email_at_once_exactly_one_wins(
+    cluster_url: str, cluster_app_url: str
+) -> None:
+    first_id, second_id = uuid.uuid4(), uuid.uuid4()
+
+    def hold(c: Conn) -> None:
+        c.execute("SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL app.user_id = '" + str(first_id) + "'")
+        c.execute(SIGN_UP, (first_id, "race@example.com"))
+
+    loser = _race(cluster_app_url, cluster_url, hold, lambda c: _sign_up(c, second_id, "RACE@example.com"), CITUS_WAITS)
+    assert isinstance(loser, psycopg.errors.UniqueViolation)
+    with psycopg.connect(cluster_url, autocommit=True) as admin:
+        assert admin.execute("SELECT user_id FROM user_emails WHERE email_key = 'race@example.com'").fetchall() == [
+            (first_id,)
+        ]
+        assert admin.execute("SELECT count(*) FROM users WHERE id = %s", (second_id,)).fetchone() == (0,)
