@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 053-seller-pages-on-citus.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 056-global-keys-switch.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -29,13 +29,22 @@ $function$;
 
 CREATE OR REPLACE FUNCTION public.auth_user_by_email(p_email text)
  RETURNS TABLE(id uuid, password_hash text, email_verified boolean)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT u.id, u.password_hash, u.email_verified
-  FROM public.users AS u
-  WHERE lower(u.email) = lower(p_email) AND u.deleted_at IS NULL
+DECLARE
+  v_user uuid;
+BEGIN
+  SELECT e.user_id INTO v_user FROM public.user_emails AS e WHERE e.email_key = pg_catalog.lower(p_email);
+  IF v_user IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT u.id, u.password_hash, u.email_verified
+    FROM public.users AS u
+    WHERE u.id = v_user AND u.deleted_at IS NULL;
+END;
 $function$;
 
 CREATE OR REPLACE FUNCTION public.decrement_unread_count()
@@ -132,6 +141,61 @@ BEGIN
     GROUP BY conversation_id
   ) AS d
   WHERE c.id = d.conversation_id;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.keep_platform_accounts()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
+    DELETE FROM public.platform_accounts AS p
+    WHERE p.platform = OLD.platform AND p.platform_account_id = OLD.platform_account_id
+      AND p.client_account_id = OLD.id AND p.user_id = OLD.user_id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+    INSERT INTO public.platform_accounts (platform, platform_account_id, user_id, client_account_id)
+    VALUES (NEW.platform, NEW.platform_account_id, NEW.user_id, NEW.id);
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.keep_short_links()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.short_link IS NOT NULL THEN
+    DELETE FROM public.short_links AS s
+    WHERE s.short_link = OLD.short_link AND s.product_link_id = OLD.id AND s.user_id = OLD.user_id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL THEN
+    INSERT INTO public.short_links (short_link, user_id, product_link_id) VALUES (NEW.short_link, NEW.user_id, NEW.id);
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.keep_user_emails()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
+    DELETE FROM public.user_emails AS e WHERE e.email_key = pg_catalog.lower(OLD.email) AND e.user_id = OLD.id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+    INSERT INTO public.user_emails (email_key, user_id) VALUES (pg_catalog.lower(NEW.email), NEW.id);
+  END IF;
   RETURN NULL;
 END;
 $function$;
@@ -340,13 +404,16 @@ $function$;
 
 CREATE OR REPLACE FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text)
  RETURNS TABLE(user_id uuid, client_account_id uuid)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT a.user_id, a.id
-  FROM public.client_accounts AS a
-  WHERE a.platform = p_platform AND a.platform_account_id = p_platform_account_id AND a.deleted_at IS NULL
+BEGIN
+  RETURN QUERY
+    SELECT p.user_id, p.client_account_id
+    FROM public.platform_accounts AS p
+    WHERE p.platform = p_platform AND p.platform_account_id = p_platform_account_id;
+END;
 $function$;
 
 CREATE OR REPLACE FUNCTION public.search_seller_products(p_query text, p_limit integer)
@@ -755,6 +822,13 @@ CREATE TABLE public.oauth_tokens (
     revoked_at timestamp with time zone
 );
 
+CREATE TABLE public.platform_accounts (
+    platform text NOT NULL,
+    platform_account_id text NOT NULL,
+    user_id uuid NOT NULL,
+    client_account_id uuid NOT NULL
+);
+
 CREATE TABLE public.product_links (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     product_id uuid NOT NULL,
@@ -798,6 +872,17 @@ CREATE TABLE public.refresh_tokens (
     revoked_at timestamp with time zone
 );
 
+CREATE TABLE public.short_links (
+    short_link text NOT NULL,
+    user_id uuid NOT NULL,
+    product_link_id uuid NOT NULL
+);
+
+CREATE TABLE public.user_emails (
+    email_key text NOT NULL,
+    user_id uuid NOT NULL
+);
+
 CREATE TABLE public.users (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     email text NOT NULL,
@@ -830,10 +915,12 @@ ALTER TABLE public.message_products ADD CONSTRAINT message_products_pkey PRIMARY
 ALTER TABLE public.messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.platform_accounts ADD CONSTRAINT platform_accounts_pkey PRIMARY KEY (platform, platform_account_id);
 ALTER TABLE public.product_links ADD CONSTRAINT product_links_pkey PRIMARY KEY (id, user_id);
-ALTER TABLE public.product_links ADD CONSTRAINT product_links_short_link_key UNIQUE (short_link);
 ALTER TABLE public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.refresh_tokens ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.short_links ADD CONSTRAINT short_links_pkey PRIMARY KEY (short_link);
+ALTER TABLE public.user_emails ADD CONSTRAINT user_emails_pkey PRIMARY KEY (email_key);
 ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_occurred_at_range CHECK (((occurred_at >= '2000-01-01 00:00:00+00'::timestamp with time zone) AND (occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone)));
 ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_category CHECK ((event_category = ANY (ARRAY['engagement'::text, 'sales'::text, 'message'::text, 'content'::text])));
@@ -900,8 +987,8 @@ CREATE INDEX idx_analytics_entity ON ONLY public.analytics_events USING btree (e
 CREATE INDEX idx_analytics_event_type ON ONLY public.analytics_events USING btree (event_type);
 CREATE INDEX idx_analytics_occurred_at ON ONLY public.analytics_events USING btree (occurred_at DESC);
 CREATE INDEX idx_analytics_user_date_category ON ONLY public.analytics_events USING btree (user_id, occurred_at DESC, event_category);
+CREATE UNIQUE INDEX client_accounts_seller_platform_account_key ON public.client_accounts USING btree (user_id, platform, platform_account_id) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_client_accounts_last_sync ON public.client_accounts USING btree (last_sync_at);
-CREATE UNIQUE INDEX idx_client_accounts_platform_account ON public.client_accounts USING btree (platform, platform_account_id) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_client_accounts_status ON public.client_accounts USING btree (status);
 CREATE INDEX idx_client_accounts_user_id ON public.client_accounts USING btree (user_id);
 CREATE INDEX idx_client_accounts_user_platform ON public.client_accounts USING btree (user_id, platform) WHERE (deleted_at IS NULL);
@@ -924,6 +1011,7 @@ CREATE UNIQUE INDEX oauth_tokens_live_account_key ON public.oauth_tokens USING b
 CREATE INDEX idx_product_links_client_account ON public.product_links USING btree (client_account_id);
 CREATE INDEX idx_product_links_instagram_media ON public.product_links USING btree (instagram_media_id);
 CREATE INDEX idx_product_links_product_clicks ON public.product_links USING btree (product_id, clicks DESC);
+CREATE UNIQUE INDEX product_links_seller_short_link_key ON public.product_links USING btree (user_id, short_link);
 CREATE INDEX idx_products_category ON public.products USING btree (category);
 CREATE INDEX idx_products_is_available ON public.products USING btree (is_available);
 CREATE INDEX idx_products_search ON public.products USING gin (user_id, product_search_document(name, description)) WHERE (deleted_at IS NULL);
@@ -931,10 +1019,9 @@ CREATE INDEX idx_products_tags ON public.products USING gin (tags);
 CREATE INDEX idx_products_user_available ON public.products USING btree (user_id, is_available, created_at DESC) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_products_user_id ON public.products USING btree (user_id);
 CREATE INDEX idx_refresh_tokens_expires_at ON public.refresh_tokens USING btree (expires_at);
-CREATE UNIQUE INDEX idx_refresh_tokens_token_hash ON public.refresh_tokens USING btree (token_hash) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_refresh_tokens_user_id ON public.refresh_tokens USING btree (user_id);
+CREATE UNIQUE INDEX refresh_tokens_seller_token_hash_key ON public.refresh_tokens USING btree (user_id, token_hash) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_users_created_at ON public.users USING btree (created_at);
-CREATE UNIQUE INDEX idx_users_email ON public.users USING btree (lower(email)) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_users_subscription_tier ON public.users USING btree (subscription_tier);
 
 -- Foreign keys
@@ -977,15 +1064,21 @@ CREATE TRIGGER analytics_events_inserted AFTER INSERT ON public.analytics_events
 CREATE TRIGGER analytics_events_not_far_ahead BEFORE INSERT OR UPDATE OF occurred_at ON public.analytics_events FOR EACH ROW WHEN (((new.occurred_at > (now() + '1 day'::interval)) AND (new.occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone))) EXECUTE FUNCTION refuse_event_far_ahead();
 CREATE TRIGGER analytics_events_truncated AFTER TRUNCATE ON public.analytics_events FOR EACH STATEMENT EXECUTE FUNCTION forget_analytics_summary();
 CREATE TRIGGER analytics_events_updated AFTER UPDATE ON public.analytics_events REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
+CREATE TRIGGER client_accounts_keep_platform_accounts AFTER INSERT OR DELETE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION keep_platform_accounts();
+CREATE TRIGGER client_accounts_keep_platform_accounts_on_update AFTER UPDATE OF platform, platform_account_id, deleted_at, id, user_id ON public.client_accounts FOR EACH ROW WHEN (((old.platform IS DISTINCT FROM new.platform) OR (old.platform_account_id IS DISTINCT FROM new.platform_account_id) OR ((old.deleted_at IS NULL) <> (new.deleted_at IS NULL)) OR (old.id <> new.id) OR (old.user_id <> new.user_id))) EXECUTE FUNCTION keep_platform_accounts();
 CREATE TRIGGER update_client_accounts_updated_at BEFORE UPDATE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_conversations_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER message_decrement_unread AFTER UPDATE ON public.messages REFERENCING OLD TABLE AS old_messages NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION decrement_unread_count();
 CREATE TRIGGER message_delete_unread AFTER DELETE ON public.messages REFERENCING OLD TABLE AS old_messages FOR EACH STATEMENT EXECUTE FUNCTION forget_deleted_messages();
 CREATE TRIGGER message_increment_unread AFTER INSERT ON public.messages REFERENCING NEW TABLE AS new_messages FOR EACH STATEMENT WHEN ((CURRENT_USER <> 'socialdb_ingest'::name)) EXECUTE FUNCTION increment_unread_count();
 CREATE TRIGGER update_oauth_tokens_updated_at BEFORE UPDATE ON public.oauth_tokens FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER product_links_keep_short_links AFTER INSERT OR DELETE ON public.product_links FOR EACH ROW EXECUTE FUNCTION keep_short_links();
+CREATE TRIGGER product_links_keep_short_links_on_update AFTER UPDATE OF short_link, id, user_id ON public.product_links FOR EACH ROW WHEN (((old.short_link IS DISTINCT FROM new.short_link) OR (old.id <> new.id) OR (old.user_id <> new.user_id))) EXECUTE FUNCTION keep_short_links();
 CREATE TRIGGER update_product_links_updated_at BEFORE UPDATE ON public.product_links FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_products_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER users_keep_user_emails AFTER INSERT OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION keep_user_emails();
+CREATE TRIGGER users_keep_user_emails_on_update AFTER UPDATE OF email, deleted_at, id ON public.users FOR EACH ROW WHEN (((lower(old.email) IS DISTINCT FROM lower(new.email)) OR ((old.deleted_at IS NULL) <> (new.deleted_at IS NULL)) OR (old.id <> new.id))) EXECUTE FUNCTION keep_user_emails();
 
 -- Row-level security
 
@@ -1059,6 +1152,9 @@ ALTER FUNCTION public.decrement_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_analytics_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_deleted_messages() OWNER TO socialdb_owner;
 ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
+ALTER FUNCTION public.keep_platform_accounts() OWNER TO socialdb_owner;
+ALTER FUNCTION public.keep_short_links() OWNER TO socialdb_owner;
+ALTER FUNCTION public.keep_user_emails() OWNER TO socialdb_owner;
 ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
@@ -1083,10 +1179,13 @@ ALTER TABLE public.message_products OWNER TO socialdb_owner;
 ALTER TABLE public.messages OWNER TO socialdb_owner;
 ALTER TABLE public.notifications OWNER TO socialdb_owner;
 ALTER TABLE public.oauth_tokens OWNER TO socialdb_owner;
+ALTER TABLE public.platform_accounts OWNER TO socialdb_owner;
 ALTER TABLE public.product_links OWNER TO socialdb_owner;
 ALTER TABLE public.products OWNER TO socialdb_owner;
 ALTER TABLE public.refresh_tokens OWNER TO socialdb_owner;
 ALTER VIEW public.seller_daily_summary OWNER TO socialdb_owner;
+ALTER TABLE public.short_links OWNER TO socialdb_owner;
+ALTER TABLE public.user_emails OWNER TO socialdb_owner;
 ALTER TABLE public.users OWNER TO socialdb_owner;
 
 -- Grants
@@ -1098,6 +1197,9 @@ GRANT CREATE ON SCHEMA public TO socialdb_owner;
 REVOKE EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.keep_platform_accounts() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.keep_short_links() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.keep_user_emails() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
@@ -1151,6 +1253,9 @@ COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement o
 COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
+COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
@@ -1211,6 +1316,7 @@ COMMENT ON COLUMN public.client_accounts.last_sync_at IS 'When the account''s pr
 COMMENT ON COLUMN public.client_accounts.created_at IS 'When the account was connected.';
 COMMENT ON COLUMN public.client_accounts.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.client_accounts.deleted_at IS 'When the account was disconnected for good (soft delete); NULL while connected.';
+COMMENT ON INDEX public.client_accounts_seller_platform_account_key IS 'A live connection of an account, once per seller (the key a Citus shard can check); across sellers: platform_accounts.';
 COMMENT ON TABLE public.conversations IS 'Direct-message threads between a connected account and a customer; the inbox lists the open ones, most recent first.';
 COMMENT ON COLUMN public.conversations.id IS 'Row id.';
 COMMENT ON COLUMN public.conversations.client_account_id IS 'The connected account the customer writes to.';
@@ -1292,6 +1398,7 @@ COMMENT ON COLUMN public.oauth_tokens.created_at IS 'When the token was stored.'
 COMMENT ON COLUMN public.oauth_tokens.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.oauth_tokens.revoked_at IS 'When the token was revoked or replaced; NULL while live.';
 COMMENT ON INDEX public.oauth_tokens_live_account_key IS 'One live token per connected account (its seller named: the key a Citus shard can check).';
+COMMENT ON TABLE public.platform_accounts IS 'One row per live connected account: (platform, platform_account_id) is connected by one seller at most (migration 054). Kept by client_accounts_keep_platform_accounts; read by route_platform_account; a reference table on Citus.';
 COMMENT ON TABLE public.product_links IS 'Trackable links from a post or a message to a product, with their clicks, conversions and revenue.';
 COMMENT ON COLUMN public.product_links.id IS 'Row id.';
 COMMENT ON COLUMN public.product_links.product_id IS 'The product the link leads to.';
@@ -1305,6 +1412,7 @@ COMMENT ON COLUMN public.product_links.is_active IS 'False stops the link from c
 COMMENT ON COLUMN public.product_links.created_at IS 'When the link was created.';
 COMMENT ON COLUMN public.product_links.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.product_links.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON INDEX public.product_links_seller_short_link_key IS 'A short code, once per seller (the key a Citus shard can check); across sellers: short_links.';
 COMMENT ON TABLE public.products IS 'A seller''s catalogue. Soft-deleted by deleted_at; searched in Portuguese, accents ignored, through search_seller_products().';
 COMMENT ON COLUMN public.products.id IS 'Row id.';
 COMMENT ON COLUMN public.products.user_id IS 'The seller who sells it.';
@@ -1329,6 +1437,7 @@ COMMENT ON COLUMN public.refresh_tokens.token_hash IS 'Hash of the refresh token
 COMMENT ON COLUMN public.refresh_tokens.expires_at IS 'When the token stops being accepted.';
 COMMENT ON COLUMN public.refresh_tokens.created_at IS 'When the token was issued.';
 COMMENT ON COLUMN public.refresh_tokens.revoked_at IS 'When the token was revoked (sign-out, rotation); NULL while usable.';
+COMMENT ON INDEX public.refresh_tokens_seller_token_hash_key IS 'A live refresh token''s hash, once per seller (decision 221: the key a Citus shard can check).';
 COMMENT ON VIEW public.seller_daily_summary IS 'The current seller''s rows of analytics_daily_summary (security barrier); kept from migration 019 for existing readers.';
 COMMENT ON COLUMN public.seller_daily_summary.user_id IS 'The seller.';
 COMMENT ON COLUMN public.seller_daily_summary.client_account_id IS 'The connected account, NULL for events without one.';
@@ -1338,9 +1447,11 @@ COMMENT ON COLUMN public.seller_daily_summary.event_type IS 'The events'' type.'
 COMMENT ON COLUMN public.seller_daily_summary.event_count IS 'Number of events.';
 COMMENT ON COLUMN public.seller_daily_summary.total_value IS 'Sum of the events'' value.';
 COMMENT ON COLUMN public.seller_daily_summary.avg_value IS 'Average of the events'' value.';
+COMMENT ON TABLE public.short_links IS 'One row per product link with a short code: a short code is used once across sellers (migration 054). Kept by product_links_keep_short_links; a reference table on Citus.';
+COMMENT ON TABLE public.user_emails IS 'One row per live user: lower(email) is unique across sellers (migration 054). Kept by the trigger users_keep_user_emails; a reference table on Citus.';
 COMMENT ON TABLE public.users IS 'Sellers: one row per account of the platform, the tenant every other table belongs to. Soft-deleted by deleted_at; a live email is unique whatever its case.';
 COMMENT ON COLUMN public.users.id IS 'The seller''s id; every tenant table''s user_id points here (and app.user_id names it).';
-COMMENT ON COLUMN public.users.email IS 'Sign-in email, at most 255 characters; unique among live users case-insensitively (idx_users_email).';
+COMMENT ON COLUMN public.users.email IS 'Sign-in email, at most 255 characters; unique among live users case-insensitively (user_emails, migrations 054-056).';
 COMMENT ON COLUMN public.users.password_hash IS 'Password hash made by the application (argon2id in the seed); never a plain password.';
 COMMENT ON COLUMN public.users.name IS 'Display name, 1 to 255 characters.';
 COMMENT ON COLUMN public.users.timezone IS 'IANA time zone the seller sees dates in, e.g. America/Sao_Paulo.';
