@@ -29,9 +29,11 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from socialdb.migrate import runner
 from socialdb.migrate.bootstrap import bootstrap
 from tests import pg15
-from tests.helpers import MIGRATOR, as_migrator
+from tests.helpers import MIGRATOR, as_migrator, finish, socialdb
+from tests.sellers import DATA, SELLERS
 
 REQUIRED = "SOCIALDB_REQUIRE_CITUS"  # "1": a missing Citus fails the Citus tests (CI) instead of skipping them
 PROGRAMS = ("initdb", "pg_ctl", "postgres", "pg_config")
@@ -166,6 +168,40 @@ def hand_extension_views(url: str) -> None:
     with psycopg.connect(url, autocommit=True) as admin:
         for view in _names(url, EXTENSION_VIEWS_IN_PUBLIC):
             admin.execute(sql.SQL("ALTER VIEW {} OWNER TO {}").format(sql.Identifier(view), sql.Identifier(MIGRATOR)))
+
+
+SHARDS = 4  # few shards: the cluster shares this machine's 2 cores
+
+
+def seeded(cluster: Cluster, name: str) -> tuple[str, str]:
+    """A socialdb database on the cluster, migrated by MIGRATOR to the newest version, with two
+    sellers' rows of everything (tests/sellers.py) and the summary refreshed, its tables still
+    local; the superuser's URL and MIGRATOR's."""
+    url, migrator_url = prepared(cluster, name)
+    hand_extension_views(url)
+    runner.up(migrator_url)
+    with psycopg.connect(url, autocommit=True) as admin:  # the tables still local: as on one server
+        for suffix, user_id in SELLERS.items():
+            admin.execute(DATA.format(u=user_id, s=suffix).encode())
+        admin.execute("SELECT refresh_analytics_daily_summary()")
+    return url, migrator_url
+
+
+def distribute(url: str, shard_count: int = SHARDS) -> tuple[int, str, str]:
+    """`socialdb citus distribute` as a process, as an operator runs it: exit code, stdout, stderr."""
+    proc = socialdb("citus", "distribute", "--shard-count", str(shard_count), "--database-url", url)
+    out, err = finish(proc, 300)
+    return proc.returncode, out, err
+
+
+def distributed_database(cluster: Cluster, name: str, shard_count: int = SHARDS) -> tuple[str, str]:
+    """`seeded`, then distributed by `socialdb citus distribute` (the tenant tables by seller,
+    co-located with users; the lookups of the rules across sellers reference tables): the
+    superuser's URL and MIGRATOR's. For any test file that needs a distributed socialdb."""
+    url, migrator_url = seeded(cluster, name)
+    code, _, err = distribute(url, shard_count)
+    assert code == 0, err
+    return url, migrator_url
 
 
 # -- the plugin ------------------------------------------------------------------------------

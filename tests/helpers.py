@@ -35,6 +35,8 @@ TENANT_TABLES = [
 TABLES = {"users", *TENANT_TABLES}
 # Derived from analytics_events and kept by refresh_analytics_daily_summary() (migration 023).
 SUMMARY_TABLES = {"analytics_daily_summary", "analytics_daily_rollup", "analytics_summary_changes"}
+# The rules across sellers, each a table of its own kept by a trigger (migration 054, decision 220).
+LOOKUP_TABLES = {"user_emails", "platform_accounts", "short_links"}
 
 
 def write_migrations(folder: Path, files: dict[str, str]) -> Path:

@@ -1,15 +1,15 @@
 """socialdb distributed on a real Citus cluster (issue 26; decisions 210 and 211).
 
 A coordinator and two workers (tests/citus.py). A database is migrated as the non-superuser
-migrator (tests/test_citus.py shows how), two sellers get one row of everything
-(tests/sellers.py), then `socialdb citus distribute`:
+migrator to the newest version (tests/test_citus.py shows how), two sellers get one row of
+everything (tests/sellers.py; `citus.seeded`), then `socialdb citus distribute`:
 
-- refuses, in one line naming each, while the four unique keys of docs/scaling.md's exceptions
-  table lack the seller, and distributes nothing;
-- once a stand-in for the migrations that table plans has replaced them (test-only: decision
-  210 proposes them, nothing builds them yet), distributes the fifteen tables by seller,
-  co-located with `users`, the events' partitions with them, and the runner's tables stay
-  local; a second run does nothing and says so;
+- refuses, in one line naming each, a unique key that lacks the seller (two made by the test:
+  since migrations 054-056 the schema has none, decision 220), and distributes nothing;
+- without them, distributes the real schema: the fifteen tables by seller, co-located with
+  `users`, the events' partitions with them; the three lookups of the rules across sellers
+  (`user_emails`, `platform_accounts`, `short_links`) become reference tables, filled; the
+  runner's tables stay local; a second run does nothing and says so;
 - on a database without the citus extension, refuses in one line.
 
 And the seller scope of socialdb.app (tenant.seller, aseller) reaches the workers: as a login
@@ -36,26 +36,25 @@ import pytest
 
 from socialdb.app.session import session
 from socialdb.app.tenant import aseller, seller
-from socialdb.migrate import runner
 from tests import citus
 from tests.citus import Cluster
-from tests.helpers import SUMMARY_TABLES, TABLES, finish, login_role, socialdb
-from tests.sellers import DATA, SELLERS
+from tests.helpers import SUMMARY_TABLES, TABLES, login_role
+from tests.sellers import SELLERS
 
-SHARDS = 4  # few shards: the cluster shares this machine's 2 cores
+SHARDS = citus.SHARDS
 DISTRIBUTED = {*TABLES, *SUMMARY_TABLES}  # the fifteen tables that hold a seller's rows
 # What socialdb_app may read: all but the summary's change list (docs/security.md).
 APP_READS = DISTRIBUTED - {"analytics_summary_changes"}
-# Test-only stand-in for the migrations that docs/scaling.md's exceptions table plans and decision
-# 210 proposes (not built): each global unique key gives way to one that names the seller.
-STAND_IN = """
-DROP INDEX idx_users_email;
-DROP INDEX idx_refresh_tokens_token_hash;
-CREATE UNIQUE INDEX refresh_tokens_seller_token_hash_key ON refresh_tokens (user_id, token_hash) WHERE revoked_at IS NULL;
-DROP INDEX idx_client_accounts_platform_account;
-CREATE UNIQUE INDEX client_accounts_seller_platform_account_key ON client_accounts (user_id, platform, platform_account_id) WHERE deleted_at IS NULL;
-ALTER TABLE product_links DROP CONSTRAINT product_links_short_link_key;
-CREATE UNIQUE INDEX product_links_seller_short_link_key ON product_links (user_id, short_link);
+# The lookups of the rules across sellers (migration 054) and the rows tests/sellers.py gives them.
+LOOKUPS = {"user_emails": 2, "platform_accounts": 2, "short_links": 2}
+# Keys across sellers made by the test, as the schema had before 056 (decision 210's refusal).
+BLOCKERS = """
+CREATE UNIQUE INDEX users_email_across_sellers ON users (lower(email)) WHERE deleted_at IS NULL;
+ALTER TABLE product_links ADD CONSTRAINT product_links_short_link_across_sellers UNIQUE (short_link);
+"""
+UNBLOCK = """
+DROP INDEX users_email_across_sellers;
+ALTER TABLE product_links DROP CONSTRAINT product_links_short_link_across_sellers;
 """
 _CITUS_TABLES = """
 SELECT c.relname::text, p.partmethod::text, pg_catalog.column_to_column_name(p.logicalrelid, p.partkey), p.colocationid,
@@ -70,32 +69,26 @@ def _rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
 
 
 def _distribute(url: str) -> tuple[int, str, str]:
-    proc = socialdb("citus", "distribute", "--shard-count", str(SHARDS), "--database-url", url)
-    out, err = finish(proc, 300)
-    return proc.returncode, out, err
+    return citus.distribute(url, SHARDS)
 
 
 @dataclass(frozen=True)
 class Distributed:
     url: str  # the superuser's, on the coordinator
-    refused: tuple[int, str, str]  # the run before the stand-in: exit code, stdout, stderr
+    refused: tuple[int, str, str]  # the run with the test's keys across sellers: exit code, stdout, stderr
     citus_tables_after_refusal: int
     first: tuple[int, str, str]  # the run that distributed
 
 
 @pytest.fixture(scope="module")
 def distributed(citus_cluster: Cluster) -> Distributed:
-    url, migrator_url = citus.prepared(citus_cluster, "socialdb_dist")
-    citus.hand_extension_views(url)
-    runner.up(migrator_url)
-    with psycopg.connect(url, autocommit=True) as admin:  # the tables still local: as on one server
-        for suffix, user_id in SELLERS.items():
-            admin.execute(DATA.format(u=user_id, s=suffix).encode())
-        admin.execute("SELECT refresh_analytics_daily_summary()")
+    url, _ = citus.seeded(citus_cluster, "socialdb_dist")
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(BLOCKERS.encode())
     refused = _distribute(url)
     after_refusal = _rows(url, "SELECT count(*) FROM pg_dist_partition")[0][0]
     with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(STAND_IN.encode())
+        admin.execute(UNBLOCK.encode())
     return Distributed(url, refused, after_refusal, _distribute(url))
 
 
@@ -104,13 +97,11 @@ def test_distribution_is_refused_in_one_line_while_global_keys_lack_the_seller(d
     assert code == 1 and out == "", (out, err)
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith(
-        "error: cannot distribute: Citus enforces a unique key only if it includes the distribution column, and 4 do not:"
+        "error: cannot distribute: Citus enforces a unique key only if it includes the distribution column, and 2 do not:"
     )
     for key in (
-        "client_accounts.idx_client_accounts_platform_account (platform, platform_account_id) WHERE (deleted_at IS NULL)",
-        "product_links.product_links_short_link_key (short_link)",
-        "refresh_tokens.idx_refresh_tokens_token_hash (token_hash) WHERE (revoked_at IS NULL)",
-        "users.idx_users_email (lower(email)) WHERE (deleted_at IS NULL)",
+        "product_links.product_links_short_link_across_sellers (short_link)",
+        "users.users_email_across_sellers (lower(email)) WHERE (deleted_at IS NULL)",
     ):
         assert key in err, err
     assert "Nothing was distributed" in err
@@ -123,11 +114,16 @@ def test_every_seller_table_is_distributed_by_seller_and_co_located(distributed:
     lines = out.strip().splitlines()
     assert lines[0] == "set citus.enable_unsafe_triggers = on as the database's default"
     assert lines[1] == "set citus.propagate_set_commands = local as the database's default"
-    assert lines[2] == f"distributed users by id ({SHARDS} shards)"
+    assert lines[2:5] == [f"made {name} a reference table" for name in LOOKUPS]
+    assert lines[5] == f"distributed users by id ({SHARDS} shards)"
     assert lines[-1] == "15 table(s) distributed by seller, co-located with users"
     found = _rows(distributed.url, _CITUS_TABLES)
-    tables = {name: rest for name, *rest, partition in found if not partition}
+    tables = {name: rest for name, *rest, partition in found if not partition and rest[0] == "h"}
     assert set(tables) == DISTRIBUTED  # the runner's tables (migrations) stay local
+    # The lookups of the rules across sellers (migration 054): reference tables, with every row.
+    assert {name for name, method, *_ in found if method == "n"} == set(LOOKUPS)
+    for table, rows in LOOKUPS.items():
+        assert _rows(distributed.url, f"SELECT count(*) FROM {table}")[0][0] == rows, table
     assert {name: (method, column) for name, (method, column, _, _) in tables.items()} == {
         name: ("h", "id" if name == "users" else "user_id") for name in DISTRIBUTED
     }
@@ -149,7 +145,9 @@ def test_a_second_run_does_nothing_and_says_so(distributed: Distributed) -> None
     before = _rows(distributed.url, _CITUS_TABLES)
     code, out, err = _distribute(distributed.url)
     assert (code, err) == (0, "")
-    assert out == "nothing to do: 15 table(s) already distributed by seller, co-located with users\n"
+    assert out == (
+        "nothing to do: 15 table(s) already distributed by seller, co-located with users, and 3 reference table(s)\n"
+    )
     assert sorted(_rows(distributed.url, _CITUS_TABLES)) == sorted(before)
 
 

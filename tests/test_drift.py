@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import psycopg
 import pytest
+from psycopg import sql
 from typer.testing import CliRunner
 
 from socialdb.cli import app
@@ -112,15 +113,23 @@ def test_each_change_by_hand_is_one_precise_line(expected: Catalog, db_url: str,
 
 def test_an_index_left_invalid_is_reported(expected: Catalog, db_url: str) -> None:
     """A failed CREATE INDEX CONCURRENTLY leaves an INVALID index with the very definition expected."""
+    key = "refresh_tokens_seller_token_hash_key"
     with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute("DROP INDEX idx_users_email")
-        conn.execute("INSERT INTO users (email, password_hash, name) VALUES ('a@b.c', 'h', 'A'), ('A@b.c', 'h', 'B')")
+        comment = conn.execute("SELECT obj_description(%s::regclass, 'pg_class')", (key,)).fetchone()
+        conn.execute(f"DROP INDEX {key}")
+        user = conn.execute("INSERT INTO users (email, password_hash, name) VALUES ('a@b.c', 'h', 'A') RETURNING id")
+        user_id = user.fetchone()[0]  # type: ignore[index]
+        conn.execute(
+            "INSERT INTO refresh_tokens (user_id, token_hash, expires_at) VALUES (%s, 't', now()), (%s, 't', now())",
+            (user_id, user_id),
+        )
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute(
-                "CREATE UNIQUE INDEX CONCURRENTLY idx_users_email ON users (lower(email)) WHERE deleted_at IS NULL"
+                f"CREATE UNIQUE INDEX CONCURRENTLY {key} ON refresh_tokens (user_id, token_hash) WHERE revoked_at IS NULL"
             )
+        conn.execute(sql.SQL("COMMENT ON INDEX {} IS {}").format(sql.Identifier(key), sql.Literal(comment[0])))  # type: ignore[index]
     assert [str(d) for d in diff.compare(expected, catalog.read(db_url))] == [
-        "validity of index public.users.idx_users_email: expected valid, found INVALID"
+        f"validity of index public.refresh_tokens.{key}: expected valid, found INVALID"
     ]
 
 

@@ -11,7 +11,7 @@ import pytest
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from tests.helpers import SUMMARY_TABLES, TABLES
+from tests.helpers import LOOKUP_TABLES, SUMMARY_TABLES, TABLES
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
@@ -126,6 +126,15 @@ ROWS: dict[str, dict[str, Any]] = {
     },
     "analytics_daily_rollup": {"user_id": "@users", "date": DAY, "event_category": "sales", "event_count": 1},
     "analytics_summary_changes": {"user_id": "@users", "date": DAY},
+    # The lookups of the rules across sellers (054); ids of any row: they have no foreign keys.
+    "user_emails": {"email_key": "lookup-{n}@example.com", "user_id": "@users"},
+    "platform_accounts": {
+        "platform": "instagram",
+        "platform_account_id": "lookup-{n}",
+        "user_id": "@users",
+        "client_account_id": "@client_accounts",
+    },
+    "short_links": {"short_link": "lookup-{n}", "user_id": "@users", "product_link_id": "@users"},
 }
 
 
@@ -180,7 +189,7 @@ def test_all_twelve_tables_exist(conn: Conn) -> None:
         "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'p')"
         " AND NOT relispartition"
     ).fetchall()
-    assert {r[0] for r in rows} - {"migrations"} == TABLES | SUMMARY_TABLES
+    assert {r[0] for r in rows} - {"migrations"} == TABLES | SUMMARY_TABLES | LOOKUP_TABLES
 
 
 def test_foreign_keys_reject_orphans(conn: Conn) -> None:
@@ -430,12 +439,13 @@ def test_every_not_null_column_refuses_null(conn: Conn) -> None:
 # Every unique rule, exactly: index (a UNIQUE or PRIMARY KEY constraint has one) -> its table.
 UNIQUE_RULES = {
     # analytics_daily_summary is keyed by idx_analytics_daily_unique below; analytics_summary_changes by nothing
-    **{f"{t}_pkey": t for t in (TABLES | {"analytics_daily_rollup"})},
-    "idx_users_email": "users",  # lower(email), live users only (decision 4)
-    "idx_refresh_tokens_token_hash": "refresh_tokens",  # live tokens only
-    "idx_client_accounts_platform_account": "client_accounts",  # live accounts only
+    **{f"{t}_pkey": t for t in (TABLES | LOOKUP_TABLES | {"analytics_daily_rollup"})},
+    # The rules across sellers are the lookups' primary keys since 056 (decision 220): a live
+    # email (lower(email), decision 4), a live connection, a short link; within one seller:
+    "refresh_tokens_seller_token_hash_key": "refresh_tokens",  # live tokens only (decision 221)
+    "client_accounts_seller_platform_account_key": "client_accounts",  # live accounts only
     "oauth_tokens_live_account_key": "oauth_tokens",  # one live token per account, seller named: 049
-    "product_links_short_link_key": "product_links",
+    "product_links_seller_short_link_key": "product_links",
     "conversations_account_platform_key": "conversations",  # (client_account_id, user_id, platform_conversation_id): 049
     "messages_seller_message_key": "messages",  # (user_id, conversation_id, platform_message_id): 043
     "message_products_message_product_key": "message_products",  # (message_id, product_id, user_id): 049
@@ -553,12 +563,11 @@ def test_email_is_unique_case_insensitively_among_live_users(conn: Conn) -> None
         make_user(conn, "joao@example.COM")
 
 
-def test_sign_in_lookup_uses_the_email_index(conn: Conn) -> None:
+def test_sign_in_lookup_uses_the_email_key(conn: Conn) -> None:
+    """auth_user_by_email reads user_emails by its key (056), then the user by id."""
     conn.execute("SET enable_seqscan = off")
-    plan = conn.execute(
-        "EXPLAIN SELECT id FROM users WHERE lower(email) = lower('a@b.c') AND deleted_at IS NULL"
-    ).fetchall()
-    assert "idx_users_email" in "\n".join(r[0] for r in plan)
+    plan = conn.execute("EXPLAIN SELECT user_id FROM user_emails WHERE email_key = lower('a@b.c')").fetchall()
+    assert "user_emails_pkey" in "\n".join(r[0] for r in plan)
 
 
 def test_no_duplicate_or_prefix_indexes(conn: Conn) -> None:
@@ -582,11 +591,13 @@ def test_no_duplicate_or_prefix_indexes(conn: Conn) -> None:
 
 def test_each_platform_id_has_one_unique_index_of_its_scope(conn: Conn) -> None:
     """A platform's ids are unique within the seller's conversation or account (043, decision 117);
-    a short link, resolved before any seller is known, across the platform."""
+    a short link, resolved before any seller is known, across the platform: by the lookup short_links
+    (054-056, decision 220), and within the seller by product_links' own key."""
     for table, columns in [
         ("messages", ["user_id", "conversation_id", "platform_message_id"]),
         ("instagram_media", ["user_id", "client_account_id", "platform_media_id"]),
-        ("product_links", ["short_link"]),
+        ("product_links", ["user_id", "short_link"]),
+        ("short_links", ["short_link"]),
     ]:
         keys = conn.execute(
             "SELECT array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k (attnum, n)"

@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 070-summary-per-seller-on-citus.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 056-global-keys-switch.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -29,13 +29,22 @@ $function$;
 
 CREATE OR REPLACE FUNCTION public.auth_user_by_email(p_email text)
  RETURNS TABLE(id uuid, password_hash text, email_verified boolean)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT u.id, u.password_hash, u.email_verified
-  FROM public.users AS u
-  WHERE lower(u.email) = lower(p_email) AND u.deleted_at IS NULL
+DECLARE
+  v_user uuid;
+BEGIN
+  SELECT e.user_id INTO v_user FROM public.user_emails AS e WHERE e.email_key = pg_catalog.lower(p_email);
+  IF v_user IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY
+    SELECT u.id, u.password_hash, u.email_verified
+    FROM public.users AS u
+    WHERE u.id = v_user AND u.deleted_at IS NULL;
+END;
 $function$;
 
 CREATE OR REPLACE FUNCTION public.decrement_unread_count()
@@ -75,17 +84,10 @@ $function$;
 CREATE OR REPLACE FUNCTION public.forget_analytics_summary()
  RETURNS trigger
  LANGUAGE plpgsql
+ SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 BEGIN
-  -- On Citus the trigger fires for the coordinator's table and for every shard on the workers;
-  -- only the first empties the summary (and so every shard of it). A shard's, emptying the
-  -- distributed summary from a worker while the coordinator's TRUNCATE holds its shards,
-  -- was a distributed deadlock (decision 241).
-  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL
-     AND TG_RELID <> 'public.analytics_events'::pg_catalog.regclass THEN
-    RETURN NULL;
-  END IF;
   TRUNCATE public.analytics_daily_summary, public.analytics_daily_rollup, public.analytics_summary_changes;
   RETURN NULL;
 END;
@@ -143,6 +145,61 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.keep_platform_accounts()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
+    DELETE FROM public.platform_accounts AS p
+    WHERE p.platform = OLD.platform AND p.platform_account_id = OLD.platform_account_id
+      AND p.client_account_id = OLD.id AND p.user_id = OLD.user_id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+    INSERT INTO public.platform_accounts (platform, platform_account_id, user_id, client_account_id)
+    VALUES (NEW.platform, NEW.platform_account_id, NEW.user_id, NEW.id);
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.keep_short_links()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.short_link IS NOT NULL THEN
+    DELETE FROM public.short_links AS s
+    WHERE s.short_link = OLD.short_link AND s.product_link_id = OLD.id AND s.user_id = OLD.user_id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL THEN
+    INSERT INTO public.short_links (short_link, user_id, product_link_id) VALUES (NEW.short_link, NEW.user_id, NEW.id);
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.keep_user_emails()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
+    DELETE FROM public.user_emails AS e WHERE e.email_key = pg_catalog.lower(OLD.email) AND e.user_id = OLD.id;
+  END IF;
+  IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+    INSERT INTO public.user_emails (email_key, user_id) VALUES (pg_catalog.lower(NEW.email), NEW.id);
+  END IF;
+  RETURN NULL;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.note_analytics_changes()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -180,39 +237,7 @@ CREATE OR REPLACE FUNCTION public.rebuild_analytics_daily_summary()
 AS $function$
 DECLARE
   first_kept date;
-  sellers uuid[];
-  summarised uuid[];
-  seller uuid;
-  days date[];
 BEGIN
-  -- On Citus (its settings exist) one seller at a time, every day of its events, summary
-  -- and rollup from the oldest partition's first day on, each recomputed whole by statements
-  -- that name the seller (decision 241). A single server runs 037's statement, which writes
-  -- only what differs.
-  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
-    LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
-    SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
-                                     'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
-                    '-infinity'::date)
-      INTO first_kept
-    FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
-    WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
-    SELECT pg_catalog.array_agg(u.id) INTO sellers FROM public.users AS u;
-    SELECT pg_catalog.array_agg(DISTINCT s.user_id) INTO summarised FROM public.analytics_daily_summary AS s;
-    SELECT pg_catalog.array_agg(DISTINCT x) INTO sellers
-    FROM pg_catalog.unnest(coalesce(sellers, '{}') || coalesce(summarised, '{}')) AS x;
-    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
-      DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
-      SELECT pg_catalog.array_agg(x.date) INTO days FROM (
-        SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS date FROM public.analytics_events AS e
-        WHERE e.user_id = seller AND e.occurred_at >= first_kept::timestamp AT TIME ZONE 'UTC'
-        UNION SELECT s.date FROM public.analytics_daily_summary AS s WHERE s.user_id = seller AND s.date >= first_kept
-        UNION SELECT r.date FROM public.analytics_daily_rollup AS r WHERE r.user_id = seller AND r.date >= first_kept
-      ) AS x;
-      PERFORM public.recompute_seller_days(seller, coalesce(days, '{}'));
-    END LOOP;
-    RETURN;
-  END IF;
   -- One refresh or rebuild at a time (the refresh's lock); every day is recomputed here,
   -- so the noted changes are done with: those committed after this snapshot stay noted.
   LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
@@ -280,37 +305,6 @@ BEGIN
 END;
 $function$;
 
-CREATE OR REPLACE FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[])
- RETURNS void
- LANGUAGE plpgsql
- SET search_path TO 'pg_catalog', 'public', 'pg_temp'
-AS $function$
-BEGIN
-  IF p_seller IS NULL OR p_days IS NULL OR pg_catalog.cardinality(p_days) = 0 THEN
-    RETURN;
-  END IF;
-  -- Every statement names the seller: on Citus each runs on the seller's node, the INSERT ...
-  -- SELECTs between its co-located shards. The days' rows are replaced whole; the totals are
-  -- 037's (count, sum and avg per day, account, category and type; the rollup sums them).
-  DELETE FROM public.analytics_daily_summary AS s WHERE s.user_id = p_seller AND s.date = ANY (p_days);
-  DELETE FROM public.analytics_daily_rollup AS r WHERE r.user_id = p_seller AND r.date = ANY (p_days);
-  INSERT INTO public.analytics_daily_summary
-    (user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value)
-  SELECT e.user_id, e.client_account_id,
-         coalesce(e.client_account_id, '00000000-0000-0000-0000-000000000000'::uuid),
-         (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type,
-         count(*), sum(e.value), avg(e.value)
-  FROM public.analytics_events AS e
-  WHERE e.user_id = p_seller AND (e.occurred_at AT TIME ZONE 'UTC')::date = ANY (p_days)
-  GROUP BY e.user_id, e.client_account_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type;
-  INSERT INTO public.analytics_daily_rollup (user_id, date, event_category, event_count, total_value)
-  SELECT s.user_id, s.date, s.event_category, sum(s.event_count)::bigint, sum(s.total_value)
-  FROM public.analytics_daily_summary AS s
-  WHERE s.user_id = p_seller AND s.date = ANY (p_days)
-  GROUP BY s.user_id, s.date, s.event_category;
-END;
-$function$;
-
 CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
  RETURNS void
  LANGUAGE plpgsql
@@ -320,33 +314,7 @@ CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
 AS $function$
 DECLARE
   first_kept date;
-  sellers uuid[];
-  seller uuid;
-  days date[];
 BEGIN
-  -- On Citus (its settings exist) one seller at a time: each statement of
-  -- recompute_seller_days names the seller, so it runs on that seller's node alone; the
-  -- statement below, which joins and writes every seller's shards in one, Citus cannot run
-  -- (decision 241). A single server runs it as 037 wrote it.
-  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
-    LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
-    SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
-                                     'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
-                    '-infinity'::date)
-      INTO first_kept
-    FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
-    WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
-    SELECT pg_catalog.array_agg(DISTINCT c.user_id) INTO sellers FROM public.analytics_summary_changes AS c;
-    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
-      -- The seller's noted days, claimed (a change noted after this read stays for the next run).
-      SELECT pg_catalog.array_agg(DISTINCT c.date) INTO days
-      FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
-      DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller AND c.date = ANY (days);
-      PERFORM public.recompute_seller_days(
-        seller, ARRAY(SELECT d FROM pg_catalog.unnest(days) AS d WHERE d >= first_kept));
-    END LOOP;
-    RETURN;
-  END IF;
   -- One refresh at a time, under a lock only the owner can take: the application has no
   -- privilege on the change list, so it can neither take this lock nor hold it to stall
   -- the refresh (it could take the advisory lock used before). Event writers' ROW
@@ -436,13 +404,16 @@ $function$;
 
 CREATE OR REPLACE FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text)
  RETURNS TABLE(user_id uuid, client_account_id uuid)
- LANGUAGE sql
+ LANGUAGE plpgsql
  STABLE SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
-  SELECT a.user_id, a.id
-  FROM public.client_accounts AS a
-  WHERE a.platform = p_platform AND a.platform_account_id = p_platform_account_id AND a.deleted_at IS NULL
+BEGIN
+  RETURN QUERY
+    SELECT p.user_id, p.client_account_id
+    FROM public.platform_accounts AS p
+    WHERE p.platform = p_platform AND p.platform_account_id = p_platform_account_id;
+END;
 $function$;
 
 CREATE OR REPLACE FUNCTION public.search_seller_products(p_query text, p_limit integer)
@@ -851,6 +822,13 @@ CREATE TABLE public.oauth_tokens (
     revoked_at timestamp with time zone
 );
 
+CREATE TABLE public.platform_accounts (
+    platform text NOT NULL,
+    platform_account_id text NOT NULL,
+    user_id uuid NOT NULL,
+    client_account_id uuid NOT NULL
+);
+
 CREATE TABLE public.product_links (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     product_id uuid NOT NULL,
@@ -894,6 +872,17 @@ CREATE TABLE public.refresh_tokens (
     revoked_at timestamp with time zone
 );
 
+CREATE TABLE public.short_links (
+    short_link text NOT NULL,
+    user_id uuid NOT NULL,
+    product_link_id uuid NOT NULL
+);
+
+CREATE TABLE public.user_emails (
+    email_key text NOT NULL,
+    user_id uuid NOT NULL
+);
+
 CREATE TABLE public.users (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     email text NOT NULL,
@@ -926,10 +915,12 @@ ALTER TABLE public.message_products ADD CONSTRAINT message_products_pkey PRIMARY
 ALTER TABLE public.messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.notifications ADD CONSTRAINT notifications_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.oauth_tokens ADD CONSTRAINT oauth_tokens_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.platform_accounts ADD CONSTRAINT platform_accounts_pkey PRIMARY KEY (platform, platform_account_id);
 ALTER TABLE public.product_links ADD CONSTRAINT product_links_pkey PRIMARY KEY (id, user_id);
-ALTER TABLE public.product_links ADD CONSTRAINT product_links_short_link_key UNIQUE (short_link);
 ALTER TABLE public.products ADD CONSTRAINT products_pkey PRIMARY KEY (id, user_id);
 ALTER TABLE public.refresh_tokens ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id, user_id);
+ALTER TABLE public.short_links ADD CONSTRAINT short_links_pkey PRIMARY KEY (short_link);
+ALTER TABLE public.user_emails ADD CONSTRAINT user_emails_pkey PRIMARY KEY (email_key);
 ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 ALTER TABLE public.analytics_events ADD CONSTRAINT analytics_events_occurred_at_range CHECK (((occurred_at >= '2000-01-01 00:00:00+00'::timestamp with time zone) AND (occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone)));
 ALTER TABLE public.analytics_events ADD CONSTRAINT chk_analytics_category CHECK ((event_category = ANY (ARRAY['engagement'::text, 'sales'::text, 'message'::text, 'content'::text])));
@@ -996,8 +987,8 @@ CREATE INDEX idx_analytics_entity ON ONLY public.analytics_events USING btree (e
 CREATE INDEX idx_analytics_event_type ON ONLY public.analytics_events USING btree (event_type);
 CREATE INDEX idx_analytics_occurred_at ON ONLY public.analytics_events USING btree (occurred_at DESC);
 CREATE INDEX idx_analytics_user_date_category ON ONLY public.analytics_events USING btree (user_id, occurred_at DESC, event_category);
+CREATE UNIQUE INDEX client_accounts_seller_platform_account_key ON public.client_accounts USING btree (user_id, platform, platform_account_id) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_client_accounts_last_sync ON public.client_accounts USING btree (last_sync_at);
-CREATE UNIQUE INDEX idx_client_accounts_platform_account ON public.client_accounts USING btree (platform, platform_account_id) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_client_accounts_status ON public.client_accounts USING btree (status);
 CREATE INDEX idx_client_accounts_user_id ON public.client_accounts USING btree (user_id);
 CREATE INDEX idx_client_accounts_user_platform ON public.client_accounts USING btree (user_id, platform) WHERE (deleted_at IS NULL);
@@ -1020,6 +1011,7 @@ CREATE UNIQUE INDEX oauth_tokens_live_account_key ON public.oauth_tokens USING b
 CREATE INDEX idx_product_links_client_account ON public.product_links USING btree (client_account_id);
 CREATE INDEX idx_product_links_instagram_media ON public.product_links USING btree (instagram_media_id);
 CREATE INDEX idx_product_links_product_clicks ON public.product_links USING btree (product_id, clicks DESC);
+CREATE UNIQUE INDEX product_links_seller_short_link_key ON public.product_links USING btree (user_id, short_link);
 CREATE INDEX idx_products_category ON public.products USING btree (category);
 CREATE INDEX idx_products_is_available ON public.products USING btree (is_available);
 CREATE INDEX idx_products_search ON public.products USING gin (user_id, product_search_document(name, description)) WHERE (deleted_at IS NULL);
@@ -1027,10 +1019,9 @@ CREATE INDEX idx_products_tags ON public.products USING gin (tags);
 CREATE INDEX idx_products_user_available ON public.products USING btree (user_id, is_available, created_at DESC) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_products_user_id ON public.products USING btree (user_id);
 CREATE INDEX idx_refresh_tokens_expires_at ON public.refresh_tokens USING btree (expires_at);
-CREATE UNIQUE INDEX idx_refresh_tokens_token_hash ON public.refresh_tokens USING btree (token_hash) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_refresh_tokens_user_id ON public.refresh_tokens USING btree (user_id);
+CREATE UNIQUE INDEX refresh_tokens_seller_token_hash_key ON public.refresh_tokens USING btree (user_id, token_hash) WHERE (revoked_at IS NULL);
 CREATE INDEX idx_users_created_at ON public.users USING btree (created_at);
-CREATE UNIQUE INDEX idx_users_email ON public.users USING btree (lower(email)) WHERE (deleted_at IS NULL);
 CREATE INDEX idx_users_subscription_tier ON public.users USING btree (subscription_tier);
 
 -- Foreign keys
@@ -1073,15 +1064,21 @@ CREATE TRIGGER analytics_events_inserted AFTER INSERT ON public.analytics_events
 CREATE TRIGGER analytics_events_not_far_ahead BEFORE INSERT OR UPDATE OF occurred_at ON public.analytics_events FOR EACH ROW WHEN (((new.occurred_at > (now() + '1 day'::interval)) AND (new.occurred_at < '2200-01-01 00:00:00+00'::timestamp with time zone))) EXECUTE FUNCTION refuse_event_far_ahead();
 CREATE TRIGGER analytics_events_truncated AFTER TRUNCATE ON public.analytics_events FOR EACH STATEMENT EXECUTE FUNCTION forget_analytics_summary();
 CREATE TRIGGER analytics_events_updated AFTER UPDATE ON public.analytics_events REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
+CREATE TRIGGER client_accounts_keep_platform_accounts AFTER INSERT OR DELETE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION keep_platform_accounts();
+CREATE TRIGGER client_accounts_keep_platform_accounts_on_update AFTER UPDATE OF platform, platform_account_id, deleted_at, id, user_id ON public.client_accounts FOR EACH ROW WHEN (((old.platform IS DISTINCT FROM new.platform) OR (old.platform_account_id IS DISTINCT FROM new.platform_account_id) OR ((old.deleted_at IS NULL) <> (new.deleted_at IS NULL)) OR (old.id <> new.id) OR (old.user_id <> new.user_id))) EXECUTE FUNCTION keep_platform_accounts();
 CREATE TRIGGER update_client_accounts_updated_at BEFORE UPDATE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_conversations_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER message_decrement_unread AFTER UPDATE ON public.messages REFERENCING OLD TABLE AS old_messages NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION decrement_unread_count();
 CREATE TRIGGER message_delete_unread AFTER DELETE ON public.messages REFERENCING OLD TABLE AS old_messages FOR EACH STATEMENT EXECUTE FUNCTION forget_deleted_messages();
 CREATE TRIGGER message_increment_unread AFTER INSERT ON public.messages REFERENCING NEW TABLE AS new_messages FOR EACH STATEMENT WHEN ((CURRENT_USER <> 'socialdb_ingest'::name)) EXECUTE FUNCTION increment_unread_count();
 CREATE TRIGGER update_oauth_tokens_updated_at BEFORE UPDATE ON public.oauth_tokens FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER product_links_keep_short_links AFTER INSERT OR DELETE ON public.product_links FOR EACH ROW EXECUTE FUNCTION keep_short_links();
+CREATE TRIGGER product_links_keep_short_links_on_update AFTER UPDATE OF short_link, id, user_id ON public.product_links FOR EACH ROW WHEN (((old.short_link IS DISTINCT FROM new.short_link) OR (old.id <> new.id) OR (old.user_id <> new.user_id))) EXECUTE FUNCTION keep_short_links();
 CREATE TRIGGER update_product_links_updated_at BEFORE UPDATE ON public.product_links FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_products_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
+CREATE TRIGGER users_keep_user_emails AFTER INSERT OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION keep_user_emails();
+CREATE TRIGGER users_keep_user_emails_on_update AFTER UPDATE OF email, deleted_at, id ON public.users FOR EACH ROW WHEN (((lower(old.email) IS DISTINCT FROM lower(new.email)) OR ((old.deleted_at IS NULL) <> (new.deleted_at IS NULL)) OR (old.id <> new.id))) EXECUTE FUNCTION keep_user_emails();
 
 -- Row-level security
 
@@ -1155,10 +1152,12 @@ ALTER FUNCTION public.decrement_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_analytics_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_deleted_messages() OWNER TO socialdb_owner;
 ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
+ALTER FUNCTION public.keep_platform_accounts() OWNER TO socialdb_owner;
+ALTER FUNCTION public.keep_short_links() OWNER TO socialdb_owner;
+ALTER FUNCTION public.keep_user_emails() OWNER TO socialdb_owner;
 ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
-ALTER FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) OWNER TO socialdb_owner;
 ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.refuse_event_far_ahead() OWNER TO socialdb_owner;
 ALTER FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) OWNER TO socialdb_owner;
@@ -1180,10 +1179,13 @@ ALTER TABLE public.message_products OWNER TO socialdb_owner;
 ALTER TABLE public.messages OWNER TO socialdb_owner;
 ALTER TABLE public.notifications OWNER TO socialdb_owner;
 ALTER TABLE public.oauth_tokens OWNER TO socialdb_owner;
+ALTER TABLE public.platform_accounts OWNER TO socialdb_owner;
 ALTER TABLE public.product_links OWNER TO socialdb_owner;
 ALTER TABLE public.products OWNER TO socialdb_owner;
 ALTER TABLE public.refresh_tokens OWNER TO socialdb_owner;
 ALTER VIEW public.seller_daily_summary OWNER TO socialdb_owner;
+ALTER TABLE public.short_links OWNER TO socialdb_owner;
+ALTER TABLE public.user_emails OWNER TO socialdb_owner;
 ALTER TABLE public.users OWNER TO socialdb_owner;
 
 -- Grants
@@ -1195,10 +1197,12 @@ GRANT CREATE ON SCHEMA public TO socialdb_owner;
 REVOKE EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.keep_platform_accounts() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.keep_short_links() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.keep_user_emails() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
-REVOKE EXECUTE ON FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() TO socialdb_maintenance;
 REVOKE EXECUTE ON FUNCTION public.refuse_event_far_ahead() FROM PUBLIC;
@@ -1246,13 +1250,15 @@ COMMENT ON TEXT SEARCH CONFIGURATION public.portuguese_unaccent IS 'Portuguese w
 COMMENT ON FUNCTION public.app_user_id() IS 'The seller of the current transaction (the setting app.user_id), or NULL: what every row-level security policy compares user_id with.';
 COMMENT ON FUNCTION public.auth_user_by_email(p_email text) IS 'Sign-in: a live user''s id, password hash and verification flag by email, whatever its case, before any seller is set (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement on updated messages: moves unread_count by the read and unread flips.';
-COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list, as the role that truncates (the events'' owner or a member of it).';
+COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
+COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
-COMMENT ON FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) IS 'One seller''s summary and rollup rows of the given UTC days, recomputed from its events by statements that name the seller (on Citus, its node alone); called by the refresh and the rebuild, as socialdb_owner.';
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
 COMMENT ON FUNCTION public.refuse_event_far_ahead() IS 'Trigger of analytics_events (migration 047): refuses an event dated more than 1 day after now (SQLSTATE 23514), unless an update leaves its time as it was.';
 COMMENT ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) IS 'Webhooks: the seller and account ids of a live connection of (platform, platform account id), before any seller is set (SECURITY DEFINER).';
@@ -1310,6 +1316,7 @@ COMMENT ON COLUMN public.client_accounts.last_sync_at IS 'When the account''s pr
 COMMENT ON COLUMN public.client_accounts.created_at IS 'When the account was connected.';
 COMMENT ON COLUMN public.client_accounts.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.client_accounts.deleted_at IS 'When the account was disconnected for good (soft delete); NULL while connected.';
+COMMENT ON INDEX public.client_accounts_seller_platform_account_key IS 'A live connection of an account, once per seller (the key a Citus shard can check); across sellers: platform_accounts.';
 COMMENT ON TABLE public.conversations IS 'Direct-message threads between a connected account and a customer; the inbox lists the open ones, most recent first.';
 COMMENT ON COLUMN public.conversations.id IS 'Row id.';
 COMMENT ON COLUMN public.conversations.client_account_id IS 'The connected account the customer writes to.';
@@ -1391,6 +1398,7 @@ COMMENT ON COLUMN public.oauth_tokens.created_at IS 'When the token was stored.'
 COMMENT ON COLUMN public.oauth_tokens.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.oauth_tokens.revoked_at IS 'When the token was revoked or replaced; NULL while live.';
 COMMENT ON INDEX public.oauth_tokens_live_account_key IS 'One live token per connected account (its seller named: the key a Citus shard can check).';
+COMMENT ON TABLE public.platform_accounts IS 'One row per live connected account: (platform, platform_account_id) is connected by one seller at most (migration 054). Kept by client_accounts_keep_platform_accounts; read by route_platform_account; a reference table on Citus.';
 COMMENT ON TABLE public.product_links IS 'Trackable links from a post or a message to a product, with their clicks, conversions and revenue.';
 COMMENT ON COLUMN public.product_links.id IS 'Row id.';
 COMMENT ON COLUMN public.product_links.product_id IS 'The product the link leads to.';
@@ -1404,6 +1412,7 @@ COMMENT ON COLUMN public.product_links.is_active IS 'False stops the link from c
 COMMENT ON COLUMN public.product_links.created_at IS 'When the link was created.';
 COMMENT ON COLUMN public.product_links.updated_at IS 'When the row last changed (set by a trigger).';
 COMMENT ON COLUMN public.product_links.user_id IS 'The seller (tenant key, migration 014); defaults to the seller of the transaction.';
+COMMENT ON INDEX public.product_links_seller_short_link_key IS 'A short code, once per seller (the key a Citus shard can check); across sellers: short_links.';
 COMMENT ON TABLE public.products IS 'A seller''s catalogue. Soft-deleted by deleted_at; searched in Portuguese, accents ignored, through search_seller_products().';
 COMMENT ON COLUMN public.products.id IS 'Row id.';
 COMMENT ON COLUMN public.products.user_id IS 'The seller who sells it.';
@@ -1428,6 +1437,7 @@ COMMENT ON COLUMN public.refresh_tokens.token_hash IS 'Hash of the refresh token
 COMMENT ON COLUMN public.refresh_tokens.expires_at IS 'When the token stops being accepted.';
 COMMENT ON COLUMN public.refresh_tokens.created_at IS 'When the token was issued.';
 COMMENT ON COLUMN public.refresh_tokens.revoked_at IS 'When the token was revoked (sign-out, rotation); NULL while usable.';
+COMMENT ON INDEX public.refresh_tokens_seller_token_hash_key IS 'A live refresh token''s hash, once per seller (decision 221: the key a Citus shard can check).';
 COMMENT ON VIEW public.seller_daily_summary IS 'The current seller''s rows of analytics_daily_summary (security barrier); kept from migration 019 for existing readers.';
 COMMENT ON COLUMN public.seller_daily_summary.user_id IS 'The seller.';
 COMMENT ON COLUMN public.seller_daily_summary.client_account_id IS 'The connected account, NULL for events without one.';
@@ -1437,9 +1447,11 @@ COMMENT ON COLUMN public.seller_daily_summary.event_type IS 'The events'' type.'
 COMMENT ON COLUMN public.seller_daily_summary.event_count IS 'Number of events.';
 COMMENT ON COLUMN public.seller_daily_summary.total_value IS 'Sum of the events'' value.';
 COMMENT ON COLUMN public.seller_daily_summary.avg_value IS 'Average of the events'' value.';
+COMMENT ON TABLE public.short_links IS 'One row per product link with a short code: a short code is used once across sellers (migration 054). Kept by product_links_keep_short_links; a reference table on Citus.';
+COMMENT ON TABLE public.user_emails IS 'One row per live user: lower(email) is unique across sellers (migration 054). Kept by the trigger users_keep_user_emails; a reference table on Citus.';
 COMMENT ON TABLE public.users IS 'Sellers: one row per account of the platform, the tenant every other table belongs to. Soft-deleted by deleted_at; a live email is unique whatever its case.';
 COMMENT ON COLUMN public.users.id IS 'The seller''s id; every tenant table''s user_id points here (and app.user_id names it).';
-COMMENT ON COLUMN public.users.email IS 'Sign-in email, at most 255 characters; unique among live users case-insensitively (idx_users_email).';
+COMMENT ON COLUMN public.users.email IS 'Sign-in email, at most 255 characters; unique among live users case-insensitively (user_emails, migrations 054-056).';
 COMMENT ON COLUMN public.users.password_hash IS 'Password hash made by the application (argon2id in the seed); never a plain password.';
 COMMENT ON COLUMN public.users.name IS 'Display name, 1 to 255 characters.';
 COMMENT ON COLUMN public.users.timezone IS 'IANA time zone the seller sees dates in, e.g. America/Sao_Paulo.';

@@ -15,11 +15,13 @@ DEMO_EMAIL = "demo@socialselling.com"
 DEMO_PASSWORD = "Demo123!"  # documented in the README: dev data only
 PRODUCT_COUNT = 20
 
-# ON CONFLICT repeats the partial unique index's expression and predicate, or PostgreSQL cannot use it.
+# Skipped when a live user has the email: the rule across sellers is the lookup table
+# user_emails since 054-056 (decision 220), which no ON CONFLICT of users can name. A seed run
+# at the same time as another one fails on that lookup's key instead of adding a second user.
 _USER = """
 INSERT INTO users (email, password_hash, name, email_verified)
-VALUES (%s, %s, 'Demo User', true)
-ON CONFLICT (lower(email)) WHERE deleted_at IS NULL DO NOTHING
+SELECT %(email)s, %(hash)s, 'Demo User', true
+WHERE NOT EXISTS (SELECT FROM users WHERE lower(email) = lower(%(email)s) AND deleted_at IS NULL)
 """
 
 # Deterministic ids (md5 of a fixed text) make a rerun a no-op instead of 20 more rows; the
@@ -54,7 +56,7 @@ def seed(url: str, environ: Mapping[str, str] | None = None) -> SeedResult:
     with connect(url, purpose="seed") as conn:
         try:
             with conn.transaction():
-                users = conn.execute(_USER, (DEMO_EMAIL, password_hash)).rowcount
+                users = conn.execute(_USER, {"email": DEMO_EMAIL, "hash": password_hash}).rowcount
                 products = conn.execute(_PRODUCTS, (PRODUCT_COUNT, DEMO_EMAIL)).rowcount
         except (psycopg.errors.UndefinedTable, psycopg.errors.InvalidColumnReference) as exc:
             raise SocialdbError(

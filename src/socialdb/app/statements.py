@@ -88,7 +88,8 @@ SELECT * FROM unnest(%(users)b::uuid[], %(accounts)b::uuid[], %(types)b::text[],
 # Connecting: the seller's live connection of that account if there is one; else its latest
 # disconnected one, revived (its conversations and messages come back, so a redelivery is
 # still recognised); else a new row. Another seller's live connection makes the insert fail
-# on idx_client_accounts_platform_account (23505): an account has one live seller.
+# on platform_accounts_pkey (23505), written by the row's trigger since 054 (decision 220):
+# an account has one live seller.
 CONNECT_ACCOUNT = """
 WITH live AS (
   SELECT id, username, status, false AS reconnected FROM client_accounts

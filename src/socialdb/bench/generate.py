@@ -181,6 +181,8 @@ def load(
         started = time.monotonic()
         conn.execute("SET session_replication_role = origin")
         conn.execute(_COUNTERS)
+        if conn is ours:
+            conn.execute(_LOOKUPS)
         conn.execute("SET maintenance_work_mem = '1GB'")
         for done, definition in enumerate(definitions, start=1):  # one pass each: far faster than row by row
             progress(label, done, len(definitions))
@@ -236,4 +238,14 @@ FROM (
   FROM messages GROUP BY conversation_id
 ) AS s
 WHERE c.id = s.conversation_id
+"""
+# What the triggers of migration 054 would have written (the lookups of the rules across
+# sellers, decision 220), in one pass each. The spec's schema has no such tables.
+_LOOKUPS = """
+INSERT INTO user_emails (email_key, user_id)
+SELECT lower(email), id FROM users WHERE deleted_at IS NULL;
+INSERT INTO platform_accounts (platform, platform_account_id, user_id, client_account_id)
+SELECT platform, platform_account_id, user_id, id FROM client_accounts WHERE deleted_at IS NULL;
+INSERT INTO short_links (short_link, user_id, product_link_id)
+SELECT short_link, user_id, id FROM product_links WHERE short_link IS NOT NULL
 """

@@ -48,9 +48,12 @@ def citus_distribute(
     for function in done.delegated:
         say(f"delegated {function} to the node of its seller")
     if not done.changed:
-        say(f"nothing to do: {len(done.already)} table(s) already {together}")
+        references = sum(1 for name in done.already if name in citus.REFERENCE)
+        and_references = f", and {references} reference table(s)" if references else ""
+        say(f"nothing to do: {len(done.already) - references} table(s) already {together}{and_references}")
     else:
-        say(f"{len(done.distributed) + len(done.already)} table(s) {together}")
+        distributed = len(done.distributed) + sum(1 for name in done.already if name not in citus.REFERENCE)
+        say(f"{distributed} table(s) {together}")
 
 
 @citus_app.command("logins")

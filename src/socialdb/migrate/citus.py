@@ -31,7 +31,7 @@ from socialdb.errors import CitusError
 TENANT = "users"  # the tenant's own table: distributed by its id, every other one co-located with it
 TENANT_KEY = "id"
 SELLER_KEY = "user_id"
-# Lookup tables across sellers that docs/scaling.md plans (its exceptions table): reference tables.
+# The lookups of the rules across sellers (migration 054, decision 220): reference tables.
 REFERENCE = ("user_emails", "platform_accounts", "short_links")
 SHARD_COUNT = 64  # docs/scaling.md, "Co-location": the FAQ's 32 to 128 for multi-tenant applications
 # Functions that take the seller: each call runs on the node of that seller's shards, where the
@@ -191,10 +191,11 @@ def _plan(conn: Conn, database: str) -> _Work:
         raise CitusError(
             f"database {database} has no socialdb schema (no table {TENANT}): run `socialdb migrate up` first"
         )
+    # The lookups name a seller per row but hold a rule across sellers: reference tables, not distributed.
     keys = {
         name: TENANT_KEY if name == TENANT else SELLER_KEY
         for name, seller in tables.items()
-        if seller or name == TENANT
+        if (seller or name == TENANT) and name not in REFERENCE
     }
     reference = [name for name in REFERENCE if name in tables and name not in keys]
     existing = {row[0]: row[1:] for row in conn.execute(_CITUS_TABLES).fetchall()}
