@@ -1,10 +1,9 @@
-"""Every hot call of socialdb.app on a real Citus cluster (issue 26, item 3; migration 060,
+"""Every hot call of socialdb.app on a real Citus cluster (issue 26, item 3; migration 057,
 decisions 230-234), as a login role in socialdb_app with row-level security in force.
 
 A coordinator and two workers (tests/citus.py); the database is migrated as the migrator, given
-two sellers' rows, and distributed as tests/test_citus_distribute.py does it (its stand-in for
-the key migrations, then `socialdb citus distribute`, which delegates the seller-taking
-functions to their seller's node). Then, through `socialdb.app.session` (and the async twin):
+two sellers' rows, and distributed by `socialdb citus distribute` (tests/citus.py
+`distributed_database`), which delegates the seller-taking functions to their seller's node. Then, through `socialdb.app.session` (and the async twin):
 ingest_message and ingest_batch store with exact counts and recognise redeliveries,
 mark_read moves the counter exactly, search_products finds the seller's products, and
 record_events stores the events and notes the summary's changes; each answers for its seller
@@ -35,12 +34,10 @@ from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.refused import AccountNotConnectedError
 from socialdb.app.session import session
 from socialdb.errors import NoSellerError
-from socialdb.migrate import runner
 from tests import citus
 from tests.citus import Cluster
-from tests.helpers import finish, join, login_role, socialdb
-from tests.sellers import DATA, SELLERS
-from tests.test_citus_distribute import SHARDS, STAND_IN
+from tests.helpers import join, login_role
+from tests.sellers import SELLERS
 
 A, B = uuid.UUID(SELLERS["a"]), uuid.UUID(SELLERS["b"])
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -81,16 +78,7 @@ def _rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any,
 @pytest.fixture(scope="module")
 def cluster_url(citus_cluster: Cluster) -> str:
     """The superuser's URL of a socialdb database distributed by seller (4 shards)."""
-    url, migrator_url = citus.prepared(citus_cluster, "socialdb_calls")
-    citus.hand_extension_views(url)
-    runner.up(migrator_url)
-    with psycopg.connect(url, autocommit=True) as admin:
-        for suffix, user_id in SELLERS.items():
-            admin.execute(DATA.format(u=user_id, s=suffix).encode())
-        admin.execute(STAND_IN.encode())
-    proc = socialdb("citus", "distribute", "--shard-count", str(SHARDS), "--database-url", url)
-    _, err = finish(proc, 300)
-    assert proc.returncode == 0, err
+    url, _ = citus.distributed_database(citus_cluster, "socialdb_calls")
     return url
 
 

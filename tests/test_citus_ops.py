@@ -1,9 +1,8 @@
 """socialdb's upkeep and roles on a real Citus cluster (issue 26, items 3 and 4; decisions 240-244).
 
 A coordinator and two workers (tests/citus.py). A database is migrated as the non-superuser
-migrator, two sellers get one row of everything (tests/sellers.py), and it is distributed as
-tests/test_citus_distribute.py does (its test-only stand-in for the key migrations, then
-`socialdb citus distribute`); then `socialdb citus logins` lets the definer roles log in.
+migrator, two sellers get one row of everything (tests/sellers.py), and it is distributed by
+`socialdb citus distribute` (tests/citus.py `distributed_database`); then `socialdb citus logins` lets the definer roles log in.
 
 - The definer roles log in on every node, without a password; the application still cannot
   become or borrow them (SET ROLE, SET SESSION AUTHORIZATION, GRANT, a password), on the
@@ -37,8 +36,7 @@ from socialdb.migrate import runner
 from tests import citus
 from tests.citus import Cluster
 from tests.helpers import finish, login_role, socialdb
-from tests.sellers import DATA, SELLERS
-from tests.test_citus_distribute import SHARDS, STAND_IN
+from tests.sellers import SELLERS
 
 DEFINERS = ("socialdb_owner", "socialdb_ingest")
 TIMEOUT_S = 60  # every command and statement of these tests: a hang fails, never waits for ever
@@ -65,16 +63,7 @@ class Ops:
 
 @pytest.fixture(scope="module")
 def ops(citus_cluster: Cluster) -> Ops:
-    url, migrator_url = citus.prepared(citus_cluster, "socialdb_ops")
-    citus.hand_extension_views(url)
-    runner.up(migrator_url)
-    with psycopg.connect(url, autocommit=True) as admin:
-        for suffix, user_id in SELLERS.items():
-            admin.execute(DATA.format(u=user_id, s=suffix).encode())
-        admin.execute("SELECT refresh_analytics_daily_summary()")
-        admin.execute(STAND_IN.encode())
-    code, _, err = _run("citus", "distribute", "--shard-count", str(SHARDS), "--database-url", url)
-    assert code == 0, err
+    url, migrator_url = citus.distributed_database(citus_cluster, "socialdb_ops")
     return Ops(citus_cluster, url, migrator_url, _run("citus", "logins", "--database-url", url))
 
 
@@ -449,7 +438,7 @@ WRITERS = 4
 PAUSE_S = 0.01
 # A customer message into the seller's conversation. As the application role inside the seller's
 # scope the unread counter's trigger counts it on the shard; that trigger runs on the cluster once
-# the calls' migration (060, another branch of issue 26) is in. Until then the other writer
+# the calls' migration (057, another branch of issue 26) is in. Until then the other writer
 # inserts as the superuser with the shards' triggers off and counts the message itself in the
 # same transaction, keyed by the seller as the trigger's Citus branch is.
 _MESSAGE = """
@@ -532,8 +521,8 @@ def test_a_shard_move_under_live_ingest_loses_nothing_and_counts_exactly(
     ops: Ops, app_login: str, kind: WriterKind
 ) -> None:
     app_url = ops.cluster.coordinator.url("socialdb_ops", app_login)
-    if kind is WriterKind.APPLICATION and not _counting_trigger_runs(ops, app_url):
-        pytest.skip("the unread trigger's FOR NO KEY UPDATE spans shards: needs the calls' migration 060 (issue 26)")
+    # 057's Citus branch of the unread trigger: the application's own INSERT runs on the cluster
+    assert kind is not WriterKind.APPLICATION or _counting_trigger_runs(ops, app_url)
     url = app_url if kind is WriterKind.APPLICATION else ops.url
     shard = _rows(ops.url, "SELECT get_shard_id_for_distribution_column('public.users', %s::uuid)", (SELLERS["a"],))
     source = _rows(ops.url, "SELECT nodeport FROM citus_shards WHERE shardid = %s", (shard[0][0],))[0][0]

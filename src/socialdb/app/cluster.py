@@ -1,5 +1,5 @@
 """Whether a connection's server runs Citus: the library's calls that a cluster cannot run as
-one server does take other statements there (migration 060, decision 234).
+one server does take other statements there (migration 057, decision 234).
 
 Asked once per connection and kept in the connection's own attributes for its life, as the
 seller scope keeps its holder (socialdb.app.tenant): a pool's reset, DISCARD ALL, cannot load

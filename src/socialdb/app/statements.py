@@ -215,7 +215,7 @@ UPDATE notifications SET is_read = true, read_at = now()
 WHERE id = ANY (%(ids)s::uuid[]) AND NOT is_read
 """
 
-# -- on a Citus cluster (migration 060, decisions 230-234): what a cluster cannot run as the
+# -- on a Citus cluster (migration 057, decisions 230-234): what a cluster cannot run as the
 # statements above, through functions that take the seller, so that each call is delegated
 # to the seller's node (`socialdb citus distribute`) and names the seller in every statement.
 # The library sends these only where Citus is loaded (socialdb.app.cluster).

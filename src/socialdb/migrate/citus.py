@@ -39,7 +39,7 @@ SHARD_COUNT = 64  # docs/scaling.md, "Co-location": the FAQ's 32 to 128 for mult
 DELEGATED = (
     ("public.seller_inbox_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
     ("public.seller_message_page(uuid,uuid,integer,timestamp with time zone,uuid)", "p_seller"),
-    # The library's other hot calls on Citus (migration 060, decisions 230-233).
+    # The library's other hot calls on Citus (migration 057, decisions 230-233).
     ("public.seller_ingest_message(uuid,uuid,text,text,text,text,text,text,text,timestamp with time zone)", "p_seller"),
     ("public.seller_mark_read(uuid,uuid)", "p_seller"),
     ("public.seller_search_products(uuid,text,integer)", "p_seller"),

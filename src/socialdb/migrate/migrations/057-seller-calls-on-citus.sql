@@ -616,10 +616,10 @@ GRANT EXECUTE ON FUNCTION seller_ingest_batch(uuid, uuid[], text[], text[], text
   TO socialdb_app;
 GRANT EXECUTE ON FUNCTION seller_record_events(uuid, uuid[], text[], text[], timestamptz[], numeric[], text[], uuid[])
   TO socialdb_app;
-COMMENT ON FUNCTION seller_mark_read(uuid, uuid) IS 'Citus: marks the seller''s conversation''s unread customer messages read, naming the seller (one shard); how many changed. The library''s mark_read where Citus is loaded (migration 060).';
-COMMENT ON FUNCTION seller_search_products(uuid, text, integer) IS 'Citus: the seller''s live products matching a web-search query, best first (SECURITY DEFINER, plpgsql). The library''s search_products where Citus is loaded (migration 060).';
-COMMENT ON FUNCTION seller_ingest_batch(uuid, uuid[], text[], text[], text[], text[], text[], text[], text[], timestamptz[]) IS 'Citus: a batch of webhook messages for the seller, in statements naming it; how many were new, or the accounts that are not the seller''s connected ones (then nothing is stored). The library''s ingest_batch where Citus is loaded (migration 060).';
-COMMENT ON FUNCTION seller_record_events(uuid, uuid[], text[], text[], timestamptz[], numeric[], text[], uuid[]) IS 'Citus: appends the seller''s analytics events in one multi-row INSERT naming it; how many. The library''s record_events where Citus is loaded (migration 060).';
+COMMENT ON FUNCTION seller_mark_read(uuid, uuid) IS 'Citus: marks the seller''s conversation''s unread customer messages read, naming the seller (one shard); how many changed. The library''s mark_read where Citus is loaded (migration 057).';
+COMMENT ON FUNCTION seller_search_products(uuid, text, integer) IS 'Citus: the seller''s live products matching a web-search query, best first (SECURITY DEFINER, plpgsql). The library''s search_products where Citus is loaded (migration 057).';
+COMMENT ON FUNCTION seller_ingest_batch(uuid, uuid[], text[], text[], text[], text[], text[], text[], text[], timestamptz[]) IS 'Citus: a batch of webhook messages for the seller, in statements naming it; how many were new, or the accounts that are not the seller''s connected ones (then nothing is stored). The library''s ingest_batch where Citus is loaded (migration 057).';
+COMMENT ON FUNCTION seller_record_events(uuid, uuid[], text[], text[], timestamptz[], numeric[], text[], uuid[]) IS 'Citus: appends the seller''s analytics events in one multi-row INSERT naming it; how many. The library''s record_events where Citus is loaded (migration 057).';
 
 -- ROLLBACK
 -- The four new functions dropped; 038's, 036's, 027's and 050's bodies back.
