@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 056-global-keys-switch.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 058-summary-per-seller-on-citus.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -51,7 +51,43 @@ CREATE OR REPLACE FUNCTION public.decrement_unread_count()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+  v_seller uuid;
+  v_ids uuid[];
+  v_delta bigint[];
 BEGIN
+  -- On Citus: the transition tables read into arrays, then per seller, as in
+  -- increment_unread_count (decision 230). A single server takes 038's statements below.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    FOR v_seller, v_ids, v_delta IN
+      SELECT d.user_id, pg_catalog.array_agg(d.conversation_id ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.delta ORDER BY d.conversation_id)
+      FROM (
+        SELECT ch.user_id, ch.conversation_id, pg_catalog.sum(ch.moved) AS delta
+        FROM (
+          SELECT w.user_id, w.conversation_id, (w.sender_type = 'customer' AND NOT w.is_read)::int AS moved
+          FROM new_messages AS w
+          UNION ALL
+          SELECT o.user_id, o.conversation_id, -(o.sender_type = 'customer' AND NOT o.is_read)::int
+          FROM old_messages AS o
+        ) AS ch
+        GROUP BY ch.user_id, ch.conversation_id
+        HAVING pg_catalog.sum(ch.moved) <> 0
+      ) AS d
+      GROUP BY d.user_id
+      ORDER BY d.user_id
+    LOOP
+      PERFORM 1 FROM public.conversations AS c
+      WHERE c.user_id = v_seller AND c.id = ANY (v_ids)
+      ORDER BY c.id
+      FOR NO KEY UPDATE OF c;
+      UPDATE public.conversations AS c
+      SET unread_count = greatest(c.unread_count + d.delta, 0)
+      FROM unnest(v_ids, v_delta) AS d (id, delta)
+      WHERE c.user_id = v_seller AND c.id = d.id;
+    END LOOP;
+    RETURN NULL;
+  END IF;
   PERFORM 1 FROM conversations AS c
   WHERE c.id IN (
     SELECT conversation_id
@@ -84,10 +120,17 @@ $function$;
 CREATE OR REPLACE FUNCTION public.forget_analytics_summary()
  RETURNS trigger
  LANGUAGE plpgsql
- SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 BEGIN
+  -- On Citus the trigger fires for the coordinator's table and for every shard on the workers;
+  -- only the first empties the summary (and so every shard of it). A shard's, emptying the
+  -- distributed summary from a worker while the coordinator's TRUNCATE holds its shards,
+  -- was a distributed deadlock (decision 241).
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL
+     AND TG_RELID <> 'public.analytics_events'::pg_catalog.regclass THEN
+    RETURN NULL;
+  END IF;
   TRUNCATE public.analytics_daily_summary, public.analytics_daily_rollup, public.analytics_summary_changes;
   RETURN NULL;
 END;
@@ -97,7 +140,47 @@ CREATE OR REPLACE FUNCTION public.forget_deleted_messages()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+  v_seller uuid;
+  v_ids uuid[];
+  v_unread bigint[];
+  v_newest timestamptz[];
 BEGIN
+  -- On Citus: the transition table read into arrays, then per seller, as in
+  -- increment_unread_count (decision 230); the newest remaining message is looked up on the
+  -- seller's shard. A single server takes 036's statements below.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    FOR v_seller, v_ids, v_unread, v_newest IN
+      SELECT d.user_id, pg_catalog.array_agg(d.conversation_id ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.unread ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.newest ORDER BY d.conversation_id)
+      FROM (
+        SELECT o.user_id, o.conversation_id,
+               pg_catalog.count(*) FILTER (WHERE o.sender_type = 'customer' AND NOT o.is_read) AS unread,
+               pg_catalog.max(o.sent_at) AS newest
+        FROM old_messages AS o
+        GROUP BY o.user_id, o.conversation_id
+      ) AS d
+      GROUP BY d.user_id
+      ORDER BY d.user_id
+    LOOP
+      PERFORM 1 FROM public.conversations AS c
+      WHERE c.user_id = v_seller AND c.id = ANY (v_ids)
+      ORDER BY c.id
+      FOR NO KEY UPDATE OF c;
+      UPDATE public.conversations AS c
+      SET unread_count = greatest(c.unread_count - d.unread, 0),
+          last_message_at = CASE
+            WHEN d.newest >= c.last_message_at
+              THEN (SELECT pg_catalog.max(m.sent_at) FROM public.messages AS m
+                    WHERE m.user_id = v_seller AND m.conversation_id = c.id)
+            ELSE c.last_message_at
+          END
+      FROM unnest(v_ids, v_unread, v_newest) AS d (id, unread, newest)
+      WHERE c.user_id = v_seller AND c.id = d.id;
+    END LOOP;
+    RETURN NULL;
+  END IF;
   PERFORM 1 FROM conversations AS c
   WHERE c.id IN (SELECT conversation_id FROM old_messages)
   ORDER BY c.id
@@ -125,7 +208,44 @@ CREATE OR REPLACE FUNCTION public.increment_unread_count()
  RETURNS trigger
  LANGUAGE plpgsql
 AS $function$
+DECLARE
+  v_seller uuid;
+  v_ids uuid[];
+  v_unread bigint[];
+  v_newest timestamptz[];
 BEGIN
+  -- On Citus (its setting citus.shard_count exists) this runs on the node of a shard of
+  -- messages, where a statement reading a transition table and a distributed table fails:
+  -- the changes are read into arrays first, then each seller's conversations are locked in
+  -- id order and counted by statements naming the seller, which run on the co-located shard
+  -- of this node (decision 230). A single server takes 038's statements below, unchanged.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    FOR v_seller, v_ids, v_unread, v_newest IN
+      SELECT d.user_id, pg_catalog.array_agg(d.conversation_id ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.unread ORDER BY d.conversation_id),
+             pg_catalog.array_agg(d.newest ORDER BY d.conversation_id)
+      FROM (
+        SELECT n.user_id, n.conversation_id,
+               pg_catalog.count(*) FILTER (WHERE n.sender_type = 'customer' AND NOT n.is_read) AS unread,
+               pg_catalog.max(n.sent_at) AS newest
+        FROM new_messages AS n
+        GROUP BY n.user_id, n.conversation_id
+      ) AS d
+      GROUP BY d.user_id
+      ORDER BY d.user_id
+    LOOP
+      PERFORM 1 FROM public.conversations AS c
+      WHERE c.user_id = v_seller AND c.id = ANY (v_ids)
+      ORDER BY c.id
+      FOR NO KEY UPDATE OF c;
+      UPDATE public.conversations AS c
+      SET unread_count = c.unread_count + d.unread,
+          last_message_at = greatest(c.last_message_at, d.newest)
+      FROM unnest(v_ids, v_unread, v_newest) AS d (id, unread, newest)
+      WHERE c.user_id = v_seller AND c.id = d.id;
+    END LOOP;
+    RETURN NULL;
+  END IF;
   PERFORM 1 FROM conversations AS c
   WHERE c.id IN (SELECT conversation_id FROM new_messages)
   ORDER BY c.id
@@ -206,7 +326,32 @@ CREATE OR REPLACE FUNCTION public.note_analytics_changes()
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
+DECLARE
+  v_seller uuid;
+  v_day date;
 BEGIN
+  -- On Citus this runs on the node of a shard of analytics_events, where an INSERT ... SELECT
+  -- from a transition table into a distributed table fails: each (seller, day) is read
+  -- first and inserted by a statement naming its seller, on the co-located shard of this
+  -- node, so the definer opens no connection (decision 233). A single server takes 027's
+  -- statements below, unchanged.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+      FOR v_seller, v_day IN
+        SELECT DISTINCT e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date FROM new_events AS e ORDER BY 1, 2
+      LOOP
+        INSERT INTO public.analytics_summary_changes (user_id, date) VALUES (v_seller, v_day);
+      END LOOP;
+    END IF;
+    IF TG_OP IN ('DELETE', 'UPDATE') THEN
+      FOR v_seller, v_day IN
+        SELECT DISTINCT e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date FROM old_events AS e ORDER BY 1, 2
+      LOOP
+        INSERT INTO public.analytics_summary_changes (user_id, date) VALUES (v_seller, v_day);
+      END LOOP;
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP IN ('INSERT', 'UPDATE') THEN
     INSERT INTO public.analytics_summary_changes (user_id, date)
     SELECT DISTINCT user_id, (occurred_at AT TIME ZONE 'UTC')::date FROM new_events;
@@ -237,7 +382,39 @@ CREATE OR REPLACE FUNCTION public.rebuild_analytics_daily_summary()
 AS $function$
 DECLARE
   first_kept date;
+  sellers uuid[];
+  summarised uuid[];
+  seller uuid;
+  days date[];
 BEGIN
+  -- On Citus (its settings exist) one seller at a time, every day of its events, summary
+  -- and rollup from the oldest partition's first day on, each recomputed whole by statements
+  -- that name the seller (decision 241). A single server runs 037's statement, which writes
+  -- only what differs.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                     'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
+                    '-infinity'::date)
+      INTO first_kept
+    FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
+    WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+    SELECT pg_catalog.array_agg(u.id) INTO sellers FROM public.users AS u;
+    SELECT pg_catalog.array_agg(DISTINCT s.user_id) INTO summarised FROM public.analytics_daily_summary AS s;
+    SELECT pg_catalog.array_agg(DISTINCT x) INTO sellers
+    FROM pg_catalog.unnest(coalesce(sellers, '{}') || coalesce(summarised, '{}')) AS x;
+    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
+      DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
+      SELECT pg_catalog.array_agg(x.date) INTO days FROM (
+        SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS date FROM public.analytics_events AS e
+        WHERE e.user_id = seller AND e.occurred_at >= first_kept::timestamp AT TIME ZONE 'UTC'
+        UNION SELECT s.date FROM public.analytics_daily_summary AS s WHERE s.user_id = seller AND s.date >= first_kept
+        UNION SELECT r.date FROM public.analytics_daily_rollup AS r WHERE r.user_id = seller AND r.date >= first_kept
+      ) AS x;
+      PERFORM public.recompute_seller_days(seller, coalesce(days, '{}'));
+    END LOOP;
+    RETURN;
+  END IF;
   -- One refresh or rebuild at a time (the refresh's lock); every day is recomputed here,
   -- so the noted changes are done with: those committed after this snapshot stay noted.
   LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
@@ -305,6 +482,37 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+BEGIN
+  IF p_seller IS NULL OR p_days IS NULL OR pg_catalog.cardinality(p_days) = 0 THEN
+    RETURN;
+  END IF;
+  -- Every statement names the seller: on Citus each runs on the seller's node, the INSERT ...
+  -- SELECTs between its co-located shards. The days' rows are replaced whole; the totals are
+  -- 037's (count, sum and avg per day, account, category and type; the rollup sums them).
+  DELETE FROM public.analytics_daily_summary AS s WHERE s.user_id = p_seller AND s.date = ANY (p_days);
+  DELETE FROM public.analytics_daily_rollup AS r WHERE r.user_id = p_seller AND r.date = ANY (p_days);
+  INSERT INTO public.analytics_daily_summary
+    (user_id, client_account_id, client_account_key, date, event_category, event_type, event_count, total_value, avg_value)
+  SELECT e.user_id, e.client_account_id,
+         coalesce(e.client_account_id, '00000000-0000-0000-0000-000000000000'::uuid),
+         (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type,
+         count(*), sum(e.value), avg(e.value)
+  FROM public.analytics_events AS e
+  WHERE e.user_id = p_seller AND (e.occurred_at AT TIME ZONE 'UTC')::date = ANY (p_days)
+  GROUP BY e.user_id, e.client_account_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.event_category, e.event_type;
+  INSERT INTO public.analytics_daily_rollup (user_id, date, event_category, event_count, total_value)
+  SELECT s.user_id, s.date, s.event_category, sum(s.event_count)::bigint, sum(s.total_value)
+  FROM public.analytics_daily_summary AS s
+  WHERE s.user_id = p_seller AND s.date = ANY (p_days)
+  GROUP BY s.user_id, s.date, s.event_category;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
  RETURNS void
  LANGUAGE plpgsql
@@ -314,7 +522,33 @@ CREATE OR REPLACE FUNCTION public.refresh_analytics_daily_summary()
 AS $function$
 DECLARE
   first_kept date;
+  sellers uuid[];
+  seller uuid;
+  days date[];
 BEGIN
+  -- On Citus (its settings exist) one seller at a time: each statement of
+  -- recompute_seller_days names the seller, so it runs on that seller's node alone; the
+  -- statement below, which joins and writes every seller's shards in one, Citus cannot run
+  -- (decision 241). A single server runs it as 037 wrote it.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    LOCK TABLE public.analytics_summary_changes IN SHARE UPDATE EXCLUSIVE MODE;
+    SELECT coalesce(min((pg_catalog.substring(pg_catalog.pg_get_partition_constraintdef(t.relid),
+                                     'occurred_at >= ''([^'']+)''')::timestamptz AT TIME ZONE 'UTC')::date),
+                    '-infinity'::date)
+      INTO first_kept
+    FROM pg_catalog.pg_partition_tree('public.analytics_events'::regclass) AS t
+    WHERE t.level = 1 AND t.relid <> 'public.analytics_events_default'::regclass;
+    SELECT pg_catalog.array_agg(DISTINCT c.user_id) INTO sellers FROM public.analytics_summary_changes AS c;
+    FOREACH seller IN ARRAY coalesce(sellers, '{}') LOOP
+      -- The seller's noted days, claimed (a change noted after this read stays for the next run).
+      SELECT pg_catalog.array_agg(DISTINCT c.date) INTO days
+      FROM public.analytics_summary_changes AS c WHERE c.user_id = seller;
+      DELETE FROM public.analytics_summary_changes AS c WHERE c.user_id = seller AND c.date = ANY (days);
+      PERFORM public.recompute_seller_days(
+        seller, ARRAY(SELECT d FROM pg_catalog.unnest(days) AS d WHERE d >= first_kept));
+    END LOOP;
+    RETURN;
+  END IF;
   -- One refresh at a time, under a lock only the owner can take: the application has no
   -- privilege on the change list, so it can neither take this lock nor hold it to stall
   -- the refresh (it could take the advisory lock used before). Event writers' ROW
@@ -492,6 +726,77 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts uuid[], p_conversations text[], p_participants text[], p_usernames text[], p_messages text[], p_senders text[], p_types text[], p_contents text[], p_sent_ats timestamp with time zone[])
+ RETURNS TABLE(stored bigint, not_connected uuid[])
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
+  connected uuid[];
+  missing uuid[];
+  pair record;
+  found_ids uuid[];
+  found_accounts uuid[];
+  found_names text[];
+  aligned uuid[];
+  rows_sql text;
+  counted bigint := 0;
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_ingest_batch: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SET LOCAL citus.propagate_set_commands = 'local';
+  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+  SELECT coalesce(pg_catalog.array_agg(a.id), '{}') INTO connected
+  FROM public.client_accounts AS a
+  WHERE a.user_id = p_seller AND a.id = ANY (p_accounts) AND a.deleted_at IS NULL;
+  SELECT pg_catalog.array_agg(s.account) INTO missing
+  FROM (SELECT DISTINCT i.account FROM unnest(p_accounts) AS i (account)
+        WHERE i.account IS NULL OR NOT (i.account = ANY (connected))
+        ORDER BY i.account LIMIT 10) AS s;
+  IF missing IS NOT NULL THEN
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+    RETURN QUERY SELECT 0::bigint, missing;
+    RETURN;
+  END IF;
+  FOR pair IN
+    SELECT DISTINCT ON (i.account, i.conversation) i.account, i.conversation, i.participant, i.username
+    FROM unnest(p_accounts, p_conversations, p_participants, p_usernames)
+      AS i (account, conversation, participant, username)
+    ORDER BY i.account, i.conversation
+  LOOP
+    INSERT INTO public.conversations
+      (user_id, client_account_id, platform_conversation_id, participant_platform_id, participant_username)
+    VALUES (p_seller, pair.account, pair.conversation, pair.participant, pair.username)
+    ON CONFLICT (client_account_id, user_id, platform_conversation_id) DO NOTHING;
+  END LOOP;
+  SELECT pg_catalog.array_agg(c.id), pg_catalog.array_agg(c.client_account_id), pg_catalog.array_agg(c.platform_conversation_id)
+  INTO found_ids, found_accounts, found_names
+  FROM public.conversations AS c
+  WHERE c.user_id = p_seller AND c.client_account_id = ANY (p_accounts) AND c.platform_conversation_id = ANY (p_conversations);
+  -- The conversation of each message, by its position in the arrays (NULL: none found).
+  SELECT pg_catalog.array_agg(f.id ORDER BY i.k) INTO aligned
+  FROM unnest(p_accounts, p_conversations) WITH ORDINALITY AS i (account, conversation, k)
+  LEFT JOIN unnest(found_ids, found_accounts, found_names) AS f (id, account, conversation)
+    ON f.account = i.account AND f.conversation = i.conversation;
+  SELECT pg_catalog.string_agg(
+           pg_catalog.format('($1, $2[%1$s], $3[%1$s], $4[%1$s], $5[%1$s], $6[%1$s], $7[%1$s])', i.k), ', '
+           ORDER BY i.message, i.k)
+  INTO rows_sql
+  FROM unnest(p_messages, aligned) WITH ORDINALITY AS i (message, conversation, k)
+  WHERE i.conversation IS NOT NULL;
+  IF rows_sql IS NOT NULL THEN
+    EXECUTE 'INSERT INTO public.messages (user_id, conversation_id, platform_message_id, sender_type, message_type,'
+            ' content, sent_at) VALUES ' || rows_sql || ' ON CONFLICT DO NOTHING'
+      USING p_seller, aligned, p_messages, p_senders, p_types, p_contents, p_sent_ats;
+    GET DIAGNOSTICS counted = ROW_COUNT;
+  END IF;
+  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+  RETURN QUERY SELECT counted, NULL::uuid[];
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -506,6 +811,58 @@ DECLARE
 BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_ingest_message: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  -- On Citus (decision 231): the same steps as plain statements that each name the seller,
+  -- so that, delegated to the seller's node, every one runs on its co-located shards there
+  -- and the definer opens no connection; 050's statements span shards (a data-modifying
+  -- CTE without the seller). The seller is set with SET LOCAL (053). The order of the locks
+  -- is the same: the message first, then its conversation. A single server takes 050's
+  -- statements below, unchanged.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+    IF NOT EXISTS (SELECT FROM public.client_accounts AS a
+                   WHERE a.user_id = p_seller AND a.id = p_account AND a.deleted_at IS NULL) THEN
+      RAISE EXCEPTION 'seller_ingest_message: account % is not a connected account of the seller', p_account
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'route the webhook again (route_platform_account): the account was disconnected, or is not this seller''s';
+    END IF;
+    FOR attempt IN 1..3 LOOP
+      SELECT c.id INTO conversation FROM public.conversations AS c
+      WHERE c.user_id = p_seller AND c.client_account_id = p_account AND c.platform_conversation_id = p_conversation;
+      IF conversation IS NOT NULL THEN
+        INSERT INTO public.messages
+          (user_id, conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+        VALUES (p_seller, conversation, p_message, p_sender, p_type, p_content, p_sent_at)
+        ON CONFLICT (user_id, conversation_id, platform_message_id) DO NOTHING
+        RETURNING conversation_id INTO stored;
+        IF stored IS NOT NULL THEN
+          UPDATE public.conversations AS c
+          SET participant_username = coalesce(p_username, c.participant_username),
+              unread_count = c.unread_count + unread,
+              last_message_at = greatest(c.last_message_at, p_sent_at)
+          WHERE c.user_id = p_seller AND c.id = conversation;
+        END IF;
+        EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+        RETURN stored IS NOT NULL;
+      END IF;
+      INSERT INTO public.conversations AS c
+        (user_id, client_account_id, platform_conversation_id, participant_platform_id, participant_username,
+         unread_count, last_message_at)
+      VALUES (p_seller, p_account, p_conversation, p_participant, p_username, unread, p_sent_at)
+      ON CONFLICT (client_account_id, user_id, platform_conversation_id) DO NOTHING
+      RETURNING c.id INTO conversation;
+      IF conversation IS NOT NULL THEN
+        INSERT INTO public.messages
+          (user_id, conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
+        VALUES (p_seller, conversation, p_message, p_sender, p_type, p_content, p_sent_at);
+        EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+        RETURN true;
+      END IF;
+      EXIT WHEN attempt > 1;
+    END LOOP;
+    RAISE EXCEPTION 'seller_ingest_message: conversation % of account % is not the seller''s', p_conversation, p_account
+      USING ERRCODE = 'insufficient_privilege';
   END IF;
   PERFORM pg_catalog.set_config('app.user_id', p_seller::text, true);
   -- As in 044: an account that is not a connected account of the seller is refused first.
@@ -584,6 +941,30 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
+  changed bigint;
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_mark_read: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SET LOCAL citus.propagate_set_commands = 'local';
+  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+  -- The statement of socialdb.app.statements.MARK_READ, naming the seller: one shard. Its
+  -- trigger (decrement_unread_count) moves the counter on that shard's node.
+  UPDATE public.messages AS m SET is_read = true, read_at = pg_catalog.now()
+  WHERE m.conversation_id = p_conversation AND m.user_id = p_seller AND m.sender_type = 'customer' AND NOT m.is_read;
+  GET DIAGNOSTICS changed = ROW_COUNT;
+  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+  RETURN changed;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone DEFAULT NULL::timestamp with time zone, p_after_id uuid DEFAULT NULL::uuid)
  RETURNS TABLE(id uuid, sender_type text, message_type text, content text, sent_at timestamp with time zone, is_read boolean)
  LANGUAGE plpgsql
@@ -639,6 +1020,59 @@ BEGIN
       LIMIT public.seller_limit('seller_message_page', p_limit, 200);
   END IF;
   PERFORM set_config('app.user_id', previous, true);
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[])
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
+  rows_sql text;
+  counted bigint := 0;
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_record_events: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SET LOCAL citus.propagate_set_commands = 'local';
+  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+  SELECT pg_catalog.string_agg(
+           pg_catalog.format('($1, $2[%1$s], $3[%1$s], $4[%1$s], $5[%1$s], $6[%1$s], $7[%1$s], $8[%1$s])', k), ', '
+           ORDER BY k)
+  INTO rows_sql
+  FROM pg_catalog.generate_subscripts(p_types, 1) AS k;
+  IF rows_sql IS NOT NULL THEN
+    EXECUTE 'INSERT INTO public.analytics_events (user_id, client_account_id, event_type, event_category,'
+            ' occurred_at, value, entity_type, entity_id) VALUES ' || rows_sql
+      USING p_seller, p_accounts, p_types, p_categories, p_times, p_values, p_entity_types, p_entity_ids;
+    GET DIAGNOSTICS counted = ROW_COUNT;
+  END IF;
+  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+  RETURN counted;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer)
+ RETURNS TABLE(id uuid, name text, price numeric, rank real)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+AS $function$
+DECLARE
+  q tsquery := pg_catalog.websearch_to_tsquery('public.portuguese_unaccent'::pg_catalog.regconfig, p_query);
+BEGIN
+  IF p_seller IS NULL THEN
+    RAISE EXCEPTION 'seller_search_products: the seller is null' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  RETURN QUERY
+    SELECT p.id, p.name, p.price, pg_catalog.ts_rank(public.product_search_document(p.name, p.description), q)
+    FROM public.products AS p
+    WHERE p.user_id = p_seller AND p.deleted_at IS NULL
+      AND public.product_search_document(p.name, p.description) OPERATOR(pg_catalog.@@) q
+    ORDER BY 4 DESC, 1
+    LIMIT public.seller_limit('seller_search_products', p_limit, 200);
 END;
 $function$;
 
@@ -1158,14 +1592,19 @@ ALTER FUNCTION public.keep_user_emails() OWNER TO socialdb_owner;
 ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
+ALTER FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) OWNER TO socialdb_owner;
 ALTER FUNCTION public.refresh_analytics_daily_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.refuse_event_far_ahead() OWNER TO socialdb_owner;
 ALTER FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.search_seller_products(p_query text, p_limit integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts uuid[], p_conversations text[], p_participants text[], p_usernames text[], p_messages text[], p_senders text[], p_types text[], p_contents text[], p_sent_ats timestamp with time zone[]) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) OWNER TO socialdb_ingest;
 ALTER FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) OWNER TO socialdb_owner;
+ALTER FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) OWNER TO socialdb_owner;
 ALTER FUNCTION public.time_ordered_uuid() OWNER TO socialdb_owner;
 ALTER FUNCTION public.update_updated_at_column() OWNER TO socialdb_owner;
 ALTER TABLE public.analytics_daily_rollup OWNER TO socialdb_owner;
@@ -1203,6 +1642,7 @@ REVOKE EXECUTE ON FUNCTION public.keep_user_emails() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
+REVOKE EXECUTE ON FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.refresh_analytics_daily_summary() TO socialdb_maintenance;
 REVOKE EXECUTE ON FUNCTION public.refuse_event_far_ahead() FROM PUBLIC;
@@ -1212,12 +1652,20 @@ REVOKE EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit i
 GRANT EXECUTE ON FUNCTION public.search_seller_products(p_query text, p_limit integer) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts uuid[], p_conversations text[], p_participants text[], p_usernames text[], p_messages text[], p_senders text[], p_types text[], p_contents text[], p_sent_ats timestamp with time zone[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts uuid[], p_conversations text[], p_participants text[], p_usernames text[], p_messages text[], p_senders text[], p_types text[], p_contents text[], p_sent_ats timestamp with time zone[]) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_rollup TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_summary TO socialdb_app;
 GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.analytics_events TO socialdb_app;
@@ -1250,7 +1698,7 @@ COMMENT ON TEXT SEARCH CONFIGURATION public.portuguese_unaccent IS 'Portuguese w
 COMMENT ON FUNCTION public.app_user_id() IS 'The seller of the current transaction (the setting app.user_id), or NULL: what every row-level security policy compares user_id with.';
 COMMENT ON FUNCTION public.auth_user_by_email(p_email text) IS 'Sign-in: a live user''s id, password hash and verification flag by email, whatever its case, before any seller is set (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement on updated messages: moves unread_count by the read and unread flips.';
-COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list, as the role that truncates (the events'' owner or a member of it).';
 COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
 COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER).';
@@ -1259,14 +1707,19 @@ COMMENT ON FUNCTION public.keep_user_emails() IS 'Trigger of users (migration 05
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
+COMMENT ON FUNCTION public.recompute_seller_days(p_seller uuid, p_days date[]) IS 'One seller''s summary and rollup rows of the given UTC days, recomputed from its events by statements that name the seller (on Citus, its node alone); called by the refresh and the rebuild, as socialdb_owner.';
 COMMENT ON FUNCTION public.refresh_analytics_daily_summary() IS 'Recomputes the summary and the rollup for the days noted in analytics_summary_changes, one refresh at a time; for socialdb_maintenance (socialdb summary refresh).';
 COMMENT ON FUNCTION public.refuse_event_far_ahead() IS 'Trigger of analytics_events (migration 047): refuses an event dated more than 1 day after now (SQLSTATE 23514), unless an update leaves its time as it was.';
 COMMENT ON FUNCTION public.route_platform_account(p_platform text, p_platform_account_id text) IS 'Webhooks: the seller and account ids of a live connection of (platform, platform account id), before any seller is set (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.search_seller_products(p_query text, p_limit integer) IS 'The current seller''s products matching a web-search style query, best first, at most 200.';
 COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Open conversations of an account, most recent first, for the seller given: one page (at most 200), keyset on (last_message_at, id).';
+COMMENT ON FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts uuid[], p_conversations text[], p_participants text[], p_usernames text[], p_messages text[], p_senders text[], p_types text[], p_contents text[], p_sent_ats timestamp with time zone[]) IS 'Citus: a batch of webhook messages for the seller, in statements naming it; how many were new, or the accounts that are not the seller''s connected ones (then nothing is stored). The library''s ingest_batch where Citus is loaded (migration 057).';
 COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before an existing conversation, as every writer of messages does (a new conversation is its own, invisible to others, until the commit).';
 COMMENT ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) IS 'A page''s row limit: an error when NULL or below 1, capped at the maximum.';
+COMMENT ON FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) IS 'Citus: marks the seller''s conversation''s unread customer messages read, naming the seller (one shard); how many changed. The library''s mark_read where Citus is loaded (migration 057).';
 COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
+COMMENT ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) IS 'Citus: appends the seller''s analytics events in one multi-row INSERT naming it; how many. The library''s record_events where Citus is loaded (migration 057).';
+COMMENT ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) IS 'Citus: the seller''s live products matching a web-search query, best first (SECURITY DEFINER, plpgsql). The library''s search_products where Citus is loaded (migration 057).';
 COMMENT ON FUNCTION public.time_ordered_uuid() IS 'A new UUID of version 7 (RFC 9562): the time in milliseconds, then random bits. The id default of the tables that grow with traffic, so that new rows append to their keys.';
 COMMENT ON FUNCTION public.update_updated_at_column() IS 'Trigger: sets updated_at to now() on every update.';
 COMMENT ON TABLE public.analytics_daily_rollup IS 'The dashboard''s grain: daily totals per seller, UTC day and category, summed over accounts and event types; kept by the same refresh as analytics_daily_summary.';
