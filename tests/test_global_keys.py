@@ -335,6 +335,44 @@ def test_055_fills_what_was_written_before_054(db_url: str, conn: Conn) -> None:
     assert conn.execute("SELECT * FROM short_links").fetchall() == [("s", A, A)]
 
 
+def test_a_stale_lookup_row_signs_no_one_in(app_url: str, conn: Conn) -> None:
+    """The lookup names the user; sign-in also checks that user's own email. A lookup row left
+    stale (the triggers bypassed by an owner's bulk fix) must not sign the user in by an email
+    that is no longer theirs."""
+    conn.execute(SIGN_UP, (A, "now@example.com"))
+    conn.execute("INSERT INTO user_emails (email_key, user_id) VALUES ('then@example.com', %s)", (A,))
+    with psycopg.connect(app_url, autocommit=True) as app:
+        assert sign_in_lookup(app, "then@example.com") is None
+        assert sign_in_lookup(app, "now@example.com").user_id == A  # type: ignore[union-attr]
+
+
+def test_055_fills_rows_that_share_an_id_across_a_batch_boundary(db_url: str, conn: Conn) -> None:
+    """Since 052 an id is unique per seller only: seller B's account reuses the id that ends
+    055's first batch of 1,000 of seller A's. Paged on id alone, the second batch started past
+    that id and skipped B's row (056 then refused for ever); paged on (id, user_id) it is filled."""
+    runner.down(db_url, to=53)
+    conn.execute(SIGN_UP, (A, "a-boundary@example.com"))
+    conn.execute(SIGN_UP, (B, "b-boundary@example.com"))
+    conn.execute(
+        "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
+        " SELECT ('00000000-0000-0000-0000-' || lpad(g::text, 12, '0'))::uuid, %s, 'instagram', 'a' || g, 'a'"
+        " FROM generate_series(1, 1000) AS g",
+        (A,),
+    )
+    shared = uuid.UUID("00000000-0000-0000-0000-000000001000")  # the last of the first batch
+    assert A < B  # so B's row sorts after A's among the two that share the id
+    conn.execute(
+        "INSERT INTO client_accounts (id, user_id, platform, platform_account_id, username)"
+        " VALUES (%s, %s, 'instagram', 'b-shared', 'b')",
+        (shared, B),
+    )
+    runner.up(db_url)
+    assert conn.execute("SELECT count(*) FROM platform_accounts").fetchone() == (1001,)
+    assert conn.execute("SELECT user_id FROM platform_accounts WHERE platform_account_id = 'b-shared'").fetchall() == [
+        (B,)
+    ]
+
+
 def test_056s_rollback_refuses_in_one_line_naming_rows_held_twice(db_url: str, conn: Conn) -> None:
     conn.execute("SET session_replication_role = replica")  # only with the triggers off can a duplicate land
     conn.execute(SIGN_UP, (A, "twice@example.com"))

@@ -43,7 +43,8 @@ BEGIN
   RETURN QUERY
     SELECT u.id, u.password_hash, u.email_verified
     FROM public.users AS u
-    WHERE u.id = v_user AND u.deleted_at IS NULL;
+    WHERE u.id = v_user AND u.deleted_at IS NULL
+      AND pg_catalog.lower(u.email) = pg_catalog.lower(p_email);  -- a stale lookup row signs no one in
 END;
 $function$;
 
@@ -1852,6 +1853,10 @@ COMMENT ON COLUMN public.oauth_tokens.updated_at IS 'When the row last changed (
 COMMENT ON COLUMN public.oauth_tokens.revoked_at IS 'When the token was revoked or replaced; NULL while live.';
 COMMENT ON INDEX public.oauth_tokens_live_account_key IS 'One live token per connected account (its seller named: the key a Citus shard can check).';
 COMMENT ON TABLE public.platform_accounts IS 'One row per live connected account: (platform, platform_account_id) is connected by one seller at most (migration 054). Kept by client_accounts_keep_platform_accounts; read by route_platform_account; a reference table on Citus.';
+COMMENT ON COLUMN public.platform_accounts.platform IS 'The platform of the connected account (client_accounts.platform).';
+COMMENT ON COLUMN public.platform_accounts.platform_account_id IS 'The account''s id on its platform (client_accounts.platform_account_id).';
+COMMENT ON COLUMN public.platform_accounts.user_id IS 'The seller whose live connection this is: where the platform''s webhooks route.';
+COMMENT ON COLUMN public.platform_accounts.client_account_id IS 'The live client_accounts row of that seller.';
 COMMENT ON TABLE public.product_links IS 'Trackable links from a post or a message to a product, with their clicks, conversions and revenue.';
 COMMENT ON COLUMN public.product_links.id IS 'Row id.';
 COMMENT ON COLUMN public.product_links.product_id IS 'The product the link leads to.';
@@ -1901,7 +1906,12 @@ COMMENT ON COLUMN public.seller_daily_summary.event_count IS 'Number of events.'
 COMMENT ON COLUMN public.seller_daily_summary.total_value IS 'Sum of the events'' value.';
 COMMENT ON COLUMN public.seller_daily_summary.avg_value IS 'Average of the events'' value.';
 COMMENT ON TABLE public.short_links IS 'One row per product link with a short code: a short code is used once across sellers (migration 054). Kept by product_links_keep_short_links; a reference table on Citus.';
+COMMENT ON COLUMN public.short_links.short_link IS 'The short code (product_links.short_link), used once across sellers.';
+COMMENT ON COLUMN public.short_links.user_id IS 'The seller whose product link holds the code.';
+COMMENT ON COLUMN public.short_links.product_link_id IS 'The product_links row that holds the code.';
 COMMENT ON TABLE public.user_emails IS 'One row per live user: lower(email) is unique across sellers (migration 054). Kept by the trigger users_keep_user_emails; a reference table on Citus.';
+COMMENT ON COLUMN public.user_emails.email_key IS 'lower(email) of a live user: the key that makes an email one user''s across sellers.';
+COMMENT ON COLUMN public.user_emails.user_id IS 'The live user (users.id) that holds the email.';
 COMMENT ON TABLE public.users IS 'Sellers: one row per account of the platform, the tenant every other table belongs to. Soft-deleted by deleted_at; a live email is unique whatever its case.';
 COMMENT ON COLUMN public.users.id IS 'The seller''s id; every tenant table''s user_id points here (and app.user_id names it).';
 COMMENT ON COLUMN public.users.email IS 'Sign-in email, at most 255 characters; unique among live users case-insensitively (user_emails, migrations 054-056).';

@@ -1,6 +1,6 @@
 """The tools whose migrations `socialdb migrate import` reads: a module of its own, so that the
 command line can name them without loading the readers (a no-op `migrate up` registers the
-`import` command; decision 253)."""
+`import` command; docs/performance.md, "A no-op migrate up")."""
 
 from __future__ import annotations
 

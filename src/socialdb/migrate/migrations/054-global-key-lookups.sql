@@ -45,6 +45,15 @@ REVOKE ALL ON user_emails, platform_accounts, short_links FROM PUBLIC;
 COMMENT ON TABLE user_emails IS 'One row per live user: lower(email) is unique across sellers (migration 054). Kept by the trigger users_keep_user_emails; a reference table on Citus.';
 COMMENT ON TABLE platform_accounts IS 'One row per live connected account: (platform, platform_account_id) is connected by one seller at most (migration 054). Kept by client_accounts_keep_platform_accounts; read by route_platform_account; a reference table on Citus.';
 COMMENT ON TABLE short_links IS 'One row per product link with a short code: a short code is used once across sellers (migration 054). Kept by product_links_keep_short_links; a reference table on Citus.';
+COMMENT ON COLUMN user_emails.email_key IS 'lower(email) of a live user: the key that makes an email one user''s across sellers.';
+COMMENT ON COLUMN user_emails.user_id IS 'The live user (users.id) that holds the email.';
+COMMENT ON COLUMN platform_accounts.platform IS 'The platform of the connected account (client_accounts.platform).';
+COMMENT ON COLUMN platform_accounts.platform_account_id IS 'The account''s id on its platform (client_accounts.platform_account_id).';
+COMMENT ON COLUMN platform_accounts.user_id IS 'The seller whose live connection this is: where the platform''s webhooks route.';
+COMMENT ON COLUMN platform_accounts.client_account_id IS 'The live client_accounts row of that seller.';
+COMMENT ON COLUMN short_links.short_link IS 'The short code (product_links.short_link), used once across sellers.';
+COMMENT ON COLUMN short_links.user_id IS 'The seller whose product link holds the code.';
+COMMENT ON COLUMN short_links.product_link_id IS 'The product_links row that holds the code.';
 
 CREATE FUNCTION keep_user_emails()
 RETURNS trigger

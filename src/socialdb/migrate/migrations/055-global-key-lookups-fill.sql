@@ -50,23 +50,28 @@ $$;
 
 DO $$
 DECLARE
+  -- Paged on the primary key (id, user_id): since 052 an id is unique per seller only, so
+  -- paging on id alone could skip a row that shares its id with the last of a batch.
   v_last uuid := '00000000-0000-0000-0000-000000000000';
+  v_last_user uuid := '00000000-0000-0000-0000-000000000000';
   v_next uuid;
+  v_next_user uuid;
 BEGIN
   LOOP
     WITH batch AS (
       SELECT a.id, a.user_id, a.platform, a.platform_account_id FROM public.client_accounts AS a
-      WHERE a.id > v_last AND a.deleted_at IS NULL
-      ORDER BY a.id LIMIT 1000
+      WHERE (a.id, a.user_id) > (v_last, v_last_user) AND a.deleted_at IS NULL
+      ORDER BY a.id, a.user_id LIMIT 1000
       FOR SHARE
     ), filled AS (
       INSERT INTO public.platform_accounts (platform, platform_account_id, user_id, client_account_id)
       SELECT b.platform, b.platform_account_id, b.user_id, b.id FROM batch AS b
       ON CONFLICT DO NOTHING
     )
-    SELECT b.id INTO v_next FROM batch AS b ORDER BY b.id DESC LIMIT 1;
+    SELECT b.id, b.user_id INTO v_next, v_next_user FROM batch AS b ORDER BY b.id DESC, b.user_id DESC LIMIT 1;
     EXIT WHEN v_next IS NULL;
     v_last := v_next;
+    v_last_user := v_next_user;
     v_next := NULL;
     COMMIT;
   END LOOP;
@@ -75,23 +80,28 @@ $$;
 
 DO $$
 DECLARE
+  -- Paged on the primary key (id, user_id): since 052 an id is unique per seller only, so
+  -- paging on id alone could skip a row that shares its id with the last of a batch.
   v_last uuid := '00000000-0000-0000-0000-000000000000';
+  v_last_user uuid := '00000000-0000-0000-0000-000000000000';
   v_next uuid;
+  v_next_user uuid;
 BEGIN
   LOOP
     WITH batch AS (
       SELECT l.id, l.user_id, l.short_link FROM public.product_links AS l
-      WHERE l.id > v_last AND l.short_link IS NOT NULL
-      ORDER BY l.id LIMIT 1000
+      WHERE (l.id, l.user_id) > (v_last, v_last_user) AND l.short_link IS NOT NULL
+      ORDER BY l.id, l.user_id LIMIT 1000
       FOR SHARE
     ), filled AS (
       INSERT INTO public.short_links (short_link, user_id, product_link_id)
       SELECT b.short_link, b.user_id, b.id FROM batch AS b
       ON CONFLICT DO NOTHING
     )
-    SELECT b.id INTO v_next FROM batch AS b ORDER BY b.id DESC LIMIT 1;
+    SELECT b.id, b.user_id INTO v_next, v_next_user FROM batch AS b ORDER BY b.id DESC, b.user_id DESC LIMIT 1;
     EXIT WHEN v_next IS NULL;
     v_last := v_next;
+    v_last_user := v_next_user;
     v_next := NULL;
     COMMIT;
   END LOOP;

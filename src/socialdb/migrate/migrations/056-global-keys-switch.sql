@@ -79,7 +79,8 @@ BEGIN
   RETURN QUERY
     SELECT u.id, u.password_hash, u.email_verified
     FROM public.users AS u
-    WHERE u.id = v_user AND u.deleted_at IS NULL;
+    WHERE u.id = v_user AND u.deleted_at IS NULL
+      AND pg_catalog.lower(u.email) = pg_catalog.lower(p_email);  -- a stale lookup row signs no one in
 END;
 $$;
 
