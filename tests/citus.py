@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -134,6 +135,12 @@ def running_cluster() -> Iterator[Cluster]:
 
 
 # -- a socialdb database on the cluster ------------------------------------------------------
+
+
+def rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """One query's rows on `url`, in a connection of its own (autocommit)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute(query.encode(), params or None).fetchall()
 
 
 def _names(url: str, query: str) -> set[str]:

@@ -70,11 +70,6 @@ def _md5_uuid(text: str) -> uuid.UUID:
 ACCOUNT_A, ACCOUNT_B = _md5_uuid("acct-a"), _md5_uuid("acct-b")
 
 
-def _rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(query.encode(), params or None).fetchall()
-
-
 @pytest.fixture(scope="module")
 def cluster_url(citus_cluster: Cluster) -> str:
     """The superuser's URL of a socialdb database distributed by seller (4 shards)."""
@@ -95,7 +90,7 @@ def _message(
 
 
 def _counters(url: str, seller: uuid.UUID, conversation: str) -> tuple[Any, ...] | None:
-    found = _rows(
+    found = citus.rows(
         url,
         "SELECT unread_count, last_message_at FROM conversations WHERE user_id = %s AND platform_conversation_id = %s",
         (seller, conversation),
@@ -104,7 +99,7 @@ def _counters(url: str, seller: uuid.UUID, conversation: str) -> tuple[Any, ...]
 
 
 def test_the_seller_calls_are_delegated_to_the_sellers_node(cluster_url: str) -> None:
-    found = _rows(
+    found = citus.rows(
         cluster_url,
         "SELECT p.proname::text, d.distribution_argument_index, d.colocationid = (SELECT colocationid FROM"
         " pg_dist_partition WHERE logicalrelid = 'users'::regclass), coalesce(d.force_delegation, false)"
@@ -129,7 +124,7 @@ def test_each_call_is_one_task_on_the_node_of_the_sellers_shards(cluster_url: st
         calls.citus_search_products(A, "vestido", 5),
         calls.citus_record_events(A, [event]),
     ]
-    node = _rows(
+    node = citus.rows(
         cluster_url,
         "SELECT nodeport FROM citus_shards WHERE shardid = get_shard_id_for_distribution_column('users', %s)",
         (A,),
@@ -148,18 +143,18 @@ def test_ingest_message_stores_once_and_counts_on_the_cluster(cluster_url: str, 
         assert s.ingest_message(_message("single-3", "c-single", sender="user", at=T0 + timedelta(minutes=2)))
         assert not s.ingest_message(_message("single-1", "c-single", at=T0 + timedelta(days=3)))  # redelivered
     assert _counters(cluster_url, A, "c-single") == (2, T0 + timedelta(minutes=2))
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 def test_ingest_message_refuses_another_sellers_account_and_stores_nothing(cluster_url: str, app_url: str) -> None:
-    before = _rows(cluster_url, "SELECT count(*) FROM messages")
+    before = citus.rows(cluster_url, "SELECT count(*) FROM messages")
     with (
         psycopg.connect(app_url, autocommit=True) as conn,
         session(conn, A) as s,
         pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState, match="not a connected account"),
     ):
         s.ingest_message(_message("theirs-1", "c-b", account=ACCOUNT_B))
-    assert _rows(cluster_url, "SELECT count(*) FROM messages") == before
+    assert citus.rows(cluster_url, "SELECT count(*) FROM messages") == before
 
 
 def test_ingest_batch_counts_new_messages_exactly_and_skips_redeliveries(cluster_url: str, app_url: str) -> None:
@@ -176,18 +171,18 @@ def test_ingest_batch_counts_new_messages_exactly_and_skips_redeliveries(cluster
         assert s.ingest_batch([*batch, _message("batch-5", "c-batch", at=T0 + timedelta(minutes=9))]) == 1
     assert _counters(cluster_url, A, "c-batch") == (3, T0 + timedelta(minutes=9))
     assert _counters(cluster_url, A, "c-batch-2") == (1, T0)
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 def test_ingest_batch_naming_another_sellers_account_is_refused_whole(cluster_url: str, app_url: str) -> None:
-    before = _rows(cluster_url, "SELECT count(*) FROM messages")
+    before = citus.rows(cluster_url, "SELECT count(*) FROM messages")
     with (
         psycopg.connect(app_url, autocommit=True) as conn,
         session(conn, A) as s,
         pytest.raises(AccountNotConnectedError, match=str(ACCOUNT_B)),
     ):
         s.ingest_batch([_message("mixed-1", "c-mixed"), _message("mixed-2", "c-b", account=ACCOUNT_B)])
-    assert _rows(cluster_url, "SELECT count(*) FROM messages") == before
+    assert citus.rows(cluster_url, "SELECT count(*) FROM messages") == before
     assert _counters(cluster_url, A, "c-mixed") is None
 
 
@@ -195,7 +190,7 @@ def test_mark_read_is_exact_and_the_sellers_own(cluster_url: str, app_url: str) 
     with psycopg.connect(app_url, autocommit=True) as conn:
         with session(conn, A) as s:
             s.ingest_batch([_message(f"read-{n}", "c-read", at=T0 + timedelta(minutes=n)) for n in range(3)])
-            conversation = _rows(
+            conversation = citus.rows(
                 cluster_url,
                 "SELECT id FROM conversations WHERE user_id = %s AND platform_conversation_id = 'c-read'",
                 (A,),
@@ -206,8 +201,10 @@ def test_mark_read_is_exact_and_the_sellers_own(cluster_url: str, app_url: str) 
         with session(conn, B) as s:
             assert s.mark_read(conversation) == 0  # seller a's, seen from b
     assert _counters(cluster_url, A, "c-read")[0] == 0  # type: ignore[index]
-    assert _rows(cluster_url, "SELECT unread_count FROM conversations WHERE id = %s", (_md5_uuid("conv-b"),)) == [(1,)]
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, "SELECT unread_count FROM conversations WHERE id = %s", (_md5_uuid("conv-b"),)) == [
+        (1,)
+    ]
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 def test_search_finds_the_sellers_products_only(app_url: str) -> None:
@@ -233,7 +230,7 @@ def test_record_events_stores_them_and_notes_the_summarys_changes(cluster_url: s
             assert s.record_events([]) == 0
         with session(conn, B) as s:
             assert s.record_events(events[1:]) == 1
-    stored = _rows(
+    stored = citus.rows(
         cluster_url,
         "SELECT user_id, event_type, value FROM analytics_events WHERE occurred_at <= %s",
         (first + timedelta(days=1),),
@@ -243,7 +240,7 @@ def test_record_events_stores_them_and_notes_the_summarys_changes(cluster_url: s
     )
     # The statement trigger noted each (seller, UTC day) on the node of its shard.
     days = [(first + timedelta(days=n)).astimezone(UTC).date() for n in (0, 1)]
-    noted = _rows(
+    noted = citus.rows(
         cluster_url, "SELECT DISTINCT user_id, date FROM analytics_summary_changes WHERE date <= %s", (days[1],)
     )
     assert set(noted) == {(A, days[0]), (A, days[1]), (B, days[1])}
@@ -274,7 +271,7 @@ def test_the_async_session_takes_the_same_statements(cluster_url: str, app_url: 
             return new, batch, read, hits, events
 
     assert asyncio.run(calls()) == (True, 2, 3, [_md5_uuid("prod-b")], 1)
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 def test_without_a_seller_nothing_is_seen_or_done(app_url: str) -> None:
@@ -308,7 +305,7 @@ def test_calls_inside_an_atomic_block_run_on_the_cluster(cluster_url: str, app_u
             assert s.record_events([NewEvent(ACCOUNT_A, "click", "engagement", datetime.now(UTC))]) == 1
             assert not s.ingest_message(_message(f"atomic-{round_}b", "c-atomic"))  # stored by the batch
     assert _counters(cluster_url, A, "c-atomic")[0] == 0  # type: ignore[index]
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 def test_deleting_messages_and_a_conversation_keeps_the_counters_exact(cluster_url: str, app_url: str) -> None:
@@ -323,8 +320,8 @@ def test_deleting_messages_and_a_conversation_keeps_the_counters_exact(cluster_u
             conn.execute("DELETE FROM messages WHERE platform_message_id = 'm-b'")  # another seller's: nothing
     assert _counters(cluster_url, A, "c-del") == (2, T0 + timedelta(minutes=1))
     assert _counters(cluster_url, A, "c-gone") is None
-    assert _rows(cluster_url, "SELECT count(*) FROM messages WHERE platform_message_id = 'm-b'") == [(1,)]
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, "SELECT count(*) FROM messages WHERE platform_message_id = 'm-b'") == [(1,)]
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 # -- the counters under eight writers ---------------------------------------------------------
@@ -406,13 +403,13 @@ def test_counters_stay_exact_under_eight_concurrent_writers_on_the_cluster(clust
         join(thread, 120)
     assert errors == []
     assert len(retried) <= 5, retried[:3]
-    written = _rows(
+    written = citus.rows(
         cluster_url,
         "SELECT count(*), count(DISTINCT conversation_id) FROM messages AS m JOIN conversations AS c"
         " ON c.id = m.conversation_id AND c.user_id = m.user_id WHERE c.platform_conversation_id LIKE 'mix-%%'",
     )
     assert written[0][0] > 40 and written[0][1] == len(MIX)  # the mix really wrote
-    assert _rows(cluster_url, DRIFT) == []
+    assert citus.rows(cluster_url, DRIFT) == []
 
 
 def test_a_null_seller_is_refused_and_the_coordinator_stays_up(cluster_url: str, app_url: str) -> None:
@@ -421,7 +418,7 @@ def test_a_null_seller_is_refused_and_the_coordinator_stays_up(cluster_url: str,
     crashed the coordinator's backend and put the whole server into recovery (citusdata/citus#7242);
     .ci/citus-build patches it (decision 250). The call may fail or answer nothing; the server
     must not restart, and another session must see it still up."""
-    started = _rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0]
+    started = citus.rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0]
     calls_with_null: list[tuple[str, tuple[Any, ...]]] = [
         ("SELECT * FROM seller_inbox_page(NULL::uuid, %s, 20, NULL, NULL)", (ACCOUNT_A,)),
         ("SELECT * FROM seller_message_page(NULL::uuid, %s, 50, NULL, NULL)", (_md5_uuid("conv-a"),)),
@@ -437,4 +434,4 @@ def test_a_null_seller_is_refused_and_the_coordinator_stays_up(cluster_url: str,
                             conn.execute(text.encode(), params).fetchall()
                     except psycopg.errors.Error as error:
                         assert not isinstance(error, psycopg.OperationalError), f"{text}: {error}"
-    assert _rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0] == started
+    assert citus.rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0] == started

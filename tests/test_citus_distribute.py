@@ -63,11 +63,6 @@ FROM pg_dist_partition AS p JOIN pg_class AS c ON c.oid = p.logicalrelid
 """
 
 
-def _rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(query.encode(), params or None).fetchall()
-
-
 def _distribute(url: str) -> tuple[int, str, str]:
     return citus.distribute(url, SHARDS)
 
@@ -86,7 +81,7 @@ def distributed(citus_cluster: Cluster) -> Distributed:
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(BLOCKERS.encode())
     refused = _distribute(url)
-    after_refusal = _rows(url, "SELECT count(*) FROM pg_dist_partition")[0][0]
+    after_refusal = citus.rows(url, "SELECT count(*) FROM pg_dist_partition")[0][0]
     with psycopg.connect(url, autocommit=True) as admin:
         admin.execute(UNBLOCK.encode())
     return Distributed(url, refused, after_refusal, _distribute(url))
@@ -117,13 +112,13 @@ def test_every_seller_table_is_distributed_by_seller_and_co_located(distributed:
     assert lines[2:5] == [f"made {name} a reference table" for name in LOOKUPS]
     assert lines[5] == f"distributed users by id ({SHARDS} shards)"
     assert lines[-1] == "15 table(s) distributed by seller, co-located with users"
-    found = _rows(distributed.url, _CITUS_TABLES)
+    found = citus.rows(distributed.url, _CITUS_TABLES)
     tables = {name: rest for name, *rest, partition in found if not partition and rest[0] == "h"}
     assert set(tables) == DISTRIBUTED  # the runner's tables (migrations) stay local
     # The lookups of the rules across sellers (migration 054): reference tables, with every row.
     assert {name for name, method, *_ in found if method == "n"} == set(LOOKUPS)
     for table, rows in LOOKUPS.items():
-        assert _rows(distributed.url, f"SELECT count(*) FROM {table}")[0][0] == rows, table
+        assert citus.rows(distributed.url, f"SELECT count(*) FROM {table}")[0][0] == rows, table
     assert {name: (method, column) for name, (method, column, _, _) in tables.items()} == {
         name: ("h", "id" if name == "users" else "user_id") for name in DISTRIBUTED
     }
@@ -135,20 +130,20 @@ def test_every_seller_table_is_distributed_by_seller_and_co_located(distributed:
     # list, emptied by the refresh before, has none), and each counter as exact as before.
     for table in DISTRIBUTED - {"analytics_summary_changes"}:
         key = "id" if table == "users" else "user_id"
-        counts = dict(_rows(distributed.url, f"SELECT {key}::text, count(*) FROM {table} GROUP BY 1"))
+        counts = dict(citus.rows(distributed.url, f"SELECT {key}::text, count(*) FROM {table} GROUP BY 1"))
         assert set(counts) == set(SELLERS.values()), table
     counters = "SELECT c.unread_count, count(*) FILTER (WHERE m.sender_type = 'customer' AND NOT m.is_read) FROM conversations AS c JOIN messages AS m ON m.conversation_id = c.id AND m.user_id = c.user_id GROUP BY c.id, c.user_id, 1"
-    assert _rows(distributed.url, counters) == [(1, 1), (1, 1)]  # the copy fired no trigger: nothing counted twice
+    assert citus.rows(distributed.url, counters) == [(1, 1), (1, 1)]  # the copy fired no trigger: nothing counted twice
 
 
 def test_a_second_run_does_nothing_and_says_so(distributed: Distributed) -> None:
-    before = _rows(distributed.url, _CITUS_TABLES)
+    before = citus.rows(distributed.url, _CITUS_TABLES)
     code, out, err = _distribute(distributed.url)
     assert (code, err) == (0, "")
     assert out == (
         "nothing to do: 15 table(s) already distributed by seller, co-located with users, and 3 reference table(s)\n"
     )
-    assert sorted(_rows(distributed.url, _CITUS_TABLES)) == sorted(before)
+    assert sorted(citus.rows(distributed.url, _CITUS_TABLES)) == sorted(before)
 
 
 def test_without_citus_distribution_is_refused_in_one_line(citus_cluster: Cluster) -> None:
@@ -180,7 +175,9 @@ def test_a_seller_sees_only_its_rows_of_every_table_on_the_workers(distributed: 
         for user_id in SELLERS.values():
             with seller(conn, user_id):
                 for table in sorted(APP_READS):
-                    mine = _rows(distributed.url, f"SELECT count(*) FROM {table} WHERE {_key(table)} = %s", (user_id,))
+                    mine = citus.rows(
+                        distributed.url, f"SELECT count(*) FROM {table} WHERE {_key(table)} = %s", (user_id,)
+                    )
                     seen = conn.execute(f"SELECT {_key(table)}::text, count(*) FROM {table} GROUP BY 1".encode())
                     assert seen.fetchall() == [(user_id, mine[0][0])], table
 
@@ -247,7 +244,7 @@ def test_message_page_answers_for_the_seller_on_the_workers(app_url: str) -> Non
 
 
 def test_dashboard_answers_for_the_seller_on_the_workers(distributed: Distributed, app_url: str) -> None:
-    today = _rows(distributed.url, "SELECT (now() AT TIME ZONE 'UTC')::date")[0][0]
+    today = citus.rows(distributed.url, "SELECT (now() AT TIME ZONE 'UTC')::date")[0][0]
     with psycopg.connect(app_url, autocommit=True) as conn, session(conn, SELLERS["a"]) as s:
         days = s.dashboard(today - datetime.timedelta(days=1), today + datetime.timedelta(days=1))
         assert sorted((day.category, day.events) for day in days) == [("engagement", 1), ("sales", 1)]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import re
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,16 +34,11 @@ from socialdb.app.tokens import TokenCipher, key_id_of
 from socialdb.migrate import runner
 from tests import citus
 from tests.citus import Cluster
-from tests.helpers import finish, login_role, socialdb
+from tests.helpers import finish, login_role, socialdb, wait_for
 from tests.sellers import SELLERS
 
 DEFINERS = ("socialdb_owner", "socialdb_ingest")
 TIMEOUT_S = 60  # every command and statement of these tests: a hang fails, never waits for ever
-
-
-def _rows(url: str, query: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(url, autocommit=True) as conn:
-        return conn.execute(query.encode(), params or None).fetchall()
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -79,7 +73,7 @@ def test_the_definer_roles_log_in_on_every_node_without_a_password(ops: Ops) -> 
     assert "  host all socialdb_owner all reject" in lines
     assert f"  hostssl socialdb_ops socialdb_owner {citus.HOST}/32 cert" in lines
     for node in ops.cluster.nodes:
-        found = _rows(
+        found = citus.rows(
             node.url("socialdb_ops"),
             "SELECT rolname::text, rolcanlogin, rolpassword IS NULL, rolsuper OR rolbypassrls OR rolcreaterole"
             " FROM pg_authid WHERE rolname = ANY (%s) ORDER BY 1",
@@ -168,11 +162,11 @@ def hba_line(ops: Ops) -> Iterator[Any]:
 
     def put(line: str) -> None:
         path.write_text(f"{line}\n{original}")
-        _rows(ops.url, "SELECT pg_reload_conf()")
+        citus.rows(ops.url, "SELECT pg_reload_conf()")
 
     yield put
     path.write_text(original)
-    _rows(ops.url, "SELECT pg_reload_conf()")
+    citus.rows(ops.url, "SELECT pg_reload_conf()")
 
 
 def _socket_url(ops: Ops, role: str, password: str | None = None) -> str:
@@ -254,8 +248,8 @@ def maintenance_url(ops: Ops) -> Iterator[str]:
 
 
 def _same_as_one_server(url: str) -> None:
-    assert _rows(url, SUMMARY) == _rows(url, FROM_SCRATCH)
-    assert _rows(url, ROLLUP) == _rows(url, ROLLUP_FROM_EVENTS)
+    assert citus.rows(url, SUMMARY) == citus.rows(url, FROM_SCRATCH)
+    assert citus.rows(url, ROLLUP) == citus.rows(url, ROLLUP_FROM_EVENTS)
 
 
 def test_summary_refresh_per_seller_equals_one_servers(ops: Ops, maintenance_url: str) -> None:
@@ -266,8 +260,8 @@ def test_summary_refresh_per_seller_equals_one_servers(ops: Ops, maintenance_url
     code, out, err = _run("summary", "refresh", "--database-url", maintenance_url)
     assert code == 0 and re.fullmatch(r"summary refreshed in \d+ ms\n", out), err
     _same_as_one_server(ops.url)
-    assert _rows(ops.url, "SELECT count(*) FROM analytics_summary_changes") == [(0,)]
-    assert {row[0] for row in _rows(ops.url, SUMMARY)} == {uuid.UUID(u) for u in SELLERS.values()}
+    assert citus.rows(ops.url, "SELECT count(*) FROM analytics_summary_changes") == [(0,)]
+    assert {row[0] for row in citus.rows(ops.url, SUMMARY)} == {uuid.UUID(u) for u in SELLERS.values()}
 
 
 def test_summary_rebuild_repairs_every_seller(ops: Ops, maintenance_url: str) -> None:
@@ -280,7 +274,7 @@ def test_summary_rebuild_repairs_every_seller(ops: Ops, maintenance_url: str) ->
     code, out, err = _run("summary", "rebuild", "--database-url", maintenance_url)
     assert code == 0 and out.startswith("summary rebuilt in "), err
     _same_as_one_server(ops.url)
-    assert _rows(ops.url, "SELECT count(*) FROM analytics_summary_changes") == [(0,)]
+    assert citus.rows(ops.url, "SELECT count(*) FROM analytics_summary_changes") == [(0,)]
 
 
 def test_the_application_still_cannot_refresh_the_summary(ops: Ops) -> None:
@@ -306,7 +300,7 @@ def test_tokens_rotate_reencrypts_every_sellers_tokens(ops: Ops) -> None:
     with psycopg.connect(ops.url, autocommit=True) as admin:
         admin.execute("DELETE FROM oauth_tokens")  # DATA's opaque ones; one live token per account
         for suffix, user_id in SELLERS.items():
-            token_id, account = uuid.uuid4(), uuid.UUID(_rows(ops.url, f"SELECT md5('acct-{suffix}')")[0][0])
+            token_id, account = uuid.uuid4(), uuid.UUID(citus.rows(ops.url, f"SELECT md5('acct-{suffix}')")[0][0])
             plain[token_id] = f"token-{suffix}"
             admin.execute(
                 "INSERT INTO oauth_tokens (id, user_id, client_account_id, platform, access_token, expires_at, scopes)"
@@ -316,7 +310,7 @@ def test_tokens_rotate_reencrypts_every_sellers_tokens(ops: Ops) -> None:
     code, out, err = _run_rotate(ops.migrator_url, f"k2:{_key(2)},k1:{_key(1)}")
     assert code == 0, err
     assert out.splitlines()[-1] == "2 token(s) re-encrypted; every token is under key 'k2'"
-    for token_id, user_id, account, stored in _rows(
+    for token_id, user_id, account, stored in citus.rows(
         ops.url, "SELECT id, user_id, client_account_id, access_token FROM oauth_tokens"
     ):
         assert key_id_of(stored) == "k2", user_id
@@ -337,7 +331,7 @@ def test_maintain_makes_and_keeps_the_events_partitions(ops: Ops) -> None:
     assert set(before) < set(after), out
     assert out.splitlines() == [f"created {name}" for name in sorted(set(after) - set(before))]
     # Each new partition is distributed with its parent, in users' group (a seller's node).
-    groups = _rows(
+    groups = citus.rows(
         ops.url,
         "SELECT DISTINCT colocationid FROM pg_dist_partition WHERE logicalrelid IN"
         " ('public.users'::regclass, 'public.analytics_events'::regclass)"
@@ -351,7 +345,7 @@ def test_maintain_makes_and_keeps_the_events_partitions(ops: Ops) -> None:
 def _partitions(url: str) -> list[str]:
     return [
         row[0]
-        for row in _rows(
+        for row in citus.rows(
             url,
             "SELECT c.relname::text FROM pg_inherits AS i JOIN pg_class AS c ON c.oid = i.inhrelid"
             " WHERE i.inhparent = 'public.analytics_events'::regclass ORDER BY 1",
@@ -362,12 +356,12 @@ def _partitions(url: str) -> list[str]:
 def test_truncating_the_events_empties_the_summary_without_a_deadlock(ops: Ops) -> None:
     """Last of the summary's tests: it empties the events. As the migrating role (a member of
     the owner), with a statement timeout: a distributed deadlock fails, never hangs."""
-    assert _rows(ops.url, "SELECT count(*) > 0 FROM analytics_daily_summary") == [(True,)]
+    assert citus.rows(ops.url, "SELECT count(*) > 0 FROM analytics_daily_summary") == [(True,)]
     with psycopg.connect(ops.migrator_url, autocommit=True) as conn:
         conn.execute(f"SET statement_timeout = '{TIMEOUT_S}s'".encode())
         conn.execute("TRUNCATE analytics_events")
     for table in ("analytics_events", "analytics_daily_summary", "analytics_daily_rollup", "analytics_summary_changes"):
-        assert _rows(ops.url, f"SELECT count(*) FROM {table}") == [(0,)], table
+        assert citus.rows(ops.url, f"SELECT count(*) FROM {table}") == [(0,)], table
 
 
 # -- the runner on Citus (decisions 242, 243) ------------------------------------------------------
@@ -402,10 +396,10 @@ def test_the_runner_runs_a_function_command_after_ddl_on_a_distributed_table(ops
     applied = runner.up(ops.migrator_url, tmp_path)
     assert [outcome.migration.version for outcome in applied] == [999]
     for node in ops.cluster.nodes:  # the function reached the workers, the column every shard
-        assert _rows(node.url("socialdb_ops"), "SELECT ops_probe()") == [(1,)], node.name
-    assert _rows(ops.url, "SELECT count(ops_probe) FROM notifications") == [(0,)]
+        assert citus.rows(node.url("socialdb_ops"), "SELECT ops_probe()") == [(1,)], node.name
+    assert citus.rows(ops.url, "SELECT count(ops_probe) FROM notifications") == [(0,)]
     runner.down(ops.migrator_url, 1, tmp_path)
-    assert _rows(ops.url, "SELECT to_regprocedure('ops_probe()') IS NULL") == [(True,)]
+    assert citus.rows(ops.url, "SELECT to_regprocedure('ops_probe()') IS NULL") == [(True,)]
 
 
 def test_the_plan_reads_sizes_from_the_shards(ops: Ops) -> None:
@@ -420,7 +414,7 @@ def test_the_plan_reads_sizes_from_the_shards(ops: Ops) -> None:
         )
         admin.execute("ANALYZE notifications")
         shell = admin.execute("SELECT reltuples FROM pg_class WHERE oid = 'public.notifications'::regclass").fetchone()
-    total = _rows(ops.url, "SELECT count(*) FROM notifications")[0][0]
+    total = citus.rows(ops.url, "SELECT count(*) FROM notifications")[0][0]
     # The coordinator's own table: what the plan read before (the rows it held when distributed).
     assert shell is not None and shell[0] < total
     with psycopg.connect(ops.migrator_url, autocommit=True) as conn, conn.transaction():
@@ -437,10 +431,9 @@ WRITERS = 4
 # Between two messages of a writer: live traffic, not a flood of the machine's 2 shared cores.
 PAUSE_S = 0.01
 # A customer message into the seller's conversation. As the application role inside the seller's
-# scope the unread counter's trigger counts it on the shard; that trigger runs on the cluster once
-# the calls' migration (057, another branch of issue 26) is in. Until then the other writer
-# inserts as the superuser with the shards' triggers off and counts the message itself in the
-# same transaction, keyed by the seller as the trigger's Citus branch is.
+# scope the unread counter's trigger counts it on the shard (057's Citus branch). The other
+# writer, a control without triggers, inserts as the superuser with the shards' triggers off and
+# counts the message itself in the same transaction, keyed by the seller as that branch is.
 _MESSAGE = """
 INSERT INTO messages (id, conversation_id, user_id, platform_message_id, sender_type, content, sent_at)
 VALUES (%s, md5('conv-' || %s::text)::uuid, %s, %s, 'customer', 'oi', now())
@@ -524,18 +517,22 @@ def test_a_shard_move_under_live_ingest_loses_nothing_and_counts_exactly(
     # 057's Citus branch of the unread trigger: the application's own INSERT runs on the cluster
     assert kind is not WriterKind.APPLICATION or _counting_trigger_runs(ops, app_url)
     url = app_url if kind is WriterKind.APPLICATION else ops.url
-    shard = _rows(ops.url, "SELECT get_shard_id_for_distribution_column('public.users', %s::uuid)", (SELLERS["a"],))
-    source = _rows(ops.url, "SELECT nodeport FROM citus_shards WHERE shardid = %s", (shard[0][0],))[0][0]
+    shard = citus.rows(
+        ops.url, "SELECT get_shard_id_for_distribution_column('public.users', %s::uuid)", (SELLERS["a"],)
+    )
+    source = citus.rows(ops.url, "SELECT nodeport FROM citus_shards WHERE shardid = %s", (shard[0][0],))[0][0]
     target = next(w.port for w in ops.cluster.workers if w.port != source)
     writers = [_Writer(url, kind, "ab"[n % 2]) for n in range(WRITERS)]
     moved, during = _move_while_writing(ops, writers, shard[0][0], source, target)
-    assert _rows(ops.url, "SELECT nodeport FROM citus_shards WHERE shardid = %s", (shard[0][0],)) == [(target,)]
+    assert citus.rows(ops.url, "SELECT nodeport FROM citus_shards WHERE shardid = %s", (shard[0][0],)) == [(target,)]
     assert during > 0  # the writers wrote while the shard moved
     acknowledged = {message_id for w in writers for message_id in w.acknowledged}
     assert len(acknowledged) >= moved
-    stored = {row[0] for row in _rows(ops.url, "SELECT id FROM messages WHERE id = ANY (%s)", (list(acknowledged),))}
+    stored = {
+        row[0] for row in citus.rows(ops.url, "SELECT id FROM messages WHERE id = ANY (%s)", (list(acknowledged),))
+    }
     assert stored == acknowledged  # nothing acknowledged is lost
-    counters = _rows(ops.url, _COUNTERS)
+    counters = citus.rows(ops.url, _COUNTERS)
     assert counters and all(count == recount for _, count, recount in counters), counters
 
 
@@ -547,7 +544,7 @@ def _move_while_writing(ops: Ops, writers: list[_Writer], shard: int, source: in
     for thread in threads:
         thread.start()
     try:
-        _wait_for(lambda: all(len(w.acknowledged) >= 3 for w in writers), f"every writer to write: {writers}")
+        wait_for(lambda: all(len(w.acknowledged) >= 3 for w in writers), TIMEOUT_S, f"every writer to write: {writers}")
         before = sum(len(w.acknowledged) for w in writers)
         with psycopg.connect(ops.url, autocommit=True) as admin:
             admin.execute(f"SET statement_timeout = '{TIMEOUT_S}s'".encode())
@@ -556,18 +553,12 @@ def _move_while_writing(ops: Ops, writers: list[_Writer], shard: int, source: in
                 (shard, citus.HOST, source, citus.HOST, target),
             )
         after = sum(len(w.acknowledged) for w in writers)
-        _wait_for(lambda: sum(len(w.acknowledged) for w in writers) >= after + WRITERS, "writes after the move")
+        wait_for(
+            lambda: sum(len(w.acknowledged) for w in writers) >= after + WRITERS, TIMEOUT_S, "writes after the move"
+        )
     finally:
         stop.set()
         for thread in threads:
             thread.join(TIMEOUT_S)
     assert not any(thread.is_alive() for thread in threads)
     return after, after - before
-
-
-def _wait_for(condition: Any, what: str) -> None:
-    deadline = time.monotonic() + TIMEOUT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"waited {TIMEOUT_S}s for {what}")
-        time.sleep(0.05)
