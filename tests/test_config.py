@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -17,11 +18,21 @@ from typer.testing import CliRunner
 from socialdb import config
 from socialdb.cli import app
 from socialdb.db import database_of, with_database
-from socialdb.errors import BaselineError, ConfigError, MigrationFileError, OutOfOrderError, RepairError
+from socialdb.errors import (
+    BaselineError,
+    ConfigError,
+    MigrationFileError,
+    OutOfOrderError,
+    RepairError,
+    RunnerLockTimeout,
+    SocialdbError,
+    UsageError,
+)
 from socialdb.migrate import runner
+from socialdb.migrate.lease import LOCK_KEY
 from socialdb.scripts.events import as_lines
 from socialdb.scripts.files import default_directory
-from socialdb.scripts.options import HistoryTable, LockMode
+from socialdb.scripts.options import HistoryTable, LockMode, RunOptions
 from tests.helpers import join, tables, write_migrations
 
 cli = CliRunner()
@@ -392,6 +403,67 @@ def test_an_applied_file_is_judged_by_its_history_not_parsed(empty_db_url: str, 
     assert [o.migration.version for o in runner.up(empty_db_url, folder)] == [2]
     with pytest.raises(MigrationFileError, match="^001-accounts.sql:3: syntax error"):
         runner.down(empty_db_url, 1, folder)
+
+
+def test_an_up_to_date_database_answers_without_the_lock_and_a_pending_file_still_waits(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    folder = write_migrations(tmp_path / "m", {"001-accounts.sql": ACCOUNTS})
+    runner.up(empty_db_url, folder)
+    with psycopg.connect(empty_db_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))  # another deploy's run
+        said: list[str] = []
+        assert runner.up(empty_db_url, folder, RunOptions(lock_wait_s=1), as_lines(said.append)) == []
+        assert said == ["nothing to apply: the database is up to date"]
+        (folder / "002-orders.sql").write_text(ORDERS)
+        with pytest.raises(RunnerLockTimeout):
+            runner.up(empty_db_url, folder, RunOptions(lock_wait_s=1))
+    assert [o.migration.version for o in runner.up(empty_db_url, folder, to=2)] == [2]
+    said.clear()
+    assert runner.up(empty_db_url, folder, to=1, report=as_lines(said.append)) == []
+    assert said == ["nothing to apply: the database is up to date up to version 1"]
+    with pytest.raises(UsageError, match="7"):
+        runner.up(empty_db_url, folder, to=7)
+
+
+def _edited(folder: Path, url: str) -> None:
+    (folder / "001-accounts.sql").write_text(ACCOUNTS.replace("email text", "email varchar"))
+
+
+def _renamed(folder: Path, url: str) -> None:
+    (folder / "001-accounts.sql").rename(folder / "001-users.sql")
+
+
+def _gone(folder: Path, url: str) -> None:
+    (folder / "002-orders.sql").unlink()
+
+
+def _failed(folder: Path, url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("UPDATE migrations SET state = 'failed', error = 'boom' WHERE version = 2")
+
+
+def _swapped(folder: Path, url: str) -> None:
+    """Each file's text under the other's version: every checksum is in the history, none where it was."""
+    one, two = (folder / "001-accounts.sql").read_text(), (folder / "002-orders.sql").read_text()
+    (folder / "001-accounts.sql").write_text(two)
+    (folder / "002-orders.sql").write_text(one)
+
+
+@pytest.mark.parametrize(
+    ("lie", "error"),
+    [(_edited, "changed since"), (_renamed, "changed since"), (_gone, "file is missing"),
+     (_failed, "failed midway"), (_swapped, "changed since")],
+    ids=["edited", "renamed", "missing", "failed", "swapped"],
+)  # fmt: skip
+def test_the_quick_answer_never_covers_a_folder_that_disagrees_with_the_history(
+    empty_db_url: str, tmp_path: Path, lie: Callable[[Path, str], None], error: str
+) -> None:
+    folder = write_migrations(tmp_path / "m", {"001-accounts.sql": ACCOUNTS, "002-orders.sql": ORDERS})
+    runner.up(empty_db_url, folder)
+    lie(folder, empty_db_url)
+    with pytest.raises(SocialdbError, match=error):
+        runner.up(empty_db_url, folder)
 
 
 def test_socialdb_config_names_the_file_and_a_missing_one_is_refused(tmp_path: Path) -> None:

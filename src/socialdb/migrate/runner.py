@@ -37,6 +37,7 @@ from socialdb.scripts.files import (
     TEMPLATE_MARK,
     Migration,
     default_directory,
+    fingerprints,
     load_checked,
     load_migrations,
     load_readable,
@@ -94,6 +95,9 @@ def up(
     a pending file older than the newest applied one runs too, instead of being refused."""
     opts = _checked(options)
     folder, table = _where(directory, history)
+    if _up_to_date(url, folder, table, to):
+        report(Note(f"nothing to apply: the database is up to date{_upto(to)}"))
+        return []
     migrations = load_migrations(folder, split_parts=False)  # names, headers, markers: before connecting
     standing.require_version(migrations, to)
     with _session(url, opts, report, table) as session:
@@ -106,10 +110,30 @@ def up(
         for late in standing.older_than_applied(todo, rows):
             report(Note(f"{late.filename} runs out of order (--allow-out-of-order): a newer version is applied"))
         if not todo:
-            upto = f" up to version {to}" if to is not None else ""
-            report(Note(f"nothing to apply: the database is up to date{upto}"))
+            report(Note(f"nothing to apply: the database is up to date{_upto(to)}"))
         end = max((m.version for m in todo), default=0)
         return _run_all(session, _ready(session, folder, todo, Direction.UP, (rows, end)), Direction.UP)
+
+
+def _up_to_date(url: str, folder: Path, table: HistoryTable, to: int | None) -> bool:
+    """Whether every file is applied with the very text it has now and the history holds nothing
+    else: then `up` has nothing to do, and says so without the lock, a parse or a second connection
+    (decision 270). Any doubt (a changed or failed file, an older history table, a name a full read
+    must judge) answers False, and the full run decides, with its errors."""
+    files = fingerprints(folder)
+    if not files or (to is not None and to not in files):
+        return False
+    with connect(url, autocommit=True, purpose="migrate") as conn:
+        shape = history_mod.inspect(conn, table)
+        if not shape.found or shape.integer_version or not shape.split:
+            return False
+        rows = history_mod.read(conn, table, known_to_exist=True)
+    recorded = {row.version: (row.file, row.checksum) for row in rows if row.state == "applied"}
+    return len(recorded) == len(rows) and recorded == files
+
+
+def _upto(to: int | None) -> str:
+    return f" up to version {to}" if to is not None else ""
 
 
 def _parsed(todo: list[Migration]) -> list[Migration]:

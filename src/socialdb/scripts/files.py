@@ -182,6 +182,34 @@ def load_migrations(directory: Path, *, split_parts: bool = True) -> list[Migrat
     return migrations
 
 
+def fingerprints(directory: Path) -> dict[int, tuple[str, str]] | None:
+    """Each file's version, with its name and whole-file checksum, read without parsing: what a
+    no-op `up` compares with the history (decision 270). None when the folder holds anything that
+    only a full read may judge (a name that is not ours, two files of one version, no folder)."""
+    try:
+        with os.scandir(directory) as entries:
+            found = [e for e in entries if not e.name.startswith(".")]
+    except OSError:
+        return None
+    if any(e.is_dir() for e in found):
+        return None  # a Diesel folder, or anything else a full read refuses or ignores
+    result: dict[int, tuple[str, str]] = {}
+    for entry in found:
+        match = _FILENAME.match(entry.name)
+        if not entry.name.endswith(".sql"):
+            continue
+        if match is None or int(match.group(1)) in result:
+            return None
+        with open(entry.path, "rb") as handle:
+            data = handle.read()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        result[int(match.group(1))] = (entry.name, checksum(text))
+    return result
+
+
 def load_readable(directory: Path) -> tuple[list[Migration], list[MigrationFileError]]:
     """The folder's migrations that read, and the error of each file that does not (for
     `status`, which shows every file: one bad file must not hide the others)."""
