@@ -38,10 +38,11 @@ from psycopg import sql
 
 from socialdb.errors import LockNotAvailableError, PrivilegeError
 from socialdb.migrate import runner
+from socialdb.migrate.bootstrap import bootstrap
 from socialdb.scripts.options import RunOptions
 from tests import citus, pg15
 from tests.citus import Cluster
-from tests.helpers import LATEST, finish, socialdb, write_migrations
+from tests.helpers import LATEST, MIGRATOR, finish, socialdb, write_migrations
 
 ROLES = {"socialdb_owner", "socialdb_app", "socialdb_maintenance", "socialdb_ingest"}
 EXTENSIONS = {"unaccent", "btree_gin"}  # made by the migrations (020), beside plpgsql and citus
@@ -137,7 +138,6 @@ class Migrated:
 @pytest.fixture(scope="module")
 def migrated(citus_cluster: Cluster) -> Migrated:
     url, migrator_url = citus.prepared(citus_cluster, "socialdb")
-    citus.hand_extension_views(url)
     applied = runner.up(migrator_url)
     return Migrated(url, migrator_url, len(applied))
 
@@ -149,12 +149,30 @@ def test_up_applies_every_migration_on_the_coordinator_as_no_superuser(migrated:
     assert runner.verify(migrated.migrator_url) == []
 
 
-def test_up_as_no_superuser_is_refused_before_any_file_while_citus_views_are_in_public(citus_cluster: Cluster) -> None:
-    url, migrator_url = citus.prepared(citus_cluster, "socialdb_refused")
-    assert _column(url, citus.EXTENSION_VIEWS_IN_PUBLIC) == {"citus_schemas", "citus_tables"}
-    with pytest.raises(PrivilegeError, match=r"table citus_\w+ is postgres's, whom test_deploy cannot act as"):
+def test_bootstrap_moves_citus_views_out_of_public_and_up_is_refused_without_it(citus_cluster: Cluster) -> None:
+    url, migrator_url = citus.prepared(citus_cluster, "socialdb_refused")  # bootstrap moved the views
+    moved = [("pg_catalog", "citus_schemas"), ("pg_catalog", "citus_tables")]
+    assert _rows(url, citus.EXTENSION_VIEWS) == moved
+    assert _rows(migrator_url, "SELECT count(*) FROM citus_tables") == [(0,)]  # still read, unqualified
+    with psycopg.connect(url, autocommit=True) as admin:  # as CREATE EXTENSION citus left them
+        for view in ("citus_tables", "citus_schemas"):
+            admin.execute(sql.SQL("ALTER VIEW {} SET SCHEMA public").format(sql.Identifier("pg_catalog", view)))
+    with pytest.raises(
+        PrivilegeError, match=r"table citus_\w+ is postgres's, whom test_deploy cannot act as.*bootstrap"
+    ):
         runner.up(migrator_url)
     assert _rows(url, "SELECT to_regclass('users')") == [(None,)]  # nothing was applied
+    _, todo = bootstrap(migrator_url, MIGRATOR)  # the migrator may not move them: said, with why
+    assert [(s.statement, s.blocked) for s in todo] == [
+        (f'ALTER VIEW "public"."{v}" SET SCHEMA pg_catalog', "only a superuser may move a view into pg_catalog")
+        for v in ("citus_schemas", "citus_tables")
+    ]
+    bootstrap(url, MIGRATOR, run=True)
+    assert _rows(url, citus.EXTENSION_VIEWS) == moved
+    assert [o.migration.version for o in runner.up(migrator_url, to=18)][-1] == 18
+    with psycopg.connect(url, autocommit=True) as admin:  # as a later ALTER EXTENSION citus UPDATE would
+        admin.execute("ALTER VIEW pg_catalog.citus_tables SET SCHEMA public")
+    assert bootstrap(url, MIGRATOR)[1] == []  # 018 has run: no loop will take it now
 
 
 def test_roles_functions_and_extensions_reach_every_worker(citus_cluster: Cluster, migrated: Migrated) -> None:
@@ -194,7 +212,6 @@ def test_every_runner_command_and_the_maintenance_commands_on_the_coordinator(ci
     """As `socialdb` processes, as tests/test_managed.py runs them on one server: with the tables
     still local, the coordinator serves every one of them as a single node would."""
     url, migrator_url = citus.prepared(citus_cluster, "socialdb_cli")
-    citus.hand_extension_views(url)
     env = {"SOCIALDB_TOKEN_KEYS": _TOKEN_KEYS, "DATABASE_URL": migrator_url}
     for args, said in [
         (("migrate", "up"), f"{LATEST} migration(s) applied"),

@@ -3,7 +3,8 @@ no superuser migrates the platform's database (docs/deploying.md).
 
 It reads the catalog and returns only the statements still missing for the migrating role
 named: the roles, that role's SET on the two roles objects are handed to, the database's
-ownership, CREATE on schema public for those two roles, CREATE on the database. Each is
+ownership, CREATE on schema public for those two roles, Citus's views out of schema public
+(until 018 has run), CREATE on the database. Each is
 checked against what the connecting role may do (a managed provider's main role: CREATEROLE,
 CREATEDB, owner of the database it made): one it may not run is returned as blocked, with
 the reason, and `apply` refuses to run any. SET on the parameter app.user_id is never asked
@@ -100,6 +101,7 @@ def steps(conn: Conn, migrator: str) -> list[Step]:
             grant = sql.SQL("GRANT CREATE ON SCHEMA public TO {}").format(sql.Identifier(role))
             blocked = None if me.superuser or ask(conn, _GRANTS_SCHEMA, me.name, me.name) else "not the schema's owner"
             result.append(Step(_text(conn, grant), f"ALTER ... OWNER TO {role} (a new owner needs it)", blocked))
+    result += _citus_views(conn, me, migrator)
     if owns and not may_create:
         grant = sql.SQL("GRANT CREATE ON DATABASE {} TO {}").format(
             sql.Identifier(me.database), sql.Identifier(migrator)
@@ -138,6 +140,36 @@ def _ownership(conn: Conn, me: _Me, migrator: str) -> list[Step]:
     change = sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(me.database), who)
     result.append(Step(_text(conn, change), "027 revokes TEMPORARY on it from PUBLIC", blocked))
     return result
+
+
+# The views CREATE EXTENSION citus puts in schema public (citus_tables, citus_schemas), which
+# 018's loop would hand to socialdb_owner and the migrator cannot (decision 271).
+_CITUS_VIEWS = """
+SELECT c.relname FROM pg_catalog.pg_class AS c
+JOIN pg_catalog.pg_depend AS d ON d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+JOIN pg_catalog.pg_extension AS e ON e.oid = d.refobjid AND e.extname = 'citus'
+WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'v'
+  AND NOT pg_catalog.pg_has_role(%s, c.relowner, 'USAGE')
+ORDER BY 1
+"""
+# Whether 018 has run, asked only where the connecting role may read the history.
+_HISTORY_READABLE = (
+    "SELECT to_regclass('public.migrations') IS NOT NULL"
+    " AND pg_catalog.has_table_privilege('public.migrations', 'SELECT')"
+)
+_OWNERSHIP_DONE = "SELECT EXISTS (SELECT FROM public.migrations WHERE version = 18 AND state = 'applied')"
+
+
+def _citus_views(conn: Conn, me: _Me, migrator: str) -> list[Step]:
+    """Citus's views out of public, into pg_catalog, where Citus itself creates them when a
+    database has no schema public; needed only until 018 (the ownership loop) has run."""
+    views = [str(row[0]) for row in conn.execute(_CITUS_VIEWS, (migrator,)).fetchall()]
+    if not views or (ask(conn, _HISTORY_READABLE) and ask(conn, _OWNERSHIP_DONE)):
+        return []
+    blocked = None if me.superuser else "only a superuser may move a view into pg_catalog"
+    why = "Citus's view in public: 018 hands every view of public to socialdb_owner"
+    move = sql.SQL("ALTER VIEW {} SET SCHEMA pg_catalog")
+    return [Step(_text(conn, move.format(sql.Identifier("public", v))), why, blocked) for v in views]
 
 
 _INHERITS = "SELECT rolinherit FROM pg_catalog.pg_roles WHERE rolname = %s"

@@ -203,7 +203,8 @@ def _wording(conn: Conn, me: Standing, need: Need) -> str:
         kind, name, owner = found if found else ("object", "?", "?")
         return (
             f"{kind} {name} is {owner}'s, whom {me.name} cannot act as: have {owner} run ALTER {kind.upper()}"
-            f" ... OWNER TO {me.name}, or move it out of public (an extension: ALTER EXTENSION ... SET SCHEMA)"
+            f" ... OWNER TO {me.name}, or move it out of public (an extension: ALTER EXTENSION ... SET SCHEMA;"
+            " Citus's views: `socialdb db bootstrap --apply` as a superuser moves them to pg_catalog)"
         )
     if need.kind is Kind.INHERIT:
         return f"{me.name} is NOINHERIT, which on PostgreSQL 15 leaves it none of its roles' privileges"
