@@ -117,6 +117,35 @@ def test_signal_during_a_nontransactional_migration_records_it_as_failed(empty_d
     assert lock_is_free(empty_db_url)
 
 
+OFF = "-- socialdb: transaction=off rollback=none\nCREATE TABLE IF NOT EXISTS b (id int);\nSELECT pg_sleep(60);\n"
+
+
+def test_kill_9_inside_a_nontransactional_migration_leaves_it_recorded_as_not_finished(
+    empty_db_url: str, tmp_path: Path
+) -> None:
+    folder = write_migrations(tmp_path / "m", {"001-a.sql": QUICK, "002-slow.sql": OFF})
+    proc = start_and_wait_for_sleep(empty_db_url, folder)
+    proc.send_signal(signal.SIGKILL)
+    finish(proc, 30)
+    wait_for(lambda: sessions_running(empty_db_url, "pg_sleep(60)") == 0, 20, "the orphaned statement to end")
+    assert "b" in tables(empty_db_url)  # its first statement stays committed
+    assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
+    assert lock_is_free(empty_db_url)
+    rerun = socialdb("migrate", "up", "--database-url", empty_db_url, "--dir", str(folder))
+    _, err = finish(rerun, 60)  # refused, not run again from the top
+    assert rerun.returncode == 1
+    assert err.strip().splitlines() == [
+        "error: 002-slow.sql: failed midway (not finished: a run is applying it now, or one ended inside it without"
+        " a word (killed, its connection lost); the statements it had run stay committed); fix it so that a rerun"
+        " skips what is done (e.g. IF NOT EXISTS), then run `socialdb migrate resolve 2 --retry` or `--mark-applied`"
+    ]
+    (folder / "002-slow.sql").write_text(OFF.replace("SELECT pg_sleep(60);\n", "SELECT 1;\n"))
+    retry = socialdb("migrate", "resolve", "2", "--retry", "--database-url", empty_db_url, "--dir", str(folder))
+    _, err = finish(retry, 60)
+    assert retry.returncode == 0, err
+    assert history(empty_db_url) == [(1, "applied"), (2, "applied")]
+
+
 SLOW_COMMIT = """-- socialdb: transaction=off rollback=none
 CREATE TABLE b (id int);
 CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$;

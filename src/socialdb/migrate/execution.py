@@ -156,6 +156,8 @@ def _run_statementwise(
     started = time.monotonic()
     try:
         conn.execute(*_timeouts(migration, session.opts, local=False))
+        if direction is Direction.UP:
+            history.record_started(conn, migration, session.history)  # committed: a kill -9 leaves it
         for statement in statements:
             try:
                 _drop_invalid_leftover(conn, statement, session.report)

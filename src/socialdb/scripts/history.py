@@ -117,11 +117,25 @@ def record_applied(conn: Conn, migration: Migration, execution_ms: int, table: H
     conn.execute(_query(_INSERT_APPLIED, table), _identity(migration, execution_ms))
 
 
+# What a `transaction=off` file's row says from its first statement until it ends: a run killed
+# inside it (kill -9, a lost connection) has no moment to say more (decision 272).
+UNFINISHED = (
+    "not finished: a run is applying it now, or one ended inside it without a word (killed, its connection"
+    " lost); the statements it had run stay committed"
+)
+
+
+def record_started(conn: Conn, migration: Migration, table: HistoryTable = DEFAULT_HISTORY) -> None:
+    """Mark a non-transactional migration as not finished before its first statement; its end
+    (applied, or failed with the statement at fault) replaces the row. Call in autocommit."""
+    record_failed(conn, migration, 0, None, UNFINISHED, table)
+
+
 def record_failed(
     conn: Conn,
     migration: Migration,
     execution_ms: int,
-    statement: str,
+    statement: str | None,
     error: str,
     table: HistoryTable = DEFAULT_HISTORY,
 ) -> None:
