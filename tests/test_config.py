@@ -169,6 +169,21 @@ def test_schema_diff_and_docs_follow_the_config_of_the_current_folder(
     assert "CREATE TABLE public.orders" in written and "Team History" not in written
 
 
+def test_schema_diff_sees_no_drift_in_a_history_kept_in_a_schema_of_its_own(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_migrations(tmp_path / "db", {"001-accounts.sql": ACCOUNTS})
+    (tmp_path / "socialdb.toml").write_text('migrations_dir = "db"\nhistory_schema = "tool box"\n')
+    _by_hand(empty_db_url, 'CREATE SCHEMA "tool box"')  # the runner keeps its history there, not makes it
+    monkeypatch.chdir(tmp_path)
+    assert run("migrate", "up", "--database-url", empty_db_url)[0] == 0
+    code, out, err = run("schema", "diff", "--database-url", empty_db_url)
+    assert (code, err) == (0, ""), out + err  # the scratch keeps its history there too: no "schema tool box"
+    _by_hand(empty_db_url, 'CREATE TABLE "tool box".notes (id int)')
+    code, out, _ = run("schema", "diff", "--database-url", empty_db_url)
+    assert code == 1 and "tool box.notes" in out and "tool box.migrations" not in out
+
+
 def test_a_hostile_history_name_is_an_identifier_not_sql(empty_db_url: str, tmp_path: Path) -> None:
     folder = write_migrations(tmp_path / "m", {"001-accounts.sql": ACCOUNTS, "002-orders.sql": ORDERS})
     with psycopg.connect(empty_db_url, autocommit=True) as conn:

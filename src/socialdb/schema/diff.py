@@ -70,8 +70,9 @@ def drift(
     history_differences = _history_differences(folder, rows, version)
     server = scratch_server or url
     _same_major_version(url, server)
-    with scratch.migrated(server, to=version, directory=folder) if version else scratch.database(server) as built:
-        expected = catalog_reader.read(built)
+    building = scratch.migrated(server, to=version, directory=folder, history=table) if version else None
+    with building or scratch.database(server) as built:
+        expected = catalog_reader.read(built, table)
     newest = next((r.file for r in rows if r.version == version), None)
     return DriftReport(newest, tuple(history_differences + compare(expected, found)))
 
@@ -85,8 +86,8 @@ def against(
     _same_major_version(url, server)
     with connect(url, autocommit=True, purpose="baseline") as conn:
         found = catalog_reader.read_connection(conn, table)
-    with scratch.migrated(server, to=to, directory=directory) as built:
-        expected = catalog_reader.read(built)
+    with scratch.migrated(server, to=to, directory=directory, history=table) as built:
+        expected = catalog_reader.read(built, table)
     return compare(expected, found)
 
 

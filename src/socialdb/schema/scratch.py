@@ -13,10 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from socialdb.db import create_database, drop_database, mask_url, scrub
 from socialdb.errors import PrivilegeError, ScratchDatabaseError
 from socialdb.migrate import runner
+from socialdb.scripts.options import DEFAULT_HISTORY, HistoryTable
 
 PREFIX = "socialdb_scratch"
 
@@ -39,11 +41,18 @@ def database(server_url: str) -> Iterator[str]:
 
 
 @contextmanager
-def migrated(server_url: str, *, to: int | None = None, directory: Path | None = None) -> Iterator[str]:
-    """A scratch database with the migrations applied (up to version `to`, if given)."""
+def migrated(
+    server_url: str, *, to: int | None = None, directory: Path | None = None, history: HistoryTable = DEFAULT_HISTORY
+) -> Iterator[str]:
+    """A scratch database with the migrations applied (up to version `to`, if given), its history
+    in `history` as the database compared keeps it; that table's schema, which the runner does not
+    create (its user did), is created first, so that it is no difference."""
     with database(server_url) as url:
         try:
-            runner.up(url, directory, to=to)
+            if history.schema is not None:
+                with psycopg.connect(url, autocommit=True) as conn:
+                    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(history.schema)))
+            runner.up(url, directory, to=to, history=history)
         except PrivilegeError as exc:  # the scratch's builder, not the database checked
             raise ScratchDatabaseError(
                 f"cannot build the expected schema in a scratch database on {mask_url(server_url)}: {exc};"
