@@ -15,6 +15,7 @@ the second waits for the first (a lock wait on the coordinator), and exactly one
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 import uuid
@@ -24,6 +25,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from socialdb.app import aio
 from socialdb.app.session import route_account, session, sign_in_lookup
 from socialdb.app.tenant import seller
 from socialdb.errors import AccountTakenError
@@ -116,6 +118,34 @@ def test_sign_up_connect_disconnect_reconnect_and_link_work(cluster_url: str, ap
     ) == [(user, link)]
 
 
+def test_the_async_session_takes_the_same_functions(cluster_url: str, app_url: str) -> None:
+    user = uuid.uuid4()
+
+    async def calls() -> tuple[Any, ...]:
+        async with await psycopg.AsyncConnection.connect(app_url, autocommit=True) as conn:
+            async with aio.session(conn, user) as s:
+                signed = await s.sign_up("async@example.com", "h", "Loja")
+                product = (await s.create_product("Saia")).id
+                account = await s.connect_account("whatsapp", "lk-async", "loja")
+                link = await s.create_link(product, account.id, "https://s.example/lk-async")
+                gone = await s.disconnect_account(account.id)
+                back = await s.connect_account("whatsapp", "lk-async", "loja")
+            async with aio.session(conn, B) as s:
+                try:
+                    await s.connect_account("whatsapp", "lk-async", "loja_b")
+                except AccountTakenError:
+                    taken = True
+                else:
+                    taken = False
+            return signed, account.id, link is not None, gone, (back.id, back.reconnected), taken
+
+    signed, account, linked, gone, back, taken = asyncio.run(calls())
+    assert (signed, linked, gone, back, taken) == (user, True, True, (account, True), True)
+    assert citus.rows(cluster_url, "SELECT user_id FROM platform_accounts WHERE platform_account_id = 'lk-async'") == [
+        (user,)
+    ]
+
+
 def test_another_sellers_key_is_refused_with_one_servers_error(app_url: str) -> None:
     with psycopg.connect(app_url, autocommit=True) as app:
         intruder = uuid.uuid4()
@@ -153,6 +183,18 @@ def test_a_key_left_by_a_soft_delete_is_taken_over_and_the_old_holders_revival_r
     assert citus.rows(cluster_url, "SELECT user_id FROM user_emails WHERE email_key = 'leaving@example.com'") == [
         (newcomer,)
     ]
+    # An account disconnected by hand: its lookup row stays, and another seller's connection takes it over.
+    with psycopg.connect(app_url, autocommit=True) as app:
+        with session(app, B) as s:
+            left = s.connect_account("instagram", "lk-left", "loja_b").id
+        with seller(app, B):
+            app.execute("UPDATE client_accounts SET deleted_at = now() WHERE id = %s", (left,))
+        with session(app, A) as s:
+            took = s.connect_account("instagram", "lk-left", "loja_a")
+        route = route_account(app, "instagram", "lk-left")
+        assert route is not None and (route.seller_id, route.account_id) == (A, took.id)
+        with pytest.raises(AccountTakenError), session(app, B) as s:  # B's reconnection: A has it now
+            s.connect_account("instagram", "lk-left", "loja_b")
 
 
 def test_the_application_role_cannot_go_around_the_functions(app_url: str) -> None:
