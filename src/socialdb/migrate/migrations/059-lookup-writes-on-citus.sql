@@ -19,8 +19,8 @@
 -- bodies, unchanged; the four functions run there too, with no claim (the triggers write),
 -- and answer as the library's statements do. An email change and a hand-written revival of
 -- another seller's taken key are refused on Citus (no function writes them yet).
--- Supersedes: 054's bodies of keep_user_emails, keep_platform_accounts, keep_short_links
--- (owners, grants and comments kept by CREATE OR REPLACE).
+-- Supersedes: 054's bodies and comments of keep_user_emails, keep_platform_accounts,
+-- keep_short_links (owners and grants kept by CREATE OR REPLACE).
 -- Locks: none on any table (the functions' catalog rows).
 
 CREATE OR REPLACE FUNCTION keep_user_emails()
@@ -407,6 +407,9 @@ REVOKE EXECUTE ON FUNCTION sign_up_user(uuid, text, text, text), connect_client_
   disconnect_client_account(uuid), create_product_link(uuid, uuid, text, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION sign_up_user(uuid, text, text, text), connect_client_account(text, text, text),
   disconnect_client_account(uuid), create_product_link(uuid, uuid, text, text) TO socialdb_app;
+COMMENT ON FUNCTION keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER). On a Citus shard it checks that a live user has its row, written by sign_up_user (migration 059).';
+COMMENT ON FUNCTION keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER). On a Citus shard it checks that a live account has its row, written by connect_client_account (migration 059).';
+COMMENT ON FUNCTION keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER). On a Citus shard it checks that a link''s short code has its row, written by create_product_link (migration 059).';
 COMMENT ON FUNCTION lookup_claims_needed(text) IS 'Whether Citus is loaded and the parent table is distributed, where the lookups of the rules across sellers are claimed by the four write functions and only checked by the shards'' triggers (migration 059).';
 COMMENT ON FUNCTION claim_user_email(text, uuid) IS 'Citus: writes the user_emails row of an email for a user before its users row, taking over a row whose user is no longer live; a live holder refused with user_emails_pkey''s 23505 (migration 059; called by sign_up_user).';
 COMMENT ON FUNCTION claim_platform_account(text, text, uuid, uuid) IS 'Citus: writes the platform_accounts row of an account for a seller''s client_accounts row before that row is written or revived, taking over a row whose account is no longer live; a live holder refused with platform_accounts_pkey''s 23505 (migration 059; called by connect_client_account).';
@@ -418,6 +421,9 @@ COMMENT ON FUNCTION create_product_link(uuid, uuid, text, text) IS 'create_link 
 
 -- ROLLBACK
 -- The functions dropped; 054's trigger bodies back.
+COMMENT ON FUNCTION keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER).';
+COMMENT ON FUNCTION keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER).';
+COMMENT ON FUNCTION keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER).';
 DROP FUNCTION create_product_link(uuid, uuid, text, text);
 DROP FUNCTION disconnect_client_account(uuid);
 DROP FUNCTION connect_client_account(text, text, text);
