@@ -10,7 +10,8 @@ left by a soft delete is taken over, and the old holder's revival is then refuse
 application role cannot go around the functions: a plain INSERT of a user, an account or a
 link is refused by the shard's trigger, naming the function; the lookups and the claims are
 out of its reach; a sign-up under another id is refused. Two writers of one key at once:
-the second waits for the first (a lock wait on the coordinator), and exactly one wins.
+the second waits for the first (a lock wait on the coordinator or a node), and exactly one
+wins; so do a takeover and the old holder's revival by hand, in either order (decision 261).
 """
 
 from __future__ import annotations
@@ -318,3 +319,46 @@ def test_two_links_with_one_short_link_at_once_exactly_one_wins(cluster_url: str
     assert citus.rows(cluster_url, "SELECT user_id FROM product_links WHERE short_link = 'https://s.example/race'") == [
         (A,)
     ]
+
+
+def test_a_revival_under_way_makes_a_takeover_wait_then_refuse(cluster_url: str, app_url: str) -> None:
+    """The holder's own revival (by hand) holds its row; another user's claim of the email, which
+    would take over a row no longer live, locks that row first: it waits, then finds it live."""
+    with psycopg.connect(app_url, autocommit=True) as app:
+        old = _new_user(app, "revived@example.com")
+        with seller(app, old):
+            app.execute("UPDATE users SET deleted_at = now() WHERE id = %s", (old,))
+    newcomer = uuid.uuid4()
+
+    def sign_up(c: Conn) -> None:
+        with session(c, newcomer) as s:
+            s.sign_up("revived@example.com", "h", "n")
+
+    loser = _race(app_url, cluster_url, old, "UPDATE users SET deleted_at = NULL WHERE id = %s", (old,), sign_up)
+    assert isinstance(loser, psycopg.errors.UniqueViolation) and loser.diag.constraint_name == "user_emails_pkey", loser
+    assert citus.rows(cluster_url, "SELECT user_id FROM user_emails WHERE email_key = 'revived@example.com'") == [
+        (old,)
+    ]
+    assert citus.rows(cluster_url, "SELECT deleted_at IS NULL FROM users WHERE id = %s", (old,)) == [(True,)]
+
+
+def test_a_takeover_under_way_makes_a_revival_wait_then_refuses_it(cluster_url: str, app_url: str) -> None:
+    """The other order: a claim takes over the email of a user gone and holds its row; the old
+    user's revival by hand waits for that row, then the shard's check finds the key taken."""
+    with psycopg.connect(app_url, autocommit=True) as app:
+        old = _new_user(app, "taken-over@example.com")
+        with seller(app, old):
+            app.execute("UPDATE users SET deleted_at = now() WHERE id = %s", (old,))
+    newcomer = uuid.uuid4()
+
+    def revive(c: Conn) -> None:
+        with seller(c, old):
+            c.execute("UPDATE users SET deleted_at = NULL WHERE id = %s", (old,))
+
+    sign_up = "SELECT sign_up_user(%s, 'Taken-Over@example.com', 'h', 'n')"
+    loser = _race(app_url, cluster_url, newcomer, sign_up, (newcomer,), revive)
+    assert isinstance(loser, psycopg.errors.IntegrityConstraintViolation), loser
+    assert citus.rows(cluster_url, "SELECT user_id FROM user_emails WHERE email_key = 'taken-over@example.com'") == [
+        (newcomer,)
+    ]
+    assert citus.rows(cluster_url, "SELECT deleted_at IS NULL FROM users WHERE id = %s", (old,)) == [(False,)]

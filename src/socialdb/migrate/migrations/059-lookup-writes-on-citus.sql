@@ -17,8 +17,10 @@
 --   its lookup row there either, and has no privilege on the lookups nor on the claims.
 -- One server (and a Citus coordinator before `socialdb citus distribute`) runs 054's trigger
 -- bodies, unchanged; the four functions run there too, with no claim (the triggers write),
--- and answer as the library's statements do. An email change and a hand-written revival of
--- another seller's taken key are refused on Citus (no function writes them yet).
+-- and answer as the library's statements do. On Citus an email change, and any write by
+-- hand that makes a row live under a key whose lookup row it does not hold, are refused (no
+-- function writes them yet); a delete or soft delete by hand leaves its lookup row to the
+-- next claim (decision 263).
 -- Supersedes: 054's bodies and comments of keep_user_emails, keep_platform_accounts,
 -- keep_short_links (owners and grants kept by CREATE OR REPLACE).
 -- Locks: none on any table (the functions' catalog rows).
