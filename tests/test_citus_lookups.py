@@ -362,3 +362,18 @@ def test_a_takeover_under_way_makes_a_revival_wait_then_refuses_it(cluster_url: 
         (newcomer,)
     ]
     assert citus.rows(cluster_url, "SELECT deleted_at IS NULL FROM users WHERE id = %s", (old,)) == [(False,)]
+
+
+def test_inside_atomic_a_refused_claim_leaves_the_transaction_usable(cluster_url: str, app_url: str) -> None:
+    """Each call a savepoint (docs/library.md): a taken account, refused in the function on the
+    coordinator, rolls back to it, and the transaction's other writes go on and commit."""
+    with psycopg.connect(app_url, autocommit=True) as app, session(app, B) as s, s.atomic():
+        with pytest.raises(AccountTakenError):
+            s.connect_account("instagram", "ig-a", "loja_b")  # seller a's
+        mine = s.connect_account("instagram", "lk-atomic", "loja_b")
+        link = s.create_link(PRODUCT_B, mine.id, "https://s.example/lk-atomic")
+    assert citus.rows(
+        cluster_url, "SELECT user_id, product_link_id FROM short_links WHERE short_link LIKE '%lk-atomic'"
+    ) == [(B, link)]
+    route = "SELECT user_id FROM platform_accounts WHERE platform_account_id = 'lk-atomic'"
+    assert citus.rows(cluster_url, route) == [(B,)]

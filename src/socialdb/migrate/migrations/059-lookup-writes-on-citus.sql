@@ -317,7 +317,7 @@ BEGIN
       RETURN;
     END IF;
   END IF;
-  v_id := pg_catalog.gen_random_uuid();
+  SELECT pg_catalog.gen_random_uuid() INTO v_id;
   IF v_claims THEN
     PERFORM public.claim_platform_account(p_platform, p_platform_account_id, v_me, v_id);
   END IF;
