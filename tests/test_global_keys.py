@@ -15,7 +15,8 @@ disconnect, reconnect, create_link) answer as before; 055 fills what was written
 and 056's rollback refuses, naming them, rows held twice.
 
 On a Citus cluster (tests/citus.py, `distributed_database`), the lookups are reference tables
-and the webhook route reads them; the writes are not there yet (decision 220).
+and the webhook route reads them; the writes they follow go through migration 059's functions
+there, tested in tests/test_citus_lookups.py (decisions 260-263).
 """
 
 from __future__ import annotations
@@ -393,9 +394,11 @@ def test_056s_rollback_refuses_in_one_line_naming_rows_held_twice(db_url: str, c
 # -- on a Citus cluster: the lookups are reference tables ------------------------------------------
 # What runs there and what does not yet (docs/scaling.md, "Tested on a Citus cluster"): the
 # webhook route reads the reference table on the coordinator; sign-in reads users as the
-# NOLOGIN socialdb_owner (a connection to a worker, refused), and the lookups' triggers run on
-# the workers' shards, where Citus refuses their write to a reference table ("cannot execute
-# a distributed query from a query on a shard"): decision 220.
+# NOLOGIN socialdb_owner (a connection to a worker, refused, until `socialdb citus logins`),
+# and the lookups' triggers run on the workers' shards, where Citus refuses their write to a
+# reference table ("cannot execute a distributed query from a query on a shard"): decision
+# 220. Since 059 they only check there, and the writes go through four functions: tested in
+# tests/test_citus_lookups.py (decisions 260-263).
 
 
 @pytest.fixture(scope="module")

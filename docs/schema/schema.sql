@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 058-summary-per-seller-on-citus.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 059-lookup-writes-on-citus.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -45,6 +45,182 @@ BEGIN
     FROM public.users AS u
     WHERE u.id = v_user AND u.deleted_at IS NULL
       AND pg_catalog.lower(u.email) = pg_catalog.lower(p_email);  -- a stale lookup row signs no one in
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.claim_platform_account(p_platform text, p_platform_account_id text, p_seller uuid, p_account uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+  v_seller uuid;
+  v_account uuid;
+  v_live boolean;
+BEGIN
+  INSERT INTO public.platform_accounts AS p (platform, platform_account_id, user_id, client_account_id)
+  VALUES (p_platform, p_platform_account_id, p_seller, p_account) ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  SELECT p.user_id, p.client_account_id INTO v_seller, v_account FROM public.platform_accounts AS p
+  WHERE p.platform = p_platform AND p.platform_account_id = p_platform_account_id;
+  IF v_seller = p_seller AND v_account = p_account THEN
+    RETURN;
+  END IF;
+  SELECT a.deleted_at IS NULL AND a.platform = p_platform AND a.platform_account_id = p_platform_account_id INTO v_live
+  FROM public.client_accounts AS a WHERE a.user_id = v_seller AND a.id = v_account FOR UPDATE;
+  IF v_live THEN
+    RAISE EXCEPTION 'duplicate key value violates unique constraint "platform_accounts_pkey"'
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'platform_accounts_pkey', TABLE = 'platform_accounts',
+            SCHEMA = 'public',
+            DETAIL = pg_catalog.format('Key (platform, platform_account_id)=(%s, %s) already exists.',
+                                       p_platform, p_platform_account_id);
+  END IF;
+  UPDATE public.platform_accounts AS p SET user_id = p_seller, client_account_id = p_account
+  WHERE p.platform = p_platform AND p.platform_account_id = p_platform_account_id;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.claim_short_link(p_short_link text, p_seller uuid, p_link uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+  v_seller uuid;
+  v_link uuid;
+  v_live boolean;
+BEGIN
+  INSERT INTO public.short_links AS s (short_link, user_id, product_link_id)
+  VALUES (p_short_link, p_seller, p_link) ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  SELECT s.user_id, s.product_link_id INTO v_seller, v_link FROM public.short_links AS s
+  WHERE s.short_link = p_short_link;
+  IF v_seller = p_seller AND v_link = p_link THEN
+    RETURN;
+  END IF;
+  SELECT l.short_link = p_short_link INTO v_live
+  FROM public.product_links AS l WHERE l.user_id = v_seller AND l.id = v_link FOR UPDATE;
+  -- The seller's own code again: one server's per-seller key refuses it first (051, 055).
+  IF v_live AND v_seller = p_seller THEN
+    RAISE EXCEPTION 'duplicate key value violates unique constraint "product_links_seller_short_link_key"'
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'product_links_seller_short_link_key', TABLE = 'product_links',
+            SCHEMA = 'public',
+            DETAIL = pg_catalog.format('Key (user_id, short_link)=(%s, %s) already exists.', p_seller, p_short_link);
+  END IF;
+  IF v_live THEN
+    RAISE EXCEPTION 'duplicate key value violates unique constraint "short_links_pkey"'
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'short_links_pkey', TABLE = 'short_links', SCHEMA = 'public',
+            DETAIL = pg_catalog.format('Key (short_link)=(%s) already exists.', p_short_link);
+  END IF;
+  UPDATE public.short_links AS s SET user_id = p_seller, product_link_id = p_link WHERE s.short_link = p_short_link;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.claim_user_email(p_email text, p_user uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+  v_key text := pg_catalog.lower(p_email);
+  v_holder uuid;
+  v_live boolean;
+BEGIN
+  INSERT INTO public.user_emails AS e (email_key, user_id) VALUES (v_key, p_user) ON CONFLICT DO NOTHING;
+  IF FOUND THEN
+    RETURN;
+  END IF;
+  SELECT e.user_id INTO v_holder FROM public.user_emails AS e WHERE e.email_key = v_key;
+  IF v_holder = p_user THEN
+    RETURN;
+  END IF;
+  SELECT u.deleted_at IS NULL AND pg_catalog.lower(u.email) = v_key INTO v_live
+  FROM public.users AS u WHERE u.id = v_holder FOR UPDATE;
+  IF v_live THEN
+    RAISE EXCEPTION 'duplicate key value violates unique constraint "user_emails_pkey"'
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'user_emails_pkey', TABLE = 'user_emails', SCHEMA = 'public',
+            DETAIL = pg_catalog.format('Key (email_key)=(%s) already exists.', v_key);
+  END IF;
+  UPDATE public.user_emails AS e SET user_id = p_user WHERE e.email_key = v_key;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.connect_client_account(p_platform text, p_platform_account_id text, p_username text)
+ RETURNS TABLE(id uuid, platform text, platform_account_id text, username text, status text, reconnected boolean)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+#variable_conflict use_column
+DECLARE
+  v_me uuid := public.app_user_id();
+  v_claims boolean := public.lookup_claims_needed('client_accounts');
+  v_id uuid;
+  v_username text;
+  v_status text;
+BEGIN
+  IF v_me IS NULL THEN
+    RAISE EXCEPTION 'connect_client_account: no seller in this transaction (app.user_id)'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  SELECT a.id, a.username, a.status INTO v_id, v_username, v_status FROM public.client_accounts AS a
+  WHERE a.user_id = v_me AND a.platform = p_platform AND a.platform_account_id = p_platform_account_id
+    AND a.deleted_at IS NULL;
+  IF FOUND THEN
+    RETURN QUERY SELECT v_id, p_platform, p_platform_account_id, v_username, v_status, false;
+    RETURN;
+  END IF;
+  SELECT a.id INTO v_id FROM public.client_accounts AS a
+  WHERE a.user_id = v_me AND a.platform = p_platform AND a.platform_account_id = p_platform_account_id
+    AND a.deleted_at IS NOT NULL
+  ORDER BY a.deleted_at DESC, a.id LIMIT 1;
+  IF FOUND THEN
+    IF v_claims THEN
+      PERFORM public.claim_platform_account(p_platform, p_platform_account_id, v_me, v_id);
+    END IF;
+    UPDATE public.client_accounts AS a SET deleted_at = NULL, status = 'active', username = p_username
+    WHERE a.user_id = v_me AND a.id = v_id AND a.deleted_at IS NOT NULL
+    RETURNING a.username, a.status INTO v_username, v_status;
+    IF FOUND THEN
+      RETURN QUERY SELECT v_id, p_platform, p_platform_account_id, v_username, v_status, true;
+      RETURN;
+    END IF;
+  END IF;
+  SELECT pg_catalog.gen_random_uuid() INTO v_id;
+  IF v_claims THEN
+    PERFORM public.claim_platform_account(p_platform, p_platform_account_id, v_me, v_id);
+  END IF;
+  INSERT INTO public.client_accounts AS a (id, user_id, platform, platform_account_id, username)
+  VALUES (v_id, v_me, p_platform, p_platform_account_id, p_username)
+  RETURNING a.username, a.status INTO v_username, v_status;
+  RETURN QUERY SELECT v_id, p_platform, p_platform_account_id, v_username, v_status, false;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.create_product_link(p_product uuid, p_account uuid, p_short_link text, p_media text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+  v_me uuid := public.app_user_id();
+  v_id uuid := pg_catalog.gen_random_uuid();
+BEGIN
+  IF v_me IS NULL THEN
+    RAISE EXCEPTION 'create_product_link: no seller in this transaction (app.user_id)'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  IF p_short_link IS NOT NULL AND public.lookup_claims_needed('product_links') THEN
+    PERFORM public.claim_short_link(p_short_link, v_me, v_id);
+  END IF;
+  INSERT INTO public.product_links (id, user_id, product_id, client_account_id, short_link, instagram_media_id)
+  VALUES (v_id, v_me, p_product, p_account, p_short_link, p_media);
+  RETURN v_id;
 END;
 $function$;
 
@@ -115,6 +291,46 @@ BEGIN
   ) AS d
   WHERE c.id = d.conversation_id AND d.delta <> 0;
   RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.disconnect_client_account(p_account uuid)
+ RETURNS TABLE(disconnected bigint, revoked bigint)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+DECLARE
+  v_me uuid := public.app_user_id();
+  v_platform text;
+  v_platform_account_id text;
+  v_gone bigint := 0;
+  v_revoked bigint := 0;
+BEGIN
+  IF v_me IS NULL THEN
+    RAISE EXCEPTION 'disconnect_client_account: no seller in this transaction (app.user_id)'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
+  SELECT a.platform, a.platform_account_id INTO v_platform, v_platform_account_id FROM public.client_accounts AS a
+  WHERE a.user_id = v_me AND a.id = p_account AND a.deleted_at IS NULL;
+  IF NOT FOUND THEN
+    RETURN QUERY SELECT 0::bigint, 0::bigint;
+    RETURN;
+  END IF;
+  IF public.lookup_claims_needed('client_accounts') THEN
+    DELETE FROM public.platform_accounts AS p
+    WHERE p.platform = v_platform AND p.platform_account_id = v_platform_account_id
+      AND p.client_account_id = p_account AND p.user_id = v_me;
+  END IF;
+  UPDATE public.client_accounts AS a SET deleted_at = pg_catalog.now(), status = 'disconnected'
+  WHERE a.user_id = v_me AND a.id = p_account AND a.deleted_at IS NULL;
+  GET DIAGNOSTICS v_gone = ROW_COUNT;
+  IF v_gone > 0 THEN
+    UPDATE public.oauth_tokens AS t SET revoked_at = pg_catalog.now()
+    WHERE t.user_id = v_me AND t.client_account_id = p_account AND t.revoked_at IS NULL;
+    GET DIAGNOSTICS v_revoked = ROW_COUNT;
+  END IF;
+  RETURN QUERY SELECT v_gone, v_revoked;
 END;
 $function$;
 
@@ -273,6 +489,18 @@ CREATE OR REPLACE FUNCTION public.keep_platform_accounts()
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 BEGIN
+  -- On a Citus shard: checked, not written (connect_client_account() wrote it; decision 260).
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'client_accounts' THEN
+    IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL
+       AND NOT EXISTS (SELECT FROM public.platform_accounts AS p
+                       WHERE p.platform = NEW.platform AND p.platform_account_id = NEW.platform_account_id
+                         AND p.client_account_id = NEW.id AND p.user_id = NEW.user_id) THEN
+      RAISE EXCEPTION 'account % is live without its row in platform_accounts: on Citus a connection goes through connect_client_account()', NEW.id
+        USING ERRCODE = 'integrity_constraint_violation', TABLE = 'client_accounts', SCHEMA = 'public',
+              HINT = 'call connect_client_account(platform, platform_account_id, username) in the seller''s transaction (migration 059)';
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
     DELETE FROM public.platform_accounts AS p
     WHERE p.platform = OLD.platform AND p.platform_account_id = OLD.platform_account_id
@@ -293,6 +521,17 @@ CREATE OR REPLACE FUNCTION public.keep_short_links()
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 BEGIN
+  -- On a Citus shard: checked, not written (create_product_link() wrote it; decision 260).
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'product_links' THEN
+    IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL
+       AND NOT EXISTS (SELECT FROM public.short_links AS s
+                       WHERE s.short_link = NEW.short_link AND s.product_link_id = NEW.id AND s.user_id = NEW.user_id) THEN
+      RAISE EXCEPTION 'link % has a short link without its row in short_links: on Citus a link goes through create_product_link()', NEW.id
+        USING ERRCODE = 'integrity_constraint_violation', TABLE = 'product_links', SCHEMA = 'public',
+              HINT = 'call create_product_link(product, account, short_link, media) in the seller''s transaction (migration 059)';
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP <> 'INSERT' AND OLD.short_link IS NOT NULL THEN
     DELETE FROM public.short_links AS s
     WHERE s.short_link = OLD.short_link AND s.product_link_id = OLD.id AND s.user_id = OLD.user_id;
@@ -311,6 +550,20 @@ CREATE OR REPLACE FUNCTION public.keep_user_emails()
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
 AS $function$
 BEGIN
+  -- On a Citus shard (Citus loaded, and the trigger fired for a shard, users_<shard id>, not
+  -- for users): a write to a reference table is not a local task, so the lookup row was
+  -- written by sign_up_user() in this transaction, on the same connection; here it is only
+  -- checked, by a read of this node's copy (decision 260). Elsewhere 054's body, unchanged.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'users' THEN
+    IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL
+       AND NOT EXISTS (SELECT FROM public.user_emails AS e
+                       WHERE e.email_key = pg_catalog.lower(NEW.email) AND e.user_id = NEW.id) THEN
+      RAISE EXCEPTION 'user % is live without its row in user_emails: on Citus a sign-up goes through sign_up_user()', NEW.id
+        USING ERRCODE = 'integrity_constraint_violation', TABLE = 'users', SCHEMA = 'public',
+              HINT = 'call sign_up_user(id, email, password_hash, name) under the new user''s app.user_id (migration 059)';
+    END IF;
+    RETURN NULL;
+  END IF;
   IF TG_OP <> 'INSERT' AND OLD.deleted_at IS NULL THEN
     DELETE FROM public.user_emails AS e WHERE e.email_key = pg_catalog.lower(OLD.email) AND e.user_id = OLD.id;
   END IF;
@@ -318,6 +571,21 @@ BEGIN
     INSERT INTO public.user_emails (email_key, user_id) VALUES (pg_catalog.lower(NEW.email), NEW.id);
   END IF;
   RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.lookup_claims_needed(p_table text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NULL THEN
+    RETURN false;
+  END IF;
+  RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
+                 WHERE d.logicalrelid = pg_catalog.to_regclass('public.' || p_table));
 END;
 $function$;
 
@@ -1077,6 +1345,26 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.sign_up_user(p_id uuid, p_email text, p_password_hash text, p_name text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  IF p_id IS NULL OR public.app_user_id() IS DISTINCT FROM p_id THEN
+    RAISE EXCEPTION 'new row violates row-level security policy for table "users"'
+      USING ERRCODE = 'insufficient_privilege',
+            HINT = 'sign up under the new user''s id as the seller of the transaction (app.user_id)';
+  END IF;
+  IF public.lookup_claims_needed('users') THEN
+    PERFORM public.claim_user_email(p_email, p_id);
+  END IF;
+  INSERT INTO public.users (id, email, password_hash, name) VALUES (p_id, p_email, p_password_hash, p_name);
+  RETURN p_id;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.time_ordered_uuid()
  RETURNS uuid
  LANGUAGE sql
@@ -1583,13 +1871,20 @@ ALTER SCHEMA public OWNER TO pg_database_owner;
 ALTER TEXT SEARCH CONFIGURATION public.portuguese_unaccent OWNER TO socialdb_owner;
 ALTER FUNCTION public.app_user_id() OWNER TO socialdb_owner;
 ALTER FUNCTION public.auth_user_by_email(p_email text) OWNER TO socialdb_owner;
+ALTER FUNCTION public.claim_platform_account(p_platform text, p_platform_account_id text, p_seller uuid, p_account uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.claim_short_link(p_short_link text, p_seller uuid, p_link uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.claim_user_email(p_email text, p_user uuid) OWNER TO socialdb_owner;
+ALTER FUNCTION public.connect_client_account(p_platform text, p_platform_account_id text, p_username text) OWNER TO socialdb_owner;
+ALTER FUNCTION public.create_product_link(p_product uuid, p_account uuid, p_short_link text, p_media text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.decrement_unread_count() OWNER TO socialdb_owner;
+ALTER FUNCTION public.disconnect_client_account(p_account uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_analytics_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_deleted_messages() OWNER TO socialdb_owner;
 ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_platform_accounts() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_short_links() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_user_emails() OWNER TO socialdb_owner;
+ALTER FUNCTION public.lookup_claims_needed(p_table text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.rebuild_analytics_daily_summary() OWNER TO socialdb_owner;
@@ -1606,6 +1901,7 @@ ALTER FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) OWNER
 ALTER FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) OWNER TO socialdb_owner;
 ALTER FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) OWNER TO socialdb_owner;
+ALTER FUNCTION public.sign_up_user(p_id uuid, p_email text, p_password_hash text, p_name text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.time_ordered_uuid() OWNER TO socialdb_owner;
 ALTER FUNCTION public.update_updated_at_column() OWNER TO socialdb_owner;
 ALTER TABLE public.analytics_daily_rollup OWNER TO socialdb_owner;
@@ -1636,10 +1932,20 @@ GRANT USAGE ON SCHEMA public TO socialdb_maintenance;
 GRANT CREATE ON SCHEMA public TO socialdb_owner;
 REVOKE EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.auth_user_by_email(p_email text) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.claim_platform_account(p_platform text, p_platform_account_id text, p_seller uuid, p_account uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.claim_short_link(p_short_link text, p_seller uuid, p_link uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.claim_user_email(p_email text, p_user uuid) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.connect_client_account(p_platform text, p_platform_account_id text, p_username text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.connect_client_account(p_platform text, p_platform_account_id text, p_username text) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.create_product_link(p_product uuid, p_account uuid, p_short_link text, p_media text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.create_product_link(p_product uuid, p_account uuid, p_short_link text, p_media text) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.disconnect_client_account(p_account uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.disconnect_client_account(p_account uuid) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_platform_accounts() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_short_links() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_user_emails() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.lookup_claims_needed(p_table text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() TO socialdb_maintenance;
@@ -1667,6 +1973,8 @@ REVOKE EXECUTE ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts
 GRANT EXECUTE ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) TO socialdb_app;
+REVOKE EXECUTE ON FUNCTION public.sign_up_user(p_id uuid, p_email text, p_password_hash text, p_name text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.sign_up_user(p_id uuid, p_email text, p_password_hash text, p_name text) TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_rollup TO socialdb_app;
 GRANT SELECT ON TABLE public.analytics_daily_summary TO socialdb_app;
 GRANT DELETE, INSERT, SELECT, UPDATE ON TABLE public.analytics_events TO socialdb_app;
@@ -1698,13 +2006,20 @@ COMMENT ON SCHEMA public IS 'standard public schema';
 COMMENT ON TEXT SEARCH CONFIGURATION public.portuguese_unaccent IS 'Portuguese with accents stripped before stemming: promocao finds promoção.';
 COMMENT ON FUNCTION public.app_user_id() IS 'The seller of the current transaction (the setting app.user_id), or NULL: what every row-level security policy compares user_id with.';
 COMMENT ON FUNCTION public.auth_user_by_email(p_email text) IS 'Sign-in: a live user''s id, password hash and verification flag by email, whatever its case, before any seller is set (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.claim_platform_account(p_platform text, p_platform_account_id text, p_seller uuid, p_account uuid) IS 'Citus: writes the platform_accounts row of an account for a seller''s client_accounts row before that row is written or revived, taking over a row whose account is no longer live; a live holder refused with platform_accounts_pkey''s 23505 (migration 059; called by connect_client_account).';
+COMMENT ON FUNCTION public.claim_short_link(p_short_link text, p_seller uuid, p_link uuid) IS 'Citus: writes the short_links row of a short code for a seller''s product link before the link is written; a live holder refused with the 23505 one server gives (migration 059; called by create_product_link).';
+COMMENT ON FUNCTION public.claim_user_email(p_email text, p_user uuid) IS 'Citus: writes the user_emails row of an email for a user before its users row, taking over a row whose user is no longer live; a live holder refused with user_emails_pkey''s 23505 (migration 059; called by sign_up_user).';
+COMMENT ON FUNCTION public.connect_client_account(p_platform text, p_platform_account_id text, p_username text) IS 'connect_account for the seller of the transaction: its live connection, else its latest disconnected one revived, else a new one, and on Citus the platform_accounts row claimed first (migration 059). socialdb.app''s connect_account on Citus.';
+COMMENT ON FUNCTION public.create_product_link(p_product uuid, p_account uuid, p_short_link text, p_media text) IS 'create_link for the seller of the transaction, and on Citus the short_links row claimed first; the new link''s id (migration 059). socialdb.app''s create_link on Citus.';
 COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement on updated messages: moves unread_count by the read and unread flips.';
+COMMENT ON FUNCTION public.disconnect_client_account(p_account uuid) IS 'disconnect_account for the seller of the transaction: on Citus the platform_accounts row deleted first, then the account disconnected and its live token revoked; how many of each (migration 059). socialdb.app''s disconnect_account on Citus.';
 COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list, as the role that truncates (the events'' owner or a member of it).';
 COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
-COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER).';
-COMMENT ON FUNCTION public.keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER).';
-COMMENT ON FUNCTION public.keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER).';
+COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER). On a Citus shard it checks that a live account has its row, written by connect_client_account (migration 059).';
+COMMENT ON FUNCTION public.keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER). On a Citus shard it checks that a link''s short code has its row, written by create_product_link (migration 059).';
+COMMENT ON FUNCTION public.keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER). On a Citus shard it checks that a live user has its row, written by sign_up_user (migration 059).';
+COMMENT ON FUNCTION public.lookup_claims_needed(p_table text) IS 'Whether Citus is loaded and the parent table is distributed, where the lookups of the rules across sellers are claimed by the four write functions and only checked by the shards'' triggers (migration 059).';
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';
 COMMENT ON FUNCTION public.rebuild_analytics_daily_summary() IS 'Recomputes the summary and the rollup from every event, for repairs; for socialdb_maintenance (socialdb summary rebuild). Days before the oldest partition of analytics_events, whose events the retention dropped, are kept as they are.';
@@ -1721,6 +2036,7 @@ COMMENT ON FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) 
 COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
 COMMENT ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) IS 'Citus: appends the seller''s analytics events in one multi-row INSERT naming it; how many. The library''s record_events where Citus is loaded (migration 057).';
 COMMENT ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) IS 'Citus: the seller''s live products matching a web-search query, best first (SECURITY DEFINER, plpgsql). The library''s search_products where Citus is loaded (migration 057).';
+COMMENT ON FUNCTION public.sign_up_user(p_id uuid, p_email text, p_password_hash text, p_name text) IS 'A sign-up: the user''s row (id, email, password_hash, name) under its own id as app.user_id, and on Citus its user_emails row first, in one SECURITY DEFINER function; the same 23505 as a plain INSERT on one server (migration 059). socialdb.app''s Session.sign_up on Citus.';
 COMMENT ON FUNCTION public.time_ordered_uuid() IS 'A new UUID of version 7 (RFC 9562): the time in milliseconds, then random bits. The id default of the tables that grow with traffic, so that new rows append to their keys.';
 COMMENT ON FUNCTION public.update_updated_at_column() IS 'Trigger: sets updated_at to now() on every update.';
 COMMENT ON TABLE public.analytics_daily_rollup IS 'The dashboard''s grain: daily totals per seller, UTC day and category, summed over accounts and event types; kept by the same refresh as analytics_daily_summary.';

@@ -204,6 +204,8 @@ class AsyncSession:
     async def create_link(
         self, product_id: UUID, account_id: UUID, short_link: str, media_id: str | None = None
     ) -> UUID:
+        if await self._citus():  # the short link's lookup row and the link in one function (059)
+            return await self._run(calls.citus_create_link(product_id, account_id, short_link, media_id))
         return await self._run(calls.create_link(product_id, account_id, short_link, media_id))
 
     async def archive_link(self, link_id: UUID) -> bool:
@@ -219,10 +221,18 @@ class AsyncSession:
         return await self._run(calls.attach_products(message_id, product_ids))
 
     async def connect_account(self, platform: str, platform_account_id: str, username: str) -> Account:
+        if await self._citus():  # the account's lookup row and the account in one function (059)
+            return await self._run(calls.citus_connect_account(platform, platform_account_id, username))
         return await self._run(calls.connect_account(platform, platform_account_id, username))
 
     async def disconnect_account(self, account_id: UUID) -> bool:
+        if await self._citus():
+            return await self._run(calls.citus_disconnect_account(account_id))
         return await self._run(calls.disconnect_account(account_id))
+
+    async def sign_up(self, email: str, password_hash: str, name: str) -> UUID:
+        """Session.sign_up for an `AsyncConnection`."""
+        return await self._run(calls.sign_up(self.seller, email, password_hash, name, citus=await self._citus()))
 
     async def store_token(
         self,

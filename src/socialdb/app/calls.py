@@ -245,8 +245,26 @@ def connect_account(platform: str, platform_account_id: str, username: str) -> C
     return Call(((sql.CONNECT_ACCOUNT, params),), shape, Scope.TRANSACTION, taken)
 
 
+def citus_connect_account(platform: str, platform_account_id: str, username: str) -> Call[Account]:
+    """connect_account on Citus: one SECURITY DEFINER function claims the account's lookup row
+    and writes the account (migration 059); the same row, the same AccountTakenError."""
+    call = connect_account(platform, platform_account_id, username)
+    return Call(((sql.CITUS_CONNECT_ACCOUNT, call.statements[0][1]),), call.shape, call.scope, call.taken)
+
+
 def disconnect_account(account: UUID) -> Call[bool]:
     return _one(sql.DISCONNECT_ACCOUNT, {"account": account}, lambda r: bool(r.rows[0][0]), Scope.TRANSACTION)
+
+
+def citus_disconnect_account(account: UUID) -> Call[bool]:
+    """disconnect_account on Citus: the lookup row goes in the same function (migration 059)."""
+    return _one(sql.CITUS_DISCONNECT_ACCOUNT, {"account": account}, lambda r: bool(r.rows[0][0]), Scope.TRANSACTION)
+
+
+def sign_up(user: UUID, email: str, password_hash: str, name: str, *, citus: bool) -> Call[UUID]:
+    """A new user's row under its own id as the seller; on Citus through sign_up_user (059)."""
+    params = {"id": user, "email": email, "password_hash": password_hash, "name": name}
+    return _one(sql.CITUS_SIGN_UP if citus else sql.SIGN_UP, params, _first, Scope.TRANSACTION)
 
 
 def store_token(
@@ -306,6 +324,12 @@ def archive_product(product: UUID) -> Call[bool]:
 def create_link(product: UUID, account: UUID, short_link: str, media: str | None) -> Call[UUID]:
     params = {"product": product, "account": account, "short_link": short_link, "media": media}
     return _one(sql.CREATE_LINK, params, _first, Scope.TRANSACTION)
+
+
+def citus_create_link(product: UUID, account: UUID, short_link: str, media: str | None) -> Call[UUID]:
+    """create_link on Citus: the short link's lookup row claimed, then the link, in one function (059)."""
+    params = {"product": product, "account": account, "short_link": short_link, "media": media}
+    return _one(sql.CITUS_CREATE_LINK, params, _first, Scope.TRANSACTION)
 
 
 def archive_link(link: UUID) -> Call[bool]:

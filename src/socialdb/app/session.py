@@ -237,6 +237,8 @@ class Session:
         return self._run(calls.archive_product(product_id))
 
     def create_link(self, product_id: UUID, account_id: UUID, short_link: str, media_id: str | None = None) -> UUID:
+        if self._citus():  # the short link's lookup row and the link in one function (059)
+            return self._run(calls.citus_create_link(product_id, account_id, short_link, media_id))
         return self._run(calls.create_link(product_id, account_id, short_link, media_id))
 
     def archive_link(self, link_id: UUID) -> bool:
@@ -256,11 +258,23 @@ class Session:
 
     def connect_account(self, platform: str, platform_account_id: str, username: str) -> Account:
         """Connect an account (again: the same row comes back). AccountTakenError if another seller has it."""
+        if self._citus():  # the account's lookup row and the account in one function (059)
+            return self._run(calls.citus_connect_account(platform, platform_account_id, username))
         return self._run(calls.connect_account(platform, platform_account_id, username))
 
     def disconnect_account(self, account_id: UUID) -> bool:
         """Disconnect an account and revoke its token; webhooks no longer route to it."""
+        if self._citus():
+            return self._run(calls.citus_disconnect_account(account_id))
         return self._run(calls.disconnect_account(account_id))
+
+    # -- the seller itself --
+
+    def sign_up(self, email: str, password_hash: str, name: str) -> UUID:
+        """The session's seller signs up: its users row, with this id. A live user with the same
+        email, in any case, is refused (23505 on user_emails_pkey). On Citus through
+        sign_up_user(), which writes the email's lookup row too (a plain INSERT is refused there)."""
+        return self._run(calls.sign_up(self.seller, email, password_hash, name, citus=self._citus()))
 
     def store_token(
         self,

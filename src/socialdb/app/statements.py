@@ -85,6 +85,15 @@ SELECT * FROM unnest(%(users)b::uuid[], %(accounts)b::uuid[], %(types)b::text[],
                      %(times)b::timestamptz[], %(values)b::numeric[], %(entity_types)b::text[], %(entity_ids)b::uuid[])
 """
 
+# A sign-up: the new user's row, under its own id as the seller (the policy users_seller); its
+# email's lookup row is written by the row's trigger (054). On Citus, sign_up_user() writes
+# both (059): a plain INSERT there is refused by the shard's trigger, naming the function.
+SIGN_UP = """
+INSERT INTO users (id, email, password_hash, name) VALUES (%(id)s, %(email)s, %(password_hash)s, %(name)s)
+RETURNING id
+"""
+CITUS_SIGN_UP = "SELECT sign_up_user(%(id)s, %(email)s, %(password_hash)s, %(name)s)"
+
 # Connecting: the seller's live connection of that account if there is one; else its latest
 # disconnected one, revived (its conversations and messages come back, so a redelivery is
 # still recognised); else a new row. Another seller's live connection makes the insert fail
@@ -111,6 +120,10 @@ WITH live AS (
 SELECT id, %(platform)s, %(platform_account_id)s, username, status, reconnected
 FROM (SELECT * FROM live UNION ALL SELECT * FROM revived UNION ALL SELECT * FROM inserted) AS chosen
 """
+# On Citus the same call in one SECURITY DEFINER function (migration 059, decision 261): the
+# account's lookup row is claimed first, by the role that then writes the account, since the
+# shard's trigger only checks it there. The same columns, the same 23505 for a taken account.
+CITUS_CONNECT_ACCOUNT = "SELECT * FROM connect_client_account(%(platform)s, %(platform_account_id)s, %(username)s)"
 # The account first, then its live token: no webhook routes to it, no call reads its token.
 DISCONNECT_ACCOUNT = """
 WITH gone AS (
@@ -124,6 +137,8 @@ WITH gone AS (
 )
 SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM revoked)
 """
+# On Citus: the lookup row deleted first, then the account and its token (059); the same two counts.
+CITUS_DISCONNECT_ACCOUNT = "SELECT * FROM disconnect_client_account(%(account)s)"
 
 # A token replaces the account's live one: revoke, then insert, in one transaction (the
 # partial unique index allows one live token per account). The id is chosen by the caller,
@@ -178,6 +193,8 @@ INSERT INTO product_links (product_id, client_account_id, short_link, instagram_
 VALUES (%(product)s, %(account)s, %(short_link)s, %(media)s)
 RETURNING id
 """
+# On Citus: the short link's lookup row claimed first, then the link, in one function (059).
+CITUS_CREATE_LINK = "SELECT create_product_link(%(product)s, %(account)s, %(short_link)s, %(media)s)"
 ARCHIVE_LINK = "UPDATE product_links SET is_active = false WHERE id = %(link)s AND is_active"
 
 # A post of the seller's account, cached: the latest sync wins (unique per seller and account: 043).
