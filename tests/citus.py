@@ -160,6 +160,19 @@ def prepared(cluster: Cluster, name: str) -> tuple[str, str]:
     return url, migrator_url
 
 
+def plain_database(cluster: Cluster, name: str) -> str:
+    """A socialdb database on the coordinator alone, without the citus extension (the server
+    still preloads Citus's library), migrated by MIGRATOR as `prepared` does; the superuser's URL."""
+    with psycopg.connect(cluster.coordinator.url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (MIGRATOR,)).fetchone() is None:
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(MIGRATOR)))
+    url = cluster.coordinator.url(name)
+    bootstrap(url, MIGRATOR, run=True)
+    runner.up(as_migrator(url))
+    return url
+
+
 # The views that CREATE EXTENSION citus puts in schema public when it exists (citus_tables,
 # citus_schemas): members of the extension, owned by the superuser that created it, which
 # `socialdb db bootstrap` moves to pg_catalog (decision 271).

@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from socialdb.app import aio
+from socialdb.app import aio, cluster
 from socialdb.app.session import route_account, session, sign_in_lookup
 from socialdb.app.tenant import seller
 from socialdb.errors import AccountTakenError
@@ -377,3 +377,90 @@ def test_inside_atomic_a_refused_claim_leaves_the_transaction_usable(cluster_url
     ) == [(B, link)]
     route = "SELECT user_id FROM platform_accounts WHERE platform_account_id = 'lk-atomic'"
     assert citus.rows(cluster_url, route) == [(B,)]
+
+
+# -- a snapshot older than a takeover (review of 059; decision 264) ---------------------------
+
+
+def _stale_snapshot(app_url: str, holder: uuid.UUID, read: str, takeover: Callable[[Conn], object]) -> Conn:
+    """A REPEATABLE READ transaction of `holder`'s whose snapshot on the worker predates
+    `takeover`, which another connection commits meanwhile; left open for the caller's write."""
+    stale = psycopg.connect(app_url)
+    stale.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+    stale.execute(SCOPE.format(holder).encode())
+    stale.execute(read.encode()).fetchall()  # the snapshot is taken here, on the shard's node too
+    with psycopg.connect(app_url, autocommit=True) as other:
+        takeover(other)
+    return stale
+
+
+def test_a_snapshot_older_than_a_takeover_cannot_revive_the_old_email(cluster_url: str, app_url: str) -> None:
+    with psycopg.connect(app_url, autocommit=True) as app:
+        old = _new_user(app, "rr@example.com")
+        with seller(app, old):
+            app.execute("UPDATE users SET deleted_at = now() WHERE id = %s", (old,))
+    stale = _stale_snapshot(app_url, old, "SELECT count(*) FROM users", lambda c: _new_user(c, "RR@example.com"))
+    with stale, pytest.raises(psycopg.errors.InvalidTransactionState, match="only in READ COMMITTED"):
+        stale.execute("UPDATE users SET deleted_at = NULL WHERE id = %s", (old,))
+    live = "SELECT count(*) FROM users WHERE lower(email) = 'rr@example.com' AND deleted_at IS NULL"
+    assert citus.rows(cluster_url, live) == [(1,)]
+
+
+def test_a_snapshot_older_than_a_takeover_cannot_insert_the_old_email_again(cluster_url: str, app_url: str) -> None:
+    with psycopg.connect(app_url, autocommit=True) as app:
+        old = _new_user(app, "rr-del@example.com")
+        with seller(app, old):
+            app.execute("DELETE FROM users WHERE id = %s", (old,))  # by hand: its lookup row stays
+    stale = _stale_snapshot(app_url, old, "SELECT count(*) FROM users", lambda c: _new_user(c, "rr-del@example.com"))
+    insert = "INSERT INTO users (id, email, password_hash, name) VALUES (%s, 'rr-del@example.com', 'h', 'x')"
+    with stale, pytest.raises(psycopg.errors.InvalidTransactionState):
+        stale.execute(insert, (old,))
+    live = "SELECT count(*) FROM users WHERE email = 'rr-del@example.com' AND deleted_at IS NULL"
+    assert citus.rows(cluster_url, live) == [(1,)]
+
+
+def test_a_snapshot_older_than_a_takeover_cannot_revive_the_old_connection(cluster_url: str, app_url: str) -> None:
+    with psycopg.connect(app_url, autocommit=True) as app:
+        with session(app, B) as s:
+            left = s.connect_account("instagram", "rr-acct", "loja_b").id
+        with seller(app, B):
+            app.execute("UPDATE client_accounts SET deleted_at = now() WHERE id = %s", (left,))
+
+    def take(conn: Conn) -> object:
+        with session(conn, A) as s:
+            return s.connect_account("instagram", "rr-acct", "loja_a")
+
+    stale = _stale_snapshot(app_url, B, "SELECT count(*) FROM client_accounts", take)
+    revive = "UPDATE client_accounts SET deleted_at = NULL, status = 'active' WHERE id = %s"
+    with stale, pytest.raises(psycopg.errors.InvalidTransactionState):
+        stale.execute(revive, (left,))
+    live = "SELECT user_id FROM client_accounts WHERE platform_account_id = 'rr-acct' AND deleted_at IS NULL"
+    assert citus.rows(cluster_url, live) == [(A,)]
+
+
+def test_a_repeatable_read_write_is_refused_with_its_reason_and_read_committed_still_works(app_url: str) -> None:
+    with psycopg.connect(app_url) as app:
+        app.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+        refused = pytest.raises(psycopg.errors.InvalidTransactionState, match="READ COMMITTED, not SERIALIZABLE")
+        with refused, session(app, uuid.uuid4()) as s:
+            s.sign_up("serializable@example.com", "h", "Loja")
+        app.rollback()
+        app.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        user = uuid.uuid4()
+        with session(app, user) as s:
+            assert s.sign_up("serializable@example.com", "h", "Loja") == user
+        app.commit()
+
+
+def test_a_server_that_preloads_citus_without_the_extension_is_one_server(citus_cluster: Cluster) -> None:
+    """Citus's library loaded, no CREATE EXTENSION citus in this database: the library takes one
+    server's statements and the write functions write no claims (they did read Citus's catalog)."""
+    url = citus.plain_database(citus_cluster, "socialdb_no_citus")
+    with login_role(url, "socialdb_app") as (_, app_url), psycopg.connect(app_url, autocommit=True) as app:
+        assert app.execute("SELECT current_setting('citus.shard_count', true) IS NOT NULL").fetchone() == (True,)
+        user = _new_user(app, "plain@example.com")
+        with session(app, user) as s:
+            account = s.connect_account("instagram", "plain-acct", "loja").id
+            assert s.disconnect_account(account) is not None
+        assert cluster.known(app) is False
+    assert citus.rows(url, "SELECT user_id FROM user_emails WHERE email_key = 'plain@example.com'") == [(user,)]

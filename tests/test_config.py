@@ -458,6 +458,12 @@ def _failed(folder: Path, url: str) -> None:
         conn.execute("UPDATE migrations SET state = 'failed', error = 'boom' WHERE version = 2")
 
 
+def _hidden_diesel(folder: Path, url: str) -> None:
+    """A hidden sub-folder of another tool: the full read refuses it, so the quick answer must not skip it."""
+    (folder / ".2020-01-01-000000_x").mkdir()
+    (folder / ".2020-01-01-000000_x" / "up.sql").write_text("DROP TABLE accounts;\n")
+
+
 def _swapped(folder: Path, url: str) -> None:
     """Each file's text under the other's version: every checksum is in the history, none where it was."""
     one, two = (folder / "001-accounts.sql").read_text(), (folder / "002-orders.sql").read_text()
@@ -468,8 +474,8 @@ def _swapped(folder: Path, url: str) -> None:
 @pytest.mark.parametrize(
     ("lie", "error"),
     [(_edited, "changed since"), (_renamed, "changed since"), (_gone, "file is missing"),
-     (_failed, "failed midway"), (_swapped, "changed since")],
-    ids=["edited", "renamed", "missing", "failed", "swapped"],
+     (_failed, "failed midway"), (_swapped, "changed since"), (_hidden_diesel, "a Diesel migration folder")],
+    ids=["edited", "renamed", "missing", "failed", "swapped", "hidden-diesel"],
 )  # fmt: skip
 def test_the_quick_answer_never_covers_a_folder_that_disagrees_with_the_history(
     empty_db_url: str, tmp_path: Path, lie: Callable[[Path, str], None], error: str

@@ -491,6 +491,9 @@ AS $function$
 BEGIN
   -- On a Citus shard: checked, not written (connect_client_account() wrote it; decision 260).
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'client_accounts' THEN
+    IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+      PERFORM public.lookup_check_is_fresh('client_accounts');
+    END IF;
     IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL
        AND NOT EXISTS (SELECT FROM public.platform_accounts AS p
                        WHERE p.platform = NEW.platform AND p.platform_account_id = NEW.platform_account_id
@@ -523,6 +526,9 @@ AS $function$
 BEGIN
   -- On a Citus shard: checked, not written (create_product_link() wrote it; decision 260).
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'product_links' THEN
+    IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL THEN
+      PERFORM public.lookup_check_is_fresh('product_links');
+    END IF;
     IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL
        AND NOT EXISTS (SELECT FROM public.short_links AS s
                        WHERE s.short_link = NEW.short_link AND s.product_link_id = NEW.id AND s.user_id = NEW.user_id) THEN
@@ -555,6 +561,9 @@ BEGIN
   -- written by sign_up_user() in this transaction, on the same connection; here it is only
   -- checked, by a read of this node's copy (decision 260). Elsewhere 054's body, unchanged.
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'users' THEN
+    IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+      PERFORM public.lookup_check_is_fresh('users');
+    END IF;
     IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL
        AND NOT EXISTS (SELECT FROM public.user_emails AS e
                        WHERE e.email_key = pg_catalog.lower(NEW.email) AND e.user_id = NEW.id) THEN
@@ -574,6 +583,22 @@ BEGIN
 END;
 $function$;
 
+CREATE OR REPLACE FUNCTION public.lookup_check_is_fresh(p_table text)
+ RETURNS void
+ LANGUAGE plpgsql
+ STABLE
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'on Citus a row of % takes its key only in READ COMMITTED, not %', p_table,
+      pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))
+      USING ERRCODE = 'invalid_transaction_state',
+            HINT = 'a snapshot older than another seller''s takeover of the key would pass the check: run the write in a READ COMMITTED transaction (decision 264)';
+  END IF;
+END;
+$function$;
+
 CREATE OR REPLACE FUNCTION public.lookup_claims_needed(p_table text)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -581,7 +606,9 @@ CREATE OR REPLACE FUNCTION public.lookup_claims_needed(p_table text)
  SET search_path TO 'pg_catalog', 'pg_temp'
 AS $function$
 BEGIN
-  IF pg_catalog.current_setting('citus.shard_count', true) IS NULL THEN
+  -- Citus's library preloaded without CREATE EXTENSION citus in this database: one server.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NULL
+     OR pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
     RETURN false;
   END IF;
   RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
@@ -1884,6 +1911,7 @@ ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_platform_accounts() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_short_links() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_user_emails() OWNER TO socialdb_owner;
+ALTER FUNCTION public.lookup_check_is_fresh(p_table text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.lookup_claims_needed(p_table text) OWNER TO socialdb_owner;
 ALTER FUNCTION public.note_analytics_changes() OWNER TO socialdb_owner;
 ALTER FUNCTION public.product_search_document(name text, description text) OWNER TO socialdb_owner;
@@ -1945,6 +1973,7 @@ REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_platform_accounts() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_short_links() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_user_emails() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.lookup_check_is_fresh(p_table text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.lookup_claims_needed(p_table text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.note_analytics_changes() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.rebuild_analytics_daily_summary() FROM PUBLIC;
@@ -2019,6 +2048,7 @@ COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement o
 COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER). On a Citus shard it checks that a live account has its row, written by connect_client_account (migration 059).';
 COMMENT ON FUNCTION public.keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER). On a Citus shard it checks that a link''s short code has its row, written by create_product_link (migration 059).';
 COMMENT ON FUNCTION public.keep_user_emails() IS 'Trigger of users (migration 054): keeps user_emails, one row per live user (SECURITY DEFINER). On a Citus shard it checks that a live user has its row, written by sign_up_user (migration 059).';
+COMMENT ON FUNCTION public.lookup_check_is_fresh(p_table text) IS 'Citus: refuses, on a shard, a write that makes a row live under a key outside READ COMMITTED, where the trigger''s check could read a snapshot older than another seller''s takeover (migration 059, decision 264).';
 COMMENT ON FUNCTION public.lookup_claims_needed(p_table text) IS 'Whether Citus is loaded and the parent table is distributed, where the lookups of the rules across sellers are claimed by the four write functions and only checked by the shards'' triggers (migration 059).';
 COMMENT ON FUNCTION public.note_analytics_changes() IS 'Trigger, per statement on analytics_events: notes each changed (seller, UTC day) in analytics_summary_changes (SECURITY DEFINER).';
 COMMENT ON FUNCTION public.product_search_document(name text, description text) IS 'A product''s search document: name (weight A) and description (weight B) in portuguese_unaccent. Indexed by idx_products_search; queries must use it to match the index.';

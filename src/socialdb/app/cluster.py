@@ -5,7 +5,8 @@ Asked once per connection and kept in the connection's own attributes for its li
 seller scope keeps its holder (socialdb.app.tenant): a pool's reset, DISCARD ALL, cannot load
 or unload an extension library. A single server's calls keep their statements and pay one
 dict lookup each. Citus's settings exist where its library is loaded
-(`shared_preload_libraries`), on a coordinator and on a worker alike, as migration 053 reads it.
+(`shared_preload_libraries`), on a coordinator and on a worker alike, as migration 053 reads it;
+its catalog table `pg_dist_partition` only where `CREATE EXTENSION citus` ran in the database.
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ from typing import Any
 
 import psycopg
 
-QUERY = "SELECT pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL"
+# Citus's library preloaded (its settings exist) and its extension in this database (its
+# catalog exists): a server that preloads Citus for other databases is one server here.
+QUERY = (
+    "SELECT pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL"
+    " AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL"
+)
 _KEY = "_socialdb_on_citus"
 
 

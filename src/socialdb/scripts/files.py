@@ -188,11 +188,12 @@ def fingerprints(directory: Path) -> dict[int, tuple[str, str]] | None:
     only a full read may judge (a name that is not ours, two files of one version, no folder)."""
     try:
         with os.scandir(directory) as entries:
-            found = [e for e in entries if not e.name.startswith(".")]
+            found = list(entries)
     except OSError:
         return None
     if any(e.is_dir() for e in found):
-        return None  # a Diesel folder, or anything else a full read refuses or ignores
+        return None  # a Diesel folder (hidden or not), or anything else a full read refuses or ignores
+    found = [e for e in found if not e.name.startswith(".")]
     result: dict[int, tuple[str, str]] = {}
     for entry in found:
         match = _FILENAME.match(entry.name)

@@ -25,6 +25,26 @@
 -- keep_short_links (owners and grants kept by CREATE OR REPLACE).
 -- Locks: none on any table (the functions' catalog rows).
 
+-- A shard's check reads the lookup in the writer's snapshot. Under REPEATABLE READ or
+-- SERIALIZABLE that snapshot can predate another seller's takeover of the key, and the check
+-- would pass on the old holder's row: on a shard, a row is made live under a key only in
+-- READ COMMITTED, where each statement reads what is committed (decision 264).
+CREATE FUNCTION lookup_check_is_fresh(p_table text)
+RETURNS void
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF pg_catalog.current_setting('transaction_isolation') <> 'read committed' THEN
+    RAISE EXCEPTION 'on Citus a row of % takes its key only in READ COMMITTED, not %', p_table,
+      pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))
+      USING ERRCODE = 'invalid_transaction_state',
+            HINT = 'a snapshot older than another seller''s takeover of the key would pass the check: run the write in a READ COMMITTED transaction (decision 264)';
+  END IF;
+END;
+$$;
+
 CREATE OR REPLACE FUNCTION keep_user_emails()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -37,6 +57,9 @@ BEGIN
   -- written by sign_up_user() in this transaction, on the same connection; here it is only
   -- checked, by a read of this node's copy (decision 260). Elsewhere 054's body, unchanged.
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'users' THEN
+    IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+      PERFORM public.lookup_check_is_fresh('users');
+    END IF;
     IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL
        AND NOT EXISTS (SELECT FROM public.user_emails AS e
                        WHERE e.email_key = pg_catalog.lower(NEW.email) AND e.user_id = NEW.id) THEN
@@ -65,6 +88,9 @@ AS $$
 BEGIN
   -- On a Citus shard: checked, not written (connect_client_account() wrote it; decision 260).
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'client_accounts' THEN
+    IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL THEN
+      PERFORM public.lookup_check_is_fresh('client_accounts');
+    END IF;
     IF TG_OP <> 'DELETE' AND NEW.deleted_at IS NULL
        AND NOT EXISTS (SELECT FROM public.platform_accounts AS p
                        WHERE p.platform = NEW.platform AND p.platform_account_id = NEW.platform_account_id
@@ -97,6 +123,9 @@ AS $$
 BEGIN
   -- On a Citus shard: checked, not written (create_product_link() wrote it; decision 260).
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL AND TG_TABLE_NAME <> 'product_links' THEN
+    IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL THEN
+      PERFORM public.lookup_check_is_fresh('product_links');
+    END IF;
     IF TG_OP <> 'DELETE' AND NEW.short_link IS NOT NULL
        AND NOT EXISTS (SELECT FROM public.short_links AS s
                        WHERE s.short_link = NEW.short_link AND s.product_link_id = NEW.id AND s.user_id = NEW.user_id) THEN
@@ -127,7 +156,9 @@ STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF pg_catalog.current_setting('citus.shard_count', true) IS NULL THEN
+  -- Citus's library preloaded without CREATE EXTENSION citus in this database: one server.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NULL
+     OR pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
     RETURN false;
   END IF;
   RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition AS d
@@ -395,6 +426,7 @@ END;
 $$;
 
 ALTER FUNCTION lookup_claims_needed(text) OWNER TO socialdb_owner;
+ALTER FUNCTION lookup_check_is_fresh(text) OWNER TO socialdb_owner;
 ALTER FUNCTION claim_user_email(text, uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION claim_platform_account(text, text, uuid, uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION claim_short_link(text, uuid, uuid) OWNER TO socialdb_owner;
@@ -403,7 +435,7 @@ ALTER FUNCTION connect_client_account(text, text, text) OWNER TO socialdb_owner;
 ALTER FUNCTION disconnect_client_account(uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION create_product_link(uuid, uuid, text, text) OWNER TO socialdb_owner;
 -- The helpers and the claims: only their owner runs them (from the four functions below it).
-REVOKE EXECUTE ON FUNCTION lookup_claims_needed(text), claim_user_email(text, uuid),
+REVOKE EXECUTE ON FUNCTION lookup_claims_needed(text), lookup_check_is_fresh(text), claim_user_email(text, uuid),
   claim_platform_account(text, text, uuid, uuid), claim_short_link(text, uuid, uuid) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION sign_up_user(uuid, text, text, text), connect_client_account(text, text, text),
   disconnect_client_account(uuid), create_product_link(uuid, uuid, text, text) FROM PUBLIC;
@@ -413,6 +445,7 @@ COMMENT ON FUNCTION keep_user_emails() IS 'Trigger of users (migration 054): kee
 COMMENT ON FUNCTION keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER). On a Citus shard it checks that a live account has its row, written by connect_client_account (migration 059).';
 COMMENT ON FUNCTION keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER). On a Citus shard it checks that a link''s short code has its row, written by create_product_link (migration 059).';
 COMMENT ON FUNCTION lookup_claims_needed(text) IS 'Whether Citus is loaded and the parent table is distributed, where the lookups of the rules across sellers are claimed by the four write functions and only checked by the shards'' triggers (migration 059).';
+COMMENT ON FUNCTION lookup_check_is_fresh(text) IS 'Citus: refuses, on a shard, a write that makes a row live under a key outside READ COMMITTED, where the trigger''s check could read a snapshot older than another seller''s takeover (migration 059, decision 264).';
 COMMENT ON FUNCTION claim_user_email(text, uuid) IS 'Citus: writes the user_emails row of an email for a user before its users row, taking over a row whose user is no longer live; a live holder refused with user_emails_pkey''s 23505 (migration 059; called by sign_up_user).';
 COMMENT ON FUNCTION claim_platform_account(text, text, uuid, uuid) IS 'Citus: writes the platform_accounts row of an account for a seller''s client_accounts row before that row is written or revived, taking over a row whose account is no longer live; a live holder refused with platform_accounts_pkey''s 23505 (migration 059; called by connect_client_account).';
 COMMENT ON FUNCTION claim_short_link(text, uuid, uuid) IS 'Citus: writes the short_links row of a short code for a seller''s product link before the link is written; a live holder refused with the 23505 one server gives (migration 059; called by create_product_link).';
@@ -434,6 +467,7 @@ DROP FUNCTION claim_short_link(text, uuid, uuid);
 DROP FUNCTION claim_platform_account(text, text, uuid, uuid);
 DROP FUNCTION claim_user_email(text, uuid);
 DROP FUNCTION lookup_claims_needed(text);
+DROP FUNCTION lookup_check_is_fresh(text);
 
 CREATE OR REPLACE FUNCTION keep_user_emails()
 RETURNS trigger
