@@ -49,7 +49,7 @@ def _run(measures: list[Measure]) -> Run:
 
 def test_the_paths_are_the_hot_paths_that_run_on_citus() -> None:
     writes = ["webhook ingest, 1 connection", "webhook ingest, 8 connections", "batched ingest, 50 per batch",
-              "record events (COPY), 50 per batch"]  # fmt: skip
+              "record events, 50 per batch"]  # fmt: skip
     assert [p.name for p in bench.paths(Options(scale=0.01))] == [*READS, *writes]
     assert Options(scale=1).batch == 5000
 
