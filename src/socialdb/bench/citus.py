@@ -97,9 +97,9 @@ def paths(options: Options) -> list[HotPath]:
         *(read(name) for name in workload.READS),
         *(webhook(n) for n in WEBHOOK_CONNECTIONS),
         HotPath(workload.batch_name(options.batch),
-              lambda url, s, o, r: workload.batch_ingest(url, "socialdb", s, BATCHES, o.batch, f"cb-r{r}", ROLE)),
+                lambda url, s, o, r: workload.batch_ingest(url, "socialdb", s, BATCHES, o.batch, f"cb-r{r}", ROLE)),
         HotPath(f"record events, {options.batch:,} per batch",
-              lambda url, s, o, r: workload.record_events(url, "socialdb", s, BATCHES, o.batch, r, ROLE)),
+                lambda url, s, o, r: workload.record_events(url, "socialdb", s, BATCHES, o.batch, r, ROLE)),
     ]  # fmt: skip
 
 
