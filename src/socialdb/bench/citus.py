@@ -4,11 +4,12 @@ Two databases the caller made, empty: one on a single PostgreSQL server, one on 
 coordinator with its workers added (`tools/bench_citus.py` starts throwaway ones on this
 machine; the package starts no server). Both are migrated by the URLs' user, as `bench run`
 migrates its database, and loaded at once with the same rows (`generate.load_into`: one
-generator, one seed, triggers off, secondary indexes rebuilt after); the summary is built and
-both are analyzed. Then, as production does, the coordinator's tables are distributed after the
-load (`socialdb citus distribute`, which copies the local rows into the shards) and analyzed
-again. The paths are measured as a login role in socialdb_app (`ROLE`): Citus connects to the
-workers as the current role, and socialdb_app may not log in.
+generator, one seed, triggers off, secondary indexes rebuilt after) and the summary is built
+in both; one server's is vacuumed and analyzed. Then, as production does, the coordinator's
+tables are distributed after the load (`socialdb citus distribute`, which copies the local rows
+into the shards) and vacuumed and analyzed there. The paths are measured as a login role in
+socialdb_app (`ROLE`): Citus connects to the workers as the current role, and socialdb_app may
+not log in.
 
 Only the hot paths that run on a distributed schema today: the message and inbox pages, mark
 read, search, the dashboard, webhook ingest (one message per transaction, 1 and 8 connections)
@@ -151,8 +152,9 @@ def check(single_url: str, coordinator_url: str) -> str:
 def prepare(
     single_url: str, coordinator_url: str, options: Options, report: Say, progress: Callable[[str, int, int], None]
 ) -> Prepared:
-    """Migrate both, load the same rows into both, build the summary and analyze; then distribute the
-    coordinator's tables (after the load, as production does) and analyze again; the login role last."""
+    """Migrate both, load the same rows into both, build the summary (one server's vacuumed and analyzed);
+    then distribute the coordinator's tables (after the load, as production does), vacuum and analyze
+    them; the login role last."""
     from socialdb.migrate import citus as distribution
     from socialdb.migrate import citus_roles, runner
 
@@ -166,12 +168,15 @@ def prepare(
     with psycopg.connect(single_url) as single, psycopg.connect(coordinator_url) as coordinator:
         targets = [Target(SINGLE, single, {}, True), Target(CITUS + " (tables still local)", coordinator, {}, True)]
         timings += generate.load_into(targets, options.scale, progress)
-    for topology, url in ((SINGLE, single_url), (CITUS, coordinator_url)):
+    # The coordinator's VACUUM waits for its shards: the local tables are copied away, and the copies'.
+    for topology, url, after in ((SINGLE, single_url, "VACUUM (ANALYZE)"), (CITUS, coordinator_url, None)):
         with psycopg.connect(url, autocommit=True) as conn:
             t0 = time.perf_counter()
             conn.execute("SELECT rebuild_analytics_daily_summary()")
-            conn.execute("VACUUM (ANALYZE)")
-            timings.append(Timing(f"daily summary and VACUUM (ANALYZE), {topology}", 0, time.perf_counter() - t0))
+            if after:
+                conn.execute(after)
+            step = "daily summary" + (f" and {after}" if after else "")
+            timings.append(Timing(f"{step}, {topology}", 0, time.perf_counter() - t0))
     report(f"distributing the coordinator's tables ({options.shard_count} shards)")
     t0 = time.perf_counter()
     citus_roles.grant_node_logins(coordinator_url)
