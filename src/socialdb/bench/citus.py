@@ -60,16 +60,14 @@ class Options:
     seconds: float = 6.0  # per timed path, per topology, per round (scale 1 in about 15 min)
     rounds: int = 3
     shard_count: int = 64  # socialdb citus distribute's default: production's
-
-    @property
-    def batch(self) -> int:
-        """Messages per ingest batch and events per record_events call: `bench run`'s."""
-        return max(int(5000 * min(self.scale, 1)), 50)
+    # Messages per ingest batch and events per record_events call. Not `bench run`'s 5,000 at scale 1:
+    # on Citus 057's batch functions take time quadratic in the batch and fail at 5,000 (decision 268).
+    batch: int = 500
 
     def command(self, output: Path | None = None) -> str:
         return (
             f"socialdb bench citus --scale {self.scale:g} --seconds {self.seconds:g} --rounds {self.rounds}"
-            f" --shard-count {self.shard_count}" + (f" --output {output}" if output else "")
+            f" --shard-count {self.shard_count} --batch {self.batch}" + (f" --output {output}" if output else "")
         )
 
 
@@ -208,18 +206,38 @@ def _login_role(url: str) -> None:
 # -- measuring ------------------------------------------------------------------------------
 
 
-def measure(urls: dict[str, str], options: Options, report: Say) -> list[Measure]:
+@dataclass(frozen=True)
+class Failure:
+    """A path that failed on a topology: the round and the error's first line; not run there again."""
+
+    path: str
+    topology: str
+    round: int
+    error: str
+
+
+def measure(urls: dict[str, str], options: Options, report: Say) -> tuple[list[Measure], list[Failure]]:
     """Every path on both topologies in `options.rounds` interleaved rounds; each measure's schema is its
-    topology, its round its round. The sample is drawn on one server (same rows, same ids on Citus)."""
+    topology, its round its round. The sample is drawn on one server (same rows, same ids on Citus).
+    A path that fails on a topology (a database error) is noted and skipped there in later rounds."""
     sample = workload.sample(urls[SINGLE])
     measures: list[Measure] = []
+    failures: list[Failure] = []
     for r in range(1, options.rounds + 1):
         for path in paths(options):
             for topology in order(r):
+                if any(f.path == path.name and f.topology == topology for f in failures):
+                    continue
                 report(f"round {r}: {path.name}, {topology}")
-                m = path.run(urls[topology], sample, options, r)
+                try:
+                    m = path.run(urls[topology], sample, options, r)
+                except psycopg.Error as exc:
+                    error = " ".join(str(exc).split("\n")[:2])
+                    report(f"round {r}: {path.name} failed on {topology}: {error}")
+                    failures.append(Failure(path.name, topology, r, error))
+                    continue
                 measures.append(replace(m, schema=topology, round=r))
-    return measures
+    return measures, failures
 
 
 @dataclass(frozen=True)
@@ -227,24 +245,25 @@ class Row:
     """One path: each topology's medians over the rounds, and the median of the rounds' ratios."""
 
     path: str
-    medians: dict[str, Figure]
+    medians: dict[str, Figure]  # a topology where every round failed has none
     ratios: tuple[float, ...]  # Citus's throughput over one server's, per round
 
     @property
-    def ratio(self) -> float:
-        return statistics.median(self.ratios) if self.ratios else 0.0
+    def ratio(self) -> float | None:
+        return statistics.median(self.ratios) if self.ratios else None
 
 
-def rows(figures: list[Figure]) -> list[Row]:
-    """Per path, in the order measured: the median over the rounds of each figure, per topology."""
+def rows(figures: list[Figure], names: list[str] | None = None) -> list[Row]:
+    """Per path (`names`, else those measured, in order): the median over the rounds of each figure, per
+    topology."""
     found: list[Row] = []
-    for path in dict.fromkeys(f.operation for f in figures):
+    for path in names or list(dict.fromkeys(f.operation for f in figures)):
         mine = [f for f in figures if f.operation == path]
         medians: dict[str, Figure] = {}
         for topology in TOPOLOGIES:
             theirs = [f for f in mine if f.schema == topology]
             if not theirs:
-                raise SocialdbError(f"no figure of {path!r} on {topology}")
+                continue
             medians[topology] = Figure(
                 path, topology, 0, round(statistics.median(f.calls for f in theirs)),
                 round(statistics.median(f.rows for f in theirs)), statistics.median(f.seconds for f in theirs),
@@ -267,6 +286,7 @@ class Run:
     options: Options
     prepared: Prepared
     measures: tuple[Measure, ...]
+    failures: tuple[Failure, ...]
     measure_seconds: float
     load_before: tuple[float, float, float]
     load_after: tuple[float, float, float]
@@ -282,7 +302,7 @@ def unit(path: str) -> str:
 def render(run: Run, command: str) -> str:
     """The report's block, between its markers."""
     o = run.options
-    table = rows([Figure.of(m) for m in run.measures])
+    table = rows([Figure.of(m) for m in run.measures], [p.name for p in paths(o)])
     cores = os.cpu_count() or 0
     load = ", ".join(f"{x:.2f}" for x in run.load_before) + " before; " + ", ".join(
         f"{x:.2f}" for x in run.load_after) + " after"  # fmt: skip
@@ -299,7 +319,7 @@ def render(run: Run, command: str) -> str:
         f"- time: preparing {_minutes(run.prepared.seconds)} ("
         + "; ".join(f"{t.step} {_minutes(t.seconds)}" for t in run.prepared.timings)
         + f"), measuring {_minutes(run.measure_seconds)} ({o.rounds} round{'s' if o.rounds > 1 else ''} of"
-        f" {o.seconds:g} s per timed path and topology; the batches: {BATCHES} per round)",
+        f" {o.seconds:g} s per timed path and topology; {BATCHES} batches of {o.batch:,} per round)",
         f"- as the login role `{ROLE}` in socialdb_app, row-level security in force; ratio: Citus's throughput"
         f" over one server's, round by round, then their median ({SINGLE} first in odd rounds, Citus first in"
         " even ones)",
@@ -309,12 +329,16 @@ def render(run: Run, command: str) -> str:
         "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in table:
-        one, many = row.medians[SINGLE], row.medians[CITUS]
-        each = ", ".join(f"{r:.2f}x" for r in row.ratios)
-        lines.append(
-            f"| {row.path} | {unit(row.path)} | {one.rate:,.1f} | {many.rate:,.1f} | **{row.ratio:.2f}x** |"
-            f" {one.p50_ms:.2f} / {one.p95_ms:.2f} | {many.p50_ms:.2f} / {many.p95_ms:.2f} | {each} |"
-        )
+        cells = [row.path, unit(row.path)]
+        figures = [row.medians.get(t) for t in TOPOLOGIES]
+        cells += [f"{f.rate:,.1f}" if f else "failed" for f in figures]
+        cells.append(f"**{row.ratio:.2f}x**" if row.ratio is not None else "-")
+        cells += [f"{f.p50_ms:.2f} / {f.p95_ms:.2f}" if f else "-" for f in figures]
+        cells.append(", ".join(f"{r:.2f}x" for r in row.ratios) or "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    if run.failures:
+        lines += ["", "Failed (each path is not run again on that topology after its first failure):", ""]
+        lines += [f"- {f.path}, {f.topology}, round {f.round}: {f.error}" for f in run.failures]
     lines += [
         "",
         f"Emulated: the coordinator, both workers, the single server and the client share this machine's {cores}"
@@ -350,6 +374,6 @@ def run(
     before = os.getloadavg()
     prepared = prepare(single_url, coordinator_url, options, report, progress)
     t0 = time.perf_counter()
-    measures = measure({SINGLE: single_url, CITUS: coordinator_url}, options, report)
-    return Run(options, prepared, tuple(measures), time.perf_counter() - t0, before, os.getloadavg(),
+    measures, failures = measure({SINGLE: single_url, CITUS: coordinator_url}, options, report)
+    return Run(options, prepared, tuple(measures), tuple(failures), time.perf_counter() - t0, before, os.getloadavg(),
                datetime.now(UTC))  # fmt: skip

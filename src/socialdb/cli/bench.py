@@ -222,6 +222,12 @@ def bench_citus(
         int, typer.Option("--rounds", min=1, help="Rounds of every path, the topologies interleaved; medians.")
     ] = 3,
     shard_count: Annotated[int, typer.Option("--shard-count", min=1, help="Shards of the distributed tables.")] = 64,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch", min=1, help="Messages per ingest batch and events per record_events call (5 of each a round)."
+        ),
+    ] = 500,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -246,7 +252,7 @@ def bench_citus(
 
     from socialdb.bench import citus
 
-    options = citus.Options(scale, seconds, rounds, shard_count)
+    options = citus.Options(scale, seconds, rounds, shard_count, batch)
     doc = output or Path(tempfile.gettempdir()) / f"socialdb-bench-citus-{scale:g}.md"
     with _progress() as progress:
         done = call(lambda: citus.run(single_url, coordinator_url, options, say, progress), debug, coordinator_url)
