@@ -129,7 +129,7 @@ def test_the_command_on_a_server_and_the_cluster_reports_every_path_for_both(
     coordinator = citus_cluster.create_database("bench_citus")
     out = tmp_path / "report.md"
     proc = socialdb("bench", "citus", "--single-url", empty_db_url, "--coordinator-url", coordinator,
-                    "--scale", "0.002", "--seconds", "0.2", "--rounds", "1", "--shard-count", "4", "--batch", "50", "--output", str(out))  # fmt: skip
+                    "--scale", "0.002", "--seconds", "0.1", "--rounds", "1", "--shard-count", "4", "--batch", "50", "--output", str(out))  # fmt: skip
     try:
         _, err = finish(proc, 120)
         assert proc.returncode == 0, err
@@ -137,7 +137,7 @@ def test_the_command_on_a_server_and_the_cluster_reports_every_path_for_both(
         for path in PATHS:
             [line] = [x for x in text.splitlines() if x.startswith(f"| {path} |")]
             cells = [c.strip() for c in line.strip("|").split("|")]
-            assert all(re.fullmatch(r"[\d,.]+", c) for c in cells[2:4]), line  # both topologies' throughput
+            assert all(re.fullmatch(r"[\d,.]+", c) for c in cells[2:4]), text  # both topologies' throughput
             assert all(re.fullmatch(r"[\d.]+ / [\d.]+", c) for c in cells[5:7]), line  # both p50 / p95
         distributed = {r[0] for r in rows(coordinator, "SELECT logicalrelid::text FROM pg_dist_partition")}
         assert {"users", "messages", "conversations"} <= distributed

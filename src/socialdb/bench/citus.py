@@ -236,7 +236,7 @@ def measure(urls: dict[str, str], options: Options, report: Say) -> tuple[list[M
                     report(f"round {r}: {path.name} failed on {topology}: {error}")
                     failures.append(Failure(path.name, topology, r, error))
                     continue
-                measures.append(replace(m, schema=topology, round=r))
+                measures.append(replace(m, operation=path.name, schema=topology, round=r))
     return measures, failures
 
 
