@@ -9,6 +9,7 @@ asserted: the figures of a run this small on a shared machine say nothing.
 
 from __future__ import annotations
 
+import importlib
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,7 +119,13 @@ def test_the_command_line_both_urls_required_and_the_options_echoed() -> None:
     )
 
 
-def test_a_database_with_tables_is_refused_before_any_change(db_url: str, empty_db_url: str) -> None:
+def test_the_tool_that_starts_the_servers_imports_and_says_how_to_run_it() -> None:
+    tool = importlib.import_module("tools.bench_citus")
+    assert tool.__doc__ and "uv run python -m tools.bench_citus" in tool.__doc__
+    assert tool.NODES == ("single", "coordinator", "worker1", "worker2")
+
+
+def test_a_coordinator_without_citus_is_refused_before_any_change(db_url: str, empty_db_url: str) -> None:
     with pytest.raises(SocialdbError, match="--coordinator-url: no citus extension"):
         bench.check(empty_db_url, db_url)
 
