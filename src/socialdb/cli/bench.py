@@ -240,13 +240,13 @@ def bench_citus(
     ] = None,
     debug: Debug = False,
 ) -> None:
-    """The hot paths on one server and on a Citus cluster, same data, side by side: latency and throughput.
+    """The hot paths on one server and on a Citus cluster, same data, side by side: latency and
+    throughput. Migrates and loads both databases, distributes the coordinator's tables after the
+    load, then measures.
 
-    Migrates and loads both databases, distributes the coordinator's tables after the load, then measures.
-    The package starts no server: `uv run python -m tools.bench_citus` starts throwaway ones and runs this.
+    The package starts no server: `uv run python -m tools.bench_citus` starts throwaway ones.
 
-    Example: socialdb bench citus --single-url postgresql://postgres@host1/b --coordinator-url
-    postgresql://postgres@coordinator/b --scale 0.05 --seconds 2
+    Example: socialdb bench citus --single-url URL --coordinator-url URL --scale 0.05 --seconds 2
     """
     import tempfile
 
