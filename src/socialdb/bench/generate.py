@@ -7,6 +7,7 @@ Scale 1: 1,000 sellers, 2,000 accounts, 100,000 products, 200,000 conversations,
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import uuid
@@ -152,42 +153,59 @@ def load(
 ) -> list[Timing]:
     """COPY the same rows into both databases; returns the time of each table and of each index build. Needs
     a superuser: triggers (and FK checks) are off during the load, counters are set after it."""
+    return load_into([Target("socialdb", ours, {}, True), Target("spec", spec, SPEC_SKIPS, False)], scale, progress)
+
+
+@dataclass(frozen=True)
+class Target:
+    """A database the load writes: its label (in the timings), a superuser's connection, the columns
+    its schema lacks per table, and whether it has socialdb's lookup tables (054) to fill after."""
+
+    label: str
+    conn: psycopg.Connection[Any]
+    skips: dict[str, set[str]]
+    lookups: bool
+
+
+def load_into(targets: list[Target], scale: float, progress: Callable[[str, int, int], None]) -> list[Timing]:
+    """COPY the same rows (one generator, one seed) into every target at once, with triggers off and the
+    secondary indexes dropped; then the counters, the lookups and the indexes, target by target."""
     rng = random.Random(SEED)
     world = World([], [], [])
     counts = sizes(scale)
     timings: list[Timing] = []
-    dropped = [_drop_secondary_indexes(conn) for conn in (ours, spec)]
-    for conn in (ours, spec):
-        conn.execute("SET session_replication_role = replica")
+    dropped = [_drop_secondary_indexes(t.conn) for t in targets]
+    for t in targets:
+        t.conn.execute("SET session_replication_role = replica")
     for table, columns in COLUMNS.items():
         total = counts[TABLE_SIZES[table]]
-        spec_columns = [c for c in columns if c not in SPEC_SKIPS.get(table, set())]
-        keep = [i for i, c in enumerate(columns) if c in spec_columns]
+        kept = [[i for i, c in enumerate(columns) if c not in t.skips.get(table, set())] for t in targets]
         started = time.monotonic()
-        with (
-            ours.cursor() as c1,
-            spec.cursor() as c2,
-            c1.copy(_copy_sql(table, columns)) as to_ours,
-            c2.copy(_copy_sql(table, spec_columns)) as to_spec,
-        ):
+        with contextlib.ExitStack() as stack:
+            cursors = [stack.enter_context(t.conn.cursor()) for t in targets]
+            copies = [
+                stack.enter_context(cur.copy(_copy_sql(table, [columns[i] for i in keep])))
+                for cur, keep in zip(cursors, kept, strict=True)
+            ]
             for n, row in enumerate(rows(table, rng, total, world), start=1):
-                to_ours.write_row(row)
-                to_spec.write_row(row if len(keep) == len(row) else tuple(row[i] for i in keep))
+                for copy, keep in zip(copies, kept, strict=True):
+                    copy.write_row(row if len(keep) == len(row) else tuple(row[i] for i in keep))
                 if n % 50_000 == 0:
                     progress(table, n, total)
         progress(table, total, total)
         timings.append(Timing(table, total, time.monotonic() - started))
-    for label, conn, definitions in zip(("indexes, socialdb", "indexes, spec"), (ours, spec), dropped, strict=True):
+    for t, definitions in zip(targets, dropped, strict=True):
+        label = f"indexes, {t.label}"
         started = time.monotonic()
-        conn.execute("SET session_replication_role = origin")
-        conn.execute(_COUNTERS)
-        if conn is ours:
-            conn.execute(_LOOKUPS)
-        conn.execute("SET maintenance_work_mem = '1GB'")
+        t.conn.execute("SET session_replication_role = origin")
+        t.conn.execute(_COUNTERS)
+        if t.lookups:
+            t.conn.execute(_LOOKUPS)
+        t.conn.execute("SET maintenance_work_mem = '1GB'")
         for done, definition in enumerate(definitions, start=1):  # one pass each: far faster than row by row
             progress(label, done, len(definitions))
-            conn.execute(definition.encode())
-        conn.commit()
+            t.conn.execute(definition.encode())
+        t.conn.commit()
         timings.append(Timing(f"counters and {label}", 0, time.monotonic() - started))
     return timings
 

@@ -20,6 +20,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
 
 from socialdb.app import operations as ops
 from socialdb.app import session as library
@@ -152,15 +153,21 @@ def sample(url: str, n: int = 2000, seed: int = 7) -> Sample:
     return Sample([(a, b, c) for a, b, c in rows], [row[2] for row in rows])
 
 
-class Session:
-    """One connection acting for a seller per transaction (ours) or plainly (spec)."""
+APP_ROLE = "socialdb_app"
 
-    def __init__(self, url: str, schema: str) -> None:
+
+class Session:
+    """One connection acting for a seller per transaction (ours) or plainly (spec).
+
+    Ours acts as `role`: socialdb_app, or a login role in it (on Citus, whose connections to the
+    workers log in as the current role, which socialdb_app may not: `socialdb.bench.citus`)."""
+
+    def __init__(self, url: str, schema: str, role: str = APP_ROLE) -> None:
         self.schema = schema
         # Prepared statements after 2 uses, as a long-lived application connection would.
         self.conn: Conn = psycopg.connect(url, autocommit=True, prepare_threshold=2)
         if schema == "socialdb":
-            self.conn.execute("SET ROLE socialdb_app")
+            self.conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(role)))
 
     def run(self, seller: UUID | None, action: Callable[[Any], Any]) -> Any:
         """Ours: the action on a library session of the seller's, which chooses its transaction.
@@ -201,9 +208,9 @@ def timed(operation: str, session: Session, seconds: float, step: Step, seed: in
 READS = ("inbox page", "message page", "product search", "dashboard, 90 days", "mark conversation read")
 
 
-def read(url: str, schema: str, s: Sample, seconds: float, operation: str) -> Measure:
+def read(url: str, schema: str, s: Sample, seconds: float, operation: str, role: str = APP_ROLE) -> Measure:
     """One of READS for `seconds` on a connection of its own."""
-    session = Session(url, schema)
+    session = Session(url, schema, role)
     try:
         return timed(operation, session, seconds, _read_steps(schema, s)[operation])
     finally:
@@ -256,7 +263,14 @@ def _read_steps(schema: str, s: Sample) -> dict[str, Step]:
 
 
 def webhook_ingest(
-    url: str, schema: str, s: Sample, seconds: float, connections: int, tag: str, share: float = 0.0
+    url: str,
+    schema: str,
+    s: Sample,
+    seconds: float,
+    connections: int,
+    tag: str,
+    share: float = 0.0,
+    role: str = APP_ROLE,
 ) -> Measure:
     """One message per transaction; each connection writes to its own conversations.
 
@@ -275,7 +289,7 @@ def webhook_ingest(
     lock = threading.Lock()
 
     def worker(index: int) -> None:
-        session = Session(url, schema)
+        session = Session(url, schema, role)
         mine = by_worker[index]
         counter = iter(range(10**9))
 
@@ -307,9 +321,9 @@ def webhook_ingest(
     return Measure(webhook_name(connections, share), schema, len(latencies), len(latencies), elapsed, latencies)
 
 
-def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag: str) -> Measure:
+def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag: str, role: str = APP_ROLE) -> Measure:
     """The same batches on both schemas: `size` messages over the sampled conversations of one seller each."""
-    session = Session(url, schema)
+    session = Session(url, schema, role)
     platform_ids = platform_conversation_ids(url, [c for c, _, _ in s.conversations])
     rng = random.Random(5)
     latencies: list[float] = []
@@ -330,10 +344,12 @@ def batch_ingest(url: str, schema: str, s: Sample, batches: int, size: int, tag:
     return Measure(batch_name(size), schema, batches, rows, time.perf_counter() - started, latencies)
 
 
-def record_events(url: str, schema: str, s: Sample, batches: int, size: int, days_ago: int = 0) -> Measure:
+def record_events(
+    url: str, schema: str, s: Sample, batches: int, size: int, days_ago: int = 0, role: str = APP_ROLE
+) -> Measure:
     """`batches` batches of `size` sales, `days_ago` days before now (a day of its own for each round, so that
     every round's refresh recomputes as many events)."""
-    session = Session(url, schema)
+    session = Session(url, schema, role)
     rng = random.Random(9)
     latencies: list[float] = []
     started = time.perf_counter()

@@ -202,3 +202,59 @@ def _progress() -> Iterator[Callable[[str, int, int], None]]:
             bar.update(tasks[table], completed=done)
 
         yield update
+
+
+@bench_app.command("citus")
+def bench_citus(
+    single_url: Annotated[
+        str, typer.Option("--single-url", help="An empty database on one PostgreSQL server, as a superuser.")
+    ],
+    coordinator_url: Annotated[
+        str,
+        typer.Option(
+            "--coordinator-url",
+            help="An empty database on a Citus coordinator (the extension in it, the workers added), as a superuser.",
+        ),
+    ],
+    scale: Scale = 1.0,
+    seconds: Annotated[float, typer.Option("--seconds", min=0.1, help="Time per timed path and topology.")] = 6.0,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, help="Rounds of every path, the topologies interleaved; medians.")
+    ] = 3,
+    shard_count: Annotated[int, typer.Option("--shard-count", min=1, help="Shards of the distributed tables.")] = 64,
+    batch: Annotated[
+        int,
+        typer.Option(
+            "--batch", min=1, help="Messages per ingest batch and events per record_events call (5 of each a round)."
+        ),
+    ] = 500,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "--out",
+            help="Report whose <!-- bench-citus:begin --> ... <!-- bench-citus:end --> block is rewritten (appended"
+            " if absent). Default: a file in the temporary folder.",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Debug = False,
+) -> None:
+    """The hot paths on one server and on a Citus cluster, same data, side by side: latency and
+    throughput. Migrates and loads both databases, distributes the coordinator's tables after the
+    load, then measures.
+
+    The package starts no server: `uv run python -m tools.bench_citus` starts throwaway ones.
+
+    Example: socialdb bench citus --single-url URL --coordinator-url URL --scale 0.05 --seconds 2
+    """
+    import tempfile
+
+    from socialdb.bench import citus
+
+    options = citus.Options(scale, seconds, rounds, shard_count, batch)
+    doc = output or Path(tempfile.gettempdir()) / f"socialdb-bench-citus-{scale:g}.md"
+    with _progress() as progress:
+        done = call(lambda: citus.run(single_url, coordinator_url, options, say, progress), debug, coordinator_url)
+    citus.write(doc, citus.render(done, options.command()))
+    say(f"wrote {doc}")
