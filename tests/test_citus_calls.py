@@ -217,6 +217,32 @@ def test_search_finds_the_sellers_products_only(app_url: str) -> None:
             assert [hit.id for hit in s.search_products("vestido")] == [_md5_uuid("prod-b")]
 
 
+def test_batches_of_five_thousand_store_every_value_as_sent(cluster_url: str, app_url: str) -> None:
+    """5,000 messages and 5,000 events in one call each (057's batches grew with the square of
+    the batch and ran out of memory here; 060, decision 273), values that need quoting included."""
+    tricky = ["it's", 'a "quote"', "back\\slash", "olá, 🙂", "$1", "'); DROP TABLE messages; --"]
+    at = T0 + timedelta(microseconds=123457)
+    batch = [
+        IncomingMessage(ACCOUNT_A, f"c-big-{n % 7}", "p-big", f"big-{n}", "customer", at + timedelta(seconds=n),
+                        content=tricky[n % len(tricky)])
+        for n in range(5000)
+    ]  # fmt: skip
+    day = datetime.now(UTC).replace(microsecond=654321) - timedelta(days=5)
+    events = [NewEvent(ACCOUNT_A if n % 2 else None, "view", "engagement", day, Decimal(n) / 100) for n in range(5000)]
+    with psycopg.connect(app_url, autocommit=True) as conn, session(conn, A) as s:
+        assert s.ingest_batch(batch) == 5000
+        assert s.record_events(events) == 5000
+    stored = citus.rows(
+        cluster_url,
+        "SELECT platform_message_id, content, sent_at FROM messages WHERE user_id = %s AND platform_message_id LIKE 'big-%%'",
+        (A,),
+    )
+    assert sorted(stored) == sorted((m.platform_message_id, m.content, m.sent_at) for m in batch)
+    total = citus.rows(cluster_url, "SELECT count(*), sum(value) FROM analytics_events WHERE occurred_at = %s", (day,))
+    assert total == [(5000, sum(e.value for e in events if e.value is not None))]
+    assert citus.rows(cluster_url, DRIFT) == []
+
+
 def test_record_events_stores_them_and_notes_the_summarys_changes(cluster_url: str, app_url: str) -> None:
     """Days before the fixture's own events (today), so that only these are counted."""
     first = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)

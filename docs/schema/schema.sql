@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 059-lookup-writes-on-citus.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 060-citus-batches-linear.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -1076,16 +1076,19 @@ BEGIN
   FROM unnest(p_accounts, p_conversations) WITH ORDINALITY AS i (account, conversation, k)
   LEFT JOIN unnest(found_ids, found_accounts, found_names) AS f (id, account, conversation)
     ON f.account = i.account AND f.conversation = i.conversation;
+  -- Each row's values as literals (format's %L quotes them): with `$2[k]` subscripts Citus
+  -- put every whole array into the statement once per row, quadratic in the batch (out of
+  -- memory at 5,000 rows; decision 273).
   SELECT pg_catalog.string_agg(
-           pg_catalog.format('($1, $2[%1$s], $3[%1$s], $4[%1$s], $5[%1$s], $6[%1$s], $7[%1$s])', i.k), ', '
+           pg_catalog.format('(%L::uuid, %L::uuid, %L, %L, %L, %L, %L::timestamptz)', p_seller, i.conversation,
+                             i.message, p_senders[i.k], p_types[i.k], p_contents[i.k], p_sent_ats[i.k]), ', '
            ORDER BY i.message, i.k)
   INTO rows_sql
   FROM unnest(p_messages, aligned) WITH ORDINALITY AS i (message, conversation, k)
   WHERE i.conversation IS NOT NULL;
   IF rows_sql IS NOT NULL THEN
     EXECUTE 'INSERT INTO public.messages (user_id, conversation_id, platform_message_id, sender_type, message_type,'
-            ' content, sent_at) VALUES ' || rows_sql || ' ON CONFLICT DO NOTHING'
-      USING p_seller, aligned, p_messages, p_senders, p_types, p_contents, p_sent_ats;
+            ' content, sent_at) VALUES ' || rows_sql || ' ON CONFLICT DO NOTHING';
     GET DIAGNOSTICS counted = ROW_COUNT;
   END IF;
   EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
@@ -1334,15 +1337,17 @@ BEGIN
   END IF;
   SET LOCAL citus.propagate_set_commands = 'local';
   EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+  -- Each row's values as literals, as in seller_ingest_batch (decision 273).
   SELECT pg_catalog.string_agg(
-           pg_catalog.format('($1, $2[%1$s], $3[%1$s], $4[%1$s], $5[%1$s], $6[%1$s], $7[%1$s], $8[%1$s])', k), ', '
+           pg_catalog.format('(%L::uuid, %L::uuid, %L, %L, %L::timestamptz, %L::numeric, %L, %L::uuid)', p_seller,
+                             p_accounts[k], p_types[k], p_categories[k], p_times[k], p_values[k], p_entity_types[k],
+                             p_entity_ids[k]), ', '
            ORDER BY k)
   INTO rows_sql
   FROM pg_catalog.generate_subscripts(p_types, 1) AS k;
   IF rows_sql IS NOT NULL THEN
     EXECUTE 'INSERT INTO public.analytics_events (user_id, client_account_id, event_type, event_category,'
-            ' occurred_at, value, entity_type, entity_id) VALUES ' || rows_sql
-      USING p_seller, p_accounts, p_types, p_categories, p_times, p_values, p_entity_types, p_entity_ids;
+            ' occurred_at, value, entity_type, entity_id) VALUES ' || rows_sql;
     GET DIAGNOSTICS counted = ROW_COUNT;
   END IF;
   EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);

@@ -60,9 +60,9 @@ class Options:
     seconds: float = 6.0  # per timed path, per topology, per round (scale 1 in about 15 min)
     rounds: int = 3
     shard_count: int = 64  # socialdb citus distribute's default: production's
-    # Messages per ingest batch and events per record_events call. Not `bench run`'s 5,000 at scale 1:
-    # on Citus 057's batch functions take time quadratic in the batch and fail at 5,000 (decision 268).
-    batch: int = 500
+    # Messages per ingest batch and events per record_events call: `bench run`'s 5,000 at scale 1
+    # (057's batch functions failed at 5,000 on Citus until 060 made them linear, decision 273).
+    batch: int = 5000
 
     def command(self, output: Path | None = None) -> str:
         return (

@@ -227,7 +227,7 @@ def bench_citus(
         typer.Option(
             "--batch", min=1, help="Messages per ingest batch and events per record_events call (5 of each a round)."
         ),
-    ] = 500,
+    ] = 5000,
     output: Annotated[
         Path | None,
         typer.Option(
