@@ -227,7 +227,7 @@ def test_batches_of_five_thousand_store_every_value_as_sent(cluster_url: str, ap
                         content=tricky[n % len(tricky)])
         for n in range(5000)
     ]  # fmt: skip
-    day = datetime.now(UTC).replace(microsecond=654321) - timedelta(days=5)
+    day = datetime.now(UTC).replace(microsecond=654321) - timedelta(hours=20)  # after the other tests' days
     events = [NewEvent(ACCOUNT_A if n % 2 else None, "view", "engagement", day, Decimal(n) / 100) for n in range(5000)]
     with psycopg.connect(app_url, autocommit=True) as conn, session(conn, A) as s:
         assert s.ingest_batch(batch) == 5000
