@@ -30,10 +30,10 @@ from socialdb.app import aio, cluster
 from socialdb.app.session import route_account, session, sign_in_lookup
 from socialdb.app.tenant import seller
 from socialdb.errors import AccountTakenError
-from socialdb.migrate import citus_roles
+from socialdb.migrate import citus_roles, runner
 from tests import citus
 from tests.citus import Cluster
-from tests.helpers import join, login_role, wait_for
+from tests.helpers import LATEST, join, login_role, wait_for
 from tests.sellers import SELLERS
 
 pytestmark = pytest.mark.citus
@@ -464,3 +464,19 @@ def test_a_server_that_preloads_citus_without_the_extension_is_one_server(citus_
             assert s.disconnect_account(account) is not None
         assert cluster.known(app) is False
     assert citus.rows(url, "SELECT user_id FROM user_emails WHERE email_key = 'plain@example.com'") == [(user,)]
+
+
+def test_a_truncate_on_the_cluster_empties_the_lookups_and_061_applies_after_distributing(
+    citus_cluster: Cluster,
+) -> None:
+    """061's TRUNCATE triggers, created again on tables already distributed (its rollback and
+    its up part as the migrator), empty the reference tables from the coordinator (decision 274)."""
+    url, migrator_url = citus.distributed_database(citus_cluster, "socialdb_truncate")
+    assert [o.migration.version for o in runner.down(migrator_url, 1)] == [LATEST]
+    assert [o.migration.version for o in runner.up(migrator_url)] == [LATEST]
+    counts = "SELECT (SELECT count(*) FROM user_emails), (SELECT count(*) FROM platform_accounts)"
+    assert citus.rows(url, counts)[0] != (0, 0)  # the seed's sellers and accounts
+    with psycopg.connect(migrator_url, autocommit=True) as owner:
+        owner.execute("TRUNCATE users CASCADE")
+    assert citus.rows(url, counts) == [(0, 0)]
+    assert citus.rows(url, "SELECT count(*) FROM short_links") == [(0,)]

@@ -37,7 +37,7 @@ from socialdb.errors import AccountTakenError, MigrationFailed
 from socialdb.migrate import runner
 from tests import citus
 from tests.citus import Cluster
-from tests.helpers import LOOKUP_TABLES, join, login_role, wait_for
+from tests.helpers import LOOKUP_TABLES, as_migrator, join, login_role, wait_for
 from tests.sellers import SELLERS
 
 Conn = psycopg.Connection[Any]
@@ -426,3 +426,27 @@ def test_on_the_cluster_the_webhook_route_reads_the_reference_table(cluster_url:
             assert route is not None and (str(route.seller_id), route.account_id) == (user_id, expected)
         assert route_account(app, "instagram", "nobody") is None
         assert route_account(app, "whatsapp", "ig-a") is None
+
+
+def test_a_truncate_empties_the_lookups_so_their_keys_can_be_taken_again(db_url: str, app_url: str) -> None:
+    """A TRUNCATE fires no row trigger: before 061 the lookups kept the keys, and the next sign-up,
+    connection or link with one was refused as taken for ever (decision 274)."""
+    first, again = uuid.uuid4(), uuid.uuid4()
+    with psycopg.connect(app_url, autocommit=True) as app:
+        _sign_up(app, first, "gone@example.com")
+        with session(app, first) as s:
+            product = s.create_product("Vestido").id
+            account = s.connect_account("instagram", "gone-shop", "loja").id
+            s.create_link(product, account, "https://s.example/gone")
+    with psycopg.connect(as_migrator(db_url), autocommit=True) as owner:  # the tables' owner's member
+        owner.execute("TRUNCATE users CASCADE")
+        assert [owner.execute(f"SELECT count(*) FROM {t}").fetchone() for t in LOOKUP_TABLES] == [(0,)] * 3
+    with psycopg.connect(app_url, autocommit=True) as app:
+        _sign_up(app, again, "GONE@example.com")
+        with session(app, again) as s:
+            product = s.create_product("Vestido").id
+            account = s.connect_account("instagram", "gone-shop", "loja").id
+            s.create_link(product, account, "https://s.example/gone")
+        assert sign_in_lookup(app, "gone@example.com") is not None
+    with psycopg.connect(app_url, autocommit=True) as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app.execute("TRUNCATE users CASCADE")  # the application may not, so nothing of this is its to use

@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 060-citus-batches-linear.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 061-lookups-follow-truncate.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -417,6 +417,23 @@ BEGIN
     GROUP BY conversation_id
   ) AS d
   WHERE c.id = d.conversation_id;
+  RETURN NULL;
+END;
+$function$;
+
+CREATE OR REPLACE FUNCTION public.forget_truncated_lookups()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'pg_temp'
+AS $function$
+BEGIN
+  IF TG_RELID = pg_catalog.to_regclass('public.users') THEN
+    DELETE FROM public.user_emails;
+  ELSIF TG_RELID = pg_catalog.to_regclass('public.client_accounts') THEN
+    DELETE FROM public.platform_accounts;
+  ELSIF TG_RELID = pg_catalog.to_regclass('public.product_links') THEN
+    DELETE FROM public.short_links;
+  END IF;
   RETURN NULL;
 END;
 $function$;
@@ -1821,6 +1838,7 @@ CREATE TRIGGER analytics_events_truncated AFTER TRUNCATE ON public.analytics_eve
 CREATE TRIGGER analytics_events_updated AFTER UPDATE ON public.analytics_events REFERENCING OLD TABLE AS old_events NEW TABLE AS new_events FOR EACH STATEMENT EXECUTE FUNCTION note_analytics_changes();
 CREATE TRIGGER client_accounts_keep_platform_accounts AFTER INSERT OR DELETE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION keep_platform_accounts();
 CREATE TRIGGER client_accounts_keep_platform_accounts_on_update AFTER UPDATE OF platform, platform_account_id, deleted_at, id, user_id ON public.client_accounts FOR EACH ROW WHEN (((old.platform IS DISTINCT FROM new.platform) OR (old.platform_account_id IS DISTINCT FROM new.platform_account_id) OR ((old.deleted_at IS NULL) <> (new.deleted_at IS NULL)) OR (old.id <> new.id) OR (old.user_id <> new.user_id))) EXECUTE FUNCTION keep_platform_accounts();
+CREATE TRIGGER client_accounts_truncated_lookups AFTER TRUNCATE ON public.client_accounts FOR EACH STATEMENT EXECUTE FUNCTION forget_truncated_lookups();
 CREATE TRIGGER update_client_accounts_updated_at BEFORE UPDATE ON public.client_accounts FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_conversations_updated_at BEFORE UPDATE ON public.conversations FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER message_decrement_unread AFTER UPDATE ON public.messages REFERENCING OLD TABLE AS old_messages NEW TABLE AS new_messages FOR EACH STATEMENT EXECUTE FUNCTION decrement_unread_count();
@@ -1829,11 +1847,13 @@ CREATE TRIGGER message_increment_unread AFTER INSERT ON public.messages REFERENC
 CREATE TRIGGER update_oauth_tokens_updated_at BEFORE UPDATE ON public.oauth_tokens FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER product_links_keep_short_links AFTER INSERT OR DELETE ON public.product_links FOR EACH ROW EXECUTE FUNCTION keep_short_links();
 CREATE TRIGGER product_links_keep_short_links_on_update AFTER UPDATE OF short_link, id, user_id ON public.product_links FOR EACH ROW WHEN (((old.short_link IS DISTINCT FROM new.short_link) OR (old.id <> new.id) OR (old.user_id <> new.user_id))) EXECUTE FUNCTION keep_short_links();
+CREATE TRIGGER product_links_truncated_lookups AFTER TRUNCATE ON public.product_links FOR EACH STATEMENT EXECUTE FUNCTION forget_truncated_lookups();
 CREATE TRIGGER update_product_links_updated_at BEFORE UPDATE ON public.product_links FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_products_updated_at BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER update_users_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION update_updated_at_column();
 CREATE TRIGGER users_keep_user_emails AFTER INSERT OR DELETE ON public.users FOR EACH ROW EXECUTE FUNCTION keep_user_emails();
 CREATE TRIGGER users_keep_user_emails_on_update AFTER UPDATE OF email, deleted_at, id ON public.users FOR EACH ROW WHEN (((lower(old.email) IS DISTINCT FROM lower(new.email)) OR ((old.deleted_at IS NULL) <> (new.deleted_at IS NULL)) OR (old.id <> new.id))) EXECUTE FUNCTION keep_user_emails();
+CREATE TRIGGER users_truncated_lookups AFTER TRUNCATE ON public.users FOR EACH STATEMENT EXECUTE FUNCTION forget_truncated_lookups();
 
 -- Row-level security
 
@@ -1912,6 +1932,7 @@ ALTER FUNCTION public.decrement_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.disconnect_client_account(p_account uuid) OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_analytics_summary() OWNER TO socialdb_owner;
 ALTER FUNCTION public.forget_deleted_messages() OWNER TO socialdb_owner;
+ALTER FUNCTION public.forget_truncated_lookups() OWNER TO socialdb_owner;
 ALTER FUNCTION public.increment_unread_count() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_platform_accounts() OWNER TO socialdb_owner;
 ALTER FUNCTION public.keep_short_links() OWNER TO socialdb_owner;
@@ -1975,6 +1996,7 @@ GRANT EXECUTE ON FUNCTION public.create_product_link(p_product uuid, p_account u
 REVOKE EXECUTE ON FUNCTION public.disconnect_client_account(p_account uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.disconnect_client_account(p_account uuid) TO socialdb_app;
 REVOKE EXECUTE ON FUNCTION public.forget_analytics_summary() FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION public.forget_truncated_lookups() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_platform_accounts() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_short_links() FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION public.keep_user_emails() FROM PUBLIC;
@@ -2049,6 +2071,7 @@ COMMENT ON FUNCTION public.decrement_unread_count() IS 'Trigger, per statement o
 COMMENT ON FUNCTION public.disconnect_client_account(p_account uuid) IS 'disconnect_account for the seller of the transaction: on Citus the platform_accounts row deleted first, then the account disconnected and its live token revoked; how many of each (migration 059). socialdb.app''s disconnect_account on Citus.';
 COMMENT ON FUNCTION public.forget_analytics_summary() IS 'Trigger on TRUNCATE of analytics_events: empties the summary, the rollup and the change list, as the role that truncates (the events'' owner or a member of it).';
 COMMENT ON FUNCTION public.forget_deleted_messages() IS 'Trigger, per statement on deleted messages: takes their unread ones off unread_count and moves last_message_at back if the newest went.';
+COMMENT ON FUNCTION public.forget_truncated_lookups() IS 'Trigger on TRUNCATE of users, client_accounts and product_links: empties the lookup that table keeps (user_emails, platform_accounts, short_links), as the role that truncates (migration 061).';
 COMMENT ON FUNCTION public.increment_unread_count() IS 'Trigger, per statement on inserted messages: adds the customer''s unread ones to unread_count and moves last_message_at forward.';
 COMMENT ON FUNCTION public.keep_platform_accounts() IS 'Trigger of client_accounts (migration 054): keeps platform_accounts, one row per live connection (SECURITY DEFINER). On a Citus shard it checks that a live account has its row, written by connect_client_account (migration 059).';
 COMMENT ON FUNCTION public.keep_short_links() IS 'Trigger of product_links (migration 054): keeps short_links, one row per short code (SECURITY DEFINER). On a Citus shard it checks that a link''s short code has its row, written by create_product_link (migration 059).';
