@@ -148,6 +148,9 @@ def test_the_command_on_a_server_and_the_cluster_reports_every_path_for_both(
             assert all(re.fullmatch(r"[\d.]+ / [\d.]+", c) for c in cells[5:7]), line  # both p50 / p95
         distributed = {r[0] for r in rows(coordinator, "SELECT logicalrelid::text FROM pg_dist_partition")}
         assert {"users", "messages", "conversations"} <= distributed
-    finally:
+    finally:  # the cluster is shared by every Citus test: its roles as the next test expects them
         with psycopg.connect(empty_db_url, autocommit=True) as conn:
             conn.execute(f"DROP ROLE IF EXISTS {bench.ROLE}")
+        with psycopg.connect(coordinator, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE IF EXISTS {bench.ROLE}")
+            conn.execute("ALTER ROLE socialdb_owner NOLOGIN")
