@@ -301,3 +301,23 @@ def partitions_end_at(conn: psycopg.Connection[Any], end: Any) -> None:
     attach = "ALTER TABLE analytics_events ATTACH PARTITION analytics_events_legacy FOR VALUES FROM ({}) TO ({})"
     bounds = ("2000-01-01 00:00:00+00", partitions._literal(end))
     conn.execute(sql.SQL(attach).format(*(sql.Literal(b) for b in bounds)))
+
+
+def cli_commands() -> Iterator[tuple[list[str], Any]]:
+    """Every command and group of `socialdb` with its words (`["migrate", "up"]`), built through
+    Click's own API, as a run asks for them: a group's commands are built only when asked for
+    (cli/common.py), so its `commands` dict is no list of them."""
+    import typer
+
+    from socialdb.cli import app
+    from socialdb.cli.click_compat import Context
+
+    def walk(group: Any, prefix: list[str]) -> Iterator[tuple[list[str], Any]]:
+        ctx = Context(group, info_name=prefix[-1] if prefix else "socialdb")
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            yield [*prefix, name], command
+            if isinstance(command, typer.core.TyperGroup):
+                yield from walk(command, [*prefix, name])
+
+    yield from walk(typer.main.get_command(app), [])

@@ -4,7 +4,6 @@ and ends with a summary."""
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import os
 import pty
@@ -15,12 +14,11 @@ import sys
 import time
 
 import pytest
-import typer
 from typer.core import TyperGroup as Group
 from typer.testing import CliRunner
 
 from socialdb.cli import app
-from tests.helpers import LATEST
+from tests.helpers import LATEST, cli_commands
 
 MODULES = ["migrate", "lint", "seed", "tokens", "summary", "database", "bench", "schema", "citus"]
 SUMMARY = re.compile(r"\d+ migration\(s\) applied in \d+\.\d s")
@@ -28,21 +26,7 @@ SUMMARY = re.compile(r"\d+ migration\(s\) applied in \d+\.\d s")
 
 def _commands() -> list[list[str]]:
     """Every runnable command, as its words (`["migrate", "up"]`), groups left out."""
-    for module in MODULES:
-        importlib.import_module(f"socialdb.cli.{module}")
-    found: list[list[str]] = []
-
-    def walk(group: Group, prefix: list[str]) -> None:
-        for name, command in group.commands.items():
-            if isinstance(command, Group):
-                walk(command, [*prefix, name])
-            else:
-                found.append([*prefix, name])
-
-    root = typer.main.get_command(app)
-    assert isinstance(root, Group)
-    walk(root, [])
-    return found
+    return [words for words, command in cli_commands() if not isinstance(command, Group)]
 
 
 def test_every_commands_help_shows_an_example() -> None:
@@ -60,24 +44,14 @@ def test_every_commands_help_shows_an_example() -> None:
 def test_help_text_keeps_its_brackets_and_its_paragraphs_unbroken() -> None:
     """Rich reads `[...]` as markup (escape it: `\\[`), and keeps a paragraph's line breaks after
     the first paragraph: a hard-wrapped docstring prints lines broken mid-sentence."""
-    for module in [*MODULES, "maintain", "init", "migrate_import"]:
-        importlib.import_module(f"socialdb.cli.{module}")
-    root = typer.main.get_command(app)
-    assert isinstance(root, Group)
     broken: list[str] = []
     unescaped: list[str] = []
-
-    def walk(group: Group, prefix: list[str]) -> None:
-        for name, command in group.commands.items():
-            words = " ".join([*prefix, name])
-            paragraphs = inspect.cleandoc(command.help or "").split("\n\n")
-            broken.extend(words for p in paragraphs[1:] if "\n" in p and not p.startswith("\b"))
-            texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
-            unescaped.extend(words for t in texts if re.search(r"(?<!\\)\[[a-z]", t))
-            if isinstance(command, Group):
-                walk(command, [*prefix, name])
-
-    walk(root, [])
+    for path, command in cli_commands():
+        words = " ".join(path)
+        paragraphs = inspect.cleandoc(command.help or "").split("\n\n")
+        broken.extend(words for p in paragraphs[1:] if "\n" in p and not p.startswith("\b"))
+        texts = [command.help or "", *(getattr(p, "help", None) or "" for p in command.params)]
+        unescaped.extend(words for t in texts if re.search(r"(?<!\\)\[[a-z]", t))
     assert broken == [] and unescaped == []
     down = CliRunner().invoke(app, ["migrate", "down", "--help"], env={"COLUMNS": "200"})
     assert "[default: 1]" in down.stdout

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
+from typer.models import CommandInfo
 
 from socialdb import __version__
 from socialdb.cli.click_compat import ClickException, Command, Context, NoArgsIsHelpError
@@ -79,6 +80,7 @@ class _OneLineErrors(TyperGroup):
         if not isinstance(command, _NotLoaded) or self._listing:
             return command
         importlib.import_module(_LAZY[cmd_name][0])  # registers its commands on `app`
+        _defer_group_commands()
         built = typer.main.get_command(app)
         assert isinstance(built, TyperGroup)
         for name, loaded in built.commands.items():
@@ -134,9 +136,46 @@ def help_line(name: str) -> str:
     return _LAZY[name][1]
 
 
+# Each group's commands as registered, by group and command name: Typer builds a Click command
+# from a function's signature (its annotations evaluated), and building all ten of `migrate`'s
+# took 50 ms of a no-op `migrate up` (docs/performance.md): `_LazyCommands` builds the one asked for.
+_GROUP_COMMANDS: dict[str, dict[str, CommandInfo]] = {}
+
+
+class _LazyCommands(TyperGroup):
+    """A command group whose commands are built on first use (`get_command`), not all at once."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._infos = _GROUP_COMMANDS.get(self.name or "", {})
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        return [*self._infos, *(name for name in self.commands if name not in self._infos)]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
+        info = self._infos.get(cmd_name)
+        if cmd_name not in self.commands and info is not None:
+            self.commands[cmd_name] = typer.main.get_command_from_info(
+                info, pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=app.rich_markup_mode
+            )
+        return self.commands.get(cmd_name)
+
+
+def _defer_group_commands() -> None:
+    """Move each group's registered commands out of Typer's eager build, into `_LazyCommands`."""
+    for info in app.registered_groups:
+        sub = info.typer_instance
+        if info.name and sub is not None and sub.info.cls is _LazyCommands:
+            deferred = _GROUP_COMMANDS.setdefault(info.name, {})
+            for command in sub.registered_commands:
+                callback = command.callback
+                deferred[command.name or typer.main.get_command_name(callback.__name__ if callback else "")] = command
+            sub.registered_commands.clear()
+
+
 def group(name: str) -> typer.Typer:
     """A command group (`socialdb migrate ...`), registered on the app; its help is its registered line."""
-    sub = typer.Typer(no_args_is_help=True, help=help_line(name))
+    sub = typer.Typer(cls=_LazyCommands, no_args_is_help=True, help=help_line(name))
     app.add_typer(sub, name=name)
     return sub
 
