@@ -13,9 +13,9 @@ not log in.
 
 Only the hot paths that run on a distributed schema today: the message and inbox pages, mark
 read, search, the dashboard, webhook ingest (one message per transaction, 1 and 8 connections)
-and batched, and recording events. Sign-up, connecting an account and creating a link write the
-lookups of the rules across sellers from a trigger on a worker's shard, which Citus refuses
-(docs/scaling.md, "Tested on a Citus cluster"): not measured.
+and batched, and recording events. Sign-up, connecting an account and creating a link are rare
+writes, not hot paths (on Citus they run through migration 059's functions, one at a time across
+the cluster): not measured.
 
 In each round every path runs on both topologies back to back, one server first in odd rounds
 and Citus first in even ones; the figures are the medians over the rounds, and the ratio is
@@ -49,8 +49,8 @@ BEGIN, END = "<!-- bench-citus:begin -->", "<!-- bench-citus:end -->"
 WEBHOOK_CONNECTIONS = (1, 8)
 BATCHES = 5  # ingest batches and record_events calls per topology and round
 NOT_MEASURED = (
-    "sign-up, connecting an account, creating a link: their triggers write a reference table from a worker's"
-    " shard, which Citus refuses (docs/scaling.md); not on Citus yet"
+    "sign-up, connecting an account, creating a link: rare writes, not hot paths; on Citus they go through"
+    " 059's functions, one at a time across the cluster (decision 261)"
 )
 
 
