@@ -219,7 +219,8 @@ def test_search_finds_the_sellers_products_only(app_url: str) -> None:
 
 def test_batches_of_five_thousand_store_every_value_as_sent(cluster_url: str, app_url: str) -> None:
     """5,000 messages and 5,000 events in one call each (057's batches grew with the square of
-    the batch and ran out of memory here; 060, decision 273), values that need quoting included."""
+    the batch and ran out of memory here; 060, decision 273), values that need quoting included,
+    from a session in another time zone."""
     tricky = ["it's", 'a "quote"', "back\\slash", "olá, 🙂", "$1", "'); DROP TABLE messages; --"]
     at = T0 + timedelta(microseconds=123457)
     batch = [
@@ -229,9 +230,11 @@ def test_batches_of_five_thousand_store_every_value_as_sent(cluster_url: str, ap
     ]  # fmt: skip
     day = datetime.now(UTC).replace(microsecond=654321) - timedelta(hours=20)  # after the other tests' days
     events = [NewEvent(ACCOUNT_A if n % 2 else None, "view", "engagement", day, Decimal(n) / 100) for n in range(5000)]
-    with psycopg.connect(app_url, autocommit=True) as conn, session(conn, A) as s:
-        assert s.ingest_batch(batch) == 5000
-        assert s.record_events(events) == 5000
+    with psycopg.connect(app_url, autocommit=True) as conn:
+        conn.execute("SET timezone = 'Asia/Kolkata'")  # a session in another zone: the values land as sent
+        with session(conn, A) as s:
+            assert s.ingest_batch(batch) == 5000
+            assert s.record_events(events) == 5000
     stored = citus.rows(
         cluster_url,
         "SELECT platform_message_id, content, sent_at FROM messages WHERE user_id = %s AND platform_message_id LIKE 'big-%%'",

@@ -174,7 +174,8 @@ def test_schema_diff_sees_no_drift_in_a_history_kept_in_a_schema_of_its_own(
 ) -> None:
     write_migrations(tmp_path / "db", {"001-accounts.sql": ACCOUNTS})
     (tmp_path / "socialdb.toml").write_text('migrations_dir = "db"\nhistory_schema = "tool box"\n')
-    _by_hand(empty_db_url, 'CREATE SCHEMA "tool box"')  # the runner keeps its history there, not makes it
+    # The runner keeps its history there, not makes it: made by hand, granted as its maker chose.
+    _by_hand(empty_db_url, 'CREATE SCHEMA "tool box"; GRANT USAGE ON SCHEMA "tool box" TO PUBLIC')
     monkeypatch.chdir(tmp_path)
     assert run("migrate", "up", "--database-url", empty_db_url)[0] == 0
     code, out, err = run("schema", "diff", "--database-url", empty_db_url)

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 from socialdb import cli
 from socialdb.cli import migrate as cli_migrate
-from socialdb.migrate import interrupts
+from socialdb.migrate import interrupts, runner
 from socialdb.migrate.lease import LOCK_KEY
 from tests.helpers import (
     finish,
@@ -125,9 +125,14 @@ def test_kill_9_inside_a_nontransactional_migration_leaves_it_recorded_as_not_fi
 ) -> None:
     folder = write_migrations(tmp_path / "m", {"001-a.sql": QUICK, "002-slow.sql": OFF})
     proc = start_and_wait_for_sleep(empty_db_url, folder)
+    # While the run holds the lock, the row's "not finished" is a run under way, not a failure.
+    assert [r.state for r in runner.status(empty_db_url, folder)] == ["applied", "running"]
+    assert runner.verify(empty_db_url, folder) == []
     proc.send_signal(signal.SIGKILL)
     finish(proc, 30)
     wait_for(lambda: sessions_running(empty_db_url, "pg_sleep(60)") == 0, 20, "the orphaned statement to end")
+    assert [r.state for r in runner.status(empty_db_url, folder)] == ["applied", "failed"]
+    assert [p.state for p in runner.verify(empty_db_url, folder)] == ["failed"]
     assert "b" in tables(empty_db_url)  # its first statement stays committed
     assert history(empty_db_url) == [(1, "applied"), (2, "failed")]
     assert lock_is_free(empty_db_url)

@@ -106,6 +106,11 @@ def test_usage_errors_still_name_and_suggest_commands_not_loaded_yet() -> None:
     result = CliRunner().invoke(app, ["migarte"])
     assert result.exit_code == 2
     assert result.stderr.strip() == "error: No such command 'migarte'. Did you mean 'migrate'?"
+    # A group's commands are built when asked for; a typo of one is still suggested.
+    for words, suggestion in [(["migrate", "upp"], "up"), (["db", "bootstrp"], "bootstrap")]:
+        result = CliRunner().invoke(app, words)
+        assert result.exit_code == 2
+        assert result.stderr.strip() == f"error: No such command {words[1]!r}. Did you mean {suggestion!r}?"
 
 
 _BUILT = """

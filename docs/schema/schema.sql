@@ -1043,6 +1043,7 @@ CREATE OR REPLACE FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts 
  RETURNS TABLE(stored bigint, not_connected uuid[])
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+ SET "DateStyle" TO 'ISO, MDY'
 AS $function$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
@@ -1095,7 +1096,7 @@ BEGIN
     ON f.account = i.account AND f.conversation = i.conversation;
   -- Each row's values as literals (format's %L quotes them): with `$2[k]` subscripts Citus
   -- put every whole array into the statement once per row, quadratic in the batch (out of
-  -- memory at 5,000 rows; decision 273).
+  -- memory at 5,000 rows; decision 273), read back under the function's own DateStyle.
   SELECT pg_catalog.string_agg(
            pg_catalog.format('(%L::uuid, %L::uuid, %L, %L, %L, %L, %L::timestamptz)', p_seller, i.conversation,
                              i.message, p_senders[i.k], p_types[i.k], p_contents[i.k], p_sent_ats[i.k]), ', '
@@ -1343,6 +1344,7 @@ CREATE OR REPLACE FUNCTION public.seller_record_events(p_seller uuid, p_accounts
  RETURNS bigint
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'public', 'pg_temp'
+ SET "DateStyle" TO 'ISO, MDY'
 AS $function$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');

@@ -152,6 +152,12 @@ class _LazyCommands(TyperGroup):
     def list_commands(self, ctx: Context) -> list[str]:
         return [*self._infos, *(name for name in self.commands if name not in self._infos)]
 
+    def resolve_command(self, ctx: Context, args: list[str]) -> tuple[str | None, Command | None, list[str]]:
+        if args and args[0] not in self._infos and args[0] not in self.commands:
+            for name in self._infos:  # a name of none of them: all built, for Typer's "Did you mean"
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: Context, cmd_name: str) -> Command | None:
         info = self._infos.get(cmd_name)
         if cmd_name not in self.commands and info is not None:

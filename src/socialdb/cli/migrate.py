@@ -358,7 +358,7 @@ def migrate_status(
     directory: Directory = None,
     debug: Debug = False,
 ) -> None:
-    """Every migration with its state: applied, pending, changed, missing, failed or unreadable.
+    """Every migration with its state: applied, pending, running, changed, missing, failed or unreadable.
 
     Example: socialdb migrate status --database-url postgresql://deploy@db/socialdb
     """
@@ -375,7 +375,7 @@ def migrate_status(
         cells.append([f"{row.version:03d}" if row.version >= 0 else "?", row.name, applied, duration, row.state])
     say(_grid(["version", "name", "applied at (UTC)", "duration", "state"], cells))
     for row in rows:
-        if row.state == "unreadable" or (row.state == "pending" and row.detail):  # unreadable, or out of order
+        if row.state in ("unreadable", "running") or (row.state == "pending" and row.detail):  # and out of order
             say(f"{row.file}: {row.detail}")
 
 

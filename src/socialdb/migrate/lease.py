@@ -84,6 +84,28 @@ FROM migrations_lock
 """
 
 
+_HELD = """
+SELECT EXISTS (SELECT FROM pg_locks AS l
+               WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+                 AND l.classid = %(classid)s::oid AND l.objid = %(objid)s::oid
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+"""
+_LEASE_LIVE = "SELECT EXISTS (SELECT FROM migrations_lock WHERE expires_at > now())"
+
+
+def held(conn: Conn) -> bool:
+    """Whether a run holds the migration lock now, in either mode: read-only, takes nothing."""
+    key = LOCK_KEY & 0xFFFFFFFFFFFFFFFF
+    row = conn.execute(_HELD, {"classid": key >> 32, "objid": key & 0xFFFFFFFF}).fetchone()
+    if row is not None and row[0]:
+        return True
+    exists = conn.execute("SELECT to_regclass('migrations_lock') IS NOT NULL").fetchone()
+    if exists is None or not exists[0]:
+        return False
+    live = conn.execute(_LEASE_LIVE).fetchone()
+    return bool(live and live[0])
+
+
 def advisory_holder(conn: Conn) -> str:
     key = LOCK_KEY & 0xFFFFFFFFFFFFFFFF
     row = conn.execute(_ADVISORY_HOLDER, (key >> 32, key & 0xFFFFFFFF)).fetchone()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from socialdb.db import connect
+from socialdb.db import Conn, connect
 from socialdb.errors import (
     BaselineError,
     ConfigError,
@@ -26,7 +26,7 @@ from socialdb.errors import (
     RepairError,
     UsageError,
 )
-from socialdb.migrate import execution, interrupts, privileges
+from socialdb.migrate import execution, interrupts, lease, privileges
 from socialdb.migrate.blockers import BlockerWatch
 from socialdb.migrate.execution import Session
 from socialdb.migrate.lease import migration_lock
@@ -190,11 +190,26 @@ def status(url: str, directory: Path | None = None, *, history: HistoryTable | N
     directory, table = _where(directory, history)
     migrations, unreadable = load_readable(directory)
     with connect(url, autocommit=True, purpose="status") as conn:
-        rows = standing.status(migrations, history_mod.read(conn, table))
+        history_rows = history_mod.read(conn, table)
+        running = _under_way(conn, history_rows)
+        rows = [
+            dataclasses.replace(r, state="running", detail=RUNNING) if r.version in running else r
+            for r in standing.status(migrations, history_rows)
+        ]
     bad = {b.version: b for b in map(standing.unreadable_row, unreadable)}
     # An applied file that no longer reads shows as what it is, not as missing.
     kept = [r for r in rows if not (r.version in bad and r.state == "missing")]
     return sorted(kept + list(bad.values()), key=lambda r: (r.version, r.file))
+
+
+RUNNING = "a run holds the migration lock and is applying it (transaction=off: its statements commit one by one)"
+
+
+def _under_way(conn: Conn, rows: list[standing.HistoryRow]) -> set[int]:
+    """The versions whose row says "not finished" while a run holds the migration lock: being
+    applied now, not failed (decision 272). Without a holder the row stands: the run ended inside."""
+    unfinished = {r.version for r in rows if r.state == "failed" and r.error == history_mod.UNFINISHED}
+    return unfinished if unfinished and lease.held(conn) else set()
 
 
 def verify(
@@ -205,7 +220,10 @@ def verify(
     migrations = load_migrations(directory)
     with connect(url, autocommit=True, purpose="verify") as conn:
         rows = history_mod.read(conn, table)
-        found = standing.problems(migrations, rows, out_of_order=allow_out_of_order)
+        running = _under_way(conn, rows)
+        found = [
+            p for p in standing.problems(migrations, rows, out_of_order=allow_out_of_order) if p.version not in running
+        ]
         newest = max((r.version for r in rows), default=None)
         if _platform_folder(directory) and privileges.stopped_in_band(conn, newest):
             file = next(r.file for r in rows if r.version == newest)

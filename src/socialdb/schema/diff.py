@@ -13,6 +13,7 @@ one side is one line, its columns, indexes and grants are not repeated under it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,7 @@ def drift(
     with building or scratch.database(server) as built:
         expected = catalog_reader.read(built, table)
     newest = next((r.file for r in rows if r.version == version), None)
+    found, expected = _without_history_schema(found, table), _without_history_schema(expected, table)
     return DriftReport(newest, tuple(history_differences + compare(expected, found)))
 
 
@@ -88,7 +90,16 @@ def against(
         found = catalog_reader.read_connection(conn, table)
     with scratch.migrated(server, to=to, directory=directory, history=table) as built:
         expected = catalog_reader.read(built, table)
-    return compare(expected, found)
+    return compare(_without_history_schema(expected, table), _without_history_schema(found, table))
+
+
+def _without_history_schema(catalog: Catalog, table: HistoryTable) -> Catalog:
+    """The history table's own schema is made by hand before the first migration (the runner
+    keeps its history there, no migration makes it): its owner, grants and comment are whoever
+    made it, no drift. What else lives in it is compared as anywhere."""
+    if table.schema is None or table.schema == "public":
+        return catalog
+    return dataclasses.replace(catalog, namespaces=tuple(n for n in catalog.namespaces if n.name != table.schema))
 
 
 def _target(url: str, table: HistoryTable) -> tuple[Catalog, list[standing.HistoryRow], int | None]:

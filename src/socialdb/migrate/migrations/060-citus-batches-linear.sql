@@ -25,6 +25,9 @@ CREATE OR REPLACE FUNCTION seller_ingest_batch(
 RETURNS TABLE (stored bigint, not_connected uuid[])
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
+-- The literals' text is read back as it was written: ISO, with its numeric UTC offset, whatever
+-- the caller's DateStyle (under Postgres or SQL a zone abbreviation could be read as another zone).
+SET datestyle = 'ISO, MDY'
 AS $$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
@@ -77,7 +80,7 @@ BEGIN
     ON f.account = i.account AND f.conversation = i.conversation;
   -- Each row's values as literals (format's %L quotes them): with `$2[k]` subscripts Citus
   -- put every whole array into the statement once per row, quadratic in the batch (out of
-  -- memory at 5,000 rows; decision 273).
+  -- memory at 5,000 rows; decision 273), read back under the function's own DateStyle.
   SELECT pg_catalog.string_agg(
            pg_catalog.format('(%L::uuid, %L::uuid, %L, %L, %L, %L, %L::timestamptz)', p_seller, i.conversation,
                              i.message, p_senders[i.k], p_types[i.k], p_contents[i.k], p_sent_ats[i.k]), ', '
@@ -108,6 +111,9 @@ CREATE OR REPLACE FUNCTION seller_record_events(
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public, pg_temp
+-- The literals' text is read back as it was written: ISO, with its numeric UTC offset, whatever
+-- the caller's DateStyle (under Postgres or SQL a zone abbreviation could be read as another zone).
+SET datestyle = 'ISO, MDY'
 AS $$
 DECLARE
   previous text := coalesce(pg_catalog.current_setting('app.user_id', true), '');
