@@ -19,6 +19,7 @@ from typer.testing import CliRunner
 
 from socialdb import cli
 from socialdb.cli import migrate as cli_migrate
+from socialdb.errors import Interrupted
 from socialdb.migrate import interrupts, runner
 from socialdb.migrate.lease import LOCK_KEY
 from tests.helpers import (
@@ -281,7 +282,7 @@ _ROLLED_BACK = re.compile(
     r"interrupted by (\w+): (\S+) was rolled back, nothing of it applied; applied before it: (.+)"
 )
 _BETWEEN = re.compile(r"interrupted by (\w+); applied before it: (.+)")
-_LOCK = re.compile(r"interrupted by (\w+) while waiting for the migration lock; nothing was changed")
+_LOCK = re.compile(r"interrupted by (\w+) (?:while waiting for|before) the migration lock; nothing was changed")
 
 
 def _claimed(line: str) -> tuple[str, list[str], str | None]:
@@ -381,3 +382,21 @@ def test_a_cancel_the_server_never_gets_still_ends_the_wait(empty_db_url: str, m
         join(sender, 10)
         assert conn.closed
     wait_for(lambda: sessions_running(empty_db_url, "pg_sleep(60)") == 0, 10, "the server to end the statement")
+
+
+def test_a_signal_before_the_lock_says_nothing_was_changed(
+    empty_db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quick answer's read comes before the lock (decision 270): a signal there ends the run
+    with its own line, not a bare "interrupted" (found by the random-signal test above)."""
+    folder = write_migrations(tmp_path / "m", {"001-a.sql": QUICK})
+    runner.up(empty_db_url, folder)
+
+    def signalled(*args: object, **kwargs: object) -> None:
+        raise interrupts.interruption(signal.SIGTERM)
+
+    monkeypatch.setattr(runner.history_mod, "read", signalled)
+    with pytest.raises(Interrupted) as caught:
+        runner.up(empty_db_url, folder)
+    assert str(caught.value) == "interrupted by SIGTERM before the migration lock; nothing was changed"
+    assert caught.value.exit_code == 143

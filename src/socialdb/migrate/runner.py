@@ -95,11 +95,16 @@ def up(
     a pending file older than the newest applied one runs too, instead of being refused."""
     opts = _checked(options)
     folder, table = _where(directory, history)
-    if _up_to_date(url, folder, table, to):
-        report(Note(f"nothing to apply: the database is up to date{_upto(to)}"))
-        return []
-    migrations = load_migrations(folder, split_parts=False)  # names, headers, markers: before connecting
-    standing.require_version(migrations, to)
+    try:  # before the lock: a signal here has nothing to roll back
+        if _up_to_date(url, folder, table, to):
+            report(Note(f"nothing to apply: the database is up to date{_upto(to)}"))
+            return []
+        migrations = load_migrations(folder, split_parts=False)  # names, headers, markers: before the lock
+        standing.require_version(migrations, to)
+    except KeyboardInterrupt as exc:
+        number = interrupts.signal_number(exc)
+        name = signal.Signals(number).name
+        raise Interrupted(f"interrupted by {name} before the migration lock; nothing was changed", number) from None
     with _session(url, opts, report, table) as session:
         shape = history_mod.inspect(session.conn, table)
         rows = history_mod.read(session.conn, table, known_to_exist=True) if shape.found else []
