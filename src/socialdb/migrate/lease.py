@@ -84,20 +84,18 @@ FROM migrations_lock
 """
 
 
-_HELD = """
-SELECT EXISTS (SELECT FROM pg_locks AS l
-               WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                 AND l.classid = %(classid)s::oid AND l.objid = %(objid)s::oid
-                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))
-"""
 _LEASE_LIVE = "SELECT EXISTS (SELECT FROM migrations_lock WHERE expires_at > now())"
+
+
+def _advisory_row(conn: Conn) -> tuple[object, ...] | None:
+    """The session holding the advisory lock (_ADVISORY_HOLDER's row), or None."""
+    key = LOCK_KEY & 0xFFFFFFFFFFFFFFFF
+    return conn.execute(_ADVISORY_HOLDER, (key >> 32, key & 0xFFFFFFFF)).fetchone()
 
 
 def held(conn: Conn) -> bool:
     """Whether a run holds the migration lock now, in either mode: read-only, takes nothing."""
-    key = LOCK_KEY & 0xFFFFFFFFFFFFFFFF
-    row = conn.execute(_HELD, {"classid": key >> 32, "objid": key & 0xFFFFFFFF}).fetchone()
-    if row is not None and row[0]:
+    if _advisory_row(conn) is not None:
         return True
     exists = conn.execute("SELECT to_regclass('migrations_lock') IS NOT NULL").fetchone()
     if exists is None or not exists[0]:
@@ -107,8 +105,7 @@ def held(conn: Conn) -> bool:
 
 
 def advisory_holder(conn: Conn) -> str:
-    key = LOCK_KEY & 0xFFFFFFFFFFFFFFFF
-    row = conn.execute(_ADVISORY_HOLDER, (key >> 32, key & 0xFFFFFFFF)).fetchone()
+    row = _advisory_row(conn)
     if row is None:
         return "a session that just released it"
     pid, app, host, since = row

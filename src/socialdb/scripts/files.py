@@ -193,19 +193,16 @@ def fingerprints(directory: Path) -> dict[int, tuple[str, str]] | None:
         return None
     if any(e.is_dir() for e in found):
         return None  # a Diesel folder (hidden or not), or anything else a full read refuses or ignores
-    found = [e for e in found if not e.name.startswith(".")]
     result: dict[int, tuple[str, str]] = {}
     for entry in found:
+        if entry.name.startswith(".") or not entry.name.endswith(".sql"):
+            continue  # as `_read_folder` passes them over
         match = _FILENAME.match(entry.name)
-        if not entry.name.endswith(".sql"):
-            continue
         if match is None or int(match.group(1)) in result:
             return None
-        with open(entry.path, "rb") as handle:
-            data = handle.read()
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
+            text = _read(entry.path)
+        except MigrationFileError:  # not UTF-8: the full read says where
             return None
         result[int(match.group(1))] = (entry.name, checksum(text))
     return result
