@@ -22,6 +22,8 @@ from typing import Any
 import pglast
 import psycopg
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool
 from typer.testing import CliRunner
@@ -368,6 +370,27 @@ def test_a_nested_seller_block_ends_with_the_block(app_conn: Conn) -> None:
         assert _acting_for(app_conn) is None
 
 
+def test_mark_read_in_one_statement_acts_for_the_seller_named_and_puts_back_the_one_it_found(app_conn: Conn) -> None:
+    """seller_mark_read on one server (062, the library's mark_read): another seller named
+    marks nothing of a's conversation, and the caller's seller comes back after the call."""
+    conversation = "md5('conv-a')::uuid"
+    unread = f"SELECT count(*) FROM messages WHERE conversation_id = {conversation} AND sender_type = 'customer' AND NOT is_read"
+    with seller(app_conn, SELLERS["a"]):
+        before = app_conn.execute(unread).fetchone()
+        assert before is not None and before[0] > 0
+        named_b = app_conn.execute(f"SELECT seller_mark_read(%s, {conversation})", (SELLERS["b"],)).fetchone()
+        assert named_b == (0,)
+        assert _acting_for(app_conn) == SELLERS["a"]
+        assert app_conn.execute(unread).fetchone() == before
+    named_a = app_conn.execute(f"SELECT seller_mark_read(%s, {conversation})", (SELLERS["a"],)).fetchone()
+    assert named_a == before
+    assert _acting_for(app_conn) is None
+    with seller(app_conn, SELLERS["a"]):
+        assert app_conn.execute(unread).fetchone() == (0,)
+        counter = app_conn.execute(f"SELECT unread_count FROM conversations WHERE id = {conversation}").fetchone()
+        assert counter == (0,)
+
+
 @pytest.mark.parametrize(("reset", "next_sees"), [(clear_seller, None), (None, SELLERS["b"])])
 def test_a_pooled_connection_carries_no_seller_to_the_next_request(loaded: str, reset: Any, next_sees: Any) -> None:
     """With `reset=clear_seller`, nothing of one request's seller reaches the next; without
@@ -674,6 +697,42 @@ def test_the_library_refuses_an_unbounded_field_before_sending_it(one_seller: tu
                 fields["content"],
                 participant_username=fields["participant_username"],
             )
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lengths=st.fixed_dictionaries(
+        {
+            name: st.one_of(st.none(), st.sampled_from([0, 1, limit, limit + 1]), st.integers(0, limit + 2))
+            for name, limit in LIMITS.items()
+        }
+    )
+)
+def test_a_message_is_refused_exactly_when_a_field_is_out_of_its_bound(lengths: dict[str, int | None]) -> None:
+    """IncomingMessage checks the common case in one expression and names the field in a loop
+    (decision 275): generated lengths on both sides of every bound, None for every field, and
+    the one verdict both must give, read from LIMITS."""
+    optional = {"participant_username", "content"}
+    fields = {name: None if n is None else "x" * n for name, n in lengths.items()}
+    wrong = [  # in LIMITS' order, the order in which the loop names them
+        name
+        for name, value in ((name, fields[name]) for name in LIMITS)
+        if (value is None and name not in optional)
+        or (value is not None and (len(value) > LIMITS[name] or (not value and name not in optional)))
+    ]
+
+    def make() -> IncomingMessage:
+        return IncomingMessage(
+            uuid.UUID(int=1), fields["platform_conversation_id"], fields["participant_platform_id"],  # type: ignore[arg-type]
+            fields["platform_message_id"], "customer", T0, fields["content"],  # type: ignore[arg-type]
+            participant_username=fields["participant_username"],
+        )  # fmt: skip
+
+    if wrong:
+        with pytest.raises(FieldLimitError, match=f": {wrong[0]} has"):
+            make()
+    else:
+        assert make().platform_message_id == fields["platform_message_id"]
 
 
 # --- issue 22, gap 4: one seller dating an event far ahead kept maintenance failing -----------------------

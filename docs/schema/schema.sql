@@ -1,4 +1,4 @@
--- The schema the migrations produce, up to 061-lookups-follow-truncate.sql: written by `socialdb schema docs`
+-- The schema the migrations produce, up to 062-mark-read-one-statement.sql: written by `socialdb schema docs`
 -- from the catalog, normalised (sorted, no OIDs, no version-specific lines). Do not edit:
 -- change the migrations. The runner's history table is left out.
 
@@ -1182,18 +1182,17 @@ BEGIN
       USING ERRCODE = 'insufficient_privilege';
   END IF;
   PERFORM pg_catalog.set_config('app.user_id', p_seller::text, true);
-  -- As in 044: an account that is not a connected account of the seller is refused first.
-  IF NOT EXISTS (SELECT FROM public.client_accounts AS a WHERE a.id = p_account AND a.deleted_at IS NULL) THEN
-    RAISE EXCEPTION 'seller_ingest_message: account % is not a connected account of the seller', p_account
-      USING ERRCODE = 'object_not_in_prerequisite_state',
-            HINT = 'route the webhook again (route_platform_account): the account was disconnected, or is not this seller''s';
-  END IF;
   -- Again after another transaction's insert of the conversation won (then found, unless
   -- deleted meanwhile: one more try).
   FOR attempt IN 1..3 LOOP
+    -- As in 044, an account that is not a connected account of the seller is refused before
+    -- anything is written: here its conversation is not found (the account's check is this
+    -- statement's own InitPlan, one index probe, where 057 ran a statement of its own for it),
+    -- and the refusal below comes before any insert.
     WITH found AS (
       SELECT c.id FROM public.conversations AS c
       WHERE c.client_account_id = p_account AND c.platform_conversation_id = p_conversation
+        AND EXISTS (SELECT FROM public.client_accounts AS a WHERE a.id = p_account AND a.deleted_at IS NULL)
     ), inserted AS (
       INSERT INTO public.messages (conversation_id, platform_message_id, sender_type, message_type, content, sent_at)
       SELECT found.id, p_message, p_sender, p_type, p_content, p_sent_at
@@ -1215,6 +1214,11 @@ BEGIN
     IF conversation IS NOT NULL THEN
       PERFORM pg_catalog.set_config('app.user_id', previous, true);
       RETURN stored IS NOT NULL;
+    END IF;
+    IF NOT EXISTS (SELECT FROM public.client_accounts AS a WHERE a.id = p_account AND a.deleted_at IS NULL) THEN
+      RAISE EXCEPTION 'seller_ingest_message: account % is not a connected account of the seller', p_account
+        USING ERRCODE = 'object_not_in_prerequisite_state',
+              HINT = 'route the webhook again (route_platform_account): the account was disconnected, or is not this seller''s';
     END IF;
     -- Not found: the conversation, already counting its first message, and the message.
     WITH created AS (
@@ -1270,14 +1274,20 @@ BEGIN
   IF p_seller IS NULL THEN
     RAISE EXCEPTION 'seller_mark_read: the seller is null' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  SET LOCAL citus.propagate_set_commands = 'local';
-  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
-  -- The statement of socialdb.app.statements.MARK_READ, naming the seller: one shard. Its
-  -- trigger (decrement_unread_count) moves the counter on that shard's node.
+  -- On Citus the seller goes with SET LOCAL, which Citus sends to the workers (053); one server
+  -- takes set_config(), which needs no statement built and parsed per call.
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    SET LOCAL citus.propagate_set_commands = 'local';
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
+  ELSE
+    PERFORM pg_catalog.set_config('app.user_id', p_seller::text, true);
+  END IF;
+  -- The statement of 057 (socialdb.app.statements.MARK_READ naming the seller: one shard on
+  -- Citus). Its trigger (decrement_unread_count) moves the counter, on that shard's node there.
   UPDATE public.messages AS m SET is_read = true, read_at = pg_catalog.now()
   WHERE m.conversation_id = p_conversation AND m.user_id = p_seller AND m.sender_type = 'customer' AND NOT m.is_read;
   GET DIAGNOSTICS changed = ROW_COUNT;
-  EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+  PERFORM pg_catalog.set_config('app.user_id', previous, true);
   RETURN changed;
 END;
 $function$;
@@ -2092,7 +2102,7 @@ COMMENT ON FUNCTION public.seller_inbox_page(p_seller uuid, p_account uuid, p_li
 COMMENT ON FUNCTION public.seller_ingest_batch(p_seller uuid, p_accounts uuid[], p_conversations text[], p_participants text[], p_usernames text[], p_messages text[], p_senders text[], p_types text[], p_contents text[], p_sent_ats timestamp with time zone[]) IS 'Citus: a batch of webhook messages for the seller, in statements naming it; how many were new, or the accounts that are not the seller''s connected ones (then nothing is stored). The library''s ingest_batch where Citus is loaded (migration 057).';
 COMMENT ON FUNCTION public.seller_ingest_message(p_seller uuid, p_account uuid, p_conversation text, p_participant text, p_username text, p_message text, p_sender text, p_type text, p_content text, p_sent_at timestamp with time zone) IS 'One webhook message for the seller given: inserts the message unless redelivered, then moves its conversation''s unread_count and last_message_at (creating the conversation when new); true when it was new. Runs as socialdb_ingest, whose statements the unread trigger skips; locks the message before an existing conversation, as every writer of messages does (a new conversation is its own, invisible to others, until the commit).';
 COMMENT ON FUNCTION public.seller_limit(p_caller text, p_limit integer, p_max integer) IS 'A page''s row limit: an error when NULL or below 1, capped at the maximum.';
-COMMENT ON FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) IS 'Citus: marks the seller''s conversation''s unread customer messages read, naming the seller (one shard); how many changed. The library''s mark_read where Citus is loaded (migration 057).';
+COMMENT ON FUNCTION public.seller_mark_read(p_seller uuid, p_conversation uuid) IS 'Marks the seller''s conversation''s unread customer messages read, naming the seller (one shard on Citus); how many changed. The library''s mark_read (migrations 057, 062).';
 COMMENT ON FUNCTION public.seller_message_page(p_seller uuid, p_conversation uuid, p_limit integer, p_after_at timestamp with time zone, p_after_id uuid) IS 'Messages of a conversation, newest first, for the seller given: one page (at most 200), keyset on (sent_at, id).';
 COMMENT ON FUNCTION public.seller_record_events(p_seller uuid, p_accounts uuid[], p_types text[], p_categories text[], p_times timestamp with time zone[], p_values numeric[], p_entity_types text[], p_entity_ids uuid[]) IS 'Citus: appends the seller''s analytics events in one multi-row INSERT naming it; how many. The library''s record_events where Citus is loaded (migration 057).';
 COMMENT ON FUNCTION public.seller_search_products(p_seller uuid, p_query text, p_limit integer) IS 'Citus: the seller''s live products matching a web-search query, best first (SECURITY DEFINER, plpgsql). The library''s search_products where Citus is loaded (migration 057).';

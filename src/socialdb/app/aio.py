@@ -183,9 +183,7 @@ class AsyncSession:
         return await self._run(calls.message_page(self.seller, conversation_id, limit, after))
 
     async def mark_read(self, conversation_id: UUID) -> int:
-        if await self._citus():
-            return await self._run(calls.citus_mark_read(self.seller, conversation_id))
-        return await self._run(calls.mark_read(conversation_id))
+        return await self._run(calls.mark_read(self.seller, conversation_id))
 
     async def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
         if await self._citus():

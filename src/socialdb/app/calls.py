@@ -7,10 +7,9 @@ same `Call`s (socialdb.app.session, socialdb.app.aio), so the two cannot drift a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 from uuid import UUID, uuid4
 
 from psycopg.pq import ExecStatus
@@ -49,23 +48,24 @@ class Scope(Enum):
     NONE = "none"  # a lookup that finds the seller (routing, sign-in)
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     """What the last statement of a call returned."""
 
     rows: Sequence[Sequence[Any]]
     rowcount: int
 
 
-@dataclass(frozen=True)
-class Call(Generic[T]):
+# NamedTuples, not frozen dataclasses: every call of the library builds one of each, and a
+# tuple is built in one C call where a frozen dataclass sets each field through
+# object.__setattr__ (decision 275: the hot paths' client CPU).
+class Call(NamedTuple, Generic[T]):
     statements: tuple[tuple[str, Mapping[str, Any]], ...]
     shape: Callable[[Result], T]
     scope: Scope
     # Raised in place of a unique violation that a second try did not clear.
-    taken: Callable[[], Exception] | None = field(default=None)
+    taken: Callable[[], Exception] | None = None
     # Reads the first statement's rows before the next runs, and raises to refuse the call.
-    guard: Callable[[Result], None] | None = field(default=None)
+    guard: Callable[[Result], None] | None = None
 
 
 def has_rows(cursor: Any) -> bool:
@@ -87,10 +87,6 @@ def _first(result: Result) -> Any:
     return result.rows[0][0] if result.rows else None
 
 
-def _keyset(after: Cursor | None) -> dict[str, Any]:
-    return {"after_at": after.at if after else None, "after_id": after.id if after else None}
-
-
 # -- the seller as an argument --------------------------------------------------------------
 
 
@@ -110,18 +106,26 @@ def ingest_parameters(seller: UUID | None, message: IncomingMessage) -> dict[str
     }
 
 
+def _stored(result: Result) -> bool:
+    return bool(result.rows and result.rows[0][0])
+
+
 def ingest_message(seller: UUID, message: IncomingMessage) -> Call[bool]:
-    return _one(sql.INGEST, ingest_parameters(seller, message), lambda r: bool(_first(r)), Scope.ARGUMENT)
+    return Call(((sql.INGEST, ingest_parameters(seller, message)),), _stored, Scope.ARGUMENT)
 
 
 def inbox_page(seller: UUID, account: UUID, limit: int, after: Cursor | None) -> Call[Page[InboxRow]]:
-    params = {"seller": seller, "account": account, "limit": limit, **_keyset(after)}
-    return _one(sql.INBOX, params, lambda r: Page(r.rows, InboxRow, limit), Scope.ARGUMENT)
+    params = {"seller": seller, "account": account, "limit": limit, "after_at": None, "after_id": None}
+    if after is not None:
+        params["after_at"], params["after_id"] = after.at, after.id
+    return Call(((sql.INBOX, params),), lambda r: Page(r.rows, InboxRow, limit), Scope.ARGUMENT)
 
 
 def message_page(seller: UUID, conversation: UUID, limit: int, after: Cursor | None) -> Call[Page[MessageRow]]:
-    params = {"seller": seller, "conversation": conversation, "limit": limit, **_keyset(after)}
-    return _one(sql.MESSAGES, params, lambda r: Page(r.rows, MessageRow, limit), Scope.ARGUMENT)
+    params = {"seller": seller, "conversation": conversation, "limit": limit, "after_at": None, "after_id": None}
+    if after is not None:
+        params["after_at"], params["after_id"] = after.at, after.id
+    return Call(((sql.MESSAGES, params),), lambda r: Page(r.rows, MessageRow, limit), Scope.ARGUMENT)
 
 
 # -- no seller: the lookups that find one -----------------------------------------------------
@@ -186,8 +190,13 @@ def all_connected(result: Result) -> None:
         )
 
 
-def mark_read(conversation: UUID) -> Call[int]:
-    return _one(sql.MARK_READ, {"conversation": conversation}, _count, Scope.TRANSACTION)
+def mark_read(seller: UUID, conversation: UUID) -> Call[int]:
+    """One statement, on one server and on Citus alike (seller_mark_read, 057 and 062)."""
+    return Call(((sql.MARK_READ_CALL, {"seller": seller, "conversation": conversation}),), _changed, Scope.ARGUMENT)
+
+
+def _changed(result: Result) -> int:
+    return int(result.rows[0][0])
 
 
 def citus_ingest_batch(seller: UUID, messages: Sequence[IncomingMessage]) -> Call[int]:
@@ -202,11 +211,6 @@ def _stored_unless_refused(result: Result) -> int:
     if not_connected:
         all_connected(Result([(account,) for account in not_connected], len(not_connected)))
     return int(stored)
-
-
-def citus_mark_read(seller: UUID, conversation: UUID) -> Call[int]:
-    params = {"seller": seller, "conversation": conversation}
-    return _one(sql.CITUS_MARK_READ, params, lambda r: int(_first(r)), Scope.ARGUMENT)
 
 
 def citus_search_products(seller: UUID, query: str, limit: int) -> Call[Rows[ProductHit]]:

@@ -41,6 +41,23 @@ class IncomingMessage:
     participant_username: str | None = None
 
     def __post_init__(self) -> None:
+        # Every webhook makes one: the common case is one expression (LIMITS' bounds, written
+        # out); the loop below finds and names the field at fault.
+        username, content = self.participant_username, self.content
+        if (
+            type(self.platform_conversation_id) is str
+            and 0 < len(self.platform_conversation_id) <= 255
+            and type(self.participant_platform_id) is str
+            and 0 < len(self.participant_platform_id) <= 255
+            and type(self.platform_message_id) is str
+            and 0 < len(self.platform_message_id) <= 255
+            and (username is None or (type(username) is str and len(username) <= 255))
+            and (content is None or (type(content) is str and len(content) <= 8192))
+        ):
+            return
+        self._refuse()
+
+    def _refuse(self) -> None:
         for field_name, limit in LIMITS.items():
             value = getattr(self, field_name)
             if value is None and field_name in _OPTIONAL:

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from psycopg.pq import TransactionStatus
+from psycopg.pq import ExecStatus, TransactionStatus
 
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
-from socialdb.app.calls import has_rows as _has_rows
 from socialdb.app.cluster import known, on_citus
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
@@ -46,7 +45,17 @@ from socialdb.app.rows import (
     Rows,
     SignIn,
 )
-from socialdb.app.tenant import clear_seller, hold, require_holder, seller_id
+from socialdb.app.tenant import (
+    NOT_HOLDER,
+    _Holder,
+    _who,
+    claim,
+    clear_seller,
+    holds,
+    release,
+    require_holder,
+    seller_id,
+)
 from socialdb.app.tenant import seller as seller_scope
 from socialdb.errors import SellerScopeError
 
@@ -56,6 +65,7 @@ if TYPE_CHECKING:
     from socialdb.app.tokens import TokenCipher
 
 T = TypeVar("T")
+_TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> ConnectionPool[Any]:
@@ -72,40 +82,40 @@ class session:
     Autocommit, so that a one-statement call is one round trip; a connection already in a
     transaction keeps it (the calls then join it), and the caller's mode comes back."""
 
-    __slots__ = ("borrowed", "bound", "conn", "guard", "seller", "source", "switch")
+    __slots__ = ("attributes", "borrowed", "bound", "conn", "holder", "seller", "source", "switch")
 
     def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any], seller: UUID | str) -> None:
-        self.source, self.seller = source, seller_id(seller)
+        self.source, self.seller = source, seller if type(seller) is UUID else seller_id(seller)
         self.borrowed: Any = None
-        self.guard: hold | None = None
+        self.holder: _Holder | None = None
         self.bound: Session | None = None
         self.switch = False
 
     def __enter__(self) -> Session:
-        if isinstance(self.source, psycopg.Connection):
-            self.conn = self.source
+        source = self.source
+        if isinstance(source, psycopg.Connection):
+            conn = self.conn = source
         else:
-            self.borrowed = self.source.connection()
-            self.conn = self.borrowed.__enter__()
+            self.borrowed = source.connection()
+            conn = self.conn = self.borrowed.__enter__()
         try:
-            self.switch = not self.conn.autocommit and self.conn.pgconn.transaction_status == TransactionStatus.IDLE
-            if self.switch:  # the setter waits on the connection: only when it changes anything
-                self.conn.autocommit = True
-            guard = hold(self.conn)
-            guard.__enter__()
-            self.guard = guard
+            if not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
+                self.switch = True  # the setter waits on the connection: only when it changes anything
+                conn.autocommit = True
+            self.attributes = vars(conn)
+            self.holder = claim(self.attributes)
         except BaseException:
             self.__exit__(*sys.exc_info())  # refused: give back what was taken
             raise
-        self.bound = Session(self.conn, self.seller)
+        self.bound = Session(conn, self.seller, self.holder)
         return self.bound
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
         try:
             if self.bound is not None:
                 self.bound.open = False
-            if self.guard is not None:
-                self.guard.__exit__()
+            if self.holder is not None:
+                release(self.attributes, self.holder)
             if self.switch and self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
                 self.conn.autocommit = False
         finally:
@@ -135,25 +145,37 @@ def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]
 
 def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
     cur = conn.cursor()
-    for index, (statement, params) in enumerate(call.statements):
-        cur.execute(statement, params)
-        if index == 0 and call.guard is not None:
-            call.guard(Result(cur.fetchall(), cur.rowcount))
-    rows = cur.fetchall() if _has_rows(cur) else []
+    statements = call.statements
+    if len(statements) == 1:  # most calls: no loop, no guard
+        cur.execute(*statements[0])
+    else:
+        for index, (statement, params) in enumerate(statements):
+            cur.execute(statement, params)
+            if index == 0 and call.guard is not None:
+                call.guard(Result(cur.fetchall(), cur.rowcount))
+    result = cur.pgresult  # has_rows, inline: this runs on every call
+    rows = cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
     return call.shape(Result(rows, cur.rowcount))
 
 
 class Session:
     """One seller's calls on one connection: get it from `session(...)`."""
 
-    def __init__(self, conn: psycopg.Connection[Any], seller: UUID) -> None:
+    __slots__ = ("conn", "holder", "open", "seller")
+
+    def __init__(self, conn: psycopg.Connection[Any], seller: UUID, holder: _Holder | None = None) -> None:
         self.conn, self.seller = conn, seller
+        # The scope its `session` block holds on the connection (None: asked of the connection).
+        self.holder = holder
         self.open = True  # until its `session` block ends
 
     def _usable(self) -> None:
         if not self.open:
             raise SellerScopeError("this session has ended: open a new one (its connection may serve another request)")
-        require_holder(self.conn)
+        if self.holder is None:
+            require_holder(self.conn)
+        elif not holds(self.holder):  # the block's own scope: this thread or task must be its holder
+            raise SellerScopeError(NOT_HOLDER)
 
     def _citus(self) -> bool:
         """Whether the server runs Citus, where four calls take other statements (decision 234)."""
@@ -164,16 +186,24 @@ class Session:
         return citus
 
     def _run(self, call: Call[T]) -> T:
-        self._usable()
+        holder = self.holder  # `_usable`, inline for a call from the block's own thread or task
+        if not (self.open and holder is not None and holder.who == _who()):
+            self._usable()
+        conn = self.conn
+        if call.scope is Scope.ARGUMENT and call.taken is None:  # the hot calls: one statement
+            if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+                return _execute(conn, call)
+            with conn.transaction():  # a savepoint: a failed call leaves the caller's transaction usable
+                return _execute(conn, call)
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:
-                    with seller_scope(self.conn, self.seller):
-                        return _execute(self.conn, call)
-                if self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
-                    return _execute(self.conn, call)
-                with self.conn.transaction():  # a savepoint: a failed call leaves the caller's transaction usable
-                    return _execute(self.conn, call)
+                    with seller_scope(conn, self.seller):
+                        return _execute(conn, call)
+                if conn.pgconn.transaction_status == TransactionStatus.IDLE:
+                    return _execute(conn, call)
+                with conn.transaction():
+                    return _execute(conn, call)
             except psycopg.errors.UniqueViolation:
                 # Two connects of one new account race: the second try finds the first's row.
                 if call.taken is None:
@@ -211,9 +241,7 @@ class Session:
 
     def mark_read(self, conversation_id: UUID) -> int:
         """Mark a conversation's unread customer messages read; returns how many changed."""
-        if self._citus():
-            return self._run(calls.citus_mark_read(self.seller, conversation_id))
-        return self._run(calls.mark_read(conversation_id))
+        return self._run(calls.mark_read(self.seller, conversation_id))
 
     # -- products --
 

@@ -70,9 +70,32 @@ def _holder(conn: object) -> _Holder | None:
     return held
 
 
+def claim(attributes: dict[str, Any]) -> _Holder:
+    """Enter a scope on the connection whose attributes these are (vars(conn)): its holder, one
+    level deeper; SellerScopeError when another thread or task holds it."""
+    me = _who()
+    holder: _Holder | None = attributes.get(_KEY)
+    if holder is None:
+        holder = attributes.setdefault(_KEY, _Holder(me, 0))
+    if holder.who != me:
+        raise SellerScopeError(
+            "this connection is in a seller scope of another thread or task: give each its own connection"
+            " (take one from a pool per request)"
+        )
+    holder.depth += 1
+    return holder
+
+
+def release(attributes: dict[str, Any], holder: _Holder) -> None:
+    """Leave a scope that `claim` entered; the last one out frees the connection."""
+    holder.depth -= 1
+    if holder.depth == 0:
+        attributes.pop(_KEY, None)
+
+
 class hold:
     """Mark `conn` as in a scope of this thread or task for the block; refuse another's.
-    A class, not a generator: it runs on every session and every scoped call."""
+    A class, not a generator: it runs on every scoped call."""
 
     __slots__ = ("attributes", "holder")
 
@@ -80,22 +103,10 @@ class hold:
         self.attributes: dict[str, Any] = vars(conn)
 
     def __enter__(self) -> None:
-        me = _who()
-        holder = self.attributes.get(_KEY)
-        if holder is None:
-            holder = self.attributes.setdefault(_KEY, _Holder(me, 0))
-        if holder.who != me:
-            raise SellerScopeError(
-                "this connection is in a seller scope of another thread or task: give each its own connection"
-                " (take one from a pool per request)"
-            )
-        holder.depth += 1
-        self.holder = holder
+        self.holder = claim(self.attributes)
 
     def __exit__(self, *exc: object) -> None:
-        self.holder.depth -= 1
-        if self.holder.depth == 0:
-            self.attributes.pop(_KEY, None)
+        release(self.attributes, self.holder)
 
 
 def require_holder(conn: object) -> None:
@@ -103,7 +114,15 @@ def require_holder(conn: object) -> None:
     would act for the session's seller on a connection another is using."""
     holder = _holder(conn)
     if holder is None or holder.who != _who():
-        raise SellerScopeError("this session belongs to another thread or task (or has ended): open a session in each")
+        raise SellerScopeError(NOT_HOLDER)
+
+
+NOT_HOLDER = "this session belongs to another thread or task (or has ended): open a session in each"
+
+
+def holds(holder: _Holder) -> bool:
+    """Whether this thread or task is the one that holds `holder`'s connection."""
+    return holder.who == _who()
 
 
 def seller_id(user_id: UUID | str) -> UUID:
