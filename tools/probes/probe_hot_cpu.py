@@ -15,7 +15,9 @@ benchmark times) for SECONDS on a connection of its own, then prints one line: t
 the calls made, the server's CPU per call in microseconds (the backend's, read from the
 postmaster's reaped children in /proc once the connection has closed: 10 ms ticks) and the
 client's (this process's CPU). Autovacuum is turned off on the server for the probe (its
-workers are reaped children too) and turned back on at the end.
+workers are reaped children too) and turned back on at the end, unless
+SOCIALDB_PROBE_KEEP_AUTOVACUUM is set: tools/probes/probe_hot_ab.py turns it off on both
+servers for the whole comparison, so that neither server vacuums while the other is measured.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def main() -> None:
     url = url_for(admin_url, OURS)
     postmaster = postmaster_pid(admin_url)
     s = workload.sample(url)
-    autovacuum(admin_url, False)
+    toggle = not os.environ.get("SOCIALDB_PROBE_KEEP_AUTOVACUUM")
+    if toggle:
+        autovacuum(admin_url, False)
     try:
         for operation in operations:
             time.sleep(0.3)  # earlier connections reaped
@@ -79,7 +83,8 @@ def main() -> None:
             server = reaped_cpu(postmaster) - server
             print(f"{operation}\t{calls}\t{server / calls * 1e6:.1f}\t{client / calls * 1e6:.1f}", flush=True)
     finally:
-        autovacuum(admin_url, True)
+        if toggle:
+            autovacuum(admin_url, True)
 
 
 if __name__ == "__main__":

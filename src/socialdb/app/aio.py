@@ -145,6 +145,8 @@ class AsyncSession:
 
     async def _run(self, call: Call[T]) -> T:
         self._usable()
+        if call.scope is Scope.TRANSACTION and known(self.conn) is None:
+            await self._citus()  # once per connection: one server's scope sets its seller by set_config()
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:

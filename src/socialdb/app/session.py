@@ -195,6 +195,8 @@ class Session:
                 return _execute(conn, call)
             with conn.transaction():  # a savepoint: a failed call leaves the caller's transaction usable
                 return _execute(conn, call)
+        if call.scope is Scope.TRANSACTION and known(conn) is None:
+            self._citus()  # once per connection: one server's scope then sets its seller by set_config()
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:

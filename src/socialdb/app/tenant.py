@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from socialdb.app.cluster import known
 from socialdb.errors import NoSellerError, SellerScopeError
 
 # The seller, for the transaction: SET LOCAL, not set_config(), so that on a Citus coordinator
@@ -34,6 +35,10 @@ from socialdb.errors import NoSellerError, SellerScopeError
 # no parameter to bind. The value is a UUID's text (hex digits and dashes), checked before it
 # is put in (decision 211).
 _SET = "SET LOCAL citus.propagate_set_commands = 'local'; SET LOCAL app.user_id = '{}'"
+# Where the connection is known to be one server's (socialdb.app.cluster: a session asks once
+# per connection), the seller goes by set_config(): one statement with a bound parameter, which
+# psycopg prepares like any other, where the pair above is parsed on every scope (decision 275).
+_SET_ONE_SERVER = "SELECT pg_catalog.set_config('app.user_id', %s, true)"
 _CURRENT = "SELECT current_setting('app.user_id', true)"
 # psycopg forgets its prepared statements when a statement it sees for the first time reports
 # DISCARD ALL; a text it has seen before is only counted, unchecked. The first reset of a
@@ -125,6 +130,11 @@ def holds(holder: _Holder) -> bool:
     return holder.who == _who()
 
 
+def _text(user_id: UUID | str) -> str:
+    """A seller's id as text, checked: a UUID's own, or a string's once parsed as one (decision 211)."""
+    return str(user_id) if type(user_id) is UUID else str(UUID(str(user_id)))
+
+
 def seller_id(user_id: UUID | str) -> UUID:
     """A seller's id as a UUID; a malformed one fails here (ValueError), before any round trip."""
     return user_id if isinstance(user_id, UUID) else UUID(str(user_id))
@@ -149,12 +159,15 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psyco
     savepoint, where SET LOCAL would outlive the block: the seller set before it is put
     back when the block ends (a failed block's savepoint rollback undoes it by itself).
     """
-    wanted = str(UUID(str(user_id)))
+    wanted = _text(user_id)
     with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         with conn.transaction():
             previous = _current(conn) if nested else None
-            conn.execute(_SET.format(wanted).encode())
+            if known(conn) is False:
+                conn.execute(_SET_ONE_SERVER, (wanted,))
+            else:
+                conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
                 conn.execute(_restore(previous))
@@ -165,12 +178,15 @@ async def aseller(
     conn: psycopg.AsyncConnection[Any], user_id: UUID | str
 ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
-    wanted = str(UUID(str(user_id)))
+    wanted = _text(user_id)
     with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         async with conn.transaction():
             previous = await _acurrent(conn) if nested else None
-            await conn.execute(_SET.format(wanted).encode())
+            if known(conn) is False:
+                await conn.execute(_SET_ONE_SERVER, (wanted,))
+            else:
+                await conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
                 await conn.execute(_restore(previous))
