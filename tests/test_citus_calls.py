@@ -33,6 +33,7 @@ from socialdb.app import operations as ops
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.refused import AccountNotConnectedError
 from socialdb.app.session import session
+from socialdb.app.tenant import seller
 from socialdb.errors import NoSellerError
 from tests import citus
 from tests.citus import Cluster
@@ -464,3 +465,22 @@ def test_a_null_seller_is_refused_and_the_coordinator_stays_up(cluster_url: str,
                     except psycopg.errors.Error as error:
                         assert not isinstance(error, psycopg.OperationalError), f"{text}: {error}"
     assert citus.rows(cluster_url, "SELECT pg_postmaster_start_time()")[0][0] == started
+
+
+def test_mark_read_in_a_sellers_transaction_puts_that_seller_back_on_the_workers_too(app_url: str) -> None:
+    """062's seller_mark_read named another seller inside seller a's transaction (allowed: the
+    seller is the caller's to name). After it the transaction acts for a again on every node,
+    as after 057's call (its SET LOCAL of the previous seller, which Citus sends to the workers)
+    and 053's pages: the mirror of test_attacks' one-server test. Not invoker-delegated in a
+    transaction, the function runs on the coordinator, so its SET LOCAL of b reaches the workers;
+    062 puts a back with set_config(), which Citus sends nowhere."""
+    with psycopg.connect(app_url, autocommit=True) as conn, seller(conn, A):
+
+        def sellers_seen() -> set[uuid.UUID]:
+            return {row[0] for row in conn.execute("SELECT user_id FROM conversations").fetchall()}
+
+        assert sellers_seen() == {A}
+        # A conversation of no one: nothing changes, but the UPDATE goes to b's shard.
+        assert conn.execute("SELECT seller_mark_read(%s, %s)", (B, uuid.uuid4())).fetchone() == (0,)
+        assert conn.execute("SELECT current_setting('app.user_id')").fetchone() == (str(A),)  # the coordinator
+        assert sellers_seen() == {A}  # the workers, where row-level security reads it

@@ -408,3 +408,39 @@ def test_a_lookup_on_a_bare_connection_leaves_no_transaction_open(db_url: str) -
                 assert s.ingest_message(msg(1))
         with psycopg.connect(url, autocommit=True) as check, sync.session(check, ME) as s:
             assert len(s.inbox_page(ACCOUNT)) == 1
+
+
+def test_a_session_block_entered_again_gives_back_the_callers_mode(db_url: str) -> None:
+    """`session` gives back the caller's autocommit each time its block ends, the same block
+    entered twice included (found by review: the first entry's switch outlived it)."""
+    with psycopg.connect(db_url) as conn:
+        block = sync.session(conn, ME)
+        with block:
+            assert conn.autocommit
+        assert not conn.autocommit
+        conn.autocommit = True
+        with block:
+            assert conn.autocommit
+        assert conn.autocommit
+
+
+def test_ingest_refuses_a_disconnected_account_and_writes_nothing(db_url: str) -> None:
+    """062 checks the account inside the statement that finds the conversation: a disconnected
+    account is refused (55000) whether its conversation exists or not, and nothing is written."""
+    account = uuid.UUID("aaaaaaaa-0000-4000-8000-0000000000ad")
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, ME, account)
+    with (
+        login_role(db_url, "socialdb_app") as (_, url),
+        psycopg.connect(url, autocommit=True) as conn,
+        sync.session(conn, ME) as s,
+    ):
+        assert s.ingest_message(IncomingMessage(account, "c1", "p1", "m1", "customer", T0, "oi"))
+        assert s.disconnect_account(account)
+        for conversation, message in (("c1", "m2"), ("c2", "m3")):  # found, and new
+            with pytest.raises(psycopg.errors.ObjectNotInPrerequisiteState):
+                s.ingest_message(IncomingMessage(account, conversation, "p1", message, "customer", T0, "oi"))
+    with psycopg.connect(db_url) as admin:
+        stored = admin.execute("SELECT platform_message_id FROM messages WHERE user_id = %s", (ME,)).fetchall()
+        assert stored == [("m1",)]
+        assert admin.execute("SELECT count(*) FROM conversations WHERE user_id = %s", (ME,)).fetchone() == (1,)

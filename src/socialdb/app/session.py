@@ -98,9 +98,11 @@ class session:
         else:
             self.borrowed = source.connection()
             conn = self.conn = self.borrowed.__enter__()
+        self.holder = self.bound = None  # a block entered again starts afresh (found by review)
         try:
-            if not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE:
-                self.switch = True  # the setter waits on the connection: only when it changes anything
+            # The setter waits on the connection: only when it changes anything.
+            self.switch = not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE
+            if self.switch:
                 conn.autocommit = True
             self.attributes = vars(conn)
             self.holder = claim(self.attributes)

@@ -181,7 +181,14 @@ BEGIN
   UPDATE public.messages AS m SET is_read = true, read_at = pg_catalog.now()
   WHERE m.conversation_id = p_conversation AND m.user_id = p_seller AND m.sender_type = 'customer' AND NOT m.is_read;
   GET DIAGNOSTICS changed = ROW_COUNT;
-  PERFORM pg_catalog.set_config('app.user_id', previous, true);
+  -- The caller's seller back the way this one was set: on Citus only SET LOCAL reaches the
+  -- workers, where a set_config() would leave them acting for p_seller for the rest of the
+  -- transaction (found by review; tests/test_citus_calls.py).
+  IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
+    EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', previous);
+  ELSE
+    PERFORM pg_catalog.set_config('app.user_id', previous, true);
+  END IF;
   RETURN changed;
 END;
 $$;
