@@ -230,7 +230,7 @@ ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
 """
 # The library's mark_read on one server and on Citus alike (062): one statement in autocommit,
-# where a seller transaction of MARK_READ was four.
+# where a seller transaction of MARK_READ was four round trips.
 MARK_READ_CALL = "SELECT seller_mark_read(%(seller)s, %(conversation)s)"
 
 READ_NOTIFICATIONS = """
