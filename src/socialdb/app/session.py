@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
 import psycopg
-from psycopg.pq import ExecStatus, TransactionStatus
+from psycopg.pq import TransactionStatus
 
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
+from socialdb.app.calls import has_rows as _has_rows
 from socialdb.app.cluster import known, on_citus
 from socialdb.app.inputs import IncomingMessage, NewEvent
 from socialdb.app.rows import (
@@ -53,7 +54,6 @@ from socialdb.app.tenant import (
     clear_seller,
     holds,
     release,
-    require_holder,
     seller_id,
 )
 from socialdb.app.tenant import seller as seller_scope
@@ -65,7 +65,6 @@ if TYPE_CHECKING:
     from socialdb.app.tokens import TokenCipher
 
 T = TypeVar("T")
-_TUPLES_OK = ExecStatus.TUPLES_OK
 
 
 def open_pool(url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> ConnectionPool[Any]:
@@ -85,7 +84,7 @@ class session:
     __slots__ = ("attributes", "borrowed", "bound", "conn", "holder", "seller", "source", "switch")
 
     def __init__(self, source: ConnectionPool[Any] | psycopg.Connection[Any], seller: UUID | str) -> None:
-        self.source, self.seller = source, seller if type(seller) is UUID else seller_id(seller)
+        self.source, self.seller = source, seller_id(seller)
         self.borrowed: Any = None
         self.holder: _Holder | None = None
         self.bound: Session | None = None
@@ -147,16 +146,11 @@ def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]
 
 def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
     cur = conn.cursor()
-    statements = call.statements
-    if len(statements) == 1:  # most calls: no loop, no guard
-        cur.execute(*statements[0])
-    else:
-        for index, (statement, params) in enumerate(statements):
-            cur.execute(statement, params)
-            if index == 0 and call.guard is not None:
-                call.guard(Result(cur.fetchall(), cur.rowcount))
-    result = cur.pgresult  # has_rows, inline: this runs on every call
-    rows = cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
+    for index, (statement, params) in enumerate(call.statements):
+        cur.execute(statement, params)
+        if index == 0 and call.guard is not None:
+            call.guard(Result(cur.fetchall(), cur.rowcount))
+    rows = cur.fetchall() if _has_rows(cur) else []
     return call.shape(Result(rows, cur.rowcount))
 
 
@@ -165,18 +159,15 @@ class Session:
 
     __slots__ = ("conn", "holder", "open", "seller")
 
-    def __init__(self, conn: psycopg.Connection[Any], seller: UUID, holder: _Holder | None = None) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], seller: UUID, holder: _Holder) -> None:
         self.conn, self.seller = conn, seller
-        # The scope its `session` block holds on the connection (None: asked of the connection).
-        self.holder = holder
+        self.holder = holder  # the scope its `session` block holds on the connection
         self.open = True  # until its `session` block ends
 
     def _usable(self) -> None:
         if not self.open:
             raise SellerScopeError("this session has ended: open a new one (its connection may serve another request)")
-        if self.holder is None:
-            require_holder(self.conn)
-        elif not holds(self.holder):  # the block's own scope: this thread or task must be its holder
+        if not holds(self.holder):  # the block's own scope: this thread or task must be its holder
             raise SellerScopeError(NOT_HOLDER)
 
     def _citus(self) -> bool:
@@ -188,8 +179,7 @@ class Session:
         return citus
 
     def _run(self, call: Call[T]) -> T:
-        holder = self.holder  # `_usable`, inline for a call from the block's own thread or task
-        if not (self.open and holder is not None and holder.who == _who()):
+        if not (self.open and self.holder.who == _who()):  # `_usable`, inline: it raises
             self._usable()
         conn = self.conn
         if call.scope is Scope.ARGUMENT and call.taken is None:  # the hot calls: one statement

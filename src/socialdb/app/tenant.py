@@ -130,11 +130,6 @@ def holds(holder: _Holder) -> bool:
     return holder.who == _who()
 
 
-def _text(user_id: UUID | str) -> str:
-    """A seller's id as text, checked: a UUID's own, or a string's once parsed as one (decision 211)."""
-    return str(user_id) if type(user_id) is UUID else str(UUID(str(user_id)))
-
-
 def seller_id(user_id: UUID | str) -> UUID:
     """A seller's id as a UUID; a malformed one fails here (ValueError), before any round trip."""
     return user_id if isinstance(user_id, UUID) else UUID(str(user_id))
@@ -159,7 +154,7 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psyco
     savepoint, where SET LOCAL would outlive the block: the seller set before it is put
     back when the block ends (a failed block's savepoint rollback undoes it by itself).
     """
-    wanted = _text(user_id)
+    wanted = str(seller_id(user_id))  # checked: hex digits and dashes only (decision 211)
     with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         with conn.transaction():
@@ -178,7 +173,7 @@ async def aseller(
     conn: psycopg.AsyncConnection[Any], user_id: UUID | str
 ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
     """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
-    wanted = _text(user_id)
+    wanted = str(seller_id(user_id))  # checked: hex digits and dashes only (decision 211)
     with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         async with conn.transaction():

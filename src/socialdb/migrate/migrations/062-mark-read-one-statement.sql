@@ -43,7 +43,7 @@ BEGIN
   -- and the definer opens no connection; 050's statements span shards (a data-modifying
   -- CTE without the seller). The seller is set with SET LOCAL (053). The order of the locks
   -- is the same: the message first, then its conversation. A single server takes 050's
-  -- statements below, unchanged.
+  -- statements below, with the account's check inside the first (062).
   IF pg_catalog.current_setting('citus.shard_count', true) IS NOT NULL THEN
     SET LOCAL citus.propagate_set_commands = 'local';
     EXECUTE pg_catalog.format('SET LOCAL app.user_id = %L', p_seller);
