@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from psycopg.rows import dict_row, namedtuple_row
 
 from socialdb.app import aio, summary
 from socialdb.app import session as sync
@@ -444,3 +445,54 @@ def test_ingest_refuses_a_disconnected_account_and_writes_nothing(db_url: str) -
         stored = admin.execute("SELECT platform_message_id FROM messages WHERE user_id = %s", (ME,)).fetchall()
         assert stored == [("m1",)]
         assert admin.execute("SELECT count(*) FROM conversations WHERE user_id = %s", (ME,)).fetchone() == (1,)
+
+
+def _pooled(lib: Lib, look: Callable[[Any], Any]) -> Any:
+    """`look` at the pool's one connection, borrowed outside any session (the next request's)."""
+    if lib.loop is None:
+        with lib.pool.connection() as conn:
+            return look(conn)
+
+    async def borrow() -> Any:
+        async with lib.pool.connection() as conn:
+            return look(conn)
+
+    return lib.loop.run(borrow())
+
+
+def test_the_pool_reset_leaves_no_row_of_the_last_request_in_the_client(lib: Lib) -> None:
+    """Decision 276: a connection's sessions share one cursor, which keeps its last result in
+    the client's memory. The reset closes it: the next borrower finds no result of the last
+    request's anywhere in the connection's attributes (a cursor's `pgresult` holds its rows)."""
+    assert lib(ME, "ingest_message", msg(1))
+    assert len(lib(ME, "inbox_page", ACCOUNT)) == 1
+
+    def results(conn: Any) -> list[Any]:
+        objects = [value for value in vars(conn).values() if not isinstance(value, type)]  # not its cursor classes
+        return [value for value in objects if getattr(value, "pgresult", None) is not None]
+
+    assert _pooled(lib, results) == []
+
+
+@pytest.mark.parametrize("factory", [dict_row, namedtuple_row])
+def test_a_session_returns_its_own_rows_whatever_the_connections_row_factory(db_url: str, factory: Any) -> None:
+    """A service whose connections make dicts or named tuples still gets the library's typed
+    rows and values: the session's cursor makes tuples of its own (decision 276)."""
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, ME, ACCOUNT)
+    with login_role(db_url, "socialdb_app") as (_, url):
+        with psycopg.connect(url, autocommit=True, row_factory=factory) as conn:
+            assert sync.route_account(conn, "instagram", str(ACCOUNT)) == (ME, ACCOUNT)
+            with sync.session(conn, ME) as s:
+                assert s.ingest_message(msg(1))
+                assert [type(r) for r in s.inbox_page(ACCOUNT)] == [InboxRow]
+                assert s.create_product("Vestido azul").name == "Vestido azul"
+
+        async def scenario() -> None:
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True, row_factory=factory) as conn:
+                assert await aio.route_account(conn, "instagram", str(ACCOUNT)) == (ME, ACCOUNT)
+                async with aio.session(conn, ME) as s:
+                    assert [r.content for r in await s.message_page((await s.inbox_page(ACCOUNT))[0].id)] == ["oi 1"]
+                    assert [h.name for h in await s.search_products("vestido")] == ["Vestido azul"]
+
+        asyncio.run(asyncio.wait_for(scenario(), TIMEOUT_S))

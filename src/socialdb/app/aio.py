@@ -19,6 +19,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
 
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
@@ -39,8 +40,7 @@ from socialdb.app.rows import (
     Rows,
     SignIn,
 )
-from socialdb.app.tenant import aclear_seller, hold, require_holder, seller_id
-from socialdb.app.tenant import aseller as seller_scope
+from socialdb.app.tenant import CURSOR, aclear_seller, ascope, hold, require_holder, seller_id
 from socialdb.errors import SellerScopeError
 
 if TYPE_CHECKING:
@@ -81,13 +81,29 @@ async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> Asyn
     bound = None
     try:
         with hold(conn):
-            bound = AsyncSession(conn, seller_id(seller))
+            bound = AsyncSession(conn, seller_id(seller), _cursor(conn))
             yield bound
     finally:
         if bound is not None:
             bound.open = False  # a session kept past its block is refused
         if switch and conn.pgconn.transaction_status == TransactionStatus.IDLE:
             await conn.set_autocommit(False)
+
+
+# The cursor a connection's sessions run their calls on, for the connection's life: the
+# synchronous session's, for the same reasons (socialdb.app.session, decision 276).
+
+
+def _cursor(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+    attributes = vars(conn)
+    cur: psycopg.AsyncCursor[Any] | None = attributes.get(CURSOR)
+    if cur is None or cur.closed:
+        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row, binary=True)
+    return cur
+
+
+def _fresh(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+    return conn.cursor(row_factory=tuple_row, binary=True)
 
 
 async def route_account(
@@ -105,15 +121,14 @@ async def sign_in_lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnect
 async def _lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any], call: Call[T]) -> T:
     if isinstance(source, psycopg.AsyncConnection):
         if source.autocommit or source.pgconn.transaction_status != TransactionStatus.IDLE:
-            return await _execute(source, call)
+            return await _execute(_fresh(source), call)
         async with source.transaction():
-            return await _execute(source, call)
+            return await _execute(_fresh(source), call)
     async with source.connection() as conn:
-        return await _execute(conn, call)
+        return await _execute(_fresh(conn), call)
 
 
-async def _execute(conn: psycopg.AsyncConnection[Any], call: Call[T]) -> T:
-    cur = conn.cursor()
+async def _execute(cur: psycopg.AsyncCursor[Any], call: Call[T]) -> T:
     for index, (statement, params) in enumerate(call.statements):
         await cur.execute(statement, params)
         if index == 0 and call.guard is not None:
@@ -126,8 +141,8 @@ class AsyncSession:
     """One seller's calls on one async connection: get it from `session(...)`. Each method is
     its synchronous twin's (socialdb.app.session.Session), awaited."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any], seller: UUID) -> None:
-        self.conn, self.seller = conn, seller
+    def __init__(self, conn: psycopg.AsyncConnection[Any], seller: UUID, cursor: psycopg.AsyncCursor[Any]) -> None:
+        self.conn, self.seller, self.cursor = conn, seller, cursor
         self.open = True
 
     def _usable(self) -> None:
@@ -150,12 +165,12 @@ class AsyncSession:
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:
-                    async with seller_scope(self.conn, self.seller):
-                        return await _execute(self.conn, call)
+                    async with ascope(self.conn, self.seller, self.cursor):
+                        return await _execute(self.cursor, call)
                 if self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
-                    return await _execute(self.conn, call)
+                    return await _execute(self.cursor, call)
                 async with self.conn.transaction():
-                    return await _execute(self.conn, call)
+                    return await _execute(self.cursor, call)
             except psycopg.errors.UniqueViolation:
                 if call.taken is None:
                     raise
@@ -165,7 +180,7 @@ class AsyncSession:
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[AsyncSession]:
-        async with seller_scope(self.conn, self.seller):
+        async with ascope(self.conn, self.seller, self.cursor):
             yield self
 
     async def ingest_message(self, message: IncomingMessage) -> bool:

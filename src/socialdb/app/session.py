@@ -26,6 +26,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
 
 from socialdb.app import calls
 from socialdb.app.calls import Call, Result, Scope
@@ -47,6 +48,7 @@ from socialdb.app.rows import (
     SignIn,
 )
 from socialdb.app.tenant import (
+    CURSOR,
     NOT_HOLDER,
     _Holder,
     _who,
@@ -54,9 +56,9 @@ from socialdb.app.tenant import (
     clear_seller,
     holds,
     release,
+    scope,
     seller_id,
 )
-from socialdb.app.tenant import seller as seller_scope
 from socialdb.errors import SellerScopeError
 
 if TYPE_CHECKING:
@@ -108,7 +110,7 @@ class session:
         except BaseException:
             self.__exit__(*sys.exc_info())  # refused: give back what was taken
             raise
-        self.bound = Session(conn, self.seller, self.holder)
+        self.bound = Session(conn, self.seller, self.holder, _cursor(self.attributes, conn))
         return self.bound
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
@@ -124,6 +126,22 @@ class session:
                 self.borrowed.__exit__(kind, error, trace)
 
 
+# The cursor a connection's sessions run their calls on, kept in the connection's attributes for
+# its life: a cursor made per call costs more client CPU than the call's own Python (a new
+# cursor's adapters and loaders are built again for every result), and binary results are
+# cheaper to load than text on both sides. Tuples whatever the connection's row factory, since
+# the calls build their own rows. Only a session's holder uses it (claim, socialdb.app.tenant),
+# so no two threads or tasks share it; lookups, which hold nothing, take a cursor of their own
+# (decision 276).
+
+
+def _cursor(attributes: dict[str, Any], conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+    cur: psycopg.Cursor[Any] | None = attributes.get(CURSOR)
+    if cur is None or cur.closed:
+        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row, binary=True)
+    return cur
+
+
 def route_account(source: ConnectionPool[Any] | psycopg.Connection[Any], platform: str, account: str) -> Route | None:
     """Whose webhook this is: the live connection of (platform, platform account id), or None."""
     return _lookup(source, calls.route_account(platform, account))
@@ -137,15 +155,18 @@ def sign_in_lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], email:
 def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]) -> T:
     if isinstance(source, psycopg.Connection):
         if source.autocommit or source.pgconn.transaction_status != TransactionStatus.IDLE:
-            return _execute(source, call)  # alone, or in the caller's transaction
+            return _execute(_fresh(source), call)  # alone, or in the caller's transaction
         with source.transaction():  # never leave a transaction open behind a lookup
-            return _execute(source, call)
+            return _execute(_fresh(source), call)
     with source.connection() as conn:
-        return _execute(conn, call)
+        return _execute(_fresh(conn), call)
 
 
-def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
-    cur = conn.cursor()
+def _fresh(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
+    return conn.cursor(row_factory=tuple_row, binary=True)
+
+
+def _execute(cur: psycopg.Cursor[Any], call: Call[T]) -> T:
     for index, (statement, params) in enumerate(call.statements):
         cur.execute(statement, params)
         if index == 0 and call.guard is not None:
@@ -157,10 +178,12 @@ def _execute(conn: psycopg.Connection[Any], call: Call[T]) -> T:
 class Session:
     """One seller's calls on one connection: get it from `session(...)`."""
 
-    __slots__ = ("conn", "holder", "open", "seller")
+    __slots__ = ("conn", "cursor", "holder", "open", "seller")
 
-    def __init__(self, conn: psycopg.Connection[Any], seller: UUID, holder: _Holder) -> None:
-        self.conn, self.seller = conn, seller
+    def __init__(
+        self, conn: psycopg.Connection[Any], seller: UUID, holder: _Holder, cursor: psycopg.Cursor[Any]
+    ) -> None:
+        self.conn, self.seller, self.cursor = conn, seller, cursor
         self.holder = holder  # the scope its `session` block holds on the connection
         self.open = True  # until its `session` block ends
 
@@ -184,20 +207,20 @@ class Session:
         conn = self.conn
         if call.scope is Scope.ARGUMENT and call.taken is None:  # the hot calls: one statement
             if conn.pgconn.transaction_status == TransactionStatus.IDLE:
-                return _execute(conn, call)
+                return _execute(self.cursor, call)
             with conn.transaction():  # a savepoint: a failed call leaves the caller's transaction usable
-                return _execute(conn, call)
+                return _execute(self.cursor, call)
         if call.scope is Scope.TRANSACTION and known(conn) is None:
             self._citus()  # once per connection: one server's scope then sets its seller by set_config()
         for attempt in (1, 2):
             try:
                 if call.scope is Scope.TRANSACTION:
-                    with seller_scope(conn, self.seller):
-                        return _execute(conn, call)
+                    with scope(conn, self.seller, self.cursor):
+                        return _execute(self.cursor, call)
                 if conn.pgconn.transaction_status == TransactionStatus.IDLE:
-                    return _execute(conn, call)
+                    return _execute(self.cursor, call)
                 with conn.transaction():
-                    return _execute(conn, call)
+                    return _execute(self.cursor, call)
             except psycopg.errors.UniqueViolation:
                 # Two connects of one new account race: the second try finds the first's row.
                 if call.taken is None:
@@ -209,7 +232,7 @@ class Session:
     @contextmanager
     def atomic(self) -> Iterator[Session]:
         """Run the block's calls in one transaction for the seller (each call a savepoint of it)."""
-        with seller_scope(self.conn, self.seller):
+        with scope(self.conn, self.seller, self.cursor):
             yield self
 
     # -- messages and conversations --

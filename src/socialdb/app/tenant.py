@@ -14,7 +14,7 @@ import asyncio
 import itertools
 import threading
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from uuid import UUID
 import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
 
 from socialdb.app.cluster import known
 from socialdb.errors import NoSellerError, SellerScopeError
@@ -60,6 +61,10 @@ class _Holder:
 # session's guard"). dict.setdefault is one atomic step (one C call, a str key), so two threads
 # that find no holder cannot both become it, and only the holder changes or removes it.
 _KEY = "_socialdb_scope_holder"
+# The cursor the sessions of a connection share (socialdb.app.session, decision 276) keeps its
+# last result in the client's memory: the reset closes it, so that no row of one request stays
+# with the connection for the next; the next request's first session makes a new one.
+CURSOR = "_socialdb_cursor"
 
 
 def _who() -> tuple[int, int | None]:
@@ -145,8 +150,7 @@ def require_seller(conn: object, call: str) -> None:
         )
 
 
-@contextmanager
-def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psycopg.Connection[Any]]:
+def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> AbstractContextManager[psycopg.Connection[Any]]:
     """Run the block in a transaction scoped to one seller, and for exactly that block.
 
     Under the application role, every table then shows and accepts only that seller's rows.
@@ -154,37 +158,54 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> Iterator[psyco
     savepoint, where SET LOCAL would outlive the block: the seller set before it is put
     back when the block ends (a failed block's savepoint rollback undoes it by itself).
     """
+    return scope(conn, user_id, conn.cursor(row_factory=tuple_row))  # tuples, whatever the connection's rows
+
+
+@contextmanager
+def scope(
+    conn: psycopg.Connection[Any], user_id: UUID | str, runner: psycopg.Cursor[Any]
+) -> Iterator[psycopg.Connection[Any]]:
+    """`seller`, its statements run by `runner`: a cursor of tuples (a session's own, decision 276)."""
     wanted = str(seller_id(user_id))  # checked: hex digits and dashes only (decision 211)
     with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         with conn.transaction():
-            previous = _current(conn) if nested else None
+            previous = _current(runner) if nested else None
             if known(conn) is False:
-                conn.execute(_SET_ONE_SERVER, (wanted,))
-            else:
+                runner.execute(_SET_ONE_SERVER, (wanted,))
+            else:  # two commands, a simple query: text results only, so not a session's binary cursor
                 conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
-                conn.execute(_restore(previous))
+                runner.execute(_restore(previous))
+
+
+def aseller(
+    conn: psycopg.AsyncConnection[Any], user_id: UUID | str
+) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+    """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
+    return ascope(conn, user_id, conn.cursor(row_factory=tuple_row))
 
 
 @asynccontextmanager
-async def aseller(
-    conn: psycopg.AsyncConnection[Any], user_id: UUID | str
+async def ascope(
+    conn: psycopg.AsyncConnection[Any],
+    user_id: UUID | str,
+    runner: psycopg.AsyncCursor[Any],
 ) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-    """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
+    """`scope` for an `AsyncConnection`."""
     wanted = str(seller_id(user_id))  # checked: hex digits and dashes only (decision 211)
     with hold(conn):
         nested = conn.info.transaction_status != TransactionStatus.IDLE
         async with conn.transaction():
-            previous = await _acurrent(conn) if nested else None
+            previous = await _acurrent(runner) if nested else None
             if known(conn) is False:
-                await conn.execute(_SET_ONE_SERVER, (wanted,))
-            else:
+                await runner.execute(_SET_ONE_SERVER, (wanted,))
+            else:  # two commands, a simple query: text results only, so not a session's binary cursor
                 await conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
-                await conn.execute(_restore(previous))
+                await runner.execute(_restore(previous))
 
 
 def clear_seller(conn: psycopg.Connection[Any]) -> None:
@@ -195,6 +216,7 @@ def clear_seller(conn: psycopg.Connection[Any]) -> None:
     `psycopg_pool.ConnectionPool(url, reset=clear_seller)`: the pool calls it on an idle
     connection (it has rolled back any open transaction first).
     """
+    _forget_cursor(conn)
     autocommit = conn.autocommit
     conn.autocommit = True  # DISCARD ALL refuses to run in a transaction block
     try:
@@ -205,6 +227,9 @@ def clear_seller(conn: psycopg.Connection[Any]) -> None:
 
 async def aclear_seller(conn: psycopg.AsyncConnection[Any]) -> None:
     """`clear_seller` for `psycopg_pool.AsyncConnectionPool(url, reset=aclear_seller)`."""
+    cursor = vars(conn).pop(CURSOR, None)
+    if cursor is not None:
+        await cursor.close()
     autocommit = conn.autocommit
     await conn.set_autocommit(True)
     try:
@@ -213,16 +238,22 @@ async def aclear_seller(conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.set_autocommit(autocommit)
 
 
+def _forget_cursor(conn: psycopg.Connection[Any]) -> None:
+    cursor = vars(conn).pop(CURSOR, None)
+    if cursor is not None:
+        cursor.close()  # a client-side cursor: closing it drops its result, with no round trip
+
+
 def _restore(previous: str | None) -> sql.Composed:
     """The statement that puts back the seller a nested scope found (any text: quoted as a literal)."""
     return sql.SQL("SET LOCAL app.user_id = {}").format(sql.Literal(previous or ""))
 
 
-def _current(conn: psycopg.Connection[Any]) -> str | None:
-    row = conn.execute(_CURRENT).fetchone()
+def _current(runner: psycopg.Cursor[Any]) -> str | None:
+    row = runner.execute(_CURRENT).fetchone()
     return None if row is None else row[0]
 
 
-async def _acurrent(conn: psycopg.AsyncConnection[Any]) -> str | None:
-    row = await (await conn.execute(_CURRENT)).fetchone()
+async def _acurrent(runner: psycopg.AsyncCursor[Any]) -> str | None:
+    row = await (await runner.execute(_CURRENT)).fetchone()
     return None if row is None else row[0]
