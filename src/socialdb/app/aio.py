@@ -90,7 +90,7 @@ async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> Asyn
             await conn.set_autocommit(False)
 
 
-# The cursor a connection's sessions run their calls on, for the connection's life: the
+# The cursor a connection's sessions run their calls on, until the pool's reset closes it: the
 # synchronous session's, for the same reasons (socialdb.app.session, decision 276).
 
 
@@ -98,12 +98,12 @@ def _cursor(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
     attributes = vars(conn)
     cur: psycopg.AsyncCursor[Any] | None = attributes.get(CURSOR)
     if cur is None or cur.closed:
-        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row, binary=True)
+        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row)
     return cur
 
 
 def _fresh(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
-    return conn.cursor(row_factory=tuple_row, binary=True)
+    return conn.cursor(row_factory=tuple_row)
 
 
 async def route_account(
@@ -130,7 +130,7 @@ async def _lookup(source: AsyncConnectionPool[Any] | psycopg.AsyncConnection[Any
 
 async def _execute(cur: psycopg.AsyncCursor[Any], call: Call[T]) -> T:
     for index, (statement, params) in enumerate(call.statements):
-        await cur.execute(statement, params)
+        await cur.execute(statement, params, binary=call.binary)
         if index == 0 and call.guard is not None:
             call.guard(Result(await cur.fetchall(), cur.rowcount))
     rows = await cur.fetchall() if _has_rows(cur) else []

@@ -126,19 +126,19 @@ class session:
                 self.borrowed.__exit__(kind, error, trace)
 
 
-# The cursor a connection's sessions run their calls on, kept in the connection's attributes for
-# its life: a cursor made per call costs more client CPU than the call's own Python (a new
-# cursor's adapters and loaders are built again for every result), and binary results are
-# cheaper to load than text on both sides. Tuples whatever the connection's row factory, since
-# the calls build their own rows. Only a session's holder uses it (claim, socialdb.app.tenant),
-# so no two threads or tasks share it; lookups, which hold nothing, take a cursor of their own
-# (decision 276).
+# The cursor a connection's sessions run their calls on, kept in the connection's attributes
+# until the pool's reset closes it (clear_seller): a cursor made per call costs more client CPU
+# than the call's own Python, since a new cursor builds its adapters and loaders again for every
+# result. Tuples whatever the connection's row factory, since the calls build their own rows;
+# the pages ask for binary results (`Call.binary`). Only a session's holder uses it (claim,
+# socialdb.app.tenant), so no two threads or tasks share it; lookups, which hold nothing, take
+# a cursor of their own (decision 276).
 
 
 def _cursor(attributes: dict[str, Any], conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
     cur: psycopg.Cursor[Any] | None = attributes.get(CURSOR)
     if cur is None or cur.closed:
-        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row, binary=True)
+        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row)
     return cur
 
 
@@ -163,12 +163,12 @@ def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]
 
 
 def _fresh(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
-    return conn.cursor(row_factory=tuple_row, binary=True)
+    return conn.cursor(row_factory=tuple_row)
 
 
 def _execute(cur: psycopg.Cursor[Any], call: Call[T]) -> T:
     for index, (statement, params) in enumerate(call.statements):
-        cur.execute(statement, params)
+        cur.execute(statement, params, binary=call.binary)
         if index == 0 and call.guard is not None:
             call.guard(Result(cur.fetchall(), cur.rowcount))
     rows = cur.fetchall() if _has_rows(cur) else []

@@ -173,7 +173,7 @@ def scope(
             previous = _current(runner) if nested else None
             if known(conn) is False:
                 runner.execute(_SET_ONE_SERVER, (wanted,))
-            else:  # two commands, a simple query: text results only, so not a session's binary cursor
+            else:  # two commands: a simple query of the connection's, never a binary or prepared one
                 conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
@@ -201,7 +201,7 @@ async def ascope(
             previous = await _acurrent(runner) if nested else None
             if known(conn) is False:
                 await runner.execute(_SET_ONE_SERVER, (wanted,))
-            else:  # two commands, a simple query: text results only, so not a session's binary cursor
+            else:  # two commands: a simple query of the connection's, never a binary or prepared one
                 await conn.execute(_SET.format(wanted).encode())
             yield conn
             if nested:
