@@ -496,3 +496,13 @@ def test_a_session_returns_its_own_rows_whatever_the_connections_row_factory(db_
                     assert [h.name for h in await s.search_products("vestido")] == ["Vestido azul"]
 
         asyncio.run(asyncio.wait_for(scenario(), TIMEOUT_S))
+
+
+def test_a_session_refused_on_a_closed_connection_holds_nothing(db_url: str) -> None:
+    """Opening a session makes the connection's cursor: on a closed connection that fails, and
+    the session gives back the scope it had claimed, as it does for any refusal."""
+    conn = psycopg.connect(db_url, autocommit=True)
+    conn.close()
+    with pytest.raises(psycopg.OperationalError, match="closed"), sync.session(conn, ME):
+        pass
+    assert "_socialdb_scope_holder" not in vars(conn)

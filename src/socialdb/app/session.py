@@ -107,10 +107,11 @@ class session:
                 conn.autocommit = True
             self.attributes = vars(conn)
             self.holder = claim(self.attributes)
+            cursor = _cursor(self.attributes, conn)  # refused on a closed connection
         except BaseException:
             self.__exit__(*sys.exc_info())  # refused: give back what was taken
             raise
-        self.bound = Session(conn, self.seller, self.holder, _cursor(self.attributes, conn))
+        self.bound = Session(conn, self.seller, self.holder, cursor)
         return self.bound
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
