@@ -122,7 +122,7 @@ def test_each_call_is_one_task_on_the_node_of_the_sellers_shards(cluster_url: st
         calls.ingest_message(A, message),
         calls.citus_ingest_batch(A, [message]),
         calls.mark_read(A, _md5_uuid("conv-a")),
-        calls.citus_search_products(A, "vestido", 5),
+        calls.search_products(A, "vestido", 5),
         calls.citus_record_events(A, [event]),
     ]
     node = citus.rows(

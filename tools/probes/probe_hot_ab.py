@@ -1,6 +1,6 @@
 """Two versions' hot paths in CPU per call, in interleaved rounds (issues 22 and 26).
 
-    uv run python -m tools.probes.probe_hot_ab OLD_CHECKOUT OLD_ADMIN_URL NEW_ADMIN_URL ROUNDS SECONDS
+    uv run python -m tools.probes.probe_hot_ab OLD_CHECKOUT OLD_ADMIN_URL NEW_ADMIN_URL ROUNDS SECONDS [OPERATION ...]
 
 Each round runs tools/probes/probe_hot_cpu.py once for each version, in turn (the order
 alternating by round): the old one with OLD_CHECKOUT's own interpreter against OLD_ADMIN_URL,
@@ -8,7 +8,8 @@ the new one with this checkout's against NEW_ADMIN_URL (each server loaded by it
 version's `socialdb bench generate`). Autovacuum is off on both servers for the whole run, so
 that neither vacuums while the other is measured, and on again at the end. It prints one
 Markdown row per operation: the medians of server and client CPU per call, the median of the
-rounds' ratios, and the total ratio (server plus client) of each round.
+rounds' ratios, and the total ratio (server plus client) of each round. With OPERATIONs (the
+names probe_hot_cpu prints), only those.
 """
 
 from __future__ import annotations
@@ -27,8 +28,8 @@ PROBE = Path(__file__).with_name("probe_hot_cpu.py")
 Sample = dict[str, tuple[int, float, float]]  # operation -> (calls, server us, client us)
 
 
-def measure(checkout: Path, probe: Path, admin_url: str, seconds: str) -> Sample:
-    argv = [str(checkout / ".venv" / "bin" / "python"), str(probe), admin_url, seconds]
+def measure(checkout: Path, probe: Path, admin_url: str, seconds: str, operations: list[str]) -> Sample:
+    argv = [str(checkout / ".venv" / "bin" / "python"), str(probe), admin_url, seconds, *operations]
     env = os.environ | {"SOCIALDB_PROBE_KEEP_AUTOVACUUM": "1"}
     out = subprocess.run(argv, cwd=checkout, env=env, capture_output=True, text=True, timeout=1800, check=True)
     found: Sample = {}
@@ -59,6 +60,7 @@ def table(old: list[Sample], new: list[Sample]) -> list[str]:
 
 def main() -> None:
     old_checkout, old_url, new_url, rounds, seconds = sys.argv[1:6]
+    operations = sys.argv[6:]
     new_checkout = Path.cwd()
     with tempfile.TemporaryDirectory() as scratch:
         probe = Path(shutil.copy(PROBE, scratch))  # an old checkout may not have it
@@ -70,7 +72,7 @@ def main() -> None:
             for index in range(int(rounds)):
                 for side in ("old", "new") if index % 2 == 0 else ("new", "old"):
                     checkout, url = sides[side]
-                    found[side].append(measure(checkout, probe, url, seconds))
+                    found[side].append(measure(checkout, probe, url, seconds, operations))
                 print(f"round {index + 1} of {rounds}", file=sys.stderr, flush=True)
         finally:
             for url in (old_url, new_url):

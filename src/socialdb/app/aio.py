@@ -151,7 +151,7 @@ class AsyncSession:
         require_holder(self.conn)
 
     async def _citus(self) -> bool:
-        """Whether the server runs Citus, where four calls take other statements (decision 234)."""
+        """Whether the server runs Citus, where a few calls take other statements (decision 234)."""
         citus = known(self.conn)
         if citus is None:  # asked once per connection, and only by the session that holds it
             self._usable()
@@ -203,9 +203,7 @@ class AsyncSession:
         return await self._run(calls.mark_read(self.seller, conversation_id))
 
     async def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
-        if await self._citus():
-            return await self._run(calls.citus_search_products(self.seller, query, limit))
-        return await self._run(calls.search_products(query, limit))
+        return await self._run(calls.search_products(self.seller, query, limit))
 
     async def create_product(self, name: str, **fields: Any) -> Product:
         return await self._run(calls.create_product({"name": name, **fields}))

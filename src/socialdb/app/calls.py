@@ -216,14 +216,10 @@ def _stored_unless_refused(result: Result) -> int:
     return int(stored)
 
 
-def citus_search_products(seller: UUID, query: str, limit: int) -> Call[Rows[ProductHit]]:
+def search_products(seller: UUID, query: str, limit: int) -> Call[Rows[ProductHit]]:
+    """One statement, on one server and on Citus alike (seller_search_products, 057; decision 277)."""
     params = {"seller": seller, "query": query, "limit": limit}
-    return _one(sql.CITUS_SEARCH, params, lambda r: Rows(r.rows, ProductHit), Scope.ARGUMENT)
-
-
-def search_products(query: str, limit: int) -> Call[Rows[ProductHit]]:
-    params = {"query": query, "limit": limit}
-    return _one(sql.SEARCH, params, lambda r: Rows(r.rows, ProductHit), Scope.TRANSACTION)
+    return _one(sql.SEARCH_CALL, params, lambda r: Rows(r.rows, ProductHit), Scope.ARGUMENT)
 
 
 def dashboard(seller: UUID, first: date, last: date) -> Call[Rows[DashboardDay]]:

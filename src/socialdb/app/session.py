@@ -195,7 +195,7 @@ class Session:
             raise SellerScopeError(NOT_HOLDER)
 
     def _citus(self) -> bool:
-        """Whether the server runs Citus, where four calls take other statements (decision 234)."""
+        """Whether the server runs Citus, where a few calls take other statements (decision 234)."""
         citus = known(self.conn)
         if citus is None:  # asked once per connection, and only by the session that holds it
             self._usable()
@@ -265,9 +265,7 @@ class Session:
 
     def search_products(self, query: str, limit: int = 20) -> Rows[ProductHit]:
         """Products matching `query` (web-search syntax), best first, accents ignored."""
-        if self._citus():
-            return self._run(calls.citus_search_products(self.seller, query, limit))
-        return self._run(calls.search_products(query, limit))
+        return self._run(calls.search_products(self.seller, query, limit))
 
     def create_product(self, name: str, **fields: Any) -> Product:
         """A new product; fields: description, price, currency, stock_quantity, sku, category."""

@@ -229,6 +229,9 @@ WHERE NOT (%(unread_only)s AND is_read)
 ORDER BY created_at DESC, id DESC
 LIMIT %(limit)s
 """
+# The library's search on one server and on Citus alike (057; one server since decision 277):
+# one statement in autocommit, where a seller transaction of SEARCH was four round trips.
+SEARCH_CALL = "SELECT id, name, price, rank FROM seller_search_products(%(seller)s, %(query)s, %(limit)s)"
 # The library's mark_read on one server and on Citus alike (062): one statement in autocommit,
 # where a seller transaction of MARK_READ was four round trips.
 MARK_READ_CALL = "SELECT seller_mark_read(%(seller)s, %(conversation)s)"
@@ -243,7 +246,6 @@ WHERE id = ANY (%(ids)s::uuid[]) AND NOT is_read
 # to the seller's node (`socialdb citus distribute`) and names the seller in every statement.
 # The library sends these only where Citus is loaded (socialdb.app.cluster).
 
-CITUS_SEARCH = "SELECT id, name, price, rank FROM seller_search_products(%(seller)s, %(query)s, %(limit)s)"
 CITUS_INGEST_BATCH = """
 SELECT stored, not_connected
 FROM seller_ingest_batch(%(seller)s, %(accounts)s::uuid[], %(conversations)s::text[], %(participants)s::text[],
