@@ -499,10 +499,69 @@ def test_a_session_returns_its_own_rows_whatever_the_connections_row_factory(db_
 
 
 def test_a_session_refused_on_a_closed_connection_holds_nothing(db_url: str) -> None:
-    """Opening a session makes the connection's cursor: on a closed connection that fails, and
-    the session gives back the scope it had claimed, as it does for any refusal."""
+    """On a closed connection the session's first call fails (OperationalError), and the
+    session gives back the scope it had claimed, as it does for any failure."""
     conn = psycopg.connect(db_url, autocommit=True)
     conn.close()
-    with pytest.raises(psycopg.OperationalError, match="closed"), sync.session(conn, ME):
-        pass
+    with pytest.raises(psycopg.OperationalError, match="closed"), sync.session(conn, ME) as s:
+        s.inbox_page(ACCOUNT)
     assert "_socialdb_scope_holder" not in vars(conn)
+
+
+def test_a_session_on_a_client_cursor_connection_still_reads_its_pages(db_url: str) -> None:
+    """Review finding: a connection whose cursor_factory is ClientCursor (as Django's backend
+    uses) cannot return binary results; the library's cursor is its own, so the pages work."""
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, ME, ACCOUNT)
+    with login_role(db_url, "socialdb_app") as (_, url):
+        connect = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor)
+        with connect as conn, sync.session(conn, ME) as s:
+            assert s.ingest_message(msg(1))
+            assert [r.content for r in s.message_page(s.inbox_page(ACCOUNT)[0].id)] == ["oi 1"]
+
+        async def scenario() -> None:
+            connect = psycopg.AsyncConnection.connect(url, autocommit=True, cursor_factory=psycopg.AsyncClientCursor)
+            async with await connect as conn, aio.session(conn, ME) as s:
+                assert len(await s.inbox_page(ACCOUNT)) == 1
+
+        asyncio.run(asyncio.wait_for(scenario(), TIMEOUT_S))
+
+
+def test_a_session_refuses_a_connection_in_pipeline_mode(db_url: str) -> None:
+    """Review finding: in pipeline mode a statement's result is not there when the call reads
+    it, and the pages answered empty. The session, and the lookups, refuse such a connection."""
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        add_seller(admin, ME, ACCOUNT)
+    with login_role(db_url, "socialdb_app") as (_, url), psycopg.connect(url, autocommit=True) as conn:
+        with sync.session(conn, ME) as s:
+            assert s.ingest_message(msg(1))
+        with conn.pipeline():
+            with pytest.raises(SellerScopeError, match="pipeline"), sync.session(conn, ME):
+                pass
+            with pytest.raises(SellerScopeError, match="pipeline"):
+                sync.route_account(conn, "instagram", str(ACCOUNT))
+        assert "_socialdb_scope_holder" not in vars(conn)
+        with sync.session(conn, ME) as s:
+            assert len(s.inbox_page(ACCOUNT)) == 1
+
+
+def test_an_ended_session_keeps_no_rows_and_opens_no_transaction(lib: Lib) -> None:
+    """A session kept past its block neither holds the connection's cursor (its last rows)
+    nor opens an `atomic()` block on a connection that may serve another request."""
+    if lib.loop is None:
+        with sync.session(lib.pool, ME) as kept:
+            kept.inbox_page(ACCOUNT)
+        with pytest.raises(SellerScopeError), kept.atomic():
+            pass
+    else:
+
+        async def keep() -> Any:
+            async with aio.session(lib.pool, ME) as s:
+                await s.inbox_page(ACCOUNT)
+            with pytest.raises(SellerScopeError):
+                async with s.atomic():
+                    pass
+            return s
+
+        kept = lib.loop.run(keep())
+    assert not hasattr(kept, "cursor")

@@ -40,7 +40,7 @@ from socialdb.app.rows import (
     Rows,
     SignIn,
 )
-from socialdb.app.tenant import CURSOR, aclear_seller, ascope, hold, require_holder, seller_id
+from socialdb.app.tenant import CURSOR, aclear_seller, ascope, hold, refuse_pipeline, require_holder, seller_id
 from socialdb.errors import SellerScopeError
 
 if TYPE_CHECKING:
@@ -75,6 +75,7 @@ async def session(
 
 @asynccontextmanager
 async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> AsyncIterator[AsyncSession]:
+    refuse_pipeline(conn)
     switch = not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE
     if switch:
         await conn.set_autocommit(True)
@@ -86,6 +87,7 @@ async def _bound(conn: psycopg.AsyncConnection[Any], seller: UUID | str) -> Asyn
     finally:
         if bound is not None:
             bound.open = False  # a session kept past its block is refused
+            del bound.cursor  # and keeps no rows of the connection's
         if switch and conn.pgconn.transaction_status == TransactionStatus.IDLE:
             await conn.set_autocommit(False)
 
@@ -98,12 +100,13 @@ def _cursor(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
     attributes = vars(conn)
     cur: psycopg.AsyncCursor[Any] | None = attributes.get(CURSOR)
     if cur is None or cur.closed:
-        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row)
+        cur = attributes[CURSOR] = psycopg.AsyncCursor(conn, row_factory=tuple_row)
     return cur
 
 
 def _fresh(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
-    return conn.cursor(row_factory=tuple_row)
+    refuse_pipeline(conn)
+    return psycopg.AsyncCursor(conn, row_factory=tuple_row)
 
 
 async def route_account(
@@ -180,6 +183,7 @@ class AsyncSession:
 
     @asynccontextmanager
     async def atomic(self) -> AsyncIterator[AsyncSession]:
+        self._usable()
         async with ascope(self.conn, self.seller, self.cursor):
             yield self
 

@@ -35,7 +35,7 @@ def on_citus(conn: psycopg.Connection[Any]) -> bool:
     """Whether `conn`'s server has Citus loaded; one query the first time per connection."""
     found = known(conn)
     if found is None:
-        row = conn.cursor(row_factory=tuple_row).execute(QUERY).fetchone()  # whatever the connection's rows
+        row = psycopg.Cursor(conn, row_factory=tuple_row).execute(QUERY).fetchone()  # whatever the connection's rows
         found = vars(conn)[_KEY] = bool(row is not None and row[0])
     return found
 
@@ -44,6 +44,6 @@ async def aon_citus(conn: psycopg.AsyncConnection[Any]) -> bool:
     """`on_citus` for an `AsyncConnection`."""
     found = known(conn)
     if found is None:
-        row = await (await conn.cursor(row_factory=tuple_row).execute(QUERY)).fetchone()
+        row = await (await psycopg.AsyncCursor(conn, row_factory=tuple_row).execute(QUERY)).fetchone()
         found = vars(conn)[_KEY] = bool(row is not None and row[0])
     return found

@@ -55,6 +55,7 @@ from socialdb.app.tenant import (
     claim,
     clear_seller,
     holds,
+    refuse_pipeline,
     release,
     scope,
     seller_id,
@@ -100,14 +101,16 @@ class session:
             self.borrowed = source.connection()
             conn = self.conn = self.borrowed.__enter__()
         self.holder = self.bound = None  # a block entered again starts afresh (found by review)
+        self.switch = False
         try:
+            refuse_pipeline(conn)
             # The setter waits on the connection: only when it changes anything.
             self.switch = not conn.autocommit and conn.pgconn.transaction_status == TransactionStatus.IDLE
             if self.switch:
                 conn.autocommit = True
             self.attributes = vars(conn)
             self.holder = claim(self.attributes)
-            cursor = _cursor(self.attributes, conn)  # refused on a closed connection
+            cursor = _cursor(self.attributes, conn)
         except BaseException:
             self.__exit__(*sys.exc_info())  # refused: give back what was taken
             raise
@@ -118,6 +121,7 @@ class session:
         try:
             if self.bound is not None:
                 self.bound.open = False
+                del self.bound.cursor  # a session kept past its block keeps no rows of the connection's
             if self.holder is not None:
                 release(self.attributes, self.holder)
             if self.switch and self.conn.pgconn.transaction_status == TransactionStatus.IDLE:
@@ -139,7 +143,7 @@ class session:
 def _cursor(attributes: dict[str, Any], conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
     cur: psycopg.Cursor[Any] | None = attributes.get(CURSOR)
     if cur is None or cur.closed:
-        cur = attributes[CURSOR] = conn.cursor(row_factory=tuple_row)
+        cur = attributes[CURSOR] = psycopg.Cursor(conn, row_factory=tuple_row)
     return cur
 
 
@@ -164,7 +168,8 @@ def _lookup(source: ConnectionPool[Any] | psycopg.Connection[Any], call: Call[T]
 
 
 def _fresh(conn: psycopg.Connection[Any]) -> psycopg.Cursor[Any]:
-    return conn.cursor(row_factory=tuple_row)
+    refuse_pipeline(conn)
+    return psycopg.Cursor(conn, row_factory=tuple_row)
 
 
 def _execute(cur: psycopg.Cursor[Any], call: Call[T]) -> T:
@@ -233,6 +238,7 @@ class Session:
     @contextmanager
     def atomic(self) -> Iterator[Session]:
         """Run the block's calls in one transaction for the seller (each call a savepoint of it)."""
+        self._usable()
         with scope(self.conn, self.seller, self.cursor):
             yield self
 

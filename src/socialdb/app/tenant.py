@@ -21,7 +21,7 @@ from uuid import UUID
 
 import psycopg
 from psycopg import sql
-from psycopg.pq import TransactionStatus
+from psycopg.pq import PipelineStatus, TransactionStatus
 from psycopg.rows import tuple_row
 
 from socialdb.app.cluster import known
@@ -158,7 +158,7 @@ def seller(conn: psycopg.Connection[Any], user_id: UUID | str) -> AbstractContex
     savepoint, where SET LOCAL would outlive the block: the seller set before it is put
     back when the block ends (a failed block's savepoint rollback undoes it by itself).
     """
-    return scope(conn, user_id, conn.cursor(row_factory=tuple_row))  # tuples, whatever the connection's rows
+    return scope(conn, user_id, psycopg.Cursor(conn, row_factory=tuple_row))  # whatever the connection's rows
 
 
 @contextmanager
@@ -184,7 +184,7 @@ def aseller(
     conn: psycopg.AsyncConnection[Any], user_id: UUID | str
 ) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
     """`seller` for an `AsyncConnection`: the same scope, owned by the task that opened it."""
-    return ascope(conn, user_id, conn.cursor(row_factory=tuple_row))
+    return ascope(conn, user_id, psycopg.AsyncCursor(conn, row_factory=tuple_row))
 
 
 @asynccontextmanager
@@ -206,6 +206,16 @@ async def ascope(
             yield conn
             if nested:
                 await runner.execute(_restore(previous))
+
+
+def refuse_pipeline(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> None:
+    """The library's calls read each statement's result before the next one: in pipeline mode
+    the result is not there yet, and a call would answer empty (found by review)."""
+    if conn.pgconn.pipeline_status != PipelineStatus.OFF:
+        raise SellerScopeError(
+            "the connection is in pipeline mode: socialdb.app's calls need each result before the next"
+            " statement (call them outside the `pipeline()` block)"
+        )
 
 
 def clear_seller(conn: psycopg.Connection[Any]) -> None:
@@ -241,7 +251,7 @@ async def aclear_seller(conn: psycopg.AsyncConnection[Any]) -> None:
 def _forget_cursor(conn: psycopg.Connection[Any]) -> None:
     cursor = vars(conn).pop(CURSOR, None)
     if cursor is not None:
-        cursor.close()  # a client-side cursor: closing it drops its result, with no round trip
+        cursor.close()  # no round trip; its last reference gone (sessions drop theirs), its rows go
 
 
 def _restore(previous: str | None) -> sql.Composed:
